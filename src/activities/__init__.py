@@ -1,0 +1,7 @@
+"""Activity implementations: everything of the pipeline that computes or touches the world."""
+
+from activities.normalize import normalize
+from activities.route import route
+from activities.store import StoreActivities
+
+__all__ = ["StoreActivities", "normalize", "route"]

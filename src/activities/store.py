@@ -1,0 +1,47 @@
+"""dedupe, persist, record_failure: the activities that read and write the store."""
+
+from __future__ import annotations
+
+from temporalio import activity
+
+from switchboard.contract import (
+    DEDUPE,
+    PERSIST,
+    RECORD_FAILURE,
+    DedupeInput,
+    DedupeResult,
+    FailureInput,
+    PersistInput,
+    PersistResult,
+)
+from switchboard.store import Store
+
+
+class StoreActivities:
+    """Built once in the worker with its store; each method is one activity.
+
+    The methods are synchronous (SQLAlchemy Core) and run in the worker's thread pool. Every
+    one of them is idempotent, so Temporal may retry it freely after a store outage.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    @activity.defn(name=DEDUPE)
+    def dedupe(self, inp: DedupeInput) -> DedupeResult:
+        """Resolve the sender to a customer and find an interaction already stored for the key.
+
+        Temporal's workflow id stops duplicates while it remembers the workflow; the store's
+        unique key stops them after the namespace's retention has forgotten it.
+        """
+        customer_id = self.store.resolve_customer(inp.customer_identity)
+        existing = self.store.find_interaction_id(inp.provider, inp.provider_message_id)
+        return DedupeResult(customer_id=customer_id, existing_interaction_id=existing)
+
+    @activity.defn(name=PERSIST)
+    def persist(self, inp: PersistInput) -> PersistResult:
+        return self.store.persist_interaction(inp.interaction, inp.raw)
+
+    @activity.defn(name=RECORD_FAILURE)
+    def record_failure(self, inp: FailureInput) -> None:
+        self.store.record_failure(inp.raw, inp.reason)

@@ -1,0 +1,59 @@
+"""The FastAPI application and its lifespan: one Temporal client and one store per process."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from temporalio.client import Client
+from temporalio.service import RetryConfig
+
+from ingress.routes import api, health, twilio
+from switchboard.settings import IngressSettings
+from switchboard.store import Store
+
+
+async def connect_temporal(settings: IngressSettings) -> Client:
+    """A lazy client: the ingress starts (and answers 503) even while Temporal is down.
+
+    Retries are kept short so a provider hears 503 well inside its own timeout (Twilio: 15 s)
+    instead of waiting for the SDK's default ten seconds of retries.
+    """
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        lazy=True,
+        retry_config=RetryConfig(max_retries=2, max_elapsed_time_millis=3000),
+    )
+
+
+def create_app(
+    settings: IngressSettings, temporal: Client | None = None, store: Store | None = None
+) -> FastAPI:
+    """Build the app; tests may hand in their own client and store, otherwise they are made here."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.settings = settings
+        app.state.temporal = temporal or await connect_temporal(settings)
+        owned_store = store is None
+        app.state.store = store or Store.from_url(
+            settings.resolved_database_url(), settings.sqlite_busy_timeout_s
+        )
+        try:
+            yield
+        finally:
+            if owned_store:
+                app.state.store.close()
+
+    app = FastAPI(
+        title="Switchboard",
+        summary="Provider webhooks in; one durable, deduplicated customer timeline out.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.include_router(twilio.router)
+    app.include_router(api.router)
+    app.include_router(health.router)
+    return app

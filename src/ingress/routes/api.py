@@ -1,0 +1,95 @@
+"""The client API: customers and their cross-channel timelines. Every route needs an API key."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, status
+from pydantic import BaseModel
+
+from ingress.deps import ApiKey, StoreDep
+from switchboard.addresses import normalize_email, normalize_phone
+from switchboard.contract import CustomerInteraction, Identity, IdentityKind
+from switchboard.errors import MalformedPayload
+
+router = APIRouter(prefix="/api", tags=["api"], dependencies=[ApiKey])
+
+
+class IdentityOut(BaseModel):
+    kind: IdentityKind
+    value: str
+
+
+class Customer(BaseModel):
+    customer_id: str
+    created_at: datetime
+    identities: list[IdentityOut]
+
+
+class InteractionPage(BaseModel):
+    items: list[CustomerInteraction]
+    next_cursor: str | None = None
+
+
+def _encode_cursor(interaction: CustomerInteraction) -> str:
+    position = [interaction.occurred_at.isoformat(), interaction.interaction_id]
+    return base64.urlsafe_b64encode(json.dumps(position).encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        occurred_at, interaction_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        return datetime.fromisoformat(occurred_at), str(interaction_id)
+    except (binascii.Error, ValueError, TypeError) as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "invalid cursor") from exc
+
+
+@router.get("/customers", response_model=Customer)
+def find_customer(
+    store: StoreDep,
+    phone: Annotated[str | None, Query(description="any format; compared in E.164")] = None,
+    email: Annotated[str | None, Query(description="compared case-folded")] = None,
+) -> Customer:
+    """Find the customer behind a phone number or an email address."""
+    if (phone is None) == (email is None):
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "give exactly one of phone or email")
+    try:
+        if phone is not None:
+            identity = Identity(IdentityKind.PHONE, normalize_phone(phone))
+        else:
+            identity = Identity(IdentityKind.EMAIL, normalize_email(email or ""))
+    except MalformedPayload as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
+    found = store.find_customer(identity)
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no customer with that identity")
+    return Customer.model_validate(found)
+
+
+@router.get("/customers/{customer_id}/interactions", response_model=InteractionPage)
+def customer_interactions(
+    customer_id: str,
+    store: StoreDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+) -> InteractionPage:
+    """One customer's interactions on every channel, newest first."""
+    if store.get_customer(customer_id) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "unknown customer")
+    before = _decode_cursor(cursor) if cursor else None
+    # One extra row tells whether another page follows.
+    rows = store.list_interactions(customer_id, limit + 1, before)
+    page, more = rows[:limit], len(rows) > limit
+    return InteractionPage(items=page, next_cursor=_encode_cursor(page[-1]) if more else None)
+
+
+@router.get("/interactions/{interaction_id}", response_model=CustomerInteraction)
+def get_interaction(interaction_id: str, store: StoreDep) -> CustomerInteraction:
+    found = store.get_interaction(interaction_id)
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "unknown interaction")
+    return found

@@ -1,0 +1,39 @@
+"""Address normalization: phone numbers to E.164, email addresses case-folded."""
+
+from __future__ import annotations
+
+import phonenumbers
+
+from switchboard.errors import MalformedPayload
+
+# Twilio prefixes non-SMS channel addresses (`whatsapp:+1415…`); the person behind it is the
+# same phone number.
+_CHANNEL_PREFIXES = ("whatsapp:", "sms:", "tel:")
+
+
+def normalize_phone(raw: str, default_region: str = "US") -> str:
+    """Return `raw` in E.164 form, or raise `MalformedPayload` if it is not a phone number.
+
+    `default_region` applies only to numbers written without a country code.
+    """
+    value = raw.strip()
+    for prefix in _CHANNEL_PREFIXES:
+        if value.lower().startswith(prefix):
+            value = value[len(prefix) :]
+            break
+    try:
+        number = phonenumbers.parse(value, default_region)
+    except phonenumbers.NumberParseException as exc:
+        raise MalformedPayload(f"not a phone number: {raw!r}") from exc
+    if not phonenumbers.is_possible_number(number):
+        raise MalformedPayload(f"not a possible phone number: {raw!r}")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalize_email(raw: str) -> str:
+    """Return the address case-folded and trimmed; raise `MalformedPayload` if it has no `@`."""
+    value = raw.strip().casefold()
+    local, _, domain = value.rpartition("@")
+    if not local or not domain:
+        raise MalformedPayload(f"not an email address: {raw!r}")
+    return value

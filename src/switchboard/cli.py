@@ -1,0 +1,142 @@
+"""The `switchboard` command line: run the services, migrate, and send test traffic."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from typing import Annotated, TypeVar
+
+import httpx
+import typer
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings
+from rich.console import Console
+from rich.table import Table
+
+from switchboard.settings import (
+    CommonSettings,
+    IngressSettings,
+    SimulatorSettings,
+    TemporalServerSettings,
+    UpSettings,
+    WorkerSettings,
+)
+
+app = typer.Typer(
+    help="Switchboard: provider webhooks in, one durable customer timeline out.",
+    no_args_is_help=True,
+)
+simulate_app = typer.Typer(help="Send correctly signed provider webhooks, as the providers would.")
+app.add_typer(simulate_app, name="simulate")
+console = Console()
+
+S = TypeVar("S", bound=BaseSettings)
+
+
+def _load(settings_class: type[S]) -> S:
+    """Read settings once; a bad value ends the command with a readable message."""
+    try:
+        return settings_class()
+    except ValidationError as exc:
+        console.print(f"[red]invalid settings:[/]\n{exc}")
+        raise typer.Exit(2) from exc
+
+
+def _logging() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+
+
+@app.command()
+def up() -> None:
+    """Run everything: the embedded Temporal dev server, the worker and the ingress (Ctrl-C stops)."""
+    from switchboard import up as up_module
+
+    raise typer.Exit(up_module.run(_load(UpSettings)))
+
+
+@app.command()
+def temporal() -> None:
+    """Run the embedded Temporal dev server alone (persistent state in the data directory)."""
+    from switchboard.temporal_server import dev_server_command
+
+    command = dev_server_command(_load(TemporalServerSettings))
+    os.execv(command[0], command)
+
+
+@app.command()
+def worker() -> None:
+    """Run a Temporal worker for the pipeline's workflows and activities."""
+    from switchboard.worker import run_worker
+
+    _logging()
+    asyncio.run(run_worker(_load(WorkerSettings)))
+
+
+@app.command()
+def ingress() -> None:
+    """Run the webhook and API server."""
+    import uvicorn
+
+    from ingress import create_app
+
+    _logging()
+    settings = _load(IngressSettings)
+    uvicorn.run(
+        create_app(settings), host=settings.host, port=settings.ingress_port, log_level="info"
+    )
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the store's schema."""
+    from switchboard.store import Store
+
+    settings = _load(CommonSettings)
+    store = Store.from_url(settings.resolved_database_url(), settings.sqlite_busy_timeout_s)
+    store.migrate()
+    store.close()
+    console.print(f"store at revision head: {settings.resolved_database_url()}")
+
+
+@simulate_app.command("sms")
+def simulate_sms(
+    count: Annotated[int, typer.Option(min=1, help="how many messages")] = 1,
+    from_number: Annotated[str, typer.Option("--from", help="sender")] = "+14155550123",
+    to_number: Annotated[str, typer.Option("--to", help="your Twilio number")] = "+14155550100",
+    body: Annotated[str, typer.Option(help="message text")] = "Hello from the simulator",
+    url: Annotated[
+        str | None, typer.Option(help="ingress base URL (default: SWITCHBOARD_PUBLIC_URL)")
+    ] = None,
+) -> None:
+    """Send inbound SMS webhooks signed with SWITCHBOARD_TWILIO_AUTH_TOKEN."""
+    from switchboard.simulate import new_message_sid, sign_twilio, sms_fields
+
+    settings = _load(SimulatorSettings)
+    if settings.twilio_auth_token is None:
+        console.print("[red]SWITCHBOARD_TWILIO_AUTH_TOKEN is not set: nothing to sign with[/]")
+        raise typer.Exit(2)
+    base = (url or settings.target_url()).rstrip("/")
+    table = Table("MessageSid", "HTTP status", "answer")
+    failures = 0
+    with httpx.Client(timeout=20) as http:
+        for _ in range(count):
+            sid = new_message_sid()
+            request = sign_twilio(
+                base + "/webhooks/twilio/sms",
+                sms_fields(sid, from_number, to_number, body),
+                settings.twilio_auth_token.get_secret_value(),
+            )
+            try:
+                response = http.post(request.url, content=request.body, headers=request.headers)
+            except httpx.HTTPError as exc:
+                console.print(f"[red]cannot reach {base}: {exc}[/]")
+                raise typer.Exit(1) from exc
+            failures += response.status_code >= 300
+            table.add_row(sid, str(response.status_code), response.text[:80])
+    console.print(table)
+    if failures:
+        sys.exit(1)

@@ -1,0 +1,203 @@
+"""The data contract: `CustomerInteraction` and the typed inputs and results of the pipeline.
+
+This module is the single source of truth for the shape of an interaction. It is imported by
+workflow code inside Temporal's sandbox (passed through), so it uses only the standard library:
+plain dataclasses, which Temporal's default converter serialises, and from which
+`switchboard.schema` derives the JSON Schema.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+TASK_QUEUE = "switchboard"
+
+
+class Channel(StrEnum):
+    VOICE = "voice"
+    SMS = "sms"
+    EMAIL = "email"
+    PUSH = "push"
+
+
+class Direction(StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+class Provider(StrEnum):
+    TWILIO = "twilio"
+    SENDGRID = "sendgrid"
+    PUSH = "push"
+
+
+class Status(StrEnum):
+    RECEIVED = "received"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class IdentityKind(StrEnum):
+    PHONE = "phone"
+    EMAIL = "email"
+    PUSH_USER = "push_user"
+
+
+# Activity names: workflows refer to activities by name so that workflow modules never import
+# the modules that do I/O.
+NORMALIZE = "normalize"
+DEDUPE = "dedupe"
+ROUTE = "route"
+PERSIST = "persist"
+RECORD_FAILURE = "record_failure"
+
+# Error types of permanent (non-retryable) failures.
+MALFORMED_PAYLOAD = "MalformedPayload"
+
+
+def interaction_workflow_id(provider: str, provider_message_id: str) -> str:
+    """The workflow id every delivery of one provider message maps to."""
+    return f"interaction:{provider}:{provider_message_id}"
+
+
+@dataclass
+class MediaRef:
+    """A reference to media the provider hosts; the bytes never enter a workflow history."""
+
+    url: str
+    content_type: str | None = None
+
+
+@dataclass
+class Content:
+    text: str | None = None
+    subject: str | None = None
+    audio_url: str | None = None
+    recording_duration_s: float | None = None
+    transcript: str | None = None
+    media: list[MediaRef] = field(default_factory=list)
+    push_payload: dict[str, str] | None = None
+
+
+@dataclass
+class Route:
+    queue: str
+    priority: int
+    sla_due_at: datetime | None = None
+
+
+@dataclass
+class CustomerInteraction:
+    """One message or call of one customer, on any channel, as the store keeps it."""
+
+    interaction_id: str
+    customer_id: str
+    channel: Channel
+    direction: Direction
+    provider: Provider
+    provider_message_id: str
+    from_address: str
+    to_address: str
+    occurred_at: datetime
+    received_at: datetime
+    content: Content
+    status: Status
+    route: Route
+    conversation_id: str | None = None
+    persisted_at: datetime | None = None
+    delivery_status: str | None = None
+
+
+@dataclass
+class RawEvent:
+    """A webhook exactly as it arrived (after its signature was verified).
+
+    `fields` keeps every form field in order, duplicates and empty values included, so the
+    interaction can be re-derived later without losing anything the provider sent.
+    """
+
+    provider: Provider
+    kind: str
+    event_key: str
+    received_at: datetime
+    url: str
+    content_type: str
+    fields: list[tuple[str, str]]
+
+
+@dataclass
+class InteractionInput:
+    """What the ingress hands to `InteractionWorkflow`."""
+
+    raw: RawEvent
+
+
+@dataclass
+class Identity:
+    kind: IdentityKind
+    value: str
+
+
+@dataclass
+class NormalizedInteraction:
+    """A provider event in the contract's terms, before identity resolution and routing."""
+
+    channel: Channel
+    direction: Direction
+    provider: Provider
+    provider_message_id: str
+    from_address: str
+    to_address: str
+    occurred_at: datetime
+    received_at: datetime
+    content: Content
+    customer_identity: Identity
+
+
+@dataclass
+class DedupeInput:
+    provider: Provider
+    provider_message_id: str
+    customer_identity: Identity
+
+
+@dataclass
+class DedupeResult:
+    customer_id: str
+    existing_interaction_id: str | None
+
+
+@dataclass
+class RouteInput:
+    channel: Channel
+    received_at: datetime
+    content: Content
+
+
+@dataclass
+class PersistInput:
+    interaction: CustomerInteraction
+    raw: RawEvent
+
+
+@dataclass
+class PersistResult:
+    interaction_id: str
+    persisted_at: datetime
+    created: bool
+
+
+@dataclass
+class FailureInput:
+    raw: RawEvent
+    reason: str
+
+
+@dataclass
+class InteractionResult:
+    interaction_id: str
+    customer_id: str
+    created: bool

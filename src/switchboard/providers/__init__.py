@@ -1,0 +1,1 @@
+"""Typed provider events parsed from verified webhook fields."""

@@ -1,0 +1,100 @@
+"""Settings, read once at each deployable's edge (environment variables or a `.env` file).
+
+Names follow the external contract in DESIGN.md: Temporal's own variables keep their usual
+`TEMPORAL_*` names, everything else is `SWITCHBOARD_*`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+_CONFIG = SettingsConfigDict(
+    env_prefix="SWITCHBOARD_",
+    env_file=".env",
+    env_file_encoding="utf-8",
+    extra="ignore",
+)
+
+
+class CommonSettings(BaseSettings):
+    """What every process needs: where Temporal and the store are."""
+
+    model_config = _CONFIG
+
+    temporal_address: str = Field(
+        default="localhost:7233", validation_alias=AliasChoices("TEMPORAL_ADDRESS")
+    )
+    temporal_namespace: str = Field(
+        default="default", validation_alias=AliasChoices("TEMPORAL_NAMESPACE")
+    )
+    task_queue: str = "switchboard"
+    data_dir: Path = Path("data")
+    database_url: str | None = None
+    sqlite_busy_timeout_s: float = 5.0
+
+    def resolved_database_url(self) -> str:
+        """The store's URL: the configured one, else SQLite inside the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'switchboard.db').resolve()}"
+
+
+class IngressSettings(CommonSettings):
+    """The webhook and API process."""
+
+    host: str = "127.0.0.1"
+    ingress_port: int = 8000
+    public_url: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    api_keys: Annotated[list[SecretStr], NoDecode] = []
+    temporal_start_timeout_s: float = 5.0
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        # A comma-separated list in the environment reads better than a JSON array.
+        if isinstance(value, str):
+            return [key.strip() for key in value.split(",") if key.strip()]
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _strip_slash(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value else value
+
+
+class WorkerSettings(CommonSettings):
+    """The Temporal worker process."""
+
+    max_concurrent_activities: int = 64
+
+
+class TemporalServerSettings(CommonSettings):
+    """The embedded Temporal dev server."""
+
+    temporal_host: str = "127.0.0.1"
+    temporal_port: int = 7233
+    temporal_ui_port: int = 8233
+
+
+class UpSettings(IngressSettings, TemporalServerSettings):
+    """`switchboard up`: everything on one machine."""
+
+    demo: bool = True
+
+
+class SimulatorSettings(BaseSettings):
+    """`switchboard simulate`: signs like the providers, posts to the ingress."""
+
+    model_config = _CONFIG
+
+    public_url: str | None = None
+    ingress_port: int = 8000
+    twilio_auth_token: SecretStr | None = None
+
+    def target_url(self) -> str:
+        return (self.public_url or f"http://127.0.0.1:{self.ingress_port}").rstrip("/")

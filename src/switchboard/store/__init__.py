@@ -1,0 +1,5 @@
+"""The operational store (SQLAlchemy Core): SQLite by default, PostgreSQL by URL."""
+
+from switchboard.store.store import Store
+
+__all__ = ["Store"]

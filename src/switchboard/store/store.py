@@ -1,0 +1,286 @@
+"""The operational store: idempotent writes for the activities, reads for the API.
+
+Every write is safe to repeat: activities are retried, and a provider may deliver the same
+message again after Temporal has forgotten the first workflow.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, and_, or_, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.sql.dml import Insert
+
+from switchboard.contract import (
+    Channel,
+    Content,
+    CustomerInteraction,
+    Direction,
+    Identity,
+    MediaRef,
+    PersistResult,
+    Provider,
+    RawEvent,
+    Route,
+    Status,
+)
+from switchboard.store import migrate
+from switchboard.store.engine import WRITE, create_store_engine
+from switchboard.store.tables import customers, identities, interactions, raw_events
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _insert(engine: Engine, table: Any) -> Insert:
+    """A dialect-specific INSERT that supports ON CONFLICT DO NOTHING."""
+    if engine.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+class Store:
+    """The store of one process: built once, shared by every activity or request."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def from_url(cls, url: str, busy_timeout_s: float = 5.0) -> Store:
+        return cls(create_store_engine(url, busy_timeout_s))
+
+    def migrate(self) -> None:
+        migrate.upgrade(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
+            yield conn
+
+    def ping(self) -> None:
+        """Raise if the store cannot answer a query."""
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    # --- writes (activities) -------------------------------------------------------------
+
+    def resolve_customer(self, identity: Identity) -> str:
+        """Return the customer an identity belongs to, creating both on first sight.
+
+        Concurrent first sightings of one identity agree: the identity's primary key lets one
+        insert win, and every caller reads back the winner.
+        """
+        with self._write() as conn:
+            existing = conn.execute(
+                select(identities.c.customer_id).where(
+                    identities.c.kind == identity.kind, identities.c.value == identity.value
+                )
+            ).scalar_one_or_none()
+            if existing is not None:
+                return str(existing)
+            now = _now()
+            candidate = str(uuid.uuid4())
+            conn.execute(customers.insert().values(customer_id=candidate, created_at=now))
+            conn.execute(
+                _insert(self.engine, identities)
+                .values(
+                    kind=identity.kind, value=identity.value, customer_id=candidate, created_at=now
+                )
+                .on_conflict_do_nothing()
+            )
+            winner = conn.execute(
+                select(identities.c.customer_id).where(
+                    identities.c.kind == identity.kind, identities.c.value == identity.value
+                )
+            ).scalar_one()
+            if winner != candidate:
+                conn.execute(customers.delete().where(customers.c.customer_id == candidate))
+            return str(winner)
+
+    def find_interaction_id(self, provider: str, provider_message_id: str) -> str | None:
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                select(interactions.c.interaction_id).where(
+                    interactions.c.provider == provider,
+                    interactions.c.provider_message_id == provider_message_id,
+                )
+            ).scalar_one_or_none()
+        return None if found is None else str(found)
+
+    def persist_interaction(
+        self, interaction: CustomerInteraction, raw: RawEvent
+    ) -> PersistResult:
+        """Insert the interaction and archive its raw event, once, in one transaction.
+
+        A second call for the same (provider, provider_message_id) changes nothing and returns
+        the interaction that is already stored.
+        """
+        with self._write() as conn:
+            self._archive(conn, raw, error=None)
+            persisted_at = _now()
+            row = _interaction_row(interaction, persisted_at)
+            inserted = conn.execute(
+                _insert(self.engine, interactions).values(**row).on_conflict_do_nothing()
+            ).rowcount
+            stored = conn.execute(
+                select(interactions.c.interaction_id, interactions.c.persisted_at).where(
+                    interactions.c.provider == interaction.provider,
+                    interactions.c.provider_message_id == interaction.provider_message_id,
+                )
+            ).one()
+        return PersistResult(
+            interaction_id=stored.interaction_id,
+            persisted_at=stored.persisted_at,
+            created=inserted == 1,
+        )
+
+    def record_failure(self, raw: RawEvent, reason: str) -> None:
+        """Archive a raw event that could not be processed, with the reason, so it is not lost."""
+        with self._write() as conn:
+            self._archive(conn, raw, error=reason)
+
+    def _archive(self, conn: Connection, raw: RawEvent, error: str | None) -> None:
+        # Raw events are immutable: the first delivery is kept, later ones change nothing.
+        conn.execute(
+            _insert(self.engine, raw_events)
+            .values(
+                provider=raw.provider,
+                kind=raw.kind,
+                event_key=raw.event_key,
+                received_at=raw.received_at,
+                url=raw.url,
+                content_type=raw.content_type,
+                fields=[list(pair) for pair in raw.fields],
+                error=error,
+            )
+            .on_conflict_do_nothing()
+        )
+
+    # --- reads (API) ---------------------------------------------------------------------
+
+    def find_customer(self, identity: Identity) -> dict[str, Any] | None:
+        """The customer an identity belongs to, with all of the customer's identities."""
+        with self.engine.connect() as conn:
+            customer_id = conn.execute(
+                select(identities.c.customer_id).where(
+                    identities.c.kind == identity.kind, identities.c.value == identity.value
+                )
+            ).scalar_one_or_none()
+            if customer_id is None:
+                return None
+            return self._customer(conn, str(customer_id))
+
+    def get_customer(self, customer_id: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            return self._customer(conn, customer_id)
+
+    def _customer(self, conn: Connection, customer_id: str) -> dict[str, Any] | None:
+        created_at = conn.execute(
+            select(customers.c.created_at).where(customers.c.customer_id == customer_id)
+        ).scalar_one_or_none()
+        if created_at is None:
+            return None
+        rows = conn.execute(
+            select(identities.c.kind, identities.c.value)
+            .where(identities.c.customer_id == customer_id)
+            .order_by(identities.c.kind, identities.c.value)
+        ).all()
+        return {
+            "customer_id": customer_id,
+            "created_at": created_at,
+            "identities": [{"kind": row.kind, "value": row.value} for row in rows],
+        }
+
+    def list_interactions(
+        self, customer_id: str, limit: int, before: tuple[datetime, str] | None = None
+    ) -> list[CustomerInteraction]:
+        """A customer's interactions, newest first, strictly older than `before`."""
+        query = select(interactions).where(interactions.c.customer_id == customer_id)
+        if before is not None:
+            at, interaction_id = before
+            query = query.where(
+                or_(
+                    interactions.c.occurred_at < at,
+                    and_(
+                        interactions.c.occurred_at == at,
+                        interactions.c.interaction_id < interaction_id,
+                    ),
+                )
+            )
+        query = query.order_by(
+            interactions.c.occurred_at.desc(), interactions.c.interaction_id.desc()
+        ).limit(limit)
+        with self.engine.connect() as conn:
+            return [_interaction(row) for row in conn.execute(query).mappings()]
+
+    def get_interaction(self, interaction_id: str) -> CustomerInteraction | None:
+        with self.engine.connect() as conn:
+            row = (
+                conn.execute(
+                    select(interactions).where(interactions.c.interaction_id == interaction_id)
+                )
+                .mappings()
+                .one_or_none()
+            )
+        return None if row is None else _interaction(row)
+
+
+def _interaction_row(interaction: CustomerInteraction, persisted_at: datetime) -> dict[str, Any]:
+    return {
+        "interaction_id": interaction.interaction_id,
+        "customer_id": interaction.customer_id,
+        "conversation_id": interaction.conversation_id,
+        "channel": interaction.channel,
+        "direction": interaction.direction,
+        "provider": interaction.provider,
+        "provider_message_id": interaction.provider_message_id,
+        "from_address": interaction.from_address,
+        "to_address": interaction.to_address,
+        "occurred_at": interaction.occurred_at,
+        "received_at": interaction.received_at,
+        "persisted_at": persisted_at,
+        "status": interaction.status,
+        "delivery_status": interaction.delivery_status,
+        "content": asdict(interaction.content),
+        "route_queue": interaction.route.queue,
+        "route_priority": interaction.route.priority,
+        "sla_due_at": interaction.route.sla_due_at,
+    }
+
+
+def _interaction(row: RowMapping) -> CustomerInteraction:
+    content = dict(row["content"])
+    content["media"] = [MediaRef(**media) for media in content.get("media", [])]
+    return CustomerInteraction(
+        interaction_id=row["interaction_id"],
+        customer_id=row["customer_id"],
+        conversation_id=row["conversation_id"],
+        channel=Channel(row["channel"]),
+        direction=Direction(row["direction"]),
+        provider=Provider(row["provider"]),
+        provider_message_id=row["provider_message_id"],
+        from_address=row["from_address"],
+        to_address=row["to_address"],
+        occurred_at=row["occurred_at"],
+        received_at=row["received_at"],
+        persisted_at=row["persisted_at"],
+        status=Status(row["status"]),
+        delivery_status=row["delivery_status"],
+        content=Content(**content),
+        route=Route(
+            queue=row["route_queue"],
+            priority=row["route_priority"],
+            sla_due_at=row["sla_due_at"],
+        ),
+    )

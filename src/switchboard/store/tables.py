@@ -1,0 +1,106 @@
+"""The operational store's tables (SQLAlchemy Core). Migrations in `migrations/` create them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timestamps stored as UTC and always read back timezone-aware.
+
+    SQLite has no timezone type; without this a value would come back naive.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: every timestamp in the store is UTC-aware")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+metadata = MetaData()
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("customer_id", String(36), primary_key=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+identities = Table(
+    "identities",
+    metadata,
+    Column("kind", String(16), primary_key=True),
+    Column("value", String(320), primary_key=True),
+    Column("customer_id", String(36), ForeignKey("customers.customer_id"), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_identities_customer_id", "customer_id"),
+)
+
+interactions = Table(
+    "interactions",
+    metadata,
+    Column("interaction_id", String(36), primary_key=True),
+    Column("customer_id", String(36), ForeignKey("customers.customer_id"), nullable=False),
+    Column("conversation_id", String(64)),
+    Column("channel", String(16), nullable=False),
+    Column("direction", String(16), nullable=False),
+    Column("provider", String(16), nullable=False),
+    Column("provider_message_id", String(255), nullable=False),
+    Column("from_address", String(320), nullable=False),
+    Column("to_address", String(320), nullable=False),
+    Column("occurred_at", UTCDateTime(), nullable=False),
+    Column("received_at", UTCDateTime(), nullable=False),
+    Column("persisted_at", UTCDateTime(), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("delivery_status", String(32)),
+    Column("content", JSON, nullable=False),
+    Column("route_queue", String(64), nullable=False),
+    Column("route_priority", Integer, nullable=False),
+    Column("sla_due_at", UTCDateTime()),
+    UniqueConstraint("provider", "provider_message_id", name="uq_interactions_provider_message"),
+    Index("ix_interactions_customer_timeline", "customer_id", "occurred_at", "interaction_id"),
+)
+
+raw_events = Table(
+    "raw_events",
+    metadata,
+    Column("raw_event_id", Integer, primary_key=True, autoincrement=True),
+    Column("provider", String(16), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("event_key", String(255), nullable=False),
+    Column("received_at", UTCDateTime(), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("content_type", String(255), nullable=False),
+    Column("fields", JSON, nullable=False),
+    Column("error", Text),
+    UniqueConstraint("provider", "kind", "event_key", name="uq_raw_events_key"),
+)

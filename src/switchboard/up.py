@@ -1,0 +1,171 @@
+"""`switchboard up`: the embedded Temporal, the worker and the ingress on one machine."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+from temporalio.client import Client
+
+from switchboard.settings import UpSettings
+from switchboard.simulate import new_message_sid, sign_twilio, sms_fields
+from switchboard.store import Store
+from switchboard.temporal_server import dev_server_command
+
+console = Console()
+
+DEMO_CUSTOMERS = ["+14155550123", "+14155550147", "+442071838750", "+4915123456789"]
+DEMO_TEXTS = [
+    "Hi, my order #1042 has not arrived yet",
+    "Can I change my delivery address?",
+    "Thanks, that fixed it!",
+    "Is the store open on Sunday?",
+]
+
+
+class StartupFailed(RuntimeError):
+    pass
+
+
+def _spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    # A session of its own: the terminal's Ctrl-C reaches only `up`, which then stops the
+    # children in order (ingress, worker, Temporal) instead of all at once.
+    return subprocess.Popen(args, env=env, start_new_session=True)
+
+
+def _wait(
+    what: str, ready: Callable[[], bool], child: subprocess.Popen[bytes], timeout_s: float
+) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if child.poll() is not None:
+            raise StartupFailed(f"{what} exited with code {child.returncode} while starting")
+        if ready():
+            return
+        time.sleep(0.25)
+    raise StartupFailed(f"{what} not ready after {timeout_s:.0f}s")
+
+
+def _temporal_ready(address: str, namespace: str) -> bool:
+    async def check() -> bool:
+        client = await Client.connect(address, namespace=namespace)
+        return await client.service_client.check_health()
+
+    try:
+        return asyncio.run(check())
+    except Exception:
+        return False
+
+
+def _http_ready(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _stop(children: list[subprocess.Popen[bytes]]) -> None:
+    for child in reversed(children):
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+
+
+def _demo(settings: UpSettings, base_url: str, stop: threading.Event) -> None:
+    """A trickle of signed SMS through the real webhook, so a newcomer sees the pipeline work."""
+    token = settings.twilio_auth_token
+    if token is None:
+        console.print("[yellow]demo traffic off: SWITCHBOARD_TWILIO_AUTH_TOKEN is not set[/]")
+        return
+    url = (settings.public_url or base_url) + "/webhooks/twilio/sms"
+    with httpx.Client(timeout=10) as http:
+        for sender, text in zip(
+            itertools.cycle(DEMO_CUSTOMERS), itertools.cycle(DEMO_TEXTS), strict=False
+        ):
+            request = sign_twilio(
+                url, sms_fields(new_message_sid(), sender, "+14155550100", text),
+                token.get_secret_value(),
+            )
+            try:
+                http.post(base_url + "/webhooks/twilio/sms", content=request.body,
+                          headers=request.headers)
+            except httpx.HTTPError:
+                pass  # the ingress is stopping or restarting; the next tick tries again
+            if stop.wait(5.0):
+                return
+
+
+def _interrupt(*_: object) -> None:
+    # SIGTERM (from a supervisor) stops everything the way Ctrl-C does.
+    raise KeyboardInterrupt
+
+
+def run(settings: UpSettings) -> int:
+    """Start everything, print where it is, and run until Ctrl-C; return the exit code."""
+    temporal_address = f"{settings.temporal_host}:{settings.temporal_port}"
+    env = {
+        **os.environ,
+        "TEMPORAL_ADDRESS": temporal_address,
+        "TEMPORAL_NAMESPACE": settings.temporal_namespace,
+        "SWITCHBOARD_DATA_DIR": str(settings.data_dir),
+    }
+    me = [sys.executable, "-m", "switchboard"]
+    base_url = f"http://{settings.host}:{settings.ingress_port}"
+    children: list[subprocess.Popen[bytes]] = []
+    stop_demo = threading.Event()
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        console.print("starting Temporal dev server…")
+        children.append(_spawn(dev_server_command(settings), env))
+        _wait("Temporal", lambda: _temporal_ready(temporal_address, settings.temporal_namespace),
+              children[-1], 90)
+        # Migrate once here, before two processes could race to create the schema.
+        store = Store.from_url(settings.resolved_database_url(), settings.sqlite_busy_timeout_s)
+        store.migrate()
+        store.close()
+        children.append(_spawn([*me, "worker"], env))
+        children.append(_spawn([*me, "ingress"], env))
+        _wait("ingress", lambda: _http_ready(base_url + "/healthz"), children[-1], 60)
+        _print_ready(settings, base_url)
+        if settings.demo:
+            threading.Thread(target=_demo, args=(settings, base_url, stop_demo), daemon=True).start()
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+        failed = next(child for child in children if child.poll() is not None)
+        console.print(f"[red]{' '.join(map(str, failed.args[:3]))} exited ({failed.returncode})[/]")
+        return 1
+    except StartupFailed as exc:
+        console.print(f"[red]startup failed: {exc}[/]")
+        return 1
+    except KeyboardInterrupt:
+        console.print("stopping…")
+        return 0
+    finally:
+        stop_demo.set()
+        _stop(children)
+
+
+def _print_ready(settings: UpSettings, base_url: str) -> None:
+    table = Table(title="Switchboard is running", show_header=False)
+    table.add_row("Webhooks and API", base_url)
+    table.add_row("API docs (OpenAPI)", base_url + "/docs")
+    table.add_row("Temporal UI", f"http://{settings.temporal_host}:{settings.temporal_ui_port}")
+    table.add_row("Temporal gRPC", f"{settings.temporal_host}:{settings.temporal_port}")
+    table.add_row("Data directory", str(settings.data_dir.resolve()))
+    table.add_row("Demo traffic", "on (SWITCHBOARD_DEMO=0 turns it off)" if settings.demo else "off")
+    console.print(table)
+    console.print("Ctrl-C stops everything.")

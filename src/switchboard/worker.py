@@ -1,0 +1,65 @@
+"""The worker: the composition root that wires the store into activities and runs workflows."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from concurrent.futures import ThreadPoolExecutor
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities import StoreActivities, normalize, route
+from switchboard.settings import WorkerSettings
+from switchboard.store import Store
+from workflows import InteractionWorkflow
+
+log = logging.getLogger(__name__)
+
+WORKFLOWS = [InteractionWorkflow]
+
+
+def build_worker(
+    client: Client,
+    store: Store,
+    task_queue: str,
+    executor: ThreadPoolExecutor,
+    max_concurrent_activities: int = 64,
+) -> Worker:
+    """One worker for the whole pipeline; the store activities run in `executor`'s threads."""
+    store_activities = StoreActivities(store)
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=WORKFLOWS,
+        activities=[
+            normalize,
+            route,
+            store_activities.dedupe,
+            store_activities.persist,
+            store_activities.record_failure,
+        ],
+        activity_executor=executor,
+        max_concurrent_activities=max_concurrent_activities,
+        max_concurrent_local_activities=max_concurrent_activities,
+    )
+
+
+async def run_worker(settings: WorkerSettings) -> None:
+    """Run until SIGINT or SIGTERM, then finish in-flight tasks and stop."""
+    client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+    store = Store.from_url(settings.resolved_database_url(), settings.sqlite_busy_timeout_s)
+    store.migrate()
+    with ThreadPoolExecutor(max_workers=settings.max_concurrent_activities) as executor:
+        worker = build_worker(
+            client, store, settings.task_queue, executor, settings.max_concurrent_activities
+        )
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, lambda: asyncio.ensure_future(worker.shutdown()))
+        log.info("worker polling task queue %s on %s", settings.task_queue, settings.temporal_address)
+        try:
+            await worker.run()
+        finally:
+            store.close()

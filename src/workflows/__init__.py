@@ -1,0 +1,5 @@
+"""Workflow definitions: orchestration only, no I/O."""
+
+from workflows.interaction import InteractionWorkflow
+
+__all__ = ["InteractionWorkflow"]

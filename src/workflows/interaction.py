@@ -1,0 +1,117 @@
+"""InteractionWorkflow: one inbound provider message, from verified webhook to stored interaction.
+
+normalize → dedupe → route → persist. The CPU-only steps run as local activities (no extra
+history events); the steps that touch the store are regular activities, retried with backoff
+when the store is unavailable.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from switchboard import search_attributes as sa
+    from switchboard.contract import (
+        DEDUPE,
+        NORMALIZE,
+        PERSIST,
+        RECORD_FAILURE,
+        ROUTE,
+        CustomerInteraction,
+        DedupeInput,
+        DedupeResult,
+        FailureInput,
+        InteractionInput,
+        InteractionResult,
+        NormalizedInteraction,
+        PersistInput,
+        PersistResult,
+        Route,
+        RouteInput,
+        Status,
+    )
+
+LOCAL = {"start_to_close_timeout": timedelta(seconds=10)}
+STORE = {
+    "start_to_close_timeout": timedelta(seconds=30),
+    "retry_policy": RetryPolicy(
+        initial_interval=timedelta(milliseconds=200),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(seconds=30),
+    ),
+}
+
+
+@workflow.defn
+class InteractionWorkflow:
+    @workflow.run
+    async def run(self, inp: InteractionInput) -> InteractionResult:
+        try:
+            draft = await workflow.execute_local_activity(
+                NORMALIZE, inp, result_type=NormalizedInteraction, **LOCAL
+            )
+        except ActivityError as err:
+            # A payload that cannot be parsed is archived with the reason before the workflow
+            # fails, so nothing a provider delivered is lost.
+            await self._fail(inp, err)
+            raise
+
+        dedupe = await workflow.execute_activity(
+            DEDUPE,
+            DedupeInput(draft.provider, draft.provider_message_id, draft.customer_identity),
+            result_type=DedupeResult,
+            **STORE,
+        )
+        workflow.upsert_search_attributes(
+            [
+                sa.CUSTOMER_ID.value_set(dedupe.customer_id),
+                sa.INTERACTION_STATUS.value_set(Status.PROCESSING),
+            ]
+        )
+
+        route = await workflow.execute_local_activity(
+            ROUTE,
+            RouteInput(draft.channel, draft.received_at, draft.content),
+            result_type=Route,
+            **LOCAL,
+        )
+        workflow.upsert_search_attributes([sa.ROUTE_QUEUE.value_set(route.queue)])
+
+        interaction = CustomerInteraction(
+            # An interaction id is assigned once: a redelivery after Temporal's retention
+            # finds the stored one instead of minting another.
+            interaction_id=dedupe.existing_interaction_id or str(workflow.uuid4()),
+            customer_id=dedupe.customer_id,
+            channel=draft.channel,
+            direction=draft.direction,
+            provider=draft.provider,
+            provider_message_id=draft.provider_message_id,
+            from_address=draft.from_address,
+            to_address=draft.to_address,
+            occurred_at=draft.occurred_at,
+            received_at=draft.received_at,
+            content=draft.content,
+            status=Status.COMPLETED,
+            route=route,
+        )
+        persisted = await workflow.execute_activity(
+            PERSIST, PersistInput(interaction, inp.raw), result_type=PersistResult, **STORE
+        )
+        workflow.upsert_search_attributes([sa.INTERACTION_STATUS.value_set(Status.COMPLETED)])
+        return InteractionResult(
+            interaction_id=persisted.interaction_id,
+            customer_id=dedupe.customer_id,
+            created=persisted.created,
+        )
+
+    async def _fail(self, inp: InteractionInput, err: ActivityError) -> None:
+        cause = err.cause
+        reason = cause.message if isinstance(cause, ApplicationError) else str(err)
+        await workflow.execute_activity(
+            RECORD_FAILURE, FailureInput(inp.raw, reason), **STORE
+        )
+        workflow.upsert_search_attributes([sa.INTERACTION_STATUS.value_set(Status.FAILED)])
