@@ -57,5 +57,10 @@ async def start_interaction(
         return False
     except RPCError as exc:
         raise TemporalUnavailable(str(exc)) from exc
+    except RuntimeError as exc:
+        # A lazy client that has never reached the server fails its first call this way.
+        if not str(exc).startswith("Failed client connect"):
+            raise
+        raise TemporalUnavailable(str(exc)) from exc
     return True
 

@@ -17,6 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from switchboard import search_attributes as sa
     from switchboard.contract import (
         DEDUPE,
+        MALFORMED_PAYLOAD,
         NORMALIZE,
         PERSIST,
         RECORD_FAILURE,
@@ -54,11 +55,12 @@ class InteractionWorkflow:
             draft = await workflow.execute_local_activity(
                 NORMALIZE, inp, result_type=NormalizedInteraction, **LOCAL
             )
-        except ActivityError as err:
+        except (ActivityError, ApplicationError) as err:
             # A payload that cannot be parsed is archived with the reason before the workflow
             # fails, so nothing a provider delivered is lost.
-            await self._fail(inp, err)
-            raise
+            reason = _reason(err)
+            await self._fail(inp, reason)
+            raise ApplicationError(reason, type=MALFORMED_PAYLOAD, non_retryable=True) from err
 
         dedupe = await workflow.execute_activity(
             DEDUPE,
@@ -108,10 +110,15 @@ class InteractionWorkflow:
             created=persisted.created,
         )
 
-    async def _fail(self, inp: InteractionInput, err: ActivityError) -> None:
-        cause = err.cause
-        reason = cause.message if isinstance(cause, ApplicationError) else str(err)
-        await workflow.execute_activity(
-            RECORD_FAILURE, FailureInput(inp.raw, reason), **STORE
-        )
+    async def _fail(self, inp: InteractionInput, reason: str) -> None:
+        # Set before the activity: attributes upserted in the task that fails the workflow are
+        # dropped with it.
         workflow.upsert_search_attributes([sa.INTERACTION_STATUS.value_set(Status.FAILED)])
+        await workflow.execute_activity(RECORD_FAILURE, FailureInput(inp.raw, reason), **STORE)
+
+
+def _reason(err: ActivityError | ApplicationError) -> str:
+    # A failed local activity surfaces as its own ApplicationError, a regular one wrapped in
+    # an ActivityError.
+    cause = err.cause if isinstance(err, ActivityError) else err
+    return cause.message if isinstance(cause, ApplicationError) else str(err)

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import pytest
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
+
+from activities import normalize, route
+from switchboard.contract import (
+    MALFORMED_PAYLOAD,
+    Channel,
+    Direction,
+    IdentityKind,
+    RouteInput,
+)
+from tests.helpers import sms_input, sms_raw
+
+
+def test_sms_becomes_an_inbound_sms_interaction_of_the_sender() -> None:
+    inp = sms_input(sender="+1 415 555 0123", body="Where is my order?")
+    draft = ActivityEnvironment().run(normalize, inp)
+    assert draft.channel is Channel.SMS
+    assert draft.direction is Direction.INBOUND
+    assert draft.from_address == "+14155550123"
+    assert draft.to_address == "+14155550100"
+    assert draft.content.text == "Where is my order?"
+    assert draft.customer_identity.kind is IdentityKind.PHONE
+    assert draft.customer_identity.value == "+14155550123"
+    assert draft.occurred_at == draft.received_at == inp.raw.received_at
+    assert draft.occurred_at.tzinfo is not None
+
+
+def test_malformed_payload_fails_permanently_with_the_reason() -> None:
+    raw = sms_raw()
+    raw.fields = [(k, v) for k, v in raw.fields if k != "MessageSid"]
+    from switchboard.contract import InteractionInput
+
+    with pytest.raises(ApplicationError) as info:
+        ActivityEnvironment().run(normalize, InteractionInput(raw=raw))
+    assert info.value.non_retryable
+    assert info.value.type == MALFORMED_PAYLOAD
+    assert "MessageSid" in info.value.message
+
+
+def test_sms_routes_to_messaging_with_a_first_response_target() -> None:
+    raw = sms_raw()
+    result = ActivityEnvironment().run(
+        route, RouteInput(Channel.SMS, raw.received_at, content=None)  # type: ignore[arg-type]
+    )
+    assert result.queue == "messaging"
+    assert result.sla_due_at is not None and result.sla_due_at > raw.received_at

@@ -1,0 +1,237 @@
+"""POST /webhooks/twilio/sms through the real app, a real Temporal server and the real store."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from typing import Any
+from urllib.parse import parse_qsl
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from temporalio.client import Client, WorkflowHandle
+from temporalio.service import RPCError, RPCStatusCode
+from temporalio.worker import Worker
+
+from ingress import create_app
+from switchboard import search_attributes as sa
+from switchboard.contract import InteractionResult, interaction_workflow_id
+from switchboard.settings import IngressSettings
+from switchboard.store import Store
+from switchboard.store.tables import interactions, raw_events
+from tests.conftest import FIXTURE_TOKEN, ingress_settings, load_fixture
+from workflows import InteractionWorkflow
+from tests.helpers import SMS_PATH, random_phone, signed_sms
+
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response />'
+INBOUND = load_fixture("twilio_messaging_inbound.json")
+
+
+def count(store: Store, table: object) -> int:
+    with store.engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(table)).scalar_one())  # type: ignore[arg-type]
+
+
+def handle_of(client: Client, message_sid: str) -> WorkflowHandle[Any, InteractionResult]:
+    return client.get_workflow_handle_for(
+        InteractionWorkflow.run, interaction_workflow_id("twilio", message_sid)
+    )
+
+
+async def assert_never_started(client: Client, message_sid: str) -> None:
+    with pytest.raises(RPCError) as info:
+        await client.get_workflow_handle(interaction_workflow_id("twilio", message_sid)).describe()
+    assert info.value.status == RPCStatusCode.NOT_FOUND
+
+
+async def post(http: httpx.AsyncClient, request: object) -> httpx.Response:
+    return await http.post(SMS_PATH, content=request.body, headers=request.headers)  # type: ignore[attr-defined]
+
+
+async def test_signed_sms_is_acked_with_twiml_persisted_and_served_by_the_api(
+    http: httpx.AsyncClient, client: Client, worker: Worker, store: Store, auth: dict[str, str]
+) -> None:
+    sender = random_phone()
+    sid, request = signed_sms(sender=sender, body="Is my refund through? 🙏")
+    response = await post(http, request)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/xml")
+    assert response.text == EMPTY_TWIML
+
+    handle = handle_of(client, sid)
+    result = await handle.result()
+    attrs = (await handle.describe()).typed_search_attributes
+    assert attrs.get(sa.CHANNEL) == "sms"
+    assert attrs.get(sa.PROVIDER) == "twilio"
+    assert attrs.get(sa.CUSTOMER_ID) == result.customer_id
+
+    found = await http.get("/api/customers", params={"phone": sender}, headers=auth)
+    assert found.status_code == 200
+    customer_id = found.json()["customer_id"]
+    assert customer_id == result.customer_id
+    timeline = await http.get(f"/api/customers/{customer_id}/interactions", headers=auth)
+    assert timeline.status_code == 200
+    [item] = timeline.json()["items"]
+    assert item["provider_message_id"] == sid
+    assert item["content"]["text"] == "Is my refund through? 🙏"
+    assert item["received_at"].endswith("Z") or item["received_at"].endswith("+00:00")
+    one = await http.get(f"/api/interactions/{item['interaction_id']}", headers=auth)
+    assert one.status_code == 200 and one.json() == item
+
+
+async def test_every_real_fixture_payload_is_accepted_and_stored(
+    http: httpx.AsyncClient, client: Client, worker: Worker, store: Store
+) -> None:
+    """Replays the captured payloads; two of them carry one MessageSid, so they are one message."""
+    posted = [v for v in INBOUND.values() if isinstance(v, dict) and v.get("method") == "POST"]
+    first_by_sid: dict[str, dict[str, Any]] = {}
+    for case in posted:
+        response = await http.post(
+            SMS_PATH, content=case["raw_body"].encode(), headers=case["headers"]
+        )
+        assert response.status_code == 200, response.text
+        first_by_sid.setdefault(case["params"]["MessageSid"], case)
+    assert len(first_by_sid) == len(posted) - 1
+    for sid, case in first_by_sid.items():
+        result = await handle_of(client, sid).result()
+        stored = store.get_interaction(result.interaction_id)
+        assert stored is not None
+        assert stored.content.text == case["params"].get("Body")
+        assert len(stored.content.media) == int(case["params"]["NumMedia"])
+    assert count(store, interactions) == len(first_by_sid)
+    with store.engine.connect() as conn:
+        archived = conn.execute(
+            select(raw_events.c.event_key, raw_events.c.fields)
+        ).all()
+    # Every field the provider sent is archived, in order, empty values included.
+    assert {key: [tuple(p) for p in fields] for key, fields in archived} == {
+        sid: parse_qsl(case["raw_body"], keep_blank_values=True)
+        for sid, case in first_by_sid.items()
+    }
+
+
+async def test_sequential_and_concurrent_duplicates_leave_one_interaction(
+    http: httpx.AsyncClient, client: Client, worker: Worker, store: Store
+) -> None:
+    sid, request = signed_sms()
+    first = await post(http, request)
+    again = await post(http, request)
+    storm = await asyncio.gather(*(post(http, request) for _ in range(5)))
+    assert [r.status_code for r in (first, again, *storm)] == [200] * 7
+    handle = handle_of(client, sid)
+    await handle.result()
+    # After completion, a late redelivery still reaches the same (closed) workflow.
+    late = await post(http, request)
+    assert late.status_code == 200
+    runs = [wf async for wf in client.list_workflows(f"WorkflowId = '{handle.id}'")]
+    assert len(runs) == 1
+    assert count(store, interactions) == 1
+
+
+async def test_five_concurrent_first_deliveries_start_one_workflow(
+    http: httpx.AsyncClient, client: Client, worker: Worker, store: Store
+) -> None:
+    sid, request = signed_sms()
+    responses = await asyncio.gather(*(post(http, request) for _ in range(5)))
+    assert {r.status_code for r in responses} == {200}
+    handle = handle_of(client, sid)
+    await handle.result()
+    runs = [wf async for wf in client.list_workflows(f"WorkflowId = '{handle.id}'")]
+    assert len(runs) == 1
+    assert count(store, interactions) == 1
+
+
+async def test_forged_or_unsigned_requests_are_403_and_start_nothing(
+    http: httpx.AsyncClient, client: Client, store: Store
+) -> None:
+    sid, good = signed_sms()
+    forged_headers = {**good.headers, "X-Twilio-Signature": "AAAAAAAAAAAAAAAAAAAAAAAAAAA="}
+    unsigned = {k: v for k, v in good.headers.items() if k != "X-Twilio-Signature"}
+    _, other_token = signed_sms(message_sid=sid, token=secrets.token_hex(16))
+    tampered = good.body.replace(b"hello", b"HELLO")
+    for body, headers in [
+        (good.body, forged_headers),
+        (good.body, unsigned),
+        (other_token.body, other_token.headers),
+        (tampered, good.headers),
+    ]:
+        response = await http.post(SMS_PATH, content=body, headers=headers)
+        assert response.status_code == 403
+        assert "X-Twilio-Signature" in response.json()["detail"]
+    await assert_never_started(client, sid)
+    assert count(store, raw_events) == 0 and count(store, interactions) == 0
+
+
+async def test_signature_is_checked_over_the_public_url_not_the_internal_one(
+    client: Client, store: Store, task_queue: str
+) -> None:
+    """Behind a proxy the request arrives as http://internal…; Twilio signed the public URL."""
+    token = secrets.token_hex(16)
+    settings = ingress_settings(task_queue, public_url="https://sb.example.org/", twilio_auth_token=token)
+    app = create_app(settings, temporal=client, store=store)
+    from switchboard.simulate import sign_twilio, sms_fields
+
+    fields = sms_fields("SM" + secrets.token_hex(16), random_phone(), "+14155550100", "hi")
+    public = sign_twilio("https://sb.example.org/webhooks/twilio/sms?tenant=b&x=1", fields, token)
+    internal = sign_twilio("http://internal/webhooks/twilio/sms?tenant=b&x=1", fields, token)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://internal") as http:
+            path = "/webhooks/twilio/sms?tenant=b&x=1"
+            ok = await http.post(path, content=public.body, headers=public.headers)
+            bad = await http.post(path, content=internal.body, headers=internal.headers)
+            reordered = await http.post(
+                "/webhooks/twilio/sms?x=1&tenant=b", content=public.body, headers=public.headers
+            )
+    assert (ok.status_code, bad.status_code, reordered.status_code) == (200, 403, 403)
+
+
+@pytest.mark.parametrize(
+    ("drop", "reason"), [("MessageSid", "MessageSid"), ("From", "From")]
+)
+async def test_malformed_message_is_400_with_reason_and_starts_nothing(
+    drop: str, reason: str, http: httpx.AsyncClient, client: Client, store: Store
+) -> None:
+    from switchboard.simulate import sign_twilio, sms_fields
+
+    sid = "SM" + secrets.token_hex(16)
+    fields = [(k, v) for k, v in sms_fields(sid, random_phone(), "+14155550100", "x") if k != drop]
+    request = sign_twilio("https://hooks.example.com" + SMS_PATH, fields, FIXTURE_TOKEN)
+    response = await post(http, request)
+    assert response.status_code == 400
+    assert reason in response.json()["detail"]
+    await assert_never_started(client, sid)
+    assert count(store, raw_events) == 0
+
+
+async def test_wrong_content_type_and_oversized_bodies_are_refused(
+    http: httpx.AsyncClient, store: Store
+) -> None:
+    _, request = signed_sms()
+    as_json = await http.post(
+        SMS_PATH, content=b'{"MessageSid": "SM1"}',
+        headers={**request.headers, "Content-Type": "application/json"},
+    )
+    assert as_json.status_code == 415
+    huge = await http.post(SMS_PATH, content=b"Body=" + b"x" * (65 * 1024), headers=request.headers)
+    assert huge.status_code == 413
+    assert count(store, raw_events) == 0
+
+
+async def test_temporal_unreachable_is_503_with_retry_after(store: Store, task_queue: str) -> None:
+    # A port nothing listens on: the lazy client cannot reach Temporal.
+    settings: IngressSettings = ingress_settings(
+        task_queue, temporal_address="127.0.0.1:1", temporal_start_timeout_s=1.0
+    )
+    app = create_app(settings, store=store)
+    _, request = signed_sms()
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            response = await post(http, request)
+            ready = await http.get("/readyz")
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "5"
+    assert ready.status_code == 503 and ready.json()["store"] == "ok"
+    assert count(store, raw_events) == 0

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+import pytest
+
+from switchboard.contract import MediaRef
+from switchboard.errors import MalformedPayload
+from switchboard.providers.twilio import parse_message
+from tests.conftest import load_fixture
+
+INBOUND = load_fixture("twilio_messaging_inbound.json")
+
+
+def fields(name: str) -> list[tuple[str, str]]:
+    return parse_qsl(INBOUND[name]["raw_body"], keep_blank_values=True)
+
+
+def test_plain_sms() -> None:
+    message = parse_message(fields("inbound_sms_plain"))
+    assert message.message_sid == "SM00000000000000000000000000000001"
+    assert message.from_address == "+14155550123"
+    assert message.to_address == "+14155550100"
+    assert message.body == "Hello, is the store open today?"
+    assert message.media == []
+
+
+def test_emoji_body_survives() -> None:
+    assert parse_message(fields("inbound_sms_emoji_ucs2")).body == "Café ☕ at 5? 👍"
+
+
+def test_mms_media_are_references_in_order() -> None:
+    case = INBOUND["inbound_mms_three_media"]["params"]
+    message = parse_message(fields("inbound_mms_three_media"))
+    assert message.media == [
+        MediaRef(url=case[f"MediaUrl{n}"], content_type=case[f"MediaContentType{n}"])
+        for n in range(3)
+    ]
+
+
+def test_mms_without_body_is_normal() -> None:
+    assert parse_message(fields("inbound_mms_no_body_empty_string")).body == ""
+    assert parse_message(fields("inbound_mms_no_body_param_absent")).body is None
+
+
+@pytest.mark.parametrize(
+    ("drop", "reason"), [("MessageSid", "MessageSid"), ("From", "From")]
+)
+def test_required_fields(drop: str, reason: str) -> None:
+    remaining = [(k, v) for k, v in fields("inbound_sms_plain") if k != drop]
+    with pytest.raises(MalformedPayload, match=reason):
+        parse_message(remaining)
+
+
+def test_unparseable_sender_and_media_count_are_malformed() -> None:
+    base = fields("inbound_sms_plain")
+    with pytest.raises(MalformedPayload, match="phone"):
+        parse_message([(k, "nonsense" if k == "From" else v) for k, v in base])
+    with pytest.raises(MalformedPayload, match="NumMedia"):
+        parse_message([(k, "three" if k == "NumMedia" else v) for k, v in base])

@@ -1,0 +1,84 @@
+"""InteractionWorkflow on a real Temporal dev server with the real activities and store."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import select
+from temporalio.client import Client, WorkflowFailureError
+from temporalio.exceptions import ApplicationError
+from temporalio.worker import Worker
+
+from switchboard import search_attributes as sa
+from switchboard.contract import MALFORMED_PAYLOAD, InteractionInput, InteractionResult
+from switchboard.store import Store
+from switchboard.store.tables import raw_events
+from workflows import InteractionWorkflow
+from tests.helpers import sms_input
+
+
+async def test_sms_is_normalized_routed_and_persisted(
+    client: Client, worker: Worker, store: Store, task_queue: str
+) -> None:
+    inp = sms_input(sender="(415) 555-0142", body="My parcel is late")
+    handle = await client.start_workflow(
+        InteractionWorkflow.run, inp, id=f"wf-{uuid.uuid4()}", task_queue=task_queue
+    )
+    result: InteractionResult = await handle.result()
+    assert result.created
+
+    stored = store.get_interaction(result.interaction_id)
+    assert stored is not None
+    assert stored.customer_id == result.customer_id
+    assert stored.from_address == "+14155550142"
+    assert stored.content.text == "My parcel is late"
+    assert stored.route.queue == "messaging"
+    assert stored.status == "completed"
+
+    attrs = (await handle.describe()).typed_search_attributes
+    assert attrs.get(sa.CUSTOMER_ID) == result.customer_id
+    assert attrs.get(sa.ROUTE_QUEUE) == "messaging"
+    assert attrs.get(sa.INTERACTION_STATUS) == "completed"
+
+
+async def test_second_workflow_for_the_same_message_adds_nothing(
+    client: Client, worker: Worker, store: Store, task_queue: str
+) -> None:
+    """As after Temporal's retention: a new run for an old message finds the stored one."""
+    inp = sms_input()
+    first = await client.execute_workflow(
+        InteractionWorkflow.run, inp, id=f"wf-{uuid.uuid4()}", task_queue=task_queue
+    )
+    second = await client.execute_workflow(
+        InteractionWorkflow.run, inp, id=f"wf-{uuid.uuid4()}", task_queue=task_queue
+    )
+    assert first.created and not second.created
+    assert second.interaction_id == first.interaction_id
+
+
+async def test_malformed_payload_fails_the_workflow_but_keeps_the_raw_event(
+    client: Client, worker: Worker, store: Store, task_queue: str
+) -> None:
+    raw = sms_input().raw
+    raw.fields = [(k, v) for k, v in raw.fields if k != "From"]
+    handle = await client.start_workflow(
+        InteractionWorkflow.run,
+        InteractionInput(raw=raw),
+        id=f"wf-{uuid.uuid4()}",
+        task_queue=task_queue,
+    )
+    with pytest.raises(WorkflowFailureError) as info:
+        await handle.result()
+    cause = info.value.cause
+    assert isinstance(cause, ApplicationError)
+    assert cause.type == MALFORMED_PAYLOAD
+    assert cause.message == "missing required field From"
+    assert cause.non_retryable
+
+    attrs = (await handle.describe()).typed_search_attributes
+    assert attrs.get(sa.INTERACTION_STATUS) == "failed"
+    with store.engine.connect() as conn:
+        archived = conn.execute(select(raw_events)).mappings().all()
+    assert [row["event_key"] for row in archived] == [raw.event_key]
+    assert archived[0]["error"] == "missing required field From"
