@@ -63,4 +63,3 @@ async def start_interaction(
             raise
         raise TemporalUnavailable(str(exc)) from exc
     return True
-

@@ -45,14 +45,12 @@ def _load(settings_class: type[S]) -> S:
 
 
 def _logging() -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
 
 @app.command()
 def up() -> None:
-    """Run everything: the embedded Temporal dev server, the worker and the ingress (Ctrl-C stops)."""
+    """Run everything: embedded Temporal dev server, worker and ingress (Ctrl-C stops)."""
     from switchboard import up as up_module
 
     raise typer.Exit(up_module.run(_load(UpSettings)))

@@ -7,10 +7,10 @@ Names follow the external contract in DESIGN.md: Temporal's own variables keep t
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing_extensions import Annotated
 
 _CONFIG = SettingsConfigDict(
     env_prefix="SWITCHBOARD_",

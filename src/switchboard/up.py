@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import os
 import signal
@@ -23,6 +24,9 @@ from switchboard.store import Store
 from switchboard.temporal_server import dev_server_command
 
 console = Console()
+SMS_PATH = "/webhooks/twilio/sms"
+# The children of `up`, in start order (they are stopped in reverse).
+NAMES = ("Temporal", "worker", "ingress")
 
 DEMO_CUSTOMERS = ["+14155550123", "+14155550147", "+442071838750", "+4915123456789"]
 DEMO_TEXTS = [
@@ -91,20 +95,19 @@ def _demo(settings: UpSettings, base_url: str, stop: threading.Event) -> None:
     if token is None:
         console.print("[yellow]demo traffic off: SWITCHBOARD_TWILIO_AUTH_TOKEN is not set[/]")
         return
-    url = (settings.public_url or base_url) + "/webhooks/twilio/sms"
+    url = (settings.public_url or base_url) + SMS_PATH
     with httpx.Client(timeout=10) as http:
         for sender, text in zip(
             itertools.cycle(DEMO_CUSTOMERS), itertools.cycle(DEMO_TEXTS), strict=False
         ):
             request = sign_twilio(
-                url, sms_fields(new_message_sid(), sender, "+14155550100", text),
+                url,
+                sms_fields(new_message_sid(), sender, "+14155550100", text),
                 token.get_secret_value(),
             )
-            try:
-                http.post(base_url + "/webhooks/twilio/sms", content=request.body,
-                          headers=request.headers)
-            except httpx.HTTPError:
-                pass  # the ingress is stopping or restarting; the next tick tries again
+            # The ingress may be stopping or restarting; the next tick tries again.
+            with contextlib.suppress(httpx.HTTPError):
+                http.post(base_url + SMS_PATH, content=request.body, headers=request.headers)
             if stop.wait(5.0):
                 return
 
@@ -131,8 +134,12 @@ def run(settings: UpSettings) -> int:
     try:
         console.print("starting Temporal dev server…")
         children.append(_spawn(dev_server_command(settings), env))
-        _wait("Temporal", lambda: _temporal_ready(temporal_address, settings.temporal_namespace),
-              children[-1], 90)
+        _wait(
+            "Temporal",
+            lambda: _temporal_ready(temporal_address, settings.temporal_namespace),
+            children[-1],
+            90,
+        )
         # Migrate once here, before two processes could race to create the schema.
         store = Store.from_url(settings.resolved_database_url(), settings.sqlite_busy_timeout_s)
         store.migrate()
@@ -142,11 +149,15 @@ def run(settings: UpSettings) -> int:
         _wait("ingress", lambda: _http_ready(base_url + "/healthz"), children[-1], 60)
         _print_ready(settings, base_url)
         if settings.demo:
-            threading.Thread(target=_demo, args=(settings, base_url, stop_demo), daemon=True).start()
+            threading.Thread(
+                target=_demo, args=(settings, base_url, stop_demo), daemon=True
+            ).start()
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
-        failed = next(child for child in children if child.poll() is not None)
-        console.print(f"[red]{' '.join(map(str, failed.args[:3]))} exited ({failed.returncode})[/]")
+        name, code = next(
+            (n, c.returncode) for n, c in zip(NAMES, children, strict=False) if c.poll() is not None
+        )
+        console.print(f"[red]{name} exited with code {code}; stopping the rest[/]")
         return 1
     except StartupFailed as exc:
         console.print(f"[red]startup failed: {exc}[/]")
@@ -166,6 +177,8 @@ def _print_ready(settings: UpSettings, base_url: str) -> None:
     table.add_row("Temporal UI", f"http://{settings.temporal_host}:{settings.temporal_ui_port}")
     table.add_row("Temporal gRPC", f"{settings.temporal_host}:{settings.temporal_port}")
     table.add_row("Data directory", str(settings.data_dir.resolve()))
-    table.add_row("Demo traffic", "on (SWITCHBOARD_DEMO=0 turns it off)" if settings.demo else "off")
+    table.add_row(
+        "Demo traffic", "on (SWITCHBOARD_DEMO=0 turns it off)" if settings.demo else "off"
+    )
     console.print(table)
     console.print("Ctrl-C stops everything.")

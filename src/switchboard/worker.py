@@ -58,7 +58,9 @@ async def run_worker(settings: WorkerSettings) -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, lambda: asyncio.ensure_future(worker.shutdown()))
-        log.info("worker polling task queue %s on %s", settings.task_queue, settings.temporal_address)
+        log.info(
+            "worker polling task queue %s on %s", settings.task_queue, settings.temporal_address
+        )
         try:
             await worker.run()
         finally:

@@ -36,15 +36,14 @@ with workflow.unsafe.imports_passed_through():
         Status,
     )
 
-LOCAL = {"start_to_close_timeout": timedelta(seconds=10)}
-STORE = {
-    "start_to_close_timeout": timedelta(seconds=30),
-    "retry_policy": RetryPolicy(
-        initial_interval=timedelta(milliseconds=200),
-        backoff_coefficient=2.0,
-        maximum_interval=timedelta(seconds=30),
-    ),
-}
+LOCAL_TIMEOUT = timedelta(seconds=10)
+STORE_TIMEOUT = timedelta(seconds=30)
+# The store may be locked or unreachable for a while: keep retrying, backing off to 30 s.
+STORE_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+)
 
 
 @workflow.defn
@@ -53,7 +52,10 @@ class InteractionWorkflow:
     async def run(self, inp: InteractionInput) -> InteractionResult:
         try:
             draft = await workflow.execute_local_activity(
-                NORMALIZE, inp, result_type=NormalizedInteraction, **LOCAL
+                NORMALIZE,
+                inp,
+                result_type=NormalizedInteraction,
+                start_to_close_timeout=LOCAL_TIMEOUT,
             )
         except (ActivityError, ApplicationError) as err:
             # A payload that cannot be parsed is archived with the reason before the workflow
@@ -66,7 +68,8 @@ class InteractionWorkflow:
             DEDUPE,
             DedupeInput(draft.provider, draft.provider_message_id, draft.customer_identity),
             result_type=DedupeResult,
-            **STORE,
+            start_to_close_timeout=STORE_TIMEOUT,
+            retry_policy=STORE_RETRY,
         )
         workflow.upsert_search_attributes(
             [
@@ -79,7 +82,7 @@ class InteractionWorkflow:
             ROUTE,
             RouteInput(draft.channel, draft.received_at, draft.content),
             result_type=Route,
-            **LOCAL,
+            start_to_close_timeout=LOCAL_TIMEOUT,
         )
         workflow.upsert_search_attributes([sa.ROUTE_QUEUE.value_set(route.queue)])
 
@@ -101,7 +104,11 @@ class InteractionWorkflow:
             route=route,
         )
         persisted = await workflow.execute_activity(
-            PERSIST, PersistInput(interaction, inp.raw), result_type=PersistResult, **STORE
+            PERSIST,
+            PersistInput(interaction, inp.raw),
+            result_type=PersistResult,
+            start_to_close_timeout=STORE_TIMEOUT,
+            retry_policy=STORE_RETRY,
         )
         workflow.upsert_search_attributes([sa.INTERACTION_STATUS.value_set(Status.COMPLETED)])
         return InteractionResult(
@@ -114,7 +121,12 @@ class InteractionWorkflow:
         # Set before the activity: attributes upserted in the task that fails the workflow are
         # dropped with it.
         workflow.upsert_search_attributes([sa.INTERACTION_STATUS.value_set(Status.FAILED)])
-        await workflow.execute_activity(RECORD_FAILURE, FailureInput(inp.raw, reason), **STORE)
+        await workflow.execute_activity(
+            RECORD_FAILURE,
+            FailureInput(inp.raw, reason),
+            start_to_close_timeout=STORE_TIMEOUT,
+            retry_policy=STORE_RETRY,
+        )
 
 
 def _reason(err: ActivityError | ApplicationError) -> str:

@@ -44,7 +44,8 @@ def test_malformed_payload_fails_permanently_with_the_reason() -> None:
 def test_sms_routes_to_messaging_with_a_first_response_target() -> None:
     raw = sms_raw()
     result = ActivityEnvironment().run(
-        route, RouteInput(Channel.SMS, raw.received_at, content=None)  # type: ignore[arg-type]
+        route,
+        RouteInput(Channel.SMS, raw.received_at, content=None),  # type: ignore[arg-type]
     )
     assert result.queue == "messaging"
     assert result.sla_due_at is not None and result.sla_due_at > raw.received_at

@@ -39,7 +39,9 @@ def test_inbound_sms_example_validates() -> None:
 def test_url_pitfalls(url: str, valid: bool) -> None:
     example = EXAMPLES["inbound_sms_form"]
     fields = fields_of(example["raw_body"])
-    assert twilio_signature_valid(FIXTURE_TOKEN, url, fields, example["X-Twilio-Signature"]) is valid
+    assert (
+        twilio_signature_valid(FIXTURE_TOKEN, url, fields, example["X-Twilio-Signature"]) is valid
+    )
 
 
 def test_url_with_query_string_must_be_exact() -> None:
@@ -111,7 +113,10 @@ def test_public_url_uses_configured_base_and_raw_query() -> None:
 
 def test_public_url_keeps_percent_encoding_as_sent() -> None:
     request = _request(b"/webhooks/twilio/sms", b"x=a%20b&y=%2B1")
-    assert public_url(request, "https://h.example") == "https://h.example/webhooks/twilio/sms?x=a%20b&y=%2B1"
+    assert (
+        public_url(request, "https://h.example")
+        == "https://h.example/webhooks/twilio/sms?x=a%20b&y=%2B1"
+    )
 
 
 def test_public_url_without_setting_is_the_url_called() -> None:

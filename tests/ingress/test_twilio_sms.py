@@ -21,8 +21,8 @@ from switchboard.settings import IngressSettings
 from switchboard.store import Store
 from switchboard.store.tables import interactions, raw_events
 from tests.conftest import FIXTURE_TOKEN, ingress_settings, load_fixture
-from workflows import InteractionWorkflow
 from tests.helpers import SMS_PATH, random_phone, signed_sms
+from workflows import InteractionWorkflow
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response />'
 INBOUND = load_fixture("twilio_messaging_inbound.json")
@@ -101,9 +101,7 @@ async def test_every_real_fixture_payload_is_accepted_and_stored(
         assert len(stored.content.media) == int(case["params"]["NumMedia"])
     assert count(store, interactions) == len(first_by_sid)
     with store.engine.connect() as conn:
-        archived = conn.execute(
-            select(raw_events.c.event_key, raw_events.c.fields)
-        ).all()
+        archived = conn.execute(select(raw_events.c.event_key, raw_events.c.fields)).all()
     # Every field the provider sent is archived, in order, empty values included.
     assert {key: [tuple(p) for p in fields] for key, fields in archived} == {
         sid: parse_qsl(case["raw_body"], keep_blank_values=True)
@@ -168,7 +166,9 @@ async def test_signature_is_checked_over_the_public_url_not_the_internal_one(
 ) -> None:
     """Behind a proxy the request arrives as http://internal…; Twilio signed the public URL."""
     token = secrets.token_hex(16)
-    settings = ingress_settings(task_queue, public_url="https://sb.example.org/", twilio_auth_token=token)
+    settings = ingress_settings(
+        task_queue, public_url="https://sb.example.org/", twilio_auth_token=token
+    )
     app = create_app(settings, temporal=client, store=store)
     from switchboard.simulate import sign_twilio, sms_fields
 
@@ -187,9 +187,7 @@ async def test_signature_is_checked_over_the_public_url_not_the_internal_one(
     assert (ok.status_code, bad.status_code, reordered.status_code) == (200, 403, 403)
 
 
-@pytest.mark.parametrize(
-    ("drop", "reason"), [("MessageSid", "MessageSid"), ("From", "From")]
-)
+@pytest.mark.parametrize(("drop", "reason"), [("MessageSid", "MessageSid"), ("From", "From")])
 async def test_malformed_message_is_400_with_reason_and_starts_nothing(
     drop: str, reason: str, http: httpx.AsyncClient, client: Client, store: Store
 ) -> None:
@@ -210,7 +208,8 @@ async def test_wrong_content_type_and_oversized_bodies_are_refused(
 ) -> None:
     _, request = signed_sms()
     as_json = await http.post(
-        SMS_PATH, content=b'{"MessageSid": "SM1"}',
+        SMS_PATH,
+        content=b'{"MessageSid": "SM1"}',
         headers={**request.headers, "Content-Type": "application/json"},
     )
     assert as_json.status_code == 415

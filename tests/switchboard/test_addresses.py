@@ -8,7 +8,13 @@ from switchboard.errors import MalformedPayload
 
 @pytest.mark.parametrize(
     "raw",
-    ["+14155550123", "+1 (415) 555-0123", "415-555-0123", "(415) 555 0123", "whatsapp:+14155550123"],
+    [
+        "+14155550123",
+        "+1 (415) 555-0123",
+        "415-555-0123",
+        "(415) 555 0123",
+        "whatsapp:+14155550123",
+    ],
 )
 def test_us_numbers_in_any_format_are_one_e164_number(raw: str) -> None:
     assert normalize_phone(raw) == "+14155550123"

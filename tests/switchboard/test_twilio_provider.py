@@ -43,9 +43,7 @@ def test_mms_without_body_is_normal() -> None:
     assert parse_message(fields("inbound_mms_no_body_param_absent")).body is None
 
 
-@pytest.mark.parametrize(
-    ("drop", "reason"), [("MessageSid", "MessageSid"), ("From", "From")]
-)
+@pytest.mark.parametrize(("drop", "reason"), [("MessageSid", "MessageSid"), ("From", "From")])
 def test_required_fields(drop: str, reason: str) -> None:
     remaining = [(k, v) for k, v in fields("inbound_sms_plain") if k != drop]
     with pytest.raises(MalformedPayload, match=reason):

@@ -14,8 +14,8 @@ from switchboard import search_attributes as sa
 from switchboard.contract import MALFORMED_PAYLOAD, InteractionInput, InteractionResult
 from switchboard.store import Store
 from switchboard.store.tables import raw_events
-from workflows import InteractionWorkflow
 from tests.helpers import sms_input
+from workflows import InteractionWorkflow
 
 
 async def test_sms_is_normalized_routed_and_persisted(

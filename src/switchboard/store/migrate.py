@@ -6,6 +6,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -19,5 +21,14 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine) -> None:
-    """Bring the store's schema to the newest revision; a no-op when it is already there."""
-    command.upgrade(alembic_config(engine), "head")
+    """Bring the store's schema to the newest revision; a no-op when it is already there.
+
+    The check is a plain read first, so a process (re)starting while another one holds the
+    store's write lock does not have to wait for it when there is nothing to migrate.
+    """
+    config = alembic_config(engine)
+    with engine.connect() as conn:
+        current = set(MigrationContext.configure(conn).get_current_heads())
+    if current == set(ScriptDirectory.from_config(config).get_heads()):
+        return
+    command.upgrade(config, "head")

@@ -13,10 +13,9 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, or_, select, text
+from sqlalchemy import Engine, Table, and_, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, RowMapping
-from sqlalchemy.sql.dml import Insert
 
 from switchboard.contract import (
     Channel,
@@ -40,7 +39,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _insert(engine: Engine, table: Any) -> Insert:
+def _insert(engine: Engine, table: Table) -> postgresql.Insert | sqlite.Insert:
     """A dialect-specific INSERT that supports ON CONFLICT DO NOTHING."""
     if engine.dialect.name == "postgresql":
         return postgresql.insert(table)
@@ -118,9 +117,7 @@ class Store:
             ).scalar_one_or_none()
         return None if found is None else str(found)
 
-    def persist_interaction(
-        self, interaction: CustomerInteraction, raw: RawEvent
-    ) -> PersistResult:
+    def persist_interaction(self, interaction: CustomerInteraction, raw: RawEvent) -> PersistResult:
         """Insert the interaction and archive its raw event, once, in one transaction.
 
         A second call for the same (provider, provider_message_id) changes nothing and returns

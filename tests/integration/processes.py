@@ -1,0 +1,26 @@
+"""Helpers to run Switchboard's own processes (as operators do) against the test Temporal."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def switchboard(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
+    """Start `switchboard <args>` in `cwd` (away from a developer's .env) with `env` added."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "switchboard", *args],
+        env={**os.environ, **env},
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )

@@ -1,0 +1,127 @@
+"""`switchboard up` (what `make run` runs): ready, used, stopped by Ctrl-C, restarted with data."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.integration.processes import free_port, switchboard
+
+
+class Up:
+    """A running `switchboard up`, its output collected as it comes."""
+
+    def __init__(self, env: dict[str, str], cwd: Path) -> None:
+        self.process = switchboard(["up"], env, cwd)
+        self.output = ""
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in iter(self.process.stdout.readline, b""):
+            self.output += line.decode(errors="replace")
+
+    def wait_ready(self, timeout_s: float = 120) -> None:
+        deadline = time.monotonic() + timeout_s
+        while "Switchboard is running" not in self.output:
+            assert self.process.poll() is None, f"`up` exited early:\n{self.output}"
+            assert time.monotonic() < deadline, f"`up` not ready:\n{self.output}"
+            time.sleep(0.2)
+
+    def interrupt(self) -> int:
+        self.process.send_signal(signal.SIGINT)
+        return self.process.wait(timeout=60)
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_up_runs_stops_on_ctrl_c_and_keeps_its_data(tmp_path: Path) -> None:
+    ingress_port, temporal_port, ui_port = free_port(), free_port(), free_port()
+    api_key = secrets.token_hex(8)
+    env = {
+        "SWITCHBOARD_DATA_DIR": str(tmp_path / "data"),
+        "SWITCHBOARD_DATABASE_URL": "",
+        "SWITCHBOARD_INGRESS_PORT": str(ingress_port),
+        "SWITCHBOARD_TEMPORAL_PORT": str(temporal_port),
+        "SWITCHBOARD_TEMPORAL_UI_PORT": str(ui_port),
+        "SWITCHBOARD_TWILIO_AUTH_TOKEN": secrets.token_hex(16),
+        "SWITCHBOARD_API_KEYS": api_key,
+        "SWITCHBOARD_PUBLIC_URL": "",
+        "SWITCHBOARD_DEMO": "0",
+    }
+    base = f"http://127.0.0.1:{ingress_port}"
+    auth = {"Authorization": f"Bearer {api_key}"}
+
+    up = Up(env, tmp_path)
+    try:
+        up.wait_ready()
+        assert base in up.output and f"127.0.0.1:{ui_port}" in up.output
+        assert httpx.get(f"http://127.0.0.1:{ui_port}", timeout=10).status_code == 200
+        sent = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "switchboard",
+                "simulate",
+                "sms",
+                "--count",
+                "2",
+                "--from",
+                "+1 415 555 0166",
+                "--url",
+                base,
+            ],
+            env={**os.environ, **env},
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert sent.returncode == 0, sent.stdout + sent.stderr
+        customer = _wait_for_customer(base, auth, "+14155550166", expected=2)
+        assert up.interrupt() == 0
+    finally:
+        if up.process.poll() is None:
+            up.process.kill()
+    assert "stopping" in up.output
+    assert not listening(ingress_port) and not listening(temporal_port)
+
+    # Second run: the same data directory, demo traffic on.
+    again = Up({**env, "SWITCHBOARD_DEMO": "1"}, tmp_path)
+    try:
+        again.wait_ready()
+        found = httpx.get(f"{base}/api/customers/{customer}/interactions", headers=auth)
+        assert len(found.json()["items"]) == 2
+        demo_customer = _wait_for_customer(base, auth, "+14155550123", expected=1)
+        assert demo_customer != customer
+        assert again.interrupt() == 0
+    finally:
+        if again.process.poll() is None:
+            again.process.kill()
+
+
+def _wait_for_customer(base: str, auth: dict[str, str], phone: str, expected: int) -> str:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        response = httpx.get(f"{base}/api/customers", params={"phone": phone}, headers=auth)
+        if response.status_code == 200:
+            customer_id = str(response.json()["customer_id"])
+            items = httpx.get(
+                f"{base}/api/customers/{customer_id}/interactions", headers=auth
+            ).json()["items"]
+            if len(items) >= expected:
+                return customer_id
+        time.sleep(0.3)
+    raise AssertionError(f"no customer with {expected} interactions for {phone}")

@@ -1,0 +1,87 @@
+"""A worker killed in the middle of a workflow: its replacement finishes it, exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sqlite3
+from pathlib import Path
+
+from sqlalchemy import func, select
+from temporalio.api.enums.v1 import EventType, PendingActivityState
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from switchboard.contract import interaction_workflow_id
+from switchboard.store import Store
+from switchboard.store.tables import interactions
+from tests.helpers import sms_input
+from tests.integration.processes import switchboard
+from workflows import InteractionWorkflow
+
+
+async def wait_for_retry_backoff(client: Client, workflow_id: str, attempt: int) -> None:
+    """Until an activity has failed `attempt - 1` times and waits, not running, for its retry."""
+    handle = client.get_workflow_handle(workflow_id)
+    for _ in range(600):
+        pending = (await handle.describe()).raw_description.pending_activities
+        if any(
+            p.attempt >= attempt
+            and p.state == PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED
+            for p in pending
+        ):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the activity never reached its retry backoff")
+
+
+async def test_worker_sigkilled_mid_workflow_completes_exactly_once(
+    temporal_env: WorkflowEnvironment, tmp_path: Path, task_queue: str
+) -> None:
+    client = temporal_env.client
+    db = tmp_path / "switchboard.db"
+    store = Store.from_url(f"sqlite:///{db}")
+    store.migrate()
+    env = {
+        "TEMPORAL_ADDRESS": client.service_client.config.target_host,
+        "SWITCHBOARD_DATABASE_URL": f"sqlite:///{db}",
+        "SWITCHBOARD_TASK_QUEUE": task_queue,
+        "SWITCHBOARD_SQLITE_BUSY_TIMEOUT_S": "0.3",
+    }
+    # Another process holds the store's write lock: the worker's store activity keeps failing
+    # and retrying, so the workflow is caught mid-way.
+    locker = sqlite3.connect(db, isolation_level=None)
+    locker.execute("BEGIN IMMEDIATE")
+
+    first = switchboard(["worker"], env, tmp_path)
+    inp = sms_input()
+    workflow_id = interaction_workflow_id("twilio", inp.raw.event_key)
+    handle = await client.start_workflow(
+        InteractionWorkflow.run, inp, id=workflow_id, task_queue=task_queue
+    )
+    try:
+        await wait_for_retry_backoff(client, workflow_id, attempt=3)
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+
+    second = switchboard(["worker"], env, tmp_path)
+    try:
+        result = await asyncio.wait_for(handle.result(), timeout=60)
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.wait(timeout=20)
+
+    assert second.returncode == 0, "the worker stops cleanly on SIGTERM"
+    with store.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(interactions)).scalar_one() == 1
+    assert store.get_interaction(result.interaction_id) is not None
+    completed = [
+        event
+        async for event in handle.fetch_history_events()
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED
+    ]
+    assert len(completed) == 1
+    store.close()

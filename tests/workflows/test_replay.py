@@ -1,0 +1,29 @@
+"""Recorded histories must replay against the current workflow code (determinism guard)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.worker import Replayer
+
+from workflows import InteractionWorkflow
+
+HISTORIES = sorted(Path(__file__).with_name("histories").glob("*.json"))
+
+
+def test_there_are_histories_to_replay() -> None:
+    assert {path.stem for path in HISTORIES} >= {
+        "interaction_sms_completed",
+        "interaction_sms_malformed",
+    }
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=lambda path: path.stem)
+async def test_history_replays_with_current_code(path: Path) -> None:
+    history = WorkflowHistory.from_json(path.stem, path.read_text())
+    result = await Replayer(workflows=[InteractionWorkflow]).replay_workflow(
+        history, raise_on_replay_failure=True
+    )
+    assert result.replay_failure is None
