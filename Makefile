@@ -28,7 +28,7 @@ test: $(STAMP) lint
 	$(BIN)/pytest
 
 bench: $(STAMP)
-	$(BIN)/python bench/sms_latency.py
+	$(BIN)/python -m bench.sms_latency
 
 clean:
 	rm -rf $(VENV) data
