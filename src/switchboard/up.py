@@ -130,7 +130,10 @@ def run(settings: UpSettings) -> int:
     base_url = f"http://{settings.host}:{settings.ingress_port}"
     children: list[subprocess.Popen[bytes]] = []
     stop_demo = threading.Event()
-    signal.signal(signal.SIGTERM, _interrupt)
+    # Installed explicitly: a shell starts background jobs with SIGINT ignored, and Python
+    # then never raises KeyboardInterrupt.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _interrupt)
     try:
         console.print("starting Temporal dev server…")
         children.append(_spawn(dev_server_command(settings), env))

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -43,6 +44,8 @@ def build_worker(
         activity_executor=executor,
         max_concurrent_activities=max_concurrent_activities,
         max_concurrent_local_activities=max_concurrent_activities,
+        # On SIGTERM, let in-flight store writes finish rather than cancel them mid-retry.
+        graceful_shutdown_timeout=timedelta(seconds=10),
     )
 
 
