@@ -156,6 +156,26 @@ class NormalizedInteraction:
     content: Content
     customer_identity: Identity
 
+    def complete(
+        self, interaction_id: str, customer_id: str, route: Route, status: Status
+    ) -> CustomerInteraction:
+        """The interaction, once identity resolution and routing have filled in the rest."""
+        return CustomerInteraction(
+            interaction_id=interaction_id,
+            customer_id=customer_id,
+            channel=self.channel,
+            direction=self.direction,
+            provider=self.provider,
+            provider_message_id=self.provider_message_id,
+            from_address=self.from_address,
+            to_address=self.to_address,
+            occurred_at=self.occurred_at,
+            received_at=self.received_at,
+            content=self.content,
+            status=status,
+            route=route,
+        )
+
 
 @dataclass
 class DedupeInput:

@@ -22,7 +22,6 @@ with workflow.unsafe.imports_passed_through():
         PERSIST,
         RECORD_FAILURE,
         ROUTE,
-        CustomerInteraction,
         DedupeInput,
         DedupeResult,
         FailureInput,
@@ -86,22 +85,13 @@ class InteractionWorkflow:
         )
         workflow.upsert_search_attributes([sa.ROUTE_QUEUE.value_set(route.queue)])
 
-        interaction = CustomerInteraction(
+        interaction = draft.complete(
             # An interaction id is assigned once: a redelivery after Temporal's retention
             # finds the stored one instead of minting another.
             interaction_id=dedupe.existing_interaction_id or str(workflow.uuid4()),
             customer_id=dedupe.customer_id,
-            channel=draft.channel,
-            direction=draft.direction,
-            provider=draft.provider,
-            provider_message_id=draft.provider_message_id,
-            from_address=draft.from_address,
-            to_address=draft.to_address,
-            occurred_at=draft.occurred_at,
-            received_at=draft.received_at,
-            content=draft.content,
-            status=Status.COMPLETED,
             route=route,
+            status=Status.COMPLETED,
         )
         persisted = await workflow.execute_activity(
             PERSIST,

@@ -6,7 +6,6 @@ from temporalio.testing import ActivityEnvironment
 
 from activities import StoreActivities, normalize
 from switchboard.contract import (
-    CustomerInteraction,
     DedupeInput,
     Identity,
     IdentityKind,
@@ -45,20 +44,8 @@ def _interaction(store: Store, interaction_id: str) -> PersistInput:
     inp = sms_input()
     draft = ActivityEnvironment().run(normalize, inp)
     customer_id = store.resolve_customer(draft.customer_identity)
-    interaction = CustomerInteraction(
-        interaction_id=interaction_id,
-        customer_id=customer_id,
-        channel=draft.channel,
-        direction=draft.direction,
-        provider=draft.provider,
-        provider_message_id=draft.provider_message_id,
-        from_address=draft.from_address,
-        to_address=draft.to_address,
-        occurred_at=draft.occurred_at,
-        received_at=draft.received_at,
-        content=draft.content,
-        status=Status.COMPLETED,
-        route=Route(queue="messaging", priority=2),
+    interaction = draft.complete(
+        interaction_id, customer_id, Route(queue="messaging", priority=2), Status.COMPLETED
     )
     return PersistInput(interaction=interaction, raw=inp.raw)
 
