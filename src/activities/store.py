@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from switchboard.contract import (
+    AWAITING_INTERACTION,
     DEDUPE,
     PERSIST,
     RECORD_FAILURE,
@@ -34,9 +36,22 @@ class StoreActivities:
         Temporal's workflow id stops duplicates while it remembers the workflow; the store's
         unique key stops them after the namespace's retention has forgotten it.
         """
-        customer_id = self.store.resolve_customer(inp.customer_identity)
-        existing = self.store.find_interaction_id(inp.provider, inp.provider_message_id)
-        return DedupeResult(customer_id=customer_id, existing_interaction_id=existing)
+        existing = self.store.find_interaction_key(inp.provider, inp.provider_message_id)
+        if inp.customer_identity is not None:
+            customer_id = self.store.resolve_customer(inp.customer_identity)
+        elif existing is not None:
+            customer_id = existing[1]
+        else:
+            # Retried with backoff (visible in Temporal UI) until the interaction's own event,
+            # which names the customer, has been stored.
+            raise ApplicationError(
+                f"{inp.provider} {inp.provider_message_id} is not stored yet",
+                type=AWAITING_INTERACTION,
+            )
+        return DedupeResult(
+            customer_id=customer_id,
+            existing_interaction_id=existing[0] if existing else None,
+        )
 
     @activity.defn(name=PERSIST)
     def persist(self, inp: PersistInput) -> PersistResult:

@@ -29,19 +29,19 @@ async def start_interaction(
     task_queue: str,
     raw: RawEvent,
     channel: Channel,
-    provider_message_id: str,
     timeout: timedelta,
 ) -> bool:
-    """Start the message's workflow; return False when an earlier delivery already did.
+    """Start the event's workflow; return False when an earlier delivery already did.
 
-    The workflow id is derived from the provider's message id and ids are never reused, so
-    every redelivery, concurrent or late, reaches the one workflow of its message.
+    The workflow id is derived from the provider's event key (the message id, or the id and
+    what happened to it) and ids are never reused, so every redelivery, concurrent or late,
+    reaches the one workflow of its event.
     """
     try:
         await client.start_workflow(
             InteractionWorkflow.run,
             InteractionInput(raw=raw),
-            id=interaction_workflow_id(raw.provider, provider_message_id),
+            id=interaction_workflow_id(raw.provider, raw.event_key),
             task_queue=task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             search_attributes=TypedSearchAttributes(

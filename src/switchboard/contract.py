@@ -56,6 +56,8 @@ RECORD_FAILURE = "record_failure"
 
 # Error types of permanent (non-retryable) failures.
 MALFORMED_PAYLOAD = "MalformedPayload"
+# Retryable: an event that names no customer arrived before the interaction it belongs to.
+AWAITING_INTERACTION = "AwaitingInteraction"
 
 
 def interaction_workflow_id(provider: str, provider_message_id: str) -> str:
@@ -80,6 +82,8 @@ class Content:
     transcript: str | None = None
     media: list[MediaRef] = field(default_factory=list)
     push_payload: dict[str, str] | None = None
+    # A call's recording can be "absent" (too short, silent): that is an outcome, not an error.
+    recording_status: str | None = None
 
 
 @dataclass
@@ -154,7 +158,12 @@ class NormalizedInteraction:
     occurred_at: datetime
     received_at: datetime
     content: Content
-    customer_identity: Identity
+    # None for an event that names no customer (a call's recording): it joins the interaction
+    # already stored under its key.
+    customer_identity: Identity | None
+    # The provider's own status of the message or call (delivered, completed, …), if the
+    # event carries one.
+    delivery_status: str | None = None
 
     def complete(
         self, interaction_id: str, customer_id: str, route: Route, status: Status
@@ -174,6 +183,7 @@ class NormalizedInteraction:
             content=self.content,
             status=status,
             route=route,
+            delivery_status=self.delivery_status,
         )
 
 
@@ -181,7 +191,7 @@ class NormalizedInteraction:
 class DedupeInput:
     provider: Provider
     provider_message_id: str
-    customer_identity: Identity
+    customer_identity: Identity | None
 
 
 @dataclass

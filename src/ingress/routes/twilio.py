@@ -7,31 +7,69 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
+from temporalio.client import Client
 from twilio.twiml.messaging_response import MessagingResponse
+from twilio.twiml.voice_response import VoiceResponse
 
 from ingress.deps import SettingsDep, TemporalDep
 from ingress.signatures import public_url, twilio_signature_valid
 from ingress.starter import TemporalUnavailable, start_interaction
 from switchboard.contract import Channel, Provider, RawEvent
 from switchboard.errors import MalformedPayload
-from switchboard.providers.twilio import parse_message
+from switchboard.providers import PARSERS
+from switchboard.settings import IngressSettings
 
 log = logging.getLogger(__name__)
-router = APIRouter(prefix="/webhooks/twilio", tags=["twilio"])
+PREFIX = "/webhooks/twilio"
+router = APIRouter(prefix=PREFIX, tags=["twilio"])
 
 FORM = "application/x-www-form-urlencoded"
 # Twilio's parameters are short (a message body is at most 1,600 characters); anything far
 # larger is not Twilio.
 MAX_BODY_BYTES = 64 * 1024
-EMPTY_TWIML = str(MessagingResponse())
 RETRY_AFTER_S = "5"
 
+# Nothing to do: also the right answer to status callbacks.
+EMPTY_TWIML = str(MessagingResponse())
 
-def twiml(xml: str = EMPTY_TWIML) -> Response:
-    return Response(content=xml, media_type="text/xml")
+
+def hangup_twiml() -> str:
+    response = VoiceResponse()
+    response.hangup()
+    return str(response)
 
 
-async def read_signed_form(request: Request, settings: SettingsDep) -> list[tuple[str, str]]:
+HANGUP_TWIML = hangup_twiml()
+
+
+def voicemail_twiml() -> str:
+    """Greet the caller and record a voicemail; every callback comes back to us.
+
+    Relative URLs resolve against the URL Twilio called, so they follow the public URL. The
+    `action` is required: without it Twilio re-requests this webhook after the recording.
+    """
+    response = VoiceResponse()
+    response.say("Thanks for calling. Please leave a message after the beep.")
+    response.record(
+        action=f"{PREFIX}/voice/recording",
+        method="POST",
+        max_length=120,
+        finish_on_key="#",
+        play_beep=True,
+        recording_status_callback=f"{PREFIX}/voice/recording",
+        recording_status_callback_method="POST",
+        recording_status_callback_event="completed absent",
+        transcribe=True,
+        transcribe_callback=f"{PREFIX}/voice/transcription",
+    )
+    response.hangup()
+    return str(response)
+
+
+VOICEMAIL_TWIML = voicemail_twiml()
+
+
+async def read_signed_form(request: Request, settings: IngressSettings) -> list[tuple[str, str]]:
     """The request's form fields, once its size, type and Twilio signature have been checked."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
@@ -54,24 +92,30 @@ async def read_signed_form(request: Request, settings: SettingsDep) -> list[tupl
     if token is None or not twilio_signature_valid(
         token.get_secret_value(), url, fields, signature
     ):
-        log.warning("twilio signature rejected", extra={"path": request.url.path})
+        log.warning("twilio signature rejected on %s", request.url.path)
         raise HTTPException(status.HTTP_403_FORBIDDEN, "invalid or missing X-Twilio-Signature")
     return fields
 
 
-@router.post("/sms", response_class=Response, summary="Inbound SMS/MMS")
-async def inbound_sms(request: Request, settings: SettingsDep, temporal: TemporalDep) -> Response:
-    """Accept an inbound message once Temporal has durably started its workflow."""
+async def accept(
+    request: Request,
+    settings: IngressSettings,
+    temporal: Client,
+    kind: str,
+    channel: Channel,
+    answer: str,
+) -> Response:
+    """Verify, parse, start the event's workflow, and answer once Temporal has it."""
     received_at = datetime.now(UTC)
     fields = await read_signed_form(request, settings)
     try:
-        message = parse_message(fields)
+        event = PARSERS[(Provider.TWILIO, kind)](fields, received_at)
     except MalformedPayload as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
     raw = RawEvent(
         provider=Provider.TWILIO,
-        kind="sms",
-        event_key=message.message_sid,
+        kind=kind,
+        event_key=event.event_key,
         received_at=received_at,
         url=public_url(request, settings.public_url),
         content_type=FORM,
@@ -82,19 +126,53 @@ async def inbound_sms(request: Request, settings: SettingsDep, temporal: Tempora
             temporal,
             settings.task_queue,
             raw,
-            Channel.SMS,
-            message.message_sid,
+            channel,
             timedelta(seconds=settings.temporal_start_timeout_s),
         )
     except TemporalUnavailable as exc:
-        log.error("temporal unavailable, message not accepted: %s", exc)
+        log.error("temporal unavailable, %s not accepted: %s", kind, exc)
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE,
             "temporarily unable to accept messages",
             headers={"Retry-After": RETRY_AFTER_S},
         ) from exc
-    log.info(
-        "twilio sms accepted",
-        extra={"message_sid": message.message_sid, "duplicate": not started},
+    log.info("twilio %s %s accepted%s", kind, event.event_key, "" if started else " (duplicate)")
+    return Response(content=answer, media_type="text/xml")
+
+
+@router.post("/sms", response_class=Response, summary="Inbound SMS/MMS")
+async def inbound_sms(request: Request, settings: SettingsDep, temporal: TemporalDep) -> Response:
+    return await accept(request, settings, temporal, "sms", Channel.SMS, EMPTY_TWIML)
+
+
+@router.post("/sms/status", response_class=Response, summary="Outbound message status callback")
+async def sms_status(request: Request, settings: SettingsDep, temporal: TemporalDep) -> Response:
+    return await accept(request, settings, temporal, "sms_status", Channel.SMS, EMPTY_TWIML)
+
+
+@router.post("/voice", response_class=Response, summary="Incoming call: records a voicemail")
+async def voice(request: Request, settings: SettingsDep, temporal: TemporalDep) -> Response:
+    return await accept(request, settings, temporal, "voice", Channel.VOICE, VOICEMAIL_TWIML)
+
+
+@router.post(
+    "/voice/recording", response_class=Response, summary="Recording status and <Record> action"
+)
+async def voice_recording(
+    request: Request, settings: SettingsDep, temporal: TemporalDep
+) -> Response:
+    return await accept(request, settings, temporal, "voice_recording", Channel.VOICE, HANGUP_TWIML)
+
+
+@router.post("/voice/transcription", response_class=Response, summary="Transcription callback")
+async def voice_transcription(
+    request: Request, settings: SettingsDep, temporal: TemporalDep
+) -> Response:
+    return await accept(
+        request, settings, temporal, "voice_transcription", Channel.VOICE, EMPTY_TWIML
     )
-    return twiml()
+
+
+@router.post("/voice/status", response_class=Response, summary="Call status callback")
+async def voice_status(request: Request, settings: SettingsDep, temporal: TemporalDep) -> Response:
+    return await accept(request, settings, temporal, "voice_status", Channel.VOICE, EMPTY_TWIML)

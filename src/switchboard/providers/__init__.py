@@ -1,1 +1,27 @@
-"""Typed provider events parsed from verified webhook fields."""
+"""Typed provider events parsed from verified webhook fields.
+
+`PARSERS` maps (provider, webhook kind) to the parser of that kind: a new channel adds a
+parser here and a route in the ingress.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+
+from switchboard.contract import Provider
+from switchboard.providers import twilio
+from switchboard.providers.events import ProviderEvent
+
+Parser = Callable[[Iterable[tuple[str, str]], datetime], ProviderEvent]
+
+PARSERS: dict[tuple[str, str], Parser] = {
+    (Provider.TWILIO, "sms"): twilio.sms,
+    (Provider.TWILIO, "sms_status"): twilio.sms_status,
+    (Provider.TWILIO, "voice"): twilio.voice,
+    (Provider.TWILIO, "voice_recording"): twilio.voice_recording,
+    (Provider.TWILIO, "voice_transcription"): twilio.voice_transcription,
+    (Provider.TWILIO, "voice_status"): twilio.voice_status,
+}
+
+__all__ = ["PARSERS", "Parser", "ProviderEvent"]

@@ -1,17 +1,34 @@
-"""Twilio Messaging webhooks as typed events.
+"""Twilio webhooks (Messaging and Voice) as typed events in the contract's terms.
 
 Twilio adds parameters without notice, so unknown fields are kept (in the raw event) and
 never rejected; only the fields the pipeline cannot do without are required.
+
+Each webhook kind has a parser from the verified form fields to a `ProviderEvent`: the
+interaction it creates or merges into, and the key of this one event. The ingress parses to
+validate and to name the workflow; the normalize activity parses again from the raw event.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from switchboard.addresses import normalize_phone
-from switchboard.contract import MediaRef
+from switchboard.contract import (
+    Channel,
+    Content,
+    Direction,
+    Identity,
+    IdentityKind,
+    MediaRef,
+    NormalizedInteraction,
+    Provider,
+)
 from switchboard.errors import MalformedPayload
+from switchboard.providers.events import ProviderEvent
+
+Fields = Iterable[tuple[str, str]]
 
 
 @dataclass(frozen=True)
@@ -25,8 +42,8 @@ class TwilioMessage:
     media: list[MediaRef]
 
 
-def first_values(fields: Iterable[tuple[str, str]]) -> dict[str, str]:
-    """The first value of every field: Twilio sends each message parameter once."""
+def first_values(fields: Fields) -> dict[str, str]:
+    """The first value of every field: Twilio sends each of these parameters once."""
     values: dict[str, str] = {}
     for name, value in fields:
         values.setdefault(name, value)
@@ -40,17 +57,27 @@ def _required(values: dict[str, str], name: str) -> str:
     return value
 
 
-def parse_message(fields: Iterable[tuple[str, str]]) -> TwilioMessage:
+def _optional_phone(values: dict[str, str], name: str) -> str:
+    raw = values.get(name, "").strip()
+    return normalize_phone(raw) if raw else ""
+
+
+def _number(values: dict[str, str], name: str) -> float | None:
+    raw = values.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise MalformedPayload(f"{name} is not a number: {raw!r}") from exc
+
+
+def parse_message(fields: Fields) -> TwilioMessage:
     """Parse an inbound message webhook; raise `MalformedPayload` with a readable reason."""
     values = first_values(fields)
     message_sid = _required(values, "MessageSid")
     from_address = normalize_phone(_required(values, "From"))
-    to_raw = values.get("To", "").strip()
-    to_address = normalize_phone(to_raw) if to_raw else ""
-    try:
-        num_media = int(values.get("NumMedia") or "0")
-    except ValueError as exc:
-        raise MalformedPayload(f"NumMedia is not a number: {values['NumMedia']!r}") from exc
+    num_media = int(_number(values, "NumMedia") or 0)
     # MediaUrl{N} is 0-based; the files stay with Twilio and are referenced, never fetched here.
     media = [
         MediaRef(url=values[f"MediaUrl{n}"], content_type=values.get(f"MediaContentType{n}"))
@@ -60,7 +87,145 @@ def parse_message(fields: Iterable[tuple[str, str]]) -> TwilioMessage:
     return TwilioMessage(
         message_sid=message_sid,
         from_address=from_address,
-        to_address=to_address,
+        to_address=_optional_phone(values, "To"),
         body=values.get("Body"),
         media=media,
     )
+
+
+def _interaction(
+    channel: Channel,
+    direction: Direction,
+    key: str,
+    received_at: datetime,
+    *,
+    from_address: str = "",
+    to_address: str = "",
+    content: Content | None = None,
+    delivery_status: str | None = None,
+) -> NormalizedInteraction:
+    # The customer is whoever is not us: the sender of what comes in, the recipient of what
+    # goes out. Events that name neither (a recording) join the interaction already stored.
+    customer = from_address if direction is Direction.INBOUND else to_address
+    return NormalizedInteraction(
+        channel=channel,
+        direction=direction,
+        provider=Provider.TWILIO,
+        provider_message_id=key,
+        from_address=from_address,
+        to_address=to_address,
+        # Twilio's webhooks carry no event time: they are sent as things happen, so the moment
+        # we accepted one is the best record of when it occurred.
+        occurred_at=received_at,
+        received_at=received_at,
+        content=content or Content(),
+        customer_identity=Identity(IdentityKind.PHONE, customer) if customer else None,
+        delivery_status=delivery_status,
+    )
+
+
+def sms(fields: Fields, received_at: datetime) -> ProviderEvent:
+    message = parse_message(fields)
+    interaction = _interaction(
+        Channel.SMS,
+        Direction.INBOUND,
+        message.message_sid,
+        received_at,
+        from_address=message.from_address,
+        to_address=message.to_address,
+        content=Content(text=message.body, media=message.media),
+    )
+    return ProviderEvent(interaction, event_key=message.message_sid)
+
+
+def sms_status(fields: Fields, received_at: datetime) -> ProviderEvent:
+    """A delivery status of an outbound message; one event per (MessageSid, MessageStatus)."""
+    values = first_values(fields)
+    sid = _required(values, "MessageSid")
+    status = _required(values, "MessageStatus").lower()
+    interaction = _interaction(
+        Channel.SMS,
+        Direction.OUTBOUND,
+        sid,
+        received_at,
+        from_address=_optional_phone(values, "From"),
+        to_address=_optional_phone(values, "To"),
+        delivery_status=status,
+    )
+    return ProviderEvent(interaction, event_key=f"{sid}:status:{status}")
+
+
+def _call_direction(values: dict[str, str]) -> Direction:
+    return (
+        Direction.OUTBOUND
+        if values.get("Direction", "").startswith("outbound")
+        else (Direction.INBOUND)
+    )
+
+
+def voice(fields: Fields, received_at: datetime) -> ProviderEvent:
+    """An incoming call: the interaction of the call, keyed by CallSid."""
+    values = first_values(fields)
+    sid = _required(values, "CallSid")
+    interaction = _interaction(
+        Channel.VOICE,
+        _call_direction(values),
+        sid,
+        received_at,
+        from_address=normalize_phone(_required(values, "From")),
+        to_address=_optional_phone(values, "To"),
+        delivery_status=values.get("CallStatus", "").lower() or None,
+    )
+    return ProviderEvent(interaction, event_key=sid)
+
+
+def voice_recording(fields: Fields, received_at: datetime) -> ProviderEvent:
+    """A recording status callback, or the <Record> action request (which has no status)."""
+    values = first_values(fields)
+    sid = _required(values, "CallSid")
+    recording_sid = _required(values, "RecordingSid")
+    status = values.get("RecordingStatus", "").lower()
+    absent = status == "absent"
+    content = Content(
+        audio_url=None if absent else values.get("RecordingUrl") or None,
+        recording_duration_s=_number(values, "RecordingDuration"),
+        recording_status=status or "completed",
+    )
+    interaction = _interaction(Channel.VOICE, Direction.INBOUND, sid, received_at, content=content)
+    return ProviderEvent(
+        interaction, event_key=f"{sid}:recording:{recording_sid}:{status or 'action'}"
+    )
+
+
+def voice_transcription(fields: Fields, received_at: datetime) -> ProviderEvent:
+    values = first_values(fields)
+    sid = _required(values, "CallSid")
+    transcription_sid = values.get("TranscriptionSid") or _required(values, "RecordingSid")
+    status = values.get("TranscriptionStatus", "").lower()
+    text = values.get("TranscriptionText") if status in ("", "completed") else None
+    interaction = _interaction(
+        Channel.VOICE,
+        _call_direction(values),
+        sid,
+        received_at,
+        from_address=_optional_phone(values, "From"),
+        to_address=_optional_phone(values, "To"),
+        content=Content(transcript=text or None),
+    )
+    return ProviderEvent(interaction, event_key=f"{sid}:transcription:{transcription_sid}")
+
+
+def voice_status(fields: Fields, received_at: datetime) -> ProviderEvent:
+    values = first_values(fields)
+    sid = _required(values, "CallSid")
+    status = _required(values, "CallStatus").lower()
+    interaction = _interaction(
+        Channel.VOICE,
+        _call_direction(values),
+        sid,
+        received_at,
+        from_address=_optional_phone(values, "From"),
+        to_address=_optional_phone(values, "To"),
+        delivery_status=status,
+    )
+    return ProviderEvent(interaction, event_key=f"{sid}:status:{status}")

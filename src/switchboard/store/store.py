@@ -30,6 +30,7 @@ from switchboard.contract import (
     Route,
     Status,
 )
+from switchboard.merge import forward_status, merge_content
 from switchboard.store import migrate
 from switchboard.store.engine import WRITE, create_store_engine
 from switchboard.store.tables import customers, identities, interactions, raw_events
@@ -107,38 +108,46 @@ class Store:
                 conn.execute(customers.delete().where(customers.c.customer_id == candidate))
             return str(winner)
 
-    def find_interaction_id(self, provider: str, provider_message_id: str) -> str | None:
+    def find_interaction_key(
+        self, provider: str, provider_message_id: str
+    ) -> tuple[str, str] | None:
+        """(interaction_id, customer_id) of the interaction stored under the provider's key."""
         with self.engine.connect() as conn:
             found = conn.execute(
-                select(interactions.c.interaction_id).where(
+                select(interactions.c.interaction_id, interactions.c.customer_id).where(
                     interactions.c.provider == provider,
                     interactions.c.provider_message_id == provider_message_id,
                 )
-            ).scalar_one_or_none()
-        return None if found is None else str(found)
+            ).one_or_none()
+        return None if found is None else (str(found[0]), str(found[1]))
 
     def persist_interaction(self, interaction: CustomerInteraction, raw: RawEvent) -> PersistResult:
-        """Insert the interaction and archive its raw event, once, in one transaction.
+        """Store the interaction, or merge it into the one already stored under its key.
 
-        A second call for the same (provider, provider_message_id) changes nothing and returns
-        the interaction that is already stored.
+        The first event of a message or call creates its row, whichever event that is; later
+        ones fill in what is missing and move statuses forward (`switchboard.merge`). The raw
+        event is archived in the same transaction. Repeating a call changes nothing.
         """
         with self._write() as conn:
             self._archive(conn, raw, error=None)
-            persisted_at = _now()
-            row = _interaction_row(interaction, persisted_at)
+            row = _interaction_row(interaction, _now())
             inserted = conn.execute(
                 _insert(self.engine, interactions).values(**row).on_conflict_do_nothing()
             ).rowcount
-            stored = conn.execute(
-                select(interactions.c.interaction_id, interactions.c.persisted_at).where(
-                    interactions.c.provider == interaction.provider,
-                    interactions.c.provider_message_id == interaction.provider_message_id,
-                )
-            ).one()
+            key = (
+                interactions.c.provider == interaction.provider,
+                interactions.c.provider_message_id == interaction.provider_message_id,
+            )
+            stored = (
+                conn.execute(select(interactions).where(*key).with_for_update()).mappings().one()
+            )
+            if inserted != 1:
+                changes = _merged(_interaction(stored), interaction)
+                if changes:
+                    conn.execute(interactions.update().where(*key).values(**changes))
         return PersistResult(
-            interaction_id=stored.interaction_id,
-            persisted_at=stored.persisted_at,
+            interaction_id=stored["interaction_id"],
+            persisted_at=stored["persisted_at"],
             created=inserted == 1,
         )
 
@@ -231,6 +240,24 @@ class Store:
                 .one_or_none()
             )
         return None if row is None else _interaction(row)
+
+
+def _merged(stored: CustomerInteraction, incoming: CustomerInteraction) -> dict[str, Any]:
+    """The columns that change when `incoming` is merged into `stored`."""
+    changes: dict[str, Any] = {}
+    content = merge_content(stored.content, incoming.content)
+    if content != stored.content:
+        changes["content"] = asdict(content)
+    status = forward_status(stored.channel, stored.delivery_status, incoming.delivery_status)
+    if status != stored.delivery_status:
+        changes["delivery_status"] = status
+    for name in ("from_address", "to_address"):
+        if not getattr(stored, name) and getattr(incoming, name):
+            changes[name] = getattr(incoming, name)
+    # A callback can arrive before the event it follows; the interaction began at the earliest.
+    if incoming.occurred_at < stored.occurred_at:
+        changes["occurred_at"] = incoming.occurred_at
+    return changes
 
 
 def _interaction_row(interaction: CustomerInteraction, persisted_at: datetime) -> dict[str, Any]:
