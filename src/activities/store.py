@@ -38,7 +38,7 @@ class StoreActivities:
         """
         existing = self.store.find_interaction_key(inp.provider, inp.provider_message_id)
         if inp.customer_identity is not None:
-            customer_id = self.store.resolve_customer(inp.customer_identity)
+            customer_id = self.store.resolve_customer(inp.customer_identity, inp.linked_identities)
         elif existing is not None:
             customer_id = existing[1]
         else:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from temporalio.client import Client
 from temporalio.service import RetryConfig
 
-from ingress.routes import api, health, twilio
+from ingress.routes import api, health, push, twilio
 from switchboard.settings import IngressSettings
 from switchboard.store import Store
 
@@ -29,13 +30,17 @@ async def connect_temporal(settings: IngressSettings) -> Client:
 
 
 def create_app(
-    settings: IngressSettings, temporal: Client | None = None, store: Store | None = None
+    settings: IngressSettings,
+    temporal: Client | None = None,
+    store: Store | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> FastAPI:
-    """Build the app; tests may hand in their own client and store, otherwise they are made here."""
+    """Build the app; tests may hand in their own client, store and clock (unix seconds)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
+        app.state.clock = clock
         app.state.temporal = temporal or await connect_temporal(settings)
         owned_store = store is None
         app.state.store = store or Store.from_url(
@@ -54,6 +59,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.include_router(twilio.router)
+    app.include_router(push.router)
     app.include_router(api.router)
     app.include_router(health.router)
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
@@ -28,7 +29,13 @@ def get_temporal(request: Request) -> Client:
     return client
 
 
+def get_clock(request: Request) -> Callable[[], float]:
+    clock: Callable[[], float] = request.app.state.clock
+    return clock
+
+
 SettingsDep = Annotated[IngressSettings, Depends(get_settings)]
+ClockDep = Annotated[Callable[[], float], Depends(get_clock)]
 StoreDep = Annotated[Store, Depends(get_store)]
 TemporalDep = Annotated[Client, Depends(get_temporal)]
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+
 from starlette.datastructures import ImmutableMultiDict
 from starlette.requests import Request
 from twilio.request_validator import RequestValidator
@@ -36,3 +40,40 @@ def twilio_signature_valid(
     if not signature:
         return False
     return bool(RequestValidator(auth_token).validate(url, ImmutableMultiDict(fields), signature))
+
+
+STANDARD_WEBHOOKS_TOLERANCE_S = 5 * 60
+
+
+def standard_webhook_error(
+    secret: str,
+    webhook_id: str | None,
+    timestamp: str | None,
+    body: bytes,
+    signature_header: str | None,
+    now: float,
+    tolerance_s: int = STANDARD_WEBHOOKS_TOLERANCE_S,
+) -> str | None:
+    """Why a Standard Webhooks request fails verification, or None when it is genuine.
+
+    `v1` signatures are base64(HMAC-SHA256(key, f"{id}.{timestamp}.{raw body}")) with the key
+    the base64 part of a `whsec_` secret. The header may list several (a sender rotating its
+    secret); one match is enough. The timestamp must be within `tolerance_s` of `now`, both
+    ways, so a captured request cannot be replayed later.
+    """
+    if not webhook_id or not timestamp or not signature_header:
+        return "missing webhook-id, webhook-timestamp or webhook-signature"
+    try:
+        sent_at = int(timestamp)
+    except ValueError:
+        return "webhook-timestamp is not a unix time"
+    if abs(now - sent_at) > tolerance_s:
+        return "webhook-timestamp outside the allowed window"
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    signed = f"{webhook_id}.{timestamp}.".encode() + body
+    expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest())
+    for entry in signature_header.split():
+        version, _, signature = entry.partition(",")
+        if version == "v1" and hmac.compare_digest(signature.encode(), expected):
+            return None
+    return "no matching webhook-signature"

@@ -164,6 +164,8 @@ class NormalizedInteraction:
     # The provider's own status of the message or call (delivered, completed, …), if the
     # event carries one.
     delivery_status: str | None = None
+    # Further identities the event ties to the same person (a push event's phone or email).
+    linked_identities: list[Identity] = field(default_factory=list)
 
     def complete(
         self, interaction_id: str, customer_id: str, route: Route, status: Status
@@ -192,6 +194,7 @@ class DedupeInput:
     provider: Provider
     provider_message_id: str
     customer_identity: Identity | None
+    linked_identities: list[Identity] = field(default_factory=list)
 
 
 @dataclass

@@ -6,6 +6,8 @@ Names follow the external contract in DESIGN.md: Temporal's own variables keep t
 
 from __future__ import annotations
 
+import base64
+import binascii
 from pathlib import Path
 from typing import Annotated
 
@@ -50,6 +52,7 @@ class IngressSettings(CommonSettings):
     ingress_port: int = 8000
     public_url: str | None = None
     twilio_auth_token: SecretStr | None = None
+    push_webhook_secret: SecretStr | None = None
     api_keys: Annotated[list[SecretStr], NoDecode] = []
     temporal_start_timeout_s: float = 5.0
 
@@ -59,6 +62,21 @@ class IngressSettings(CommonSettings):
         # A comma-separated list in the environment reads better than a JSON array.
         if isinstance(value, str):
             return [key.strip() for key in value.split(",") if key.strip()]
+        return value
+
+    @field_validator("push_webhook_secret")
+    @classmethod
+    def _whsec(cls, value: SecretStr | None) -> SecretStr | None:
+        # A Standard Webhooks secret is `whsec_` + base64 of 24 to 64 random bytes.
+        if value is None:
+            return value
+        secret = value.get_secret_value()
+        try:
+            key = base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+        except binascii.Error as exc:
+            raise ValueError("must be 'whsec_' followed by base64") from exc
+        if not secret.startswith("whsec_") or not key:
+            raise ValueError("must be 'whsec_' followed by base64")
         return value
 
     @field_validator("public_url")

@@ -65,7 +65,12 @@ class InteractionWorkflow:
 
         dedupe = await workflow.execute_activity(
             DEDUPE,
-            DedupeInput(draft.provider, draft.provider_message_id, draft.customer_identity),
+            DedupeInput(
+                draft.provider,
+                draft.provider_message_id,
+                draft.customer_identity,
+                draft.linked_identities,
+            ),
             result_type=DedupeResult,
             start_to_close_timeout=STORE_TIMEOUT,
             retry_policy=STORE_RETRY,

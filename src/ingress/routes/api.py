@@ -48,6 +48,25 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "invalid cursor") from exc
 
 
+class IdentityIn(BaseModel):
+    kind: IdentityKind
+    value: str
+
+
+def _identity(kind: IdentityKind, value: str) -> Identity:
+    """The identity in its normalized form; 400 when the value is not of its kind."""
+    try:
+        if kind is IdentityKind.PHONE:
+            return Identity(kind, normalize_phone(value))
+        if kind is IdentityKind.EMAIL:
+            return Identity(kind, normalize_email(value))
+    except MalformedPayload as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
+    if not value.strip():
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"empty {kind} identity")
+    return Identity(kind, value.strip())
+
+
 @router.get("/customers", response_model=Customer)
 def find_customer(
     store: StoreDep,
@@ -57,16 +76,40 @@ def find_customer(
     """Find the customer behind a phone number or an email address."""
     if (phone is None) == (email is None):
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "give exactly one of phone or email")
-    try:
-        if phone is not None:
-            identity = Identity(IdentityKind.PHONE, normalize_phone(phone))
-        else:
-            identity = Identity(IdentityKind.EMAIL, normalize_email(email or ""))
-    except MalformedPayload as exc:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
+    if phone is not None:
+        identity = _identity(IdentityKind.PHONE, phone)
+    else:
+        identity = _identity(IdentityKind.EMAIL, email or "")
     found = store.find_customer(identity)
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no customer with that identity")
+    return Customer.model_validate(found)
+
+
+@router.post(
+    "/customers/{customer_id}/identities",
+    response_model=Customer,
+    status_code=status.HTTP_201_CREATED,
+    responses={409: {"description": "the identity belongs to another customer"}},
+)
+def link_identity(customer_id: str, body: IdentityIn, store: StoreDep) -> Customer:
+    """Link a phone number, email address or push user to a customer.
+
+    Linking is idempotent; an identity that already belongs to another customer is refused
+    with 409 (customers are not merged implicitly).
+    """
+    identity = _identity(body.kind, body.value)
+    owner = store.link_identity(customer_id, identity)
+    if owner is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "unknown customer")
+    if owner != customer_id:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            f"{identity.kind} {identity.value} belongs to another customer",
+        )
+    found = store.get_customer(customer_id)
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "unknown customer")
     return Customer.model_validate(found)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
@@ -13,7 +13,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from ingress.deps import SettingsDep, TemporalDep
 from ingress.signatures import public_url, twilio_signature_valid
-from ingress.starter import TemporalUnavailable, start_interaction
+from ingress.webhooks import read_body, require_media_type, start_durably
 from switchboard.contract import Channel, Provider, RawEvent
 from switchboard.errors import MalformedPayload
 from switchboard.providers import PARSERS
@@ -27,7 +27,6 @@ FORM = "application/x-www-form-urlencoded"
 # Twilio's parameters are short (a message body is at most 1,600 characters); anything far
 # larger is not Twilio.
 MAX_BODY_BYTES = 64 * 1024
-RETRY_AFTER_S = "5"
 
 # Nothing to do: also the right answer to status callbacks.
 EMPTY_TWIML = str(MessagingResponse())
@@ -71,17 +70,8 @@ VOICEMAIL_TWIML = voicemail_twiml()
 
 async def read_signed_form(request: Request, settings: IngressSettings) -> list[tuple[str, str]]:
     """The request's form fields, once its size, type and Twilio signature have been checked."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, "request body too large")
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, "request body too large")
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type != FORM:
-        raise HTTPException(
-            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, f"expected {FORM}, got {media_type or 'none'}"
-        )
+    body = await read_body(request, MAX_BODY_BYTES)
+    require_media_type(request, FORM)
     try:
         fields = parse_qsl(body.decode("utf-8"), keep_blank_values=True)
     except UnicodeDecodeError as exc:
@@ -121,22 +111,7 @@ async def accept(
         content_type=FORM,
         fields=fields,
     )
-    try:
-        started = await start_interaction(
-            temporal,
-            settings.task_queue,
-            raw,
-            channel,
-            timedelta(seconds=settings.temporal_start_timeout_s),
-        )
-    except TemporalUnavailable as exc:
-        log.error("temporal unavailable, %s not accepted: %s", kind, exc)
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
-            "temporarily unable to accept messages",
-            headers={"Retry-After": RETRY_AFTER_S},
-        ) from exc
-    log.info("twilio %s %s accepted%s", kind, event.event_key, "" if started else " (duplicate)")
+    await start_durably(temporal, settings, raw, channel)
     return Response(content=answer, media_type="text/xml")
 
 

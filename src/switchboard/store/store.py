@@ -7,7 +7,7 @@ message again after Temporal has forgotten the first workflow.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -75,38 +75,64 @@ class Store:
 
     # --- writes (activities) -------------------------------------------------------------
 
-    def resolve_customer(self, identity: Identity) -> str:
+    def resolve_customer(self, identity: Identity, linked: Sequence[Identity] = ()) -> str:
         """Return the customer an identity belongs to, creating both on first sight.
 
-        Concurrent first sightings of one identity agree: the identity's primary key lets one
-        insert win, and every caller reads back the winner.
+        `linked` identities (a phone and email the same event names) join that customer when
+        they belong to nobody yet; one already someone else's is left where it is. Concurrent
+        first sightings agree: an identity's primary key lets one insert win, and every
+        caller reads back the winner.
         """
         with self._write() as conn:
-            existing = conn.execute(
-                select(identities.c.customer_id).where(
-                    identities.c.kind == identity.kind, identities.c.value == identity.value
-                )
-            ).scalar_one_or_none()
-            if existing is not None:
-                return str(existing)
-            now = _now()
-            candidate = str(uuid.uuid4())
-            conn.execute(customers.insert().values(customer_id=candidate, created_at=now))
-            conn.execute(
-                _insert(self.engine, identities)
-                .values(
-                    kind=identity.kind, value=identity.value, customer_id=candidate, created_at=now
-                )
-                .on_conflict_do_nothing()
+            customer_id = self._owner(conn, identity)
+            for other in linked:
+                customer_id = customer_id or self._owner(conn, other)
+            if customer_id is None:
+                candidate = str(uuid.uuid4())
+                conn.execute(customers.insert().values(customer_id=candidate, created_at=_now()))
+                self._claim(conn, identity, candidate)
+                customer_id = self._owner(conn, identity)
+                if customer_id != candidate:
+                    conn.execute(customers.delete().where(customers.c.customer_id == candidate))
+            else:
+                self._claim(conn, identity, customer_id)
+            assert customer_id is not None
+            for other in linked:
+                self._claim(conn, other, customer_id)
+            return customer_id
+
+    def link_identity(self, customer_id: str, identity: Identity) -> str | None:
+        """Attach an identity to a customer; return the customer who now owns it.
+
+        The answer differs from `customer_id` when the identity already belongs to someone
+        else (nothing is changed then); None when the customer does not exist.
+        """
+        with self._write() as conn:
+            if self._customer(conn, customer_id) is None:
+                return None
+            self._claim(conn, identity, customer_id)
+            return self._owner(conn, identity)
+
+    @staticmethod
+    def _owner(conn: Connection, identity: Identity) -> str | None:
+        found = conn.execute(
+            select(identities.c.customer_id).where(
+                identities.c.kind == identity.kind, identities.c.value == identity.value
             )
-            winner = conn.execute(
-                select(identities.c.customer_id).where(
-                    identities.c.kind == identity.kind, identities.c.value == identity.value
-                )
-            ).scalar_one()
-            if winner != candidate:
-                conn.execute(customers.delete().where(customers.c.customer_id == candidate))
-            return str(winner)
+        ).scalar_one_or_none()
+        return None if found is None else str(found)
+
+    def _claim(self, conn: Connection, identity: Identity, customer_id: str) -> None:
+        conn.execute(
+            _insert(self.engine, identities)
+            .values(
+                kind=identity.kind,
+                value=identity.value,
+                customer_id=customer_id,
+                created_at=_now(),
+            )
+            .on_conflict_do_nothing()
+        )
 
     def find_interaction_key(
         self, provider: str, provider_message_id: str

@@ -1,0 +1,68 @@
+"""What every webhook route does: bound the body, check its type, start its workflow durably."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from fastapi import HTTPException, Request, status
+from temporalio.client import Client
+
+from ingress.starter import TemporalUnavailable, start_interaction
+from switchboard.contract import Channel, RawEvent
+from switchboard.settings import IngressSettings
+
+log = logging.getLogger(__name__)
+RETRY_AFTER_S = "5"
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The raw body, or 413 when it is larger than `limit` (declared or actual)."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, "request body too large")
+    body = await request.body()
+    if len(body) > limit:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, "request body too large")
+    return body
+
+
+def require_media_type(request: Request, expected: str) -> None:
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != expected:
+        raise HTTPException(
+            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            f"expected {expected}, got {media_type or 'none'}",
+        )
+
+
+async def start_durably(
+    temporal: Client, settings: IngressSettings, raw: RawEvent, channel: Channel
+) -> None:
+    """Start the event's workflow; 503 with Retry-After when Temporal cannot take it.
+
+    A provider only hears 2xx once the event is durable, so it keeps (and retries) anything
+    we could not accept.
+    """
+    try:
+        started = await start_interaction(
+            temporal,
+            settings.task_queue,
+            raw,
+            channel,
+            timedelta(seconds=settings.temporal_start_timeout_s),
+        )
+    except TemporalUnavailable as exc:
+        log.error("temporal unavailable, %s/%s not accepted: %s", raw.provider, raw.kind, exc)
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "temporarily unable to accept messages",
+            headers={"Retry-After": RETRY_AFTER_S},
+        ) from exc
+    log.info(
+        "%s %s %s accepted%s",
+        raw.provider,
+        raw.kind,
+        raw.event_key,
+        "" if started else " (duplicate)",
+    )
