@@ -7,10 +7,11 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from sendgrid.helpers.eventwebhook import EventWebhook
 from temporalio.client import Client
 from temporalio.service import RetryConfig
 
-from ingress.routes import api, health, push, twilio
+from ingress.routes import api, health, push, sendgrid, twilio
 from switchboard.settings import IngressSettings
 from switchboard.store import Store
 
@@ -29,6 +30,19 @@ async def connect_temporal(settings: IngressSettings) -> Client:
     )
 
 
+def sendgrid_event_verifier(settings: IngressSettings) -> EventWebhook | None:
+    """The Event Webhook verifier, built once; a key that is not a P-256 key stops the start."""
+    key = settings.sendgrid_event_public_key
+    if not key:
+        return None
+    try:
+        return EventWebhook(key)
+    except ValueError as exc:
+        raise ValueError(
+            f"SWITCHBOARD_SENDGRID_EVENT_PUBLIC_KEY is not a public key: {exc}"
+        ) from exc
+
+
 def create_app(
     settings: IngressSettings,
     temporal: Client | None = None,
@@ -41,6 +55,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.clock = clock
+        app.state.sendgrid_events = sendgrid_event_verifier(settings)
         app.state.temporal = temporal or await connect_temporal(settings)
         owned_store = store is None
         app.state.store = store or Store.from_url(
@@ -60,6 +75,7 @@ def create_app(
     )
     app.include_router(twilio.router)
     app.include_router(push.router)
+    app.include_router(sendgrid.router)
     app.include_router(api.router)
     app.include_router(health.router)
     return app

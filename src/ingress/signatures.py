@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 
+from sendgrid.helpers.eventwebhook import EventWebhook
 from starlette.datastructures import ImmutableMultiDict
 from starlette.requests import Request
 from twilio.request_validator import RequestValidator
@@ -77,3 +79,34 @@ def standard_webhook_error(
         if version == "v1" and hmac.compare_digest(signature.encode(), expected):
             return None
     return "no matching webhook-signature"
+
+
+def sendgrid_event_error(
+    verifier: EventWebhook | None,
+    body: bytes,
+    signature: str | None,
+    timestamp: str | None,
+    now: float,
+    max_age_s: int,
+) -> str | None:
+    """Why a SendGrid Event Webhook batch fails verification, or None when it is genuine.
+
+    ECDSA (P-256, SHA-256) over the timestamp header followed by the raw body, exactly as
+    received: re-serialized JSON, or lost CRLFs between events, no longer verify. SendGrid's
+    helper does not bound the timestamp, so a captured batch could be replayed: we do.
+    """
+    if verifier is None:
+        return "the SendGrid event public key is not configured"
+    if not signature or not timestamp:
+        return "missing X-Twilio-Email-Event-Webhook-Signature or -Timestamp"
+    try:
+        sent_at = int(timestamp)
+    except ValueError:
+        return "X-Twilio-Email-Event-Webhook-Timestamp is not a unix time"
+    if abs(now - sent_at) > max_age_s:
+        return "X-Twilio-Email-Event-Webhook-Timestamp outside the allowed window"
+    try:
+        valid = verifier.verify_signature(body.decode("utf-8"), signature, timestamp)
+    except (UnicodeDecodeError, binascii.Error, ValueError, TypeError):
+        return "malformed X-Twilio-Email-Event-Webhook-Signature"
+    return None if valid else "X-Twilio-Email-Event-Webhook-Signature does not match"

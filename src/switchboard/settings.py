@@ -53,6 +53,9 @@ class IngressSettings(CommonSettings):
     public_url: str | None = None
     twilio_auth_token: SecretStr | None = None
     push_webhook_secret: SecretStr | None = None
+    sendgrid_event_public_key: str | None = None
+    # SendGrid signs each batch with its send time; older (or future) batches are refused.
+    sendgrid_event_max_age_s: int = 600
     api_keys: Annotated[list[SecretStr], NoDecode] = []
     temporal_start_timeout_s: float = 5.0
 

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from switchboard.contract import Provider
-from switchboard.providers import push, twilio
+from switchboard.providers import push, sendgrid, twilio
 from switchboard.providers.events import ProviderEvent
 
 Parser = Callable[[Iterable[tuple[str, str]], datetime], ProviderEvent]
@@ -23,6 +23,7 @@ PARSERS: dict[tuple[str, str], Parser] = {
     (Provider.TWILIO, "voice_transcription"): twilio.voice_transcription,
     (Provider.TWILIO, "voice_status"): twilio.voice_status,
     (Provider.PUSH, "push"): push.parse,
+    (Provider.SENDGRID, "email_event"): sendgrid.parse_event,
 }
 
 __all__ = ["PARSERS", "Parser", "ProviderEvent"]
