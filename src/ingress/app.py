@@ -12,6 +12,7 @@ from temporalio.client import Client
 from temporalio.service import RetryConfig
 
 from ingress.routes import api, health, push, sendgrid, twilio
+from switchboard.blobs import BlobStore
 from switchboard.settings import IngressSettings
 from switchboard.store import Store
 
@@ -56,6 +57,7 @@ def create_app(
         app.state.settings = settings
         app.state.clock = clock
         app.state.sendgrid_events = sendgrid_event_verifier(settings)
+        app.state.blobs = BlobStore(settings.data_dir / "blobs")
         app.state.temporal = temporal or await connect_temporal(settings)
         owned_store = store is None
         app.state.store = store or Store.from_url(

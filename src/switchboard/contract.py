@@ -71,6 +71,8 @@ class MediaRef:
 
     url: str
     content_type: str | None = None
+    filename: str | None = None
+    size_bytes: int | None = None
 
 
 @dataclass
@@ -84,6 +86,10 @@ class Content:
     push_payload: dict[str, str] | None = None
     # A call's recording can be "absent" (too short, silent): that is an outcome, not an error.
     recording_status: str | None = None
+    # Email threading, from the Message-ID, In-Reply-To and References headers.
+    message_id: str | None = None
+    in_reply_to: str | None = None
+    references: list[str] = field(default_factory=list)
 
 
 @dataclass

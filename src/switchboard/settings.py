@@ -54,6 +54,11 @@ class IngressSettings(CommonSettings):
     twilio_auth_token: SecretStr | None = None
     push_webhook_secret: SecretStr | None = None
     sendgrid_event_public_key: str | None = None
+    # Inbound Parse posts to a URL with these basic-auth credentials in it.
+    sendgrid_inbound_user: str | None = None
+    sendgrid_inbound_password: SecretStr | None = None
+    # SendGrid documents 20 MB per message and lets 30 MB and more through.
+    sendgrid_inbound_max_bytes: int = 40 * 1024 * 1024
     # SendGrid signs each batch with its send time; older (or future) batches are refused.
     sendgrid_event_max_age_s: int = 600
     api_keys: Annotated[list[SecretStr], NoDecode] = []

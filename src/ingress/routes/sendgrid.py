@@ -3,22 +3,31 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 from datetime import UTC, datetime
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.security import HTTPBasic, HTTPBasicCredentials
 
+from ingress import multipart
 from ingress.deps import ClockDep, SettingsDep, TemporalDep
 from ingress.signatures import public_url, sendgrid_event_error
 from ingress.webhooks import read_body, require_media_type, start_durably
-from switchboard.contract import Channel, Provider, RawEvent
+from switchboard.blobs import PREFIX as BLOB_PREFIX
+from switchboard.blobs import BlobStore
+from switchboard.contract import Channel, MediaRef, Provider, RawEvent
 from switchboard.errors import MalformedPayload
-from switchboard.providers import sendgrid
+from switchboard.providers import sendgrid, sendgrid_inbound
+from switchboard.settings import IngressSettings
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/webhooks/sendgrid", tags=["sendgrid"])
 
 JSON = "application/json"
+MULTIPART = "multipart/form-data"
 # SendGrid posts a batch every 30 s or at 768 KB, whichever comes first.
 MAX_EVENT_BATCH_BYTES = 2 * 1024 * 1024
 
@@ -68,3 +77,76 @@ async def events(
     # retried whole, and the events already started are deduplicated by their keys.
     await asyncio.gather(*(start_durably(temporal, settings, raw, Channel.EMAIL) for raw in raws))
     return Response(status_code=204)
+
+
+_basic = HTTPBasic(auto_error=False, description="the credentials in the Inbound Parse URL")
+
+
+def _check_basic_auth(settings: IngressSettings, credentials: HTTPBasicCredentials | None) -> None:
+    user, password = settings.sendgrid_inbound_user, settings.sendgrid_inbound_password
+    presented_user = (credentials.username if credentials else "").encode()
+    presented_password = (credentials.password if credentials else "").encode()
+    # Both compared, in constant time, whatever the first says.
+    user_ok = hmac.compare_digest(presented_user, (user or "").encode())
+    password_ok = hmac.compare_digest(
+        presented_password, (password.get_secret_value() if password else "").encode()
+    )
+    if not (user and password and credentials and user_ok and password_ok):
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "Inbound Parse needs the basic-auth credentials configured for it",
+            headers={"WWW-Authenticate": 'Basic realm="sendgrid-inbound"'},
+        )
+
+
+@router.post("/inbound", response_class=Response, summary="Inbound Parse (email)")
+async def inbound(
+    request: Request,
+    settings: SettingsDep,
+    temporal: TemporalDep,
+    credentials: Annotated[HTTPBasicCredentials | None, Depends(_basic)],
+) -> Response:
+    """Accept a received email (default or raw mode) once it is durable.
+
+    The raw post and each attachment are stored as blobs first; the workflow carries their
+    references and the decoded text.
+    """
+    received_at = datetime.now(UTC)
+    _check_basic_auth(settings, credentials)
+    limit = settings.sendgrid_inbound_max_bytes
+    body = await read_body(request, limit)
+    require_media_type(request, MULTIPART)
+    try:
+        form = await multipart.parse_form(request.headers["content-type"], body, limit)
+        mail = sendgrid_inbound.parse_form(
+            form.fields,
+            [sendgrid_inbound.Attachment(f.filename, f.content_type, f.data) for f in form.files],
+        )
+    except multipart.FormTooLarge as exc:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, str(exc)) from exc
+    except (ValueError, MalformedPayload) as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
+    blobs: BlobStore = request.app.state.blobs
+    raw_ref = await run_in_threadpool(blobs.put, body)
+    attachments = [
+        MediaRef(
+            url=await run_in_threadpool(blobs.put, a.data),
+            content_type=a.content_type,
+            filename=a.filename,
+            size_bytes=len(a.data),
+        )
+        for a in mail.attachments
+    ]
+    # Message-ID identifies the email across SendGrid's retries; without one, its bytes do.
+    key = mail.message_id or raw_ref.removeprefix(BLOB_PREFIX)
+    raw = RawEvent(
+        provider=Provider.SENDGRID,
+        kind="email",
+        event_key=key,
+        received_at=received_at,
+        url=public_url(request, settings.public_url),
+        content_type=MULTIPART,
+        fields=sendgrid_inbound.compact_fields(mail, key, raw_ref, attachments),
+    )
+    await start_durably(temporal, settings, raw, Channel.EMAIL)
+    return Response(status_code=200)

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from switchboard.contract import Provider
-from switchboard.providers import push, sendgrid, twilio
+from switchboard.providers import push, sendgrid, sendgrid_inbound, twilio
 from switchboard.providers.events import ProviderEvent
 
 Parser = Callable[[Iterable[tuple[str, str]], datetime], ProviderEvent]
@@ -24,6 +24,7 @@ PARSERS: dict[tuple[str, str], Parser] = {
     (Provider.TWILIO, "voice_status"): twilio.voice_status,
     (Provider.PUSH, "push"): push.parse,
     (Provider.SENDGRID, "email_event"): sendgrid.parse_event,
+    (Provider.SENDGRID, "email"): sendgrid_inbound.parse,
 }
 
 __all__ = ["PARSERS", "Parser", "ProviderEvent"]

@@ -1,0 +1,40 @@
+"""Content-addressed blobs under the data directory: large bodies are referenced, not carried.
+
+Attachments and raw emails can be megabytes; a workflow history holds their reference
+(`blob:sha256:<hex>`), and the bytes live here, written once and never changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+PREFIX = "blob:sha256:"
+
+
+class BlobStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def put(self, data: bytes) -> str:
+        """Store `data` (idempotently) and return its reference."""
+        digest = hashlib.sha256(data).hexdigest()
+        path = self._path(digest)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Written aside, then renamed: a reader never sees half a blob.
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+            os.replace(tmp, path)
+        return PREFIX + digest
+
+    def get(self, ref: str) -> bytes:
+        if not ref.startswith(PREFIX):
+            raise ValueError(f"not a blob reference: {ref!r}")
+        return self._path(ref.removeprefix(PREFIX)).read_bytes()
+
+    def _path(self, digest: str) -> Path:
+        return self.root / digest[:2] / digest

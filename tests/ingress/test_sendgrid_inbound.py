@@ -1,0 +1,236 @@
+"""POST /webhooks/sendgrid/inbound: Inbound Parse in default and raw mode, byte-exact.
+
+The captured multipart bodies are replayed as they are; unique ids are swapped in where a
+test needs its own message (the session's Temporal server is shared).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from switchboard.blobs import BlobStore
+from switchboard.contract import interaction_workflow_id
+from switchboard.settings import IngressSettings
+from switchboard.store import Store
+from switchboard.store.tables import interactions, raw_events
+from tests.conftest import ingress_settings, load_fixture
+from workflows import InteractionWorkflow
+
+PARSE = load_fixture("sendgrid_inbound_parse.json")
+PATH = "/webhooks/sendgrid/inbound"
+USER, PASSWORD = "parse-" + secrets.token_hex(4), secrets.token_urlsafe(16)
+FIXTURE_MESSAGE_ID = b"CAN_P_JMvV7ZpAQhOnDienypLrJmuhN=LQWweu4yScw4jQyXY2w@mail.gmail.com"
+
+
+@pytest.fixture
+def settings(task_queue: str, tmp_path: Any) -> IngressSettings:
+    return ingress_settings(
+        task_queue,
+        sendgrid_inbound_user=USER,
+        sendgrid_inbound_password=PASSWORD,
+        data_dir=tmp_path / "data",
+    )
+
+
+def fixture_body(name: str) -> tuple[bytes, str]:
+    multipart = PARSE[name]["multipart"]
+    return base64.b64decode(multipart["body_b64"]), multipart["content_type"]
+
+
+def unique(body: bytes) -> tuple[bytes, str]:
+    """The body with a Message-ID (or, lacking one, a recipient) of its own."""
+    tag = secrets.token_hex(6)
+    if FIXTURE_MESSAGE_ID in body:
+        return body.replace(
+            FIXTURE_MESSAGE_ID, f"{tag}@mail.example.com".encode()
+        ), f"{tag}@mail.example.com"
+    return body.replace(b"inbox@parse.example.com", f"inbox+{tag}@parse.example.com".encode()), tag
+
+
+async def post(
+    http: httpx.AsyncClient, body: bytes, content_type: str, auth: Any = (USER, PASSWORD)
+) -> httpx.Response:
+    return await http.post(PATH, content=body, headers={"Content-Type": content_type}, auth=auth)
+
+
+def count(store: Store, table: Any) -> int:
+    with store.engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+
+
+async def stored_email(client: Client, store: Store, body: bytes, key: str | None = None) -> Any:
+    """The stored email; its key is its Message-ID, or else the SHA-256 of the post."""
+    key = key or hashlib.sha256(body).hexdigest()
+    result = await client.get_workflow_handle_for(
+        InteractionWorkflow.run, interaction_workflow_id("sendgrid", key)
+    ).result()
+    return store.get_interaction(result.interaction_id)
+
+
+async def test_SG_PARSE_03_default_mode_with_attachments_as_blob_references(
+    http: httpx.AsyncClient, client: Client, worker: Worker, store: Store, settings: IngressSettings
+) -> None:
+    body, content_type = fixture_body("default_mode")
+    body, message_id = unique(body)
+    response = await post(http, body, content_type)
+    assert response.status_code == 200, response.text
+    mail = await stored_email(client, store, body, message_id)
+    assert mail.channel == "email" and mail.direction == "inbound"
+    assert mail.provider_message_id == message_id
+    assert mail.from_address == "sender@example.com"
+    assert mail.content.subject == "Different File Types"
+    assert mail.content.message_id == message_id
+    files = PARSE["default_mode"]["files"]
+    assert [m.filename for m in mail.content.media] == [f["filename"] for f in files.values()]
+    assert [m.content_type for m in mail.content.media] == [
+        f["content_type"] for f in files.values()
+    ]
+    blobs = BlobStore(settings.data_dir / "blobs")
+    for media in mail.content.media:
+        assert media.url.startswith("blob:sha256:")
+        assert len(blobs.get(media.url)) == media.size_bytes
+    with store.engine.connect() as conn:
+        fields = dict(conn.execute(select(raw_events.c.fields)).scalar_one())
+    # The whole post is kept, byte for byte, for re-deriving the interaction later.
+    assert blobs.get(fields["raw"]) == body
+
+
+async def test_SG_PARSE_03_raw_mode_is_parsed_from_the_mime_message(
+    http: httpx.AsyncClient, client: Client, worker: Worker, store: Store
+) -> None:
+    body, content_type = fixture_body("raw_mode")
+    body, _ = unique(body)
+    assert (await post(http, body, content_type)).status_code == 200
+    mail = await stored_email(client, store, body)
+    assert mail.content.subject == "Hello"
+    assert mail.from_address == "sender@example.com"
+    assert mail.content.text and mail.content.text.strip()
+    assert [m.filename for m in mail.content.media] == ["note.txt"]
+
+
+async def test_SG_PARSE_02_text_is_decoded_with_the_charsets_field(
+    http: httpx.AsyncClient, client: Client, worker: Worker, store: Store
+) -> None:
+    body, content_type = fixture_body("non_utf8_charsets")
+    body, _ = unique(body)
+    assert (await post(http, body, content_type)).status_code == 200
+    mail = await stored_email(client, store, body)
+    expected = PARSE["non_utf8_charsets"]["expected_decoded"]
+    assert mail.content.text == expected["text"]
+    assert mail.content.subject == expected["subject"]
+    assert mail.from_address == "jurgen@example.de"
+
+
+@pytest.mark.parametrize(
+    "auth",
+    [None, (USER, "wrong"), ("someone", PASSWORD), ("", "")],
+    ids=["none", "password", "user", "empty"],
+)
+async def test_SG_PARSE_04_basic_auth_is_required(
+    auth: Any, http: httpx.AsyncClient, store: Store
+) -> None:
+    body, content_type = fixture_body("default_mode")
+    response = await post(http, body, content_type, auth=auth)
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Basic")
+    assert count(store, raw_events) == 0
+
+
+async def test_SG_PARSE_01_parts_over_starlettes_1_MiB_are_accepted_and_the_limit_is_413(
+    http: httpx.AsyncClient,
+    client: Client,
+    worker: Worker,
+    store: Store,
+    task_queue: str,
+    tmp_path: Any,
+) -> None:
+    boundary = "b" + secrets.token_hex(8)
+    html = "<p>" + "x" * (3 * 1024 * 1024) + "</p>"
+    parts = {
+        "from": f"Big <big.{secrets.token_hex(3)}@example.com>",
+        "to": "inbox@parse.example.com",
+        "subject": "big",
+        "text": "see html",
+        "html": html,
+    }
+    body = (
+        "".join(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
+            for k, v in parts.items()
+        ).encode()
+        + f"--{boundary}--\r\n".encode()
+    )
+    content_type = f"multipart/form-data; boundary={boundary}"
+    assert (await post(http, body, content_type)).status_code == 200
+    mail = await stored_email(client, store, body)
+    assert mail.content.subject == "big"
+
+    from ingress import create_app
+
+    small = ingress_settings(
+        task_queue,
+        sendgrid_inbound_user=USER,
+        sendgrid_inbound_password=PASSWORD,
+        sendgrid_inbound_max_bytes=1024 * 1024,
+        data_dir=tmp_path / "small",
+    )
+    app = create_app(small, temporal=client, store=store)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t"
+    ) as h:
+        assert (await post(h, body, content_type)).status_code == 413
+    assert count(store, raw_events) == 1
+
+
+async def test_malformed_posts_are_refused_and_start_nothing(
+    http: httpx.AsyncClient, store: Store
+) -> None:
+    body, content_type = fixture_body("default_mode")
+    assert (await post(http, body, "application/json")).status_code == 415
+    assert (await post(http, body, "multipart/form-data")).status_code == 400  # no boundary
+    no_sender = b'--x\r\nContent-Disposition: form-data; name="to"\r\n\r\na@b.c\r\n--x--\r\n'
+    response = await post(http, no_sender, "multipart/form-data; boundary=x")
+    assert response.status_code == 400 and "sender" in response.json()["detail"]
+    bad_mime = b'--x\r\nContent-Disposition: form-data; name="email"\r\n\r\n\r\n--x--\r\n'
+    assert (await post(http, bad_mime, "multipart/form-data; boundary=x")).status_code == 400
+    assert count(store, raw_events) == 0
+
+
+async def test_redelivery_and_threading(
+    http: httpx.AsyncClient, client: Client, worker: Worker, store: Store
+) -> None:
+    tag = secrets.token_hex(5)
+    headers = (
+        f"Message-ID: <reply-{tag}@mail.example.com>\nIn-Reply-To: <orig-{tag}@x>\n"
+        f"References: <root-{tag}@x> <orig-{tag}@x>\n"
+    )
+    parts = {
+        "headers": headers,
+        "from": "Pat <PAT@Example.com>",
+        "to": "support@parse.example.com",
+        "subject": "Re: order",
+        "text": "Any news?",
+    }
+    body = (
+        "".join(
+            f'--x\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
+            for k, v in parts.items()
+        ).encode()
+        + b"--x--\r\n"
+    )
+    for _ in range(3):  # SendGrid retries whatever it did not see answered
+        assert (await post(http, body, "multipart/form-data; boundary=x")).status_code == 200
+    mail = await stored_email(client, store, body, f"reply-{tag}@mail.example.com")
+    assert count(store, interactions) == 1
+    assert mail.from_address == "pat@example.com"
+    assert mail.content.in_reply_to == f"orig-{tag}@x"
+    assert mail.content.references == [f"root-{tag}@x", f"orig-{tag}@x"]
