@@ -184,9 +184,10 @@ async def test_SG_PARSE_01_parts_over_starlettes_1_MiB_are_accepted_and_the_limi
         data_dir=tmp_path / "small",
     )
     app = create_app(small, temporal=client, store=store)
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://t"
-    ) as h:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as h,
+    ):
         assert (await post(h, body, content_type)).status_code == 413
     assert count(store, raw_events) == 1
 
@@ -194,7 +195,7 @@ async def test_SG_PARSE_01_parts_over_starlettes_1_MiB_are_accepted_and_the_limi
 async def test_malformed_posts_are_refused_and_start_nothing(
     http: httpx.AsyncClient, store: Store
 ) -> None:
-    body, content_type = fixture_body("default_mode")
+    body, _ = fixture_body("default_mode")
     assert (await post(http, body, "application/json")).status_code == 415
     assert (await post(http, body, "multipart/form-data")).status_code == 400  # no boundary
     no_sender = b'--x\r\nContent-Disposition: form-data; name="to"\r\n\r\na@b.c\r\n--x--\r\n'
