@@ -59,10 +59,6 @@ async def start_durably(
             "temporarily unable to accept messages",
             headers={"Retry-After": RETRY_AFTER_S},
         ) from exc
-    log.info(
-        "%s %s %s accepted%s",
-        raw.provider,
-        raw.kind,
-        raw.event_key,
-        "" if started else " (duplicate)",
-    )
+    # Keys stay at DEBUG: an email's Message-ID can carry an address.
+    log.info("%s %s accepted%s", raw.provider, raw.kind, "" if started else " (duplicate)")
+    log.debug("%s %s key %s", raw.provider, raw.kind, raw.event_key)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import sys
 from typing import Annotated, TypeVar
@@ -45,7 +44,9 @@ def _load(settings_class: type[S]) -> S:
 
 
 def _logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from switchboard import logs
+
+    logs.configure()
 
 
 @app.command()
@@ -83,8 +84,13 @@ def ingress() -> None:
 
     _logging()
     settings = _load(IngressSettings)
+    from switchboard.logs import uvicorn_log_config
+
     uvicorn.run(
-        create_app(settings), host=settings.host, port=settings.ingress_port, log_level="info"
+        create_app(settings),
+        host=settings.host,
+        port=settings.ingress_port,
+        log_config=uvicorn_log_config(),
     )
 
 
