@@ -36,7 +36,7 @@ def test_inbound_sms_example_validates() -> None:
         ("https://hooks.example.com/webhooks/twilio/sms/", False),
     ],
 )
-def test_url_pitfalls(url: str, valid: bool) -> None:
+def test_TW_SIG_02_url_pitfalls(url: str, valid: bool) -> None:
     example = EXAMPLES["inbound_sms_form"]
     fields = fields_of(example["raw_body"])
     assert (
@@ -44,7 +44,7 @@ def test_url_pitfalls(url: str, valid: bool) -> None:
     )
 
 
-def test_url_with_query_string_must_be_exact() -> None:
+def test_TW_SIG_03_url_with_query_string_must_be_exact() -> None:
     example = EXAMPLES["inbound_voice_form_with_query"]
     fields = fields_of(example["raw_body"])
     signature = example["X-Twilio-Signature"]
@@ -55,7 +55,7 @@ def test_url_with_query_string_must_be_exact() -> None:
     assert not twilio_signature_valid(FIXTURE_TOKEN, dropped, fields, signature)
 
 
-def test_repeated_form_keys_are_all_signed() -> None:
+def test_TW_SIG_04_repeated_form_keys_are_all_signed() -> None:
     example = EXAMPLES["duplicate_keys_multidict"]
     fields = fields_of(example["raw_body"])
     assert fields.count(("Digits", "5678")) == 1 and fields.count(("Digits", "1234")) == 1
@@ -79,7 +79,7 @@ def test_missing_field_wrong_token_and_absent_signature_fail() -> None:
 
 
 @pytest.mark.parametrize("name", POSTED)
-def test_every_inbound_fixture_validates_and_tampering_fails(name: str) -> None:
+def test_TW_SIG_01_every_inbound_fixture_validates_and_tampering_fails(name: str) -> None:
     case = INBOUND[name]
     fields = fields_of(case["raw_body"])
     signature = case["headers"]["X-Twilio-Signature"]
@@ -103,7 +103,7 @@ def _request(raw_path: bytes, query: bytes, host: str = "internal:8000") -> Requ
     )
 
 
-def test_public_url_uses_configured_base_and_raw_query() -> None:
+def test_TW_SIG_02_public_url_uses_configured_base_and_raw_query() -> None:
     request = _request(b"/webhooks/twilio/voice", b"tenant=acme&lang=en")
     assert (
         public_url(request, "https://hooks.example.com")

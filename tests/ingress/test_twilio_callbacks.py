@@ -137,7 +137,7 @@ def event_keys(call_sid: str, events: dict[str, Any]) -> list[str]:
     ]
 
 
-async def test_TW_VOI_01_incoming_call_records_a_voicemail_with_callbacks_to_us(
+async def test_TW_VOI_01_TW_RSP_03_incoming_call_records_a_voicemail_with_callbacks_to_us(
     http: httpx.AsyncClient, client: Client, worker: Worker
 ) -> None:
     call_sid = "CA" + secrets.token_hex(16)

@@ -49,7 +49,7 @@ async def post(http: httpx.AsyncClient, request: object) -> httpx.Response:
     return await http.post(SMS_PATH, content=request.body, headers=request.headers)  # type: ignore[attr-defined]
 
 
-async def test_signed_sms_is_acked_with_twiml_persisted_and_served_by_the_api(
+async def test_TW_RSP_01_signed_sms_is_acked_with_twiml_persisted_and_served_by_the_api(
     http: httpx.AsyncClient, client: Client, worker: Worker, store: Store, auth: dict[str, str]
 ) -> None:
     sender = random_phone()
@@ -80,7 +80,7 @@ async def test_signed_sms_is_acked_with_twiml_persisted_and_served_by_the_api(
     assert one.status_code == 200 and one.json() == item
 
 
-async def test_every_real_fixture_payload_is_accepted_and_stored(
+async def test_TW_MSG_01_02_every_real_fixture_payload_is_accepted_and_stored(
     http: httpx.AsyncClient, client: Client, worker: Worker, store: Store
 ) -> None:
     """Replays the captured payloads; two of them carry one MessageSid, so they are one message."""
@@ -127,7 +127,7 @@ async def test_sequential_and_concurrent_duplicates_leave_one_interaction(
     assert count(store, interactions) == 1
 
 
-async def test_five_concurrent_first_deliveries_start_one_workflow(
+async def test_TW_IDEM_01_five_concurrent_first_deliveries_start_one_workflow(
     http: httpx.AsyncClient, client: Client, worker: Worker, store: Store
 ) -> None:
     sid, request = signed_sms()
@@ -140,7 +140,7 @@ async def test_five_concurrent_first_deliveries_start_one_workflow(
     assert count(store, interactions) == 1
 
 
-async def test_forged_or_unsigned_requests_are_403_and_start_nothing(
+async def test_TW_SIG_01_forged_or_unsigned_requests_are_403_and_start_nothing(
     http: httpx.AsyncClient, client: Client, store: Store
 ) -> None:
     sid, good = signed_sms()
@@ -161,7 +161,7 @@ async def test_forged_or_unsigned_requests_are_403_and_start_nothing(
     assert count(store, raw_events) == 0 and count(store, interactions) == 0
 
 
-async def test_signature_is_checked_over_the_public_url_not_the_internal_one(
+async def test_TW_SIG_02_03_signature_is_checked_over_the_public_url_not_the_internal_one(
     client: Client, store: Store, task_queue: str
 ) -> None:
     """Behind a proxy the request arrives as http://internal…; Twilio signed the public URL."""
@@ -234,3 +234,47 @@ async def test_temporal_unreachable_is_503_with_retry_after(store: Store, task_q
     assert response.headers["retry-after"] == "5"
     assert ready.status_code == 503 and ready.json()["store"] == "ok"
     assert count(store, raw_events) == 0
+
+
+async def test_TW_SIG_05_values_are_verified_and_kept_untrimmed(
+    http: httpx.AsyncClient, client: Client, worker: Worker, store: Store
+) -> None:
+    sid, request = signed_sms(body="  spaced out \n\t ")
+    assert (await post(http, request)).status_code == 200
+    result = await handle_of(client, sid).result()
+    stored = store.get_interaction(result.interaction_id)
+    assert stored is not None and stored.content.text == "  spaced out \n\t "
+
+
+async def test_TW_SIG_06_json_bodies_are_refused_without_crashing(
+    http: httpx.AsyncClient, store: Store
+) -> None:
+    """Messaging and Voice webhooks are form-encoded; a JSON body is not one of them."""
+    example = load_fixture("twilio_signature_examples.json")["examples"][2]
+    for path in [SMS_PATH, SMS_PATH + "?bodySHA256=" + example["bodySHA256"]]:
+        response = await http.post(
+            path,
+            content=example["raw_body"].encode(),
+            headers={
+                "Content-Type": "application/json",
+                "X-Twilio-Signature": example["X-Twilio-Signature"],
+            },
+        )
+        assert response.status_code == 415
+    assert count(store, raw_events) == 0
+
+
+async def test_TW_SIG_08_old_and_new_token_both_verify_during_a_rotation(
+    client: Client, worker: Worker, store: Store, task_queue: str
+) -> None:
+    old, new = secrets.token_hex(16), secrets.token_hex(16)
+    settings = ingress_settings(task_queue, twilio_auth_token=f"{old},{new}")
+    app = create_app(settings, temporal=client, store=store)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            statuses = []
+            for token in (old, new, secrets.token_hex(16)):
+                _, request = signed_sms(token=token)
+                statuses.append((await post(http, request)).status_code)
+    assert statuses == [200, 200, 403]

@@ -76,11 +76,19 @@ async def read_signed_form(request: Request, settings: IngressSettings) -> list[
         fields = parse_qsl(body.decode("utf-8"), keep_blank_values=True)
     except UnicodeDecodeError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "form body is not UTF-8") from exc
-    token = settings.twilio_auth_token
     url = public_url(request, settings.public_url)
     signature = request.headers.get("x-twilio-signature")
-    if token is None or not twilio_signature_valid(
-        token.get_secret_value(), url, fields, signature
+    # Twilio signs with the primary token only; during a rotation both the old and the
+    # new one are configured (comma-separated) until the new one is promoted.
+    tokens = (
+        settings.twilio_auth_token.get_secret_value().split(",")
+        if settings.twilio_auth_token
+        else []
+    )
+    if not any(
+        twilio_signature_valid(token.strip(), url, fields, signature)
+        for token in tokens
+        if token.strip()
     ):
         log.warning("twilio signature rejected on %s", request.url.path)
         raise HTTPException(status.HTTP_403_FORBIDDEN, "invalid or missing X-Twilio-Signature")
