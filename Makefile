@@ -29,6 +29,7 @@ test: $(STAMP) lint
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.sms_latency
+	$(BIN)/python -m bench.webhooks
 
 clean:
 	rm -rf $(VENV) data

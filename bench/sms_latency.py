@@ -16,13 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import secrets
-import socket
-import statistics
-import subprocess
-import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -33,6 +27,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from bench.baseline import BaselineWorkflow, noop
+from bench.stack import paced, running_stack, summary
 from switchboard.simulate import new_message_sid, sign_twilio, sms_fields
 from switchboard.store import Store
 from switchboard.store.tables import interactions
@@ -40,102 +35,56 @@ from switchboard.store.tables import interactions
 RESULTS = Path(__file__).with_name("results")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+async def bare_baselines(client: Client, count: int, rate: float) -> dict[str, object]:
+    """A bare start, and a bare workflow with one local activity, on the same server."""
 
+    async def bare_start(i: int) -> None:
+        await client.start_workflow(
+            "Unregistered", id=f"bench-start-{secrets.token_hex(8)}", task_queue="nobody"
+        )
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+    starts = await paced(count, rate, bare_start)
+    with ThreadPoolExecutor(8) as executor:
+        async with Worker(
+            client,
+            task_queue="bench-baseline",
+            workflows=[BaselineWorkflow],
+            activities=[noop],
+            activity_executor=executor,
+        ):
 
+            async def bare_e2e(i: int) -> None:
+                await client.execute_workflow(
+                    BaselineWorkflow.run,
+                    "x",
+                    id=f"bench-e2e-{secrets.token_hex(8)}",
+                    task_queue="bench-baseline",
+                )
 
-def summary(values: list[float]) -> dict[str, float]:
+            e2e = await paced(count, rate, bare_e2e)
     return {
-        "p50_ms": round(pct(values, 50) * 1000, 1),
-        "p99_ms": round(pct(values, 99) * 1000, 1),
-        "mean_ms": round(statistics.fmean(values) * 1000, 1),
+        "baseline_start_workflow": summary(starts),
+        "baseline_workflow_one_local_activity": summary(e2e),
     }
-
-
-async def paced(count: int, rate: float, job: object) -> list[float]:
-    """Run `job(i)` `count` times at `rate` per second; return each call's latency."""
-    latencies: list[float] = []
-
-    async def one(i: int) -> None:
-        started = time.perf_counter()
-        await job(i)  # type: ignore[operator]
-        latencies.append(time.perf_counter() - started)
-
-    tasks = []
-    t0 = time.perf_counter()
-    for i in range(count):
-        delay = t0 + i / rate - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(i)))
-    await asyncio.gather(*tasks)
-    return latencies
 
 
 async def main(count: int, rate: float) -> dict[str, object]:
-    tmp = Path(tempfile.mkdtemp(prefix="switchboard-bench-"))
-    ports = {"ingress": free_port(), "temporal": free_port(), "ui": free_port()}
     token = secrets.token_hex(16)
-    env = {
-        **os.environ,
-        "SWITCHBOARD_DATA_DIR": str(tmp / "data"),
-        "SWITCHBOARD_DATABASE_URL": "",
-        "SWITCHBOARD_PUBLIC_URL": "",
-        "SWITCHBOARD_INGRESS_PORT": str(ports["ingress"]),
-        "SWITCHBOARD_TEMPORAL_PORT": str(ports["temporal"]),
-        "SWITCHBOARD_TEMPORAL_UI_PORT": str(ports["ui"]),
-        "SWITCHBOARD_TWILIO_AUTH_TOKEN": token,
-        "SWITCHBOARD_DEMO": "0",
-    }
-    up = subprocess.Popen(
-        [sys.executable, "-m", "switchboard", "up"],
-        env=env,
-        cwd=tmp,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{ports['ingress']}"
-    try:
-        deadline = time.monotonic() + 120
+    async with running_stack({"SWITCHBOARD_TWILIO_AUTH_TOKEN": token}) as stack:
+        url = stack.base_url + "/webhooks/twilio/sms"
+        sids = [new_message_sid() for _ in range(count)]
         async with httpx.AsyncClient(timeout=30) as http:
-            while True:
-                try:
-                    if (await http.get(base + "/readyz")).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline or up.poll() is not None:
-                    raise SystemExit("switchboard up did not become ready")
-                await asyncio.sleep(0.3)
-
-            client = await Client.connect(f"127.0.0.1:{ports['temporal']}")
-            # Warm up both paths so neither pays first-call costs in the figures.
+            # Warm up so the figures pay no first-call costs.
             for _ in range(10):
-                sid = new_message_sid()
-                req = sign_twilio(
-                    base + "/webhooks/twilio/sms",
-                    sms_fields(sid, "+14155550000", "+14155550100", "warm"),
-                    token,
+                warm = sign_twilio(
+                    url, sms_fields(new_message_sid(), "+14155550000", "+1", "w"), token
                 )
-                await http.post(req.url, content=req.body, headers=req.headers)
-
-            sids = [new_message_sid() for _ in range(count)]
-            senders = [f"+1415555{1000 + i % 200:04d}" for i in range(count)]
+                await http.post(url, content=warm.body, headers=warm.headers)
 
             async def send(i: int) -> None:
-                req = sign_twilio(
-                    base + "/webhooks/twilio/sms",
-                    sms_fields(sids[i], senders[i], "+14155550100", f"bench message {i}"),
-                    token,
-                )
-                response = await http.post(req.url, content=req.body, headers=req.headers)
+                sender = f"+1415555{1000 + i % 200:04d}"
+                req = sign_twilio(url, sms_fields(sids[i], sender, "+14155550100", f"m{i}"), token)
+                response = await http.post(url, content=req.body, headers=req.headers)
                 if response.status_code != 200:
                     raise RuntimeError(f"webhook answered {response.status_code}")
 
@@ -143,53 +92,23 @@ async def main(count: int, rate: float) -> dict[str, object]:
             ack = await paced(count, rate, send)
             send_s = time.perf_counter() - started
 
-        store = Store.from_url(f"sqlite:///{tmp / 'data' / 'switchboard.db'}")
-        wanted = set(sids)
+        store = Store.from_url(f"sqlite:///{stack.data_dir / 'switchboard.db'}")
+        query = select(interactions.c.received_at, interactions.c.persisted_at).where(
+            interactions.c.provider_message_id.in_(sids)
+        )
         deadline = time.monotonic() + 300
         while True:
             with store.engine.connect() as conn:
-                rows = conn.execute(
-                    select(
-                        interactions.c.provider_message_id,
-                        interactions.c.received_at,
-                        interactions.c.persisted_at,
-                    ).where(interactions.c.provider_message_id.in_(wanted))
-                ).all()
+                rows = conn.execute(query).all()
             if len(rows) == count or time.monotonic() > deadline:
                 break
             await asyncio.sleep(0.5)
         drain_s = time.perf_counter() - started
-        persisted = [(r.persisted_at - r.received_at).total_seconds() for r in rows]
         store.close()
+        persisted = [(r.persisted_at - r.received_at).total_seconds() for r in rows]
 
-        # Baseline on the same server, same rate: bare start, then start → result.
-        async def bare_start(i: int) -> None:
-            await client.start_workflow(
-                "Unregistered", id=f"bench-start-{secrets.token_hex(8)}", task_queue="nobody"
-            )
-
-        base_ack = await paced(count, rate, bare_start)
-        with ThreadPoolExecutor(8) as executor:
-            async with Worker(
-                client,
-                task_queue="bench-baseline",
-                workflows=[BaselineWorkflow],
-                activities=[noop],
-                activity_executor=executor,
-            ):
-
-                async def bare_e2e(i: int) -> None:
-                    await client.execute_workflow(
-                        BaselineWorkflow.run,
-                        "x",
-                        id=f"bench-e2e-{secrets.token_hex(8)}",
-                        task_queue="bench-baseline",
-                    )
-
-                base_e2e = await paced(count, rate, bare_e2e)
-    finally:
-        up.terminate()
-        up.wait(timeout=60)
+        client = await Client.connect(stack.temporal_address)
+        baselines = await bare_baselines(client, count, rate)
 
     result: dict[str, object] = {
         "messages": count,
@@ -199,29 +118,28 @@ async def main(count: int, rate: float) -> dict[str, object]:
         "all_persisted_after_s": round(drain_s, 2),
         "ack": summary(ack),
         "receipt_to_persisted": summary(persisted),
-        "baseline_start_workflow": summary(base_ack),
-        "baseline_workflow_one_local_activity": summary(base_e2e),
+        **baselines,
     }
-    result["ratio_ack_p50_vs_bare_start"] = round(
-        result["ack"]["p50_ms"] / max(result["baseline_start_workflow"]["p50_ms"], 0.1),
-        2,  # type: ignore[index]
-    )
+    start_p50 = baselines["baseline_start_workflow"]["p50_ms"]  # type: ignore[index]
+    e2e_p50 = baselines["baseline_workflow_one_local_activity"]["p50_ms"]  # type: ignore[index]
+    result["ratio_ack_p50_vs_bare_start"] = round(summary(ack)["p50_ms"] / start_p50, 2)
     result["ratio_persisted_p50_vs_bare_workflow"] = round(
-        result["receipt_to_persisted"]["p50_ms"]  # type: ignore[index]
-        / max(result["baseline_workflow_one_local_activity"]["p50_ms"], 0.1),  # type: ignore[index]
-        2,
+        summary(persisted)["p50_ms"] / e2e_p50, 2
     )
     return result
 
 
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--count", type=int, default=500)
-    parser.add_argument("--rate", type=float, default=20.0, help="messages per second")
-    args = parser.parse_args()
-    figures = asyncio.run(main(args.count, args.rate))
+def write(name: str, figures: dict[str, object]) -> None:
     RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"sms_latency_{int(time.time())}.json"
+    out = RESULTS / f"{name}_{int(time.time())}.json"
     out.write_text(json.dumps(figures, indent=2))
     print(json.dumps(figures, indent=2))
     print(f"written to {out}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="SMS ack and receipt→persisted latency")
+    parser.add_argument("--count", type=int, default=500)
+    parser.add_argument("--rate", type=float, default=20.0, help="messages per second")
+    args = parser.parse_args()
+    write("sms_latency", asyncio.run(main(args.count, args.rate)))

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 import secrets
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from twilio.request_validator import RequestValidator
 
 
@@ -68,3 +74,55 @@ class _MultiValues(dict[str, list[str]]):
 
     def getlist(self, name: str) -> list[str]:
         return self[name]
+
+
+def sign_standard_webhook(
+    secret: str, body: bytes, webhook_id: str, timestamp: int
+) -> dict[str, str]:
+    """Standard Webhooks headers for `body`, as a push service would send them."""
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    mac = hmac.new(key, f"{webhook_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
+    return {
+        "content-type": "application/json",
+        "webhook-id": webhook_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": "v1," + base64.b64encode(mac).decode(),
+    }
+
+
+def sendgrid_event_batch(events: list[dict[str, object]]) -> bytes:
+    """SendGrid's wire format: compact JSON, events joined by ',\\r\\n', a trailing CRLF."""
+    return (
+        "[" + ",\r\n".join(json.dumps(e, separators=(",", ":")) for e in events) + "]\r\n"
+    ).encode()
+
+
+def sign_sendgrid_events(
+    private_key: ec.EllipticCurvePrivateKey, body: bytes, timestamp: int
+) -> dict[str, str]:
+    """The Signed Event Webhook headers: ECDSA P-256 over the timestamp and the raw body."""
+    signature = private_key.sign(str(timestamp).encode() + body, ec.ECDSA(hashes.SHA256()))
+    return {
+        "Content-Type": "application/json",
+        "X-Twilio-Email-Event-Webhook-Signature": base64.b64encode(signature).decode(),
+        "X-Twilio-Email-Event-Webhook-Timestamp": str(timestamp),
+    }
+
+
+def public_key_b64(private_key: ec.EllipticCurvePrivateKey) -> str:
+    """The public key as SendGrid shows it (base64 DER SubjectPublicKeyInfo)."""
+    der = private_key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return base64.b64encode(der).decode()
+
+
+def inbound_parse_form(fields: list[tuple[str, str]], boundary: str) -> tuple[bytes, str]:
+    """An Inbound Parse post (default mode, UTF-8 text parts): body and content type."""
+    parts = b"".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
+        + value.encode()
+        + b"\r\n"
+        for name, value in fields
+    )
+    return parts + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
