@@ -104,3 +104,9 @@ async def http(
 @pytest.fixture
 def auth() -> dict[str, str]:
     return {"Authorization": f"Bearer {API_KEY}"}
+
+
+async def assert_nothing_started(client: Client, task_queue: str) -> None:
+    """No workflow was started on the test's own task queue (visibility is read directly)."""
+    started = [wf.id async for wf in client.list_workflows(f"TaskQueue = '{task_queue}'")]
+    assert started == [], f"rejected requests started workflows: {started}"

@@ -22,7 +22,7 @@ from switchboard.contract import Identity, IdentityKind, interaction_workflow_id
 from switchboard.settings import IngressSettings
 from switchboard.store import Store
 from switchboard.store.tables import interactions, raw_events
-from tests.conftest import ingress_settings, load_fixture
+from tests.conftest import assert_nothing_started, ingress_settings, load_fixture
 from tests.helpers import random_phone, signed_sms
 from workflows import InteractionWorkflow
 
@@ -119,7 +119,12 @@ async def test_SW_01_reference_example_with_rotation_header_is_accepted(
 
 @pytest.mark.parametrize("offset", [-301, 301])
 async def test_SW_02_timestamps_outside_five_minutes_are_403(
-    offset: int, http: httpx.AsyncClient, clock: Clock, store: Store
+    offset: int,
+    http: httpx.AsyncClient,
+    clock: Clock,
+    store: Store,
+    client: Client,
+    task_queue: str,
 ) -> None:
     body = event("push.delivered", notification_id="n1", user_id="u1")
     headers = sign(body, ts=int(clock.now) + offset)
@@ -127,10 +132,11 @@ async def test_SW_02_timestamps_outside_five_minutes_are_403(
     assert response.status_code == 403
     assert "window" in response.json()["detail"]
     assert count(store, raw_events) == 0
+    await assert_nothing_started(client, task_queue)
 
 
 async def test_forged_unsigned_and_reserialized_requests_are_403(
-    http: httpx.AsyncClient, client: Client, store: Store
+    http: httpx.AsyncClient, client: Client, store: Store, task_queue: str
 ) -> None:
     body = event("push.delivered", notification_id="n1", user_id="u1")
     other_secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
@@ -147,10 +153,11 @@ async def test_forged_unsigned_and_reserialized_requests_are_403(
         response = await http.post(PATH, content=content, headers=headers)
         assert response.status_code == 403, headers
     assert count(store, raw_events) == 0
+    await assert_nothing_started(client, task_queue)
 
 
 async def test_bad_type_size_and_payload_are_refused_before_anything_starts(
-    http: httpx.AsyncClient, client: Client, store: Store
+    http: httpx.AsyncClient, client: Client, store: Store, task_queue: str
 ) -> None:
     body = event("push.delivered", notification_id="n1", user_id="u1")
     as_form = {**sign(body), "content-type": "application/x-www-form-urlencoded"}
@@ -170,6 +177,7 @@ async def test_bad_type_size_and_payload_are_refused_before_anything_starts(
         assert response.status_code == 400, bad
         assert reason in response.json()["detail"]
     assert count(store, raw_events) == 0
+    await assert_nothing_started(client, task_queue)
 
 
 async def test_SW_03_statuses_move_forward_and_retries_are_one_event(

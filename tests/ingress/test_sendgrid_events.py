@@ -22,7 +22,7 @@ from switchboard.contract import interaction_workflow_id
 from switchboard.settings import IngressSettings
 from switchboard.store import Store
 from switchboard.store.tables import interactions, raw_events
-from tests.conftest import ingress_settings, load_fixture
+from tests.conftest import assert_nothing_started, ingress_settings, load_fixture
 from workflows import InteractionWorkflow
 
 SIGNED = load_fixture("sendgrid_signed_event_webhook_example.json")
@@ -196,23 +196,25 @@ async def test_SG_EVT_01_signed_vectors_verify_over_the_raw_bytes(
     ],
 )
 async def test_SG_EVT_02_missing_or_garbled_headers_are_403_not_500(
-    mutate: Any, reason: str, http: httpx.AsyncClient, store: Store
+    mutate: Any, reason: str, http: httpx.AsyncClient, store: Store, client: Client, task_queue: str
 ) -> None:
     body = wire([email_event("delivered", secrets.token_hex(8))])
     response = await http.post(PATH, content=body, headers=mutate(sign(body)))
     assert response.status_code == 403
     assert reason in response.json()["detail"]
     assert count(store, raw_events) == 0
+    await assert_nothing_started(client, task_queue)
 
 
 @pytest.mark.parametrize("age", [-601, 601])
 async def test_SG_EVT_03_stale_or_future_batches_are_refused(
-    age: int, http: httpx.AsyncClient, clock: Clock, store: Store
+    age: int, http: httpx.AsyncClient, clock: Clock, store: Store, client: Client, task_queue: str
 ) -> None:
     body = wire([email_event("delivered", secrets.token_hex(8))])
     response = await http.post(PATH, content=body, headers=sign(body, ts=int(clock.now) - age))
     assert response.status_code == 403
     assert "window" in response.json()["detail"]
+    await assert_nothing_started(client, task_queue)
 
 
 async def test_SG_EVT_04_events_dedupe_merge_and_tolerate_variants(
@@ -246,7 +248,7 @@ async def test_SG_EVT_04_events_dedupe_merge_and_tolerate_variants(
 
 
 async def test_malformed_batches_are_400_and_start_nothing(
-    http: httpx.AsyncClient, store: Store
+    http: httpx.AsyncClient, store: Store, client: Client, task_queue: str
 ) -> None:
     for body, reason in [
         (b'{"event": "delivered"}\r\n', "array"),
@@ -263,6 +265,7 @@ async def test_malformed_batches_are_400_and_start_nothing(
     )
     assert wrong_type.status_code == 415
     assert count(store, raw_events) == 0
+    await assert_nothing_started(client, task_queue)
 
 
 async def test_batch_fixture_in_wire_format_is_accepted(

@@ -22,7 +22,7 @@ from switchboard.contract import interaction_workflow_id
 from switchboard.settings import IngressSettings
 from switchboard.store import Store
 from switchboard.store.tables import interactions, raw_events
-from tests.conftest import ingress_settings, load_fixture
+from tests.conftest import assert_nothing_started, ingress_settings, load_fixture
 from workflows import InteractionWorkflow
 
 PARSE = load_fixture("sendgrid_inbound_parse.json")
@@ -136,13 +136,14 @@ async def test_SG_PARSE_02_text_is_decoded_with_the_charsets_field(
     ids=["none", "password", "user", "empty"],
 )
 async def test_SG_PARSE_04_basic_auth_is_required(
-    auth: Any, http: httpx.AsyncClient, store: Store
+    auth: Any, http: httpx.AsyncClient, store: Store, client: Client, task_queue: str
 ) -> None:
     body, content_type = fixture_body("default_mode")
     response = await post(http, body, content_type, auth=auth)
     assert response.status_code == 401
     assert response.headers["www-authenticate"].startswith("Basic")
     assert count(store, raw_events) == 0
+    await assert_nothing_started(client, task_queue)
 
 
 async def test_SG_PARSE_01_parts_over_starlettes_1_MiB_are_accepted_and_the_limit_is_413(
@@ -193,7 +194,7 @@ async def test_SG_PARSE_01_parts_over_starlettes_1_MiB_are_accepted_and_the_limi
 
 
 async def test_malformed_posts_are_refused_and_start_nothing(
-    http: httpx.AsyncClient, store: Store
+    http: httpx.AsyncClient, store: Store, client: Client, task_queue: str
 ) -> None:
     body, _ = fixture_body("default_mode")
     assert (await post(http, body, "application/json")).status_code == 415
@@ -204,6 +205,7 @@ async def test_malformed_posts_are_refused_and_start_nothing(
     bad_mime = b'--x\r\nContent-Disposition: form-data; name="email"\r\n\r\n\r\n--x--\r\n'
     assert (await post(http, bad_mime, "multipart/form-data; boundary=x")).status_code == 400
     assert count(store, raw_events) == 0
+    await assert_nothing_started(client, task_queue)
 
 
 async def test_redelivery_and_threading(

@@ -21,7 +21,12 @@ from switchboard.settings import IngressSettings
 from switchboard.simulate import sign_twilio
 from switchboard.store import Store
 from switchboard.store.tables import interactions
-from tests.conftest import FIXTURE_PUBLIC_URL, ingress_settings, load_fixture
+from tests.conftest import (
+    FIXTURE_PUBLIC_URL,
+    assert_nothing_started,
+    ingress_settings,
+    load_fixture,
+)
 from workflows import InteractionWorkflow
 
 TOKEN = secrets.token_hex(16)
@@ -241,7 +246,7 @@ async def test_record_action_request_is_answered_with_hangup_and_merged(
     ],
 )
 async def test_callbacks_missing_their_key_are_400_and_start_nothing(
-    path: str, drop: str, http: httpx.AsyncClient, store: Store
+    path: str, drop: str, http: httpx.AsyncClient, store: Store, client: Client, task_queue: str
 ) -> None:
     source = {
         "/webhooks/twilio/sms/status": STATUS["delivered"]["params"],
@@ -259,3 +264,4 @@ async def test_callbacks_missing_their_key_are_400_and_start_nothing(
     )
     assert unsigned.status_code == 403
     assert rows(store) == 0
+    await assert_nothing_started(client, task_queue)

@@ -20,7 +20,7 @@ from switchboard.contract import InteractionResult, interaction_workflow_id
 from switchboard.settings import IngressSettings
 from switchboard.store import Store
 from switchboard.store.tables import interactions, raw_events
-from tests.conftest import FIXTURE_TOKEN, ingress_settings, load_fixture
+from tests.conftest import FIXTURE_TOKEN, assert_nothing_started, ingress_settings, load_fixture
 from tests.helpers import SMS_PATH, random_phone, signed_sms
 from workflows import InteractionWorkflow
 
@@ -204,7 +204,7 @@ async def test_malformed_message_is_400_with_reason_and_starts_nothing(
 
 
 async def test_wrong_content_type_and_oversized_bodies_are_refused(
-    http: httpx.AsyncClient, store: Store
+    http: httpx.AsyncClient, store: Store, client: Client, task_queue: str
 ) -> None:
     _, request = signed_sms()
     as_json = await http.post(
@@ -216,9 +216,12 @@ async def test_wrong_content_type_and_oversized_bodies_are_refused(
     huge = await http.post(SMS_PATH, content=b"Body=" + b"x" * (65 * 1024), headers=request.headers)
     assert huge.status_code == 413
     assert count(store, raw_events) == 0
+    await assert_nothing_started(client, task_queue)
 
 
-async def test_temporal_unreachable_is_503_with_retry_after(store: Store, task_queue: str) -> None:
+async def test_temporal_unreachable_is_503_with_retry_after(
+    store: Store, task_queue: str, client: Client
+) -> None:
     # A port nothing listens on: the lazy client cannot reach Temporal.
     settings: IngressSettings = ingress_settings(
         task_queue, temporal_address="127.0.0.1:1", temporal_start_timeout_s=1.0
@@ -234,6 +237,7 @@ async def test_temporal_unreachable_is_503_with_retry_after(store: Store, task_q
     assert response.headers["retry-after"] == "5"
     assert ready.status_code == 503 and ready.json()["store"] == "ok"
     assert count(store, raw_events) == 0
+    await assert_nothing_started(client, task_queue)
 
 
 async def test_TW_SIG_05_values_are_verified_and_kept_untrimmed(
@@ -247,7 +251,7 @@ async def test_TW_SIG_05_values_are_verified_and_kept_untrimmed(
 
 
 async def test_TW_SIG_06_json_bodies_are_refused_without_crashing(
-    http: httpx.AsyncClient, store: Store
+    http: httpx.AsyncClient, store: Store, client: Client, task_queue: str
 ) -> None:
     """Messaging and Voice webhooks are form-encoded; a JSON body is not one of them."""
     example = load_fixture("twilio_signature_examples.json")["examples"][2]
@@ -262,6 +266,7 @@ async def test_TW_SIG_06_json_bodies_are_refused_without_crashing(
         )
         assert response.status_code == 415
     assert count(store, raw_events) == 0
+    await assert_nothing_started(client, task_queue)
 
 
 async def test_TW_SIG_08_old_and_new_token_both_verify_during_a_rotation(
