@@ -10,7 +10,7 @@ import hmac
 from sendgrid.helpers.eventwebhook import EventWebhook
 from starlette.datastructures import ImmutableMultiDict
 from starlette.requests import Request
-from twilio.request_validator import RequestValidator
+from twilio.request_validator import RequestValidator, get_signature_algorithm
 
 
 def public_url(request: Request, public_base: str | None) -> str:
@@ -33,7 +33,11 @@ def public_url(request: Request, public_base: str | None) -> str:
 
 
 def twilio_signature_valid(
-    auth_token: str, url: str, fields: list[tuple[str, str]], signature: str | None
+    auth_token: str,
+    url: str,
+    fields: list[tuple[str, str]],
+    signature: str | None,
+    algorithm: str | None = None,
 ) -> bool:
     """Check `X-Twilio-Signature` with Twilio's own validator over every form field.
 
@@ -41,7 +45,40 @@ def twilio_signature_valid(
     """
     if not signature:
         return False
-    return bool(RequestValidator(auth_token).validate(url, ImmutableMultiDict(fields), signature))
+    validator = RequestValidator(auth_token)
+    return bool(validator.validate(url, ImmutableMultiDict(fields), signature, algorithm))
+
+
+def twilio_request_valid(
+    auth_tokens: list[str],
+    shared_keys: dict[str, str],
+    signature_settings: str | None,
+    url: str,
+    fields: list[tuple[str, str]],
+    signature: str | None,
+) -> bool:
+    """Verify a Twilio webhook the way it was signed.
+
+    With `X-Twilio-Webhooks-Signature-Settings` (Twilio's shared-key webhook signing) the
+    named key's secret and algorithm are used, and an unknown key or algorithm fails.
+    Otherwise the auth token signed it (HMAC-SHA1); during a rotation either configured
+    token may have.
+    """
+    if signature_settings:
+        key_id = next(
+            (
+                value.strip()
+                for name, _, value in (p.partition("=") for p in signature_settings.split(","))
+                if name.strip() == "key"
+            ),
+            "",
+        )
+        secret = shared_keys.get(key_id)
+        algorithm = get_signature_algorithm(signature_settings)
+        return secret is not None and twilio_signature_valid(
+            secret, url, fields, signature, algorithm
+        )
+    return any(twilio_signature_valid(token, url, fields, signature) for token in auth_tokens)
 
 
 STANDARD_WEBHOOKS_TOLERANCE_S = 5 * 60

@@ -52,6 +52,8 @@ class IngressSettings(CommonSettings):
     ingress_port: int = 8000
     public_url: str | None = None
     twilio_auth_token: SecretStr | None = None
+    # Twilio's shared-key webhook signing: key id → secret, as JSON.
+    twilio_shared_keys: dict[str, SecretStr] = {}
     push_webhook_secret: SecretStr | None = None
     sendgrid_event_public_key: str | None = None
     # Inbound Parse posts to a URL with these basic-auth credentials in it.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 from typing import Any
 from urllib.parse import parse_qsl
@@ -283,3 +284,38 @@ async def test_TW_SIG_08_old_and_new_token_both_verify_during_a_rotation(
                 _, request = signed_sms(token=token)
                 statuses.append((await post(http, request)).status_code)
     assert statuses == [200, 200, 403]
+
+
+async def test_TW_SIG_07_shared_key_signatures_use_the_named_key_and_algorithm(
+    client: Client, worker: Worker, store: Store, task_queue: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    examples = {e["name"]: e for e in load_fixture("twilio_signature_examples.json")["examples"]}
+    shared, form = examples["sharedkey_hmac_sha256_beta"], examples["inbound_sms_form"]
+    key_id = shared["X-Twilio-Webhooks-Signature-Settings"].split(",")[0].removeprefix("key=")
+    monkeypatch.setenv("SWITCHBOARD_TWILIO_SHARED_KEYS", json.dumps({key_id: shared["secret"]}))
+    settings = ingress_settings(task_queue)
+    assert settings.twilio_shared_keys[key_id].get_secret_value() == shared["secret"]
+
+    base = {"Content-Type": "application/x-www-form-urlencoded"}
+    cases = [
+        # (signature, settings header, expected status)
+        (shared["X-Twilio-Signature"], shared["X-Twilio-Webhooks-Signature-Settings"], 200),
+        (form["X-Twilio-Signature"], shared["X-Twilio-Webhooks-Signature-Settings"], 403),
+        (shared["X-Twilio-Signature"], "key=unknown_key,algorithm=HMAC_SHA256", 403),
+        (shared["X-Twilio-Signature"], f"key={key_id},algorithm=HMAC_SHA512", 403),
+        (shared["X-Twilio-Signature"], None, 403),  # without the header: the auth token's HMAC-SHA1
+    ]
+    app = create_app(settings, temporal=client, store=store)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            statuses = []
+            for signature, settings_header, _ in cases:
+                headers = {**base, "X-Twilio-Signature": signature}
+                if settings_header:
+                    headers["X-Twilio-Webhooks-Signature-Settings"] = settings_header
+                response = await http.post(
+                    SMS_PATH, content=form["raw_body"].encode(), headers=headers
+                )
+                statuses.append(response.status_code)
+    assert statuses == [expected for *_, expected in cases]

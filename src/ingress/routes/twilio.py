@@ -12,7 +12,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
 from ingress.deps import SettingsDep, TemporalDep
-from ingress.signatures import public_url, twilio_signature_valid
+from ingress.signatures import public_url, twilio_request_valid
 from ingress.webhooks import read_body, require_media_type, start_durably
 from switchboard.contract import Channel, Provider, RawEvent
 from switchboard.errors import MalformedPayload
@@ -80,16 +80,11 @@ async def read_signed_form(request: Request, settings: IngressSettings) -> list[
     signature = request.headers.get("x-twilio-signature")
     # Twilio signs with the primary token only; during a rotation both the old and the
     # new one are configured (comma-separated) until the new one is promoted.
-    tokens = (
-        settings.twilio_auth_token.get_secret_value().split(",")
-        if settings.twilio_auth_token
-        else []
-    )
-    if not any(
-        twilio_signature_valid(token.strip(), url, fields, signature)
-        for token in tokens
-        if token.strip()
-    ):
+    secret = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else ""
+    tokens = [token.strip() for token in secret.split(",") if token.strip()]
+    shared = {k: v.get_secret_value() for k, v in settings.twilio_shared_keys.items()}
+    settings_header = request.headers.get("x-twilio-webhooks-signature-settings")
+    if not twilio_request_valid(tokens, shared, settings_header, url, fields, signature):
         log.warning("twilio signature rejected on %s", request.url.path)
         raise HTTPException(status.HTTP_403_FORBIDDEN, "invalid or missing X-Twilio-Signature")
     return fields
