@@ -136,6 +136,8 @@ class RawEvent:
     url: str
     content_type: str
     fields: list[tuple[str, str]]
+    # The delivery's own headers worth keeping: its signature, Twilio's idempotency token.
+    headers: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass

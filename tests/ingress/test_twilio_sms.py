@@ -319,3 +319,18 @@ async def test_TW_SIG_07_shared_key_signatures_use_the_named_key_and_algorithm(
                 )
                 statuses.append(response.status_code)
     assert statuses == [expected for *_, expected in cases]
+
+
+async def test_TW_IDEM_02_idempotency_token_is_archived_and_a_retry_is_the_same_200(
+    http: httpx.AsyncClient, client: Client, worker: Worker, store: Store
+) -> None:
+    sid, request = signed_sms()
+    headers = {**request.headers, "I-Twilio-Idempotency-Token": "tok-" + sid}
+    first = await http.post(SMS_PATH, content=request.body, headers=headers)
+    retry = await http.post(SMS_PATH, content=request.body, headers=headers)
+    assert (first.status_code, first.text) == (retry.status_code, retry.text) == (200, EMPTY_TWIML)
+    await handle_of(client, sid).result()
+    with store.engine.connect() as conn:
+        [archived] = conn.execute(select(raw_events.c.headers)).scalars().all()
+    assert dict(map(tuple, archived))["i-twilio-idempotency-token"] == "tok-" + sid
+    assert count(store, interactions) == 1

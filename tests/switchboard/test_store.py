@@ -2,11 +2,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, select, text
 
 from switchboard.store import Store
+from switchboard.store.migrate import alembic_config
 from switchboard.store.tables import metadata, raw_events
 from tests.helpers import sms_raw
 
@@ -27,7 +29,7 @@ def test_migrations_create_exactly_the_declared_tables(store: Store) -> None:
 def test_migrating_twice_is_harmless(store: Store) -> None:
     store.migrate()
     with store.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
 
 
 def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path: Path) -> None:
@@ -47,3 +49,24 @@ def test_failures_are_archived_once_with_their_reason(store: Store) -> None:
     assert len(rows) == 1
     assert rows[0]["error"] == "missing required field From"
     assert [tuple(pair) for pair in rows[0]["fields"]] == raw.fields
+
+
+def test_upgrading_a_store_with_data_keeps_it(tmp_path: Path) -> None:
+    """The migration path from the first schema: rows written under 0001 survive 0002."""
+    store = Store.from_url(f"sqlite:///{tmp_path / 'old.db'}")
+    command.upgrade(alembic_config(store.engine), "0001")
+    with store.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO raw_events (provider, kind, event_key, received_at, url, "
+                "content_type, fields) VALUES ('twilio', 'sms', 'SM1', '2026-11-01 09:00:00', "
+                "'https://h/webhooks/twilio/sms', 'application/x-www-form-urlencoded', '[]')"
+            )
+        )
+    store.migrate()
+    with store.engine.connect() as conn:
+        row = conn.execute(select(raw_events)).mappings().one()
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert row["event_key"] == "SM1" and row["headers"] is None
+    assert diff == []
+    store.close()

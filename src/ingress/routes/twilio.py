@@ -24,6 +24,13 @@ PREFIX = "/webhooks/twilio"
 router = APIRouter(prefix=PREFIX, tags=["twilio"])
 
 FORM = "application/x-www-form-urlencoded"
+# Kept with the raw event. Twilio sends the same idempotency token when it retries a
+# delivery; the workflow id already makes a retry harmless, the token shows it was one.
+ARCHIVED_HEADERS = (
+    "i-twilio-idempotency-token",
+    "x-twilio-signature",
+    "x-twilio-webhooks-signature-settings",
+)
 # Twilio's parameters are short (a message body is at most 1,600 characters); anything far
 # larger is not Twilio.
 MAX_BODY_BYTES = 64 * 1024
@@ -113,6 +120,9 @@ async def accept(
         url=public_url(request, settings.public_url),
         content_type=FORM,
         fields=fields,
+        headers=[
+            (name, request.headers[name]) for name in ARCHIVED_HEADERS if name in request.headers
+        ],
     )
     await start_durably(temporal, settings, raw, channel)
     return Response(content=answer, media_type="text/xml")

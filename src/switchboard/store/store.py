@@ -194,6 +194,7 @@ class Store:
                 url=raw.url,
                 content_type=raw.content_type,
                 fields=[list(pair) for pair in raw.fields],
+                headers=[list(pair) for pair in raw.headers],
                 error=error,
             )
             .on_conflict_do_nothing()

@@ -102,5 +102,6 @@ raw_events = Table(
     Column("content_type", String(255), nullable=False),
     Column("fields", JSON, nullable=False),
     Column("error", Text),
+    Column("headers", JSON),
     UniqueConstraint("provider", "kind", "event_key", name="uq_raw_events_key"),
 )
