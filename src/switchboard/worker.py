@@ -14,7 +14,7 @@ from temporalio.worker import Worker
 from activities import StoreActivities, normalize, route
 from switchboard.settings import WorkerSettings
 from switchboard.store import Store
-from workflows import InteractionWorkflow
+from workflows import RUNNER, InteractionWorkflow
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,7 @@ def build_worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
+        workflow_runner=RUNNER,
         activities=[
             normalize,
             route,

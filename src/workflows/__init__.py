@@ -1,5 +1,6 @@
 """Workflow definitions: orchestration only, no I/O."""
 
 from workflows.interaction import InteractionWorkflow
+from workflows.sandbox import RUNNER
 
-__all__ = ["InteractionWorkflow"]
+__all__ = ["RUNNER", "InteractionWorkflow"]

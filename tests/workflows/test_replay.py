@@ -8,7 +8,7 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from workflows import InteractionWorkflow
+from workflows import RUNNER, InteractionWorkflow
 
 HISTORIES = sorted(Path(__file__).with_name("histories").glob("*.json"))
 
@@ -23,7 +23,8 @@ def test_there_are_histories_to_replay() -> None:
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda path: path.stem)
 async def test_history_replays_with_current_code(path: Path) -> None:
     history = WorkflowHistory.from_json(path.stem, path.read_text())
-    result = await Replayer(workflows=[InteractionWorkflow]).replay_workflow(
+    replayer = Replayer(workflows=[InteractionWorkflow], workflow_runner=RUNNER)
+    result = await replayer.replay_workflow(
         history, raise_on_replay_failure=True
     )
     assert result.replay_failure is None

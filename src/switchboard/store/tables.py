@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     DateTime,
     Dialect,
@@ -104,4 +105,55 @@ raw_events = Table(
     Column("error", Text),
     Column("headers", JSON),
     UniqueConstraint("provider", "kind", "event_key", name="uq_raw_events_key"),
+)
+
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("conversation_id", String(36), primary_key=True),
+    Column("customer_id", String(36), ForeignKey("customers.customer_id"), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("queue", String(64), nullable=False),
+    Column("priority", Integer, nullable=False),
+    Column("assignee", String(128)),
+    Column("opened_at", UTCDateTime(), nullable=False),
+    Column("first_response_due_at", UTCDateTime()),
+    Column("first_response_at", UTCDateTime()),
+    Column("sla_breached", Boolean, nullable=False),
+    Column("resolved_at", UTCDateTime()),
+    Column("resolution_code", String(64)),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index("ix_conversations_customer_id", "customer_id"),
+    Index("ix_conversations_status_queue", "status", "queue"),
+)
+
+# Every state change of a conversation, so every metric can be recomputed from events.
+conversation_events = Table(
+    "conversation_events",
+    metadata,
+    # Assigned by the workflow, so a retried activity writes each event once.
+    Column("event_id", String(36), primary_key=True),
+    Column("conversation_id", String(36), nullable=False),
+    Column("customer_id", String(36), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("detail", JSON, nullable=False),
+    Index("ix_conversation_events_conversation", "conversation_id", "at"),
+)
+
+# Agent replies: written before they are sent, so a crash between the two loses nothing.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("outbox_id", String(36), primary_key=True),
+    Column("conversation_id", String(36), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("to_address", String(320), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("subject", Text),
+    Column("status", String(16), nullable=False),
+    Column("provider_message_id", String(255)),
+    Column("error", Text),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("sent_at", UTCDateTime()),
 )

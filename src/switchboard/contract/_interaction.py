@@ -1,10 +1,5 @@
-"""The data contract: `CustomerInteraction` and the typed inputs and results of the pipeline.
-
-This module is the single source of truth for the shape of an interaction. It is imported by
-workflow code inside Temporal's sandbox (passed through), so it uses only the standard library:
-plain dataclasses, which Temporal's default converter serialises, and from which
-`switchboard.schema` derives the JSON Schema.
-"""
+"""`CustomerInteraction`, the single source of truth for the shape of an interaction, and the
+inputs and results of `InteractionWorkflow` and its activities."""
 
 from __future__ import annotations
 
@@ -242,3 +237,36 @@ class InteractionResult:
     interaction_id: str
     customer_id: str
     created: bool
+
+
+__all__ = [
+    "AWAITING_INTERACTION",
+    "DEDUPE",
+    "MALFORMED_PAYLOAD",
+    "NORMALIZE",
+    "PERSIST",
+    "RECORD_FAILURE",
+    "ROUTE",
+    "TASK_QUEUE",
+    "Channel",
+    "Content",
+    "CustomerInteraction",
+    "DedupeInput",
+    "DedupeResult",
+    "Direction",
+    "FailureInput",
+    "Identity",
+    "IdentityKind",
+    "InteractionInput",
+    "InteractionResult",
+    "MediaRef",
+    "NormalizedInteraction",
+    "PersistInput",
+    "PersistResult",
+    "Provider",
+    "RawEvent",
+    "Route",
+    "RouteInput",
+    "Status",
+    "interaction_workflow_id",
+]

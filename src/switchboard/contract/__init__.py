@@ -1,0 +1,13 @@
+"""The data contract: interactions, conversations, and the typed inputs and results of the
+pipeline's workflows and activities.
+
+Imported by workflow code inside Temporal's sandbox (passed through), so it uses only the
+standard library: plain dataclasses, which Temporal's default converter serialises.
+"""
+
+from switchboard.contract._conversation import *  # noqa: F403
+from switchboard.contract._conversation import __all__ as _conversation_all
+from switchboard.contract._interaction import *  # noqa: F403
+from switchboard.contract._interaction import __all__ as _interaction_all
+
+__all__ = [*_interaction_all, *_conversation_all]

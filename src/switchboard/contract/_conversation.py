@@ -1,0 +1,194 @@
+"""Conversations: one open conversation per customer across channels, and its state changes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from switchboard.contract._interaction import Channel, Direction, Route
+
+# Activity names (workflows refer to activities by name).
+HAND_OFF = "hand_off"
+RECORD_CONVERSATION = "record_conversation"
+SEND_REPLY = "send_reply"
+
+# Update names, and the error type of an action the conversation's state does not allow.
+ASSIGN = "assign"
+REPLY = "reply"
+RESOLVE = "resolve"
+REOPEN = "reopen"
+ADD_INTERACTION = "add_interaction"
+INVALID_ACTION = "InvalidAction"
+
+
+def conversation_workflow_id(customer_id: str) -> str:
+    """The customer's entity workflow: it holds the open conversation, whichever channel."""
+    return f"conversation:{customer_id}"
+
+
+class ConversationStatus(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+class EventKind(StrEnum):
+    OPENED = "opened"
+    INTERACTION = "interaction"
+    ASSIGNED = "assigned"
+    FIRST_RESPONSE = "first_response"
+    SLA_BREACHED = "sla_breached"
+    ESCALATED = "escalated"
+    RESOLVED = "resolved"
+    REOPENED = "reopened"
+    AUTO_RESOLVED = "auto_resolved"
+
+
+@dataclass
+class ConversationPolicy:
+    """The timers and windows of conversations (from the worker's settings; workflows read none).
+
+    Seconds rather than timedeltas keep the payload plain JSON.
+    """
+
+    auto_resolve_after_s: float = 3 * 24 * 3600
+    # A customer message this soon after resolution reopens the conversation; later, a new one.
+    reopen_window_s: float = 24 * 3600
+    escalation_queue: str = "escalations"
+    # Continue-as-new once the history has this many events.
+    max_history_events: int = 2_000
+
+
+@dataclass
+class InteractionRef:
+    """What a conversation needs to know of an interaction it threads."""
+
+    interaction_id: str
+    customer_id: str
+    channel: Channel
+    direction: Direction
+    from_address: str
+    route: Route
+    subject: str | None = None
+
+
+@dataclass
+class ConversationState:
+    """Everything a conversation is, carried across continue-as-new."""
+
+    conversation_id: str | None = None
+    status: ConversationStatus | None = None
+    queue: str = ""
+    priority: int = 0
+    assignee: str | None = None
+    opened_at: datetime | None = None
+    first_response_due_at: datetime | None = None
+    first_response_at: datetime | None = None
+    sla_breached: bool = False
+    last_activity_at: datetime | None = None
+    resolved_at: datetime | None = None
+    resolution_code: str | None = None
+    interaction_count: int = 0
+    # Where a reply goes: the channel and address of the customer's latest message.
+    reply_channel: Channel | None = None
+    reply_address: str | None = None
+    reply_subject: str | None = None
+
+
+@dataclass
+class ConversationInput:
+    customer_id: str
+    policy: ConversationPolicy
+    state: ConversationState | None = None
+
+
+@dataclass
+class ConversationEvent:
+    event_id: str
+    conversation_id: str
+    customer_id: str
+    kind: EventKind
+    at: datetime
+    detail: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class RecordConversationInput:
+    """One write of a conversation: its current row, new events, newly threaded interactions."""
+
+    customer_id: str
+    state: ConversationState
+    events: list[ConversationEvent]
+    interaction_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class HandOffInput:
+    interaction: InteractionRef
+    policy: ConversationPolicy
+
+
+@dataclass
+class AssignInput:
+    agent: str
+
+
+@dataclass
+class ReplyInput:
+    text: str
+
+
+@dataclass
+class ResolveInput:
+    code: str
+
+
+@dataclass
+class ReopenInput:
+    reason: str = ""
+
+
+@dataclass
+class SendReplyInput:
+    outbox_id: str
+    conversation_id: str
+    customer_id: str
+    channel: Channel
+    to_address: str
+    text: str
+    subject: str | None = None
+
+
+@dataclass
+class SendReplyResult:
+    interaction_id: str
+    provider_message_id: str
+
+
+__all__ = [
+    "ADD_INTERACTION",
+    "ASSIGN",
+    "HAND_OFF",
+    "INVALID_ACTION",
+    "RECORD_CONVERSATION",
+    "REOPEN",
+    "REPLY",
+    "RESOLVE",
+    "SEND_REPLY",
+    "AssignInput",
+    "ConversationEvent",
+    "ConversationInput",
+    "ConversationPolicy",
+    "ConversationState",
+    "ConversationStatus",
+    "EventKind",
+    "HandOffInput",
+    "InteractionRef",
+    "RecordConversationInput",
+    "ReopenInput",
+    "ReplyInput",
+    "ResolveInput",
+    "SendReplyInput",
+    "SendReplyResult",
+    "conversation_workflow_id",
+]
