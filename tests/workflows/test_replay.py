@@ -24,7 +24,5 @@ def test_there_are_histories_to_replay() -> None:
 async def test_history_replays_with_current_code(path: Path) -> None:
     history = WorkflowHistory.from_json(path.stem, path.read_text())
     replayer = Replayer(workflows=[InteractionWorkflow], workflow_runner=RUNNER)
-    result = await replayer.replay_workflow(
-        history, raise_on_replay_failure=True
-    )
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None
