@@ -1,7 +1,8 @@
 """Activity implementations: everything of the pipeline that computes or touches the world."""
 
+from activities.conversations import ConversationActivities
 from activities.normalize import normalize
 from activities.route import route
 from activities.store import StoreActivities
 
-__all__ = ["StoreActivities", "normalize", "route"]
+__all__ = ["ConversationActivities", "StoreActivities", "normalize", "route"]

@@ -14,6 +14,8 @@ from typing import Annotated
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from switchboard.contract import ConversationPolicy
+
 _CONFIG = SettingsConfigDict(
     env_prefix="SWITCHBOARD_",
     env_file=".env",
@@ -99,6 +101,20 @@ class WorkerSettings(CommonSettings):
     """The Temporal worker process."""
 
     max_concurrent_activities: int = 64
+    # Conversations: inactivity before auto-resolve, the window in which a customer message
+    # reopens a resolved conversation, where a first-response breach escalates to.
+    conversation_auto_resolve_after_s: float = 3 * 24 * 3600
+    conversation_reopen_window_s: float = 24 * 3600
+    conversation_escalation_queue: str = "escalations"
+    conversation_max_history_events: int = 2_000
+
+    def conversation_policy(self) -> ConversationPolicy:
+        return ConversationPolicy(
+            auto_resolve_after_s=self.conversation_auto_resolve_after_s,
+            reopen_window_s=self.conversation_reopen_window_s,
+            escalation_queue=self.conversation_escalation_queue,
+            max_history_events=self.conversation_max_history_events,
+        )
 
 
 class TemporalServerSettings(CommonSettings):

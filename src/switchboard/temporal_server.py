@@ -47,5 +47,6 @@ def dev_server_command(settings: TemporalServerSettings) -> list[str]:
         "error",
     ]
     for key in search_attributes.ALL:
-        command += ["--search-attribute", f"{key.name}=Keyword"]
+        kind = key.indexed_value_type.name.capitalize()  # KEYWORD → Keyword, BOOL → Bool
+        command += ["--search-attribute", f"{key.name}={kind}"]
     return command

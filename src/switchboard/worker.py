@@ -11,14 +11,15 @@ from datetime import timedelta
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities import StoreActivities, normalize, route
+from activities import ConversationActivities, StoreActivities, normalize, route
+from switchboard.contract import ConversationPolicy
 from switchboard.settings import WorkerSettings
-from switchboard.store import Store
-from workflows import RUNNER, InteractionWorkflow
+from switchboard.store import ConversationStore, Store
+from workflows import RUNNER, ConversationWorkflow, InteractionWorkflow
 
 log = logging.getLogger(__name__)
 
-WORKFLOWS = [InteractionWorkflow]
+WORKFLOWS = [InteractionWorkflow, ConversationWorkflow]
 
 
 def build_worker(
@@ -27,9 +28,13 @@ def build_worker(
     task_queue: str,
     executor: ThreadPoolExecutor,
     max_concurrent_activities: int = 64,
+    policy: ConversationPolicy | None = None,
 ) -> Worker:
     """One worker for the whole pipeline; the store activities run in `executor`'s threads."""
     store_activities = StoreActivities(store)
+    conversation_activities = ConversationActivities(
+        client, ConversationStore(store.engine), task_queue, policy or ConversationPolicy()
+    )
     return Worker(
         client,
         task_queue=task_queue,
@@ -41,6 +46,8 @@ def build_worker(
             store_activities.dedupe,
             store_activities.persist,
             store_activities.record_failure,
+            conversation_activities.hand_off,
+            conversation_activities.record_conversation,
         ],
         activity_executor=executor,
         max_concurrent_activities=max_concurrent_activities,
@@ -57,7 +64,12 @@ async def run_worker(settings: WorkerSettings) -> None:
     store.migrate()
     with ThreadPoolExecutor(max_workers=settings.max_concurrent_activities) as executor:
         worker = build_worker(
-            client, store, settings.task_queue, executor, settings.max_concurrent_activities
+            client,
+            store,
+            settings.task_queue,
+            executor,
+            settings.max_concurrent_activities,
+            settings.conversation_policy(),
         )
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):

@@ -1,6 +1,7 @@
 """Workflow definitions: orchestration only, no I/O."""
 
+from workflows.conversation import ConversationWorkflow
 from workflows.interaction import InteractionWorkflow
 from workflows.sandbox import RUNNER
 
-__all__ = ["RUNNER", "InteractionWorkflow"]
+__all__ = ["RUNNER", "ConversationWorkflow", "InteractionWorkflow"]

@@ -17,6 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from switchboard import search_attributes as sa
     from switchboard.contract import (
         DEDUPE,
+        HAND_OFF,
         MALFORMED_PAYLOAD,
         NORMALIZE,
         PERSIST,
@@ -24,8 +25,11 @@ with workflow.unsafe.imports_passed_through():
         ROUTE,
         DedupeInput,
         DedupeResult,
+        Direction,
         FailureInput,
+        HandOffInput,
         InteractionInput,
+        InteractionRef,
         InteractionResult,
         NormalizedInteraction,
         PersistInput,
@@ -37,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
 
 LOCAL_TIMEOUT = timedelta(seconds=10)
 STORE_TIMEOUT = timedelta(seconds=30)
+HAND_OFF_TIMEOUT = timedelta(seconds=60)
 # The store may be locked or unreachable for a while: keep retrying, backing off to 30 s.
 STORE_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200),
@@ -105,11 +110,35 @@ class InteractionWorkflow:
             start_to_close_timeout=STORE_TIMEOUT,
             retry_policy=STORE_RETRY,
         )
+        conversation_id = None
+        # Patched in: histories of workflows from before conversations replay unchanged.
+        if workflow.patched("conversation-handoff") and (
+            persisted.created and draft.direction is Direction.INBOUND
+        ):
+            conversation_id = await workflow.execute_activity(
+                HAND_OFF,
+                HandOffInput(
+                    InteractionRef(
+                        interaction_id=persisted.interaction_id,
+                        customer_id=dedupe.customer_id,
+                        channel=draft.channel,
+                        direction=draft.direction,
+                        from_address=draft.from_address,
+                        route=route,
+                        subject=draft.content.subject,
+                    )
+                ),
+                result_type=str,
+                start_to_close_timeout=HAND_OFF_TIMEOUT,
+                retry_policy=STORE_RETRY,
+            )
+            workflow.upsert_search_attributes([sa.CONVERSATION_ID.value_set(conversation_id)])
         workflow.upsert_search_attributes([sa.INTERACTION_STATUS.value_set(Status.COMPLETED)])
         return InteractionResult(
             interaction_id=persisted.interaction_id,
             customer_id=dedupe.customer_id,
             created=persisted.created,
+            conversation_id=conversation_id,
         )
 
     async def _fail(self, inp: InteractionInput, reason: str) -> None:

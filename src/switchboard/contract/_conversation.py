@@ -93,6 +93,8 @@ class ConversationState:
     reply_channel: Channel | None = None
     reply_address: str | None = None
     reply_subject: str | None = None
+    # The last interactions threaded (bounded), so a retried hand-off is not counted twice.
+    recent_interaction_ids: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -125,7 +127,6 @@ class RecordConversationInput:
 @dataclass
 class HandOffInput:
     interaction: InteractionRef
-    policy: ConversationPolicy
 
 
 @dataclass

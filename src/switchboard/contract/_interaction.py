@@ -237,6 +237,7 @@ class InteractionResult:
     interaction_id: str
     customer_id: str
     created: bool
+    conversation_id: str | None = None
 
 
 __all__ = [

@@ -40,7 +40,9 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _insert(engine: Engine, table: Table) -> postgresql.Insert | sqlite.Insert:
+def _insert(engine: Engine, table: Table) -> Any:
+    # postgresql.Insert | sqlite.Insert: both have on_conflict_do_nothing/_do_update, with
+    # different signatures mypy cannot unify.
     """A dialect-specific INSERT that supports ON CONFLICT DO NOTHING."""
     if engine.dialect.name == "postgresql":
         return postgresql.insert(table)

@@ -1,0 +1,71 @@
+"""hand_off and record_conversation: the activities between interactions and conversations."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from temporalio import activity
+from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.common import WorkflowIDConflictPolicy
+
+from switchboard.contract import (
+    ADD_INTERACTION,
+    HAND_OFF,
+    RECORD_CONVERSATION,
+    ConversationInput,
+    ConversationPolicy,
+    HandOffInput,
+    RecordConversationInput,
+    conversation_workflow_id,
+)
+from switchboard.store import ConversationStore
+
+CONVERSATION_WORKFLOW = "ConversationWorkflow"
+
+
+class ConversationActivities:
+    """Built once in the worker with its Temporal client, conversation store and task queue."""
+
+    def __init__(
+        self,
+        client: Client,
+        store: ConversationStore,
+        task_queue: str,
+        policy: ConversationPolicy,
+    ) -> None:
+        self.client = client
+        self.store = store
+        self.task_queue = task_queue
+        # The conversation's timers and windows come from the worker's settings.
+        self.policy = policy
+
+    @activity.defn(name=HAND_OFF)
+    async def hand_off(self, inp: HandOffInput) -> str:
+        """Thread an interaction into its customer's conversation; return the conversation id.
+
+        Update-with-start: the customer's conversation workflow is started if it is not
+        running, and the caller learns the conversation id once the conversation has stored
+        it. A retry of this activity is harmless: the conversation ignores an interaction it
+        has already threaded.
+        """
+        customer_id = inp.interaction.customer_id
+        start: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
+            CONVERSATION_WORKFLOW,
+            ConversationInput(customer_id=customer_id, policy=self.policy),
+            id=conversation_workflow_id(customer_id),
+            task_queue=self.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
+        conversation_id: str = await self.client.execute_update_with_start_workflow(
+            ADD_INTERACTION,
+            inp.interaction,
+            start_workflow_operation=start,
+            result_type=str,
+            rpc_timeout=timedelta(seconds=30),
+        )
+        return conversation_id
+
+    @activity.defn(name=RECORD_CONVERSATION)
+    def record_conversation(self, inp: RecordConversationInput) -> None:
+        self.store.record(inp.customer_id, inp.state, inp.events, inp.interaction_ids)

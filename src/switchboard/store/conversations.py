@@ -1,0 +1,115 @@
+"""Conversations in the store: written by the conversation workflow, read by the API."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from switchboard.contract import ConversationEvent, ConversationState
+from switchboard.store.engine import WRITE
+from switchboard.store.store import _insert
+from switchboard.store.tables import conversation_events, conversations, interactions
+
+_STATE_COLUMNS = (
+    "status",
+    "queue",
+    "priority",
+    "assignee",
+    "opened_at",
+    "first_response_due_at",
+    "first_response_at",
+    "sla_breached",
+    "resolved_at",
+    "resolution_code",
+)
+
+
+class ConversationStore:
+    """The conversation tables; shares the process's engine with `Store`."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def record(
+        self,
+        customer_id: str,
+        state: ConversationState,
+        events: list[ConversationEvent],
+        interaction_ids: list[str],
+    ) -> None:
+        """Write the conversation's current row, its new events and its threaded interactions.
+
+        Idempotent: events carry ids assigned by the workflow, and the row is the state.
+        """
+        if state.conversation_id is None:
+            return
+        row = {name: getattr(state, name) for name in _STATE_COLUMNS}
+        row["updated_at"] = datetime.now(UTC)
+        with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
+            conn.execute(
+                _insert(self.engine, conversations)
+                .values(conversation_id=state.conversation_id, customer_id=customer_id, **row)
+                .on_conflict_do_update(index_elements=["conversation_id"], set_=row)
+            )
+            for event in events:
+                conn.execute(
+                    _insert(self.engine, conversation_events)
+                    .values(
+                        event_id=event.event_id,
+                        conversation_id=event.conversation_id,
+                        customer_id=event.customer_id,
+                        kind=event.kind,
+                        at=event.at,
+                        detail=event.detail,
+                    )
+                    .on_conflict_do_nothing()
+                )
+            if interaction_ids:
+                conn.execute(
+                    interactions.update()
+                    .where(interactions.c.interaction_id.in_(interaction_ids))
+                    .values(conversation_id=state.conversation_id)
+                )
+
+    def get(self, conversation_id: str) -> dict[str, Any] | None:
+        """The conversation with its events (oldest first) and its interactions' ids."""
+        with self.engine.connect() as conn:
+            row = (
+                conn.execute(
+                    select(conversations).where(conversations.c.conversation_id == conversation_id)
+                )
+                .mappings()
+                .one_or_none()
+            )
+            if row is None:
+                return None
+            events = conn.execute(
+                select(conversation_events)
+                .where(conversation_events.c.conversation_id == conversation_id)
+                .order_by(conversation_events.c.at, conversation_events.c.event_id)
+            ).mappings()
+            threaded = conn.execute(
+                select(interactions.c.interaction_id)
+                .where(interactions.c.conversation_id == conversation_id)
+                .order_by(interactions.c.occurred_at)
+            ).scalars()
+            return {
+                **dict(row),
+                "events": [
+                    {"kind": e["kind"], "at": e["at"], "detail": e["detail"]} for e in events
+                ],
+                "interaction_ids": list(threaded),
+            }
+
+    def list(self, status: str | None, queue: str | None, limit: int) -> list[dict[str, Any]]:
+        """A queue view: conversations by status and queue, oldest opened first."""
+        query = select(conversations)
+        if status:
+            query = query.where(conversations.c.status == status)
+        if queue:
+            query = query.where(conversations.c.queue == queue)
+        query = query.order_by(conversations.c.opened_at).limit(limit)
+        with self.engine.connect() as conn:
+            return [dict(row) for row in conn.execute(query).mappings()]

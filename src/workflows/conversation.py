@@ -1,0 +1,280 @@
+"""ConversationWorkflow: one entity workflow per customer, holding their open conversation.
+
+Interactions arrive as updates (update-with-start from InteractionWorkflow's hand-off), agent
+actions as updates too, so each caller gets the result or a validation error. Durable timers
+watch the first-response SLA (breach → recorded, escalated) and inactivity (→ auto-resolved).
+Every state change becomes an event in the store. The history continues as new before it
+grows large, carrying the state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from switchboard import search_attributes as sa
+    from switchboard.contract import (
+        ADD_INTERACTION,
+        ASSIGN,
+        INVALID_ACTION,
+        RECORD_CONVERSATION,
+        REOPEN,
+        RESOLVE,
+        AssignInput,
+        ConversationEvent,
+        ConversationInput,
+        ConversationState,
+        ConversationStatus,
+        Direction,
+        EventKind,
+        InteractionRef,
+        RecordConversationInput,
+        ReopenInput,
+        ResolveInput,
+    )
+
+STORE_TIMEOUT = timedelta(seconds=30)
+STORE_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+)
+RECENT_INTERACTIONS = 100
+
+
+def _invalid(message: str) -> ApplicationError:
+    return ApplicationError(message, type=INVALID_ACTION, non_retryable=True)
+
+
+@workflow.defn
+class ConversationWorkflow:
+    @workflow.init
+    def __init__(self, inp: ConversationInput) -> None:
+        # Set here, not in run: with update-with-start the update handler runs first.
+        self.customer_id = inp.customer_id
+        self.policy = inp.policy
+        self.state = inp.state or ConversationState()
+        self.events: list[ConversationEvent] = []
+        self.threaded: list[str] = []
+        self.changes = 0
+        # Updates and timers interleave at awaits; one change is recorded at a time.
+        self.lock = asyncio.Lock()
+
+    @workflow.run
+    async def run(self, inp: ConversationInput) -> None:
+        while True:
+            seen = self.changes
+            due = self._next_timer()
+            timeout = None if due is None else max(due[0] - workflow.now(), timedelta(0))
+            try:
+                await workflow.wait_condition(
+                    lambda seen=seen: self.changes != seen,  # type: ignore[misc]
+                    timeout=timeout,
+                )
+            except TimeoutError:
+                async with self.lock:
+                    await self._on_timer()
+            if workflow.info().get_current_history_length() > self.policy.max_history_events:
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(
+                    ConversationInput(self.customer_id, self.policy, self.state)
+                )
+
+    # --- interactions ----------------------------------------------------------------------
+
+    @workflow.update(name=ADD_INTERACTION)
+    async def add_interaction(self, ref: InteractionRef) -> str:
+        """Thread an interaction into the open conversation (opening one if needed)."""
+        async with self.lock:
+            state = self.state
+            if ref.interaction_id in state.recent_interaction_ids:
+                return state.conversation_id or ""
+            now = workflow.now()
+            if ref.direction is Direction.INBOUND:
+                self._customer_message(ref, now)
+            elif state.status is ConversationStatus.OPEN and state.first_response_at is None:
+                state.first_response_at = now
+                self._event(EventKind.FIRST_RESPONSE, now, channel=ref.channel)
+            state.interaction_count += 1
+            state.last_activity_at = now
+            state.recent_interaction_ids = [
+                *state.recent_interaction_ids[-(RECENT_INTERACTIONS - 1) :],
+                ref.interaction_id,
+            ]
+            self._event(
+                EventKind.INTERACTION,
+                now,
+                interaction_id=ref.interaction_id,
+                channel=ref.channel,
+                direction=ref.direction,
+            )
+            self.threaded.append(ref.interaction_id)
+            await self._record()
+            return state.conversation_id or ""
+
+    def _customer_message(self, ref: InteractionRef, now: datetime) -> None:
+        state = self.state
+        resolved_long_ago = (
+            state.status is ConversationStatus.RESOLVED
+            and state.resolved_at is not None
+            and (now - state.resolved_at).total_seconds() > self.policy.reopen_window_s
+        )
+        if state.status is None or resolved_long_ago:
+            self.state = state = ConversationState(
+                conversation_id=str(workflow.uuid4()),
+                status=ConversationStatus.OPEN,
+                queue=ref.route.queue,
+                priority=ref.route.priority,
+                opened_at=now,
+                first_response_due_at=ref.route.sla_due_at,
+                interaction_count=state.interaction_count,
+                recent_interaction_ids=state.recent_interaction_ids,
+            )
+            self._event(EventKind.OPENED, now, queue=ref.route.queue, channel=ref.channel)
+        elif state.status is ConversationStatus.RESOLVED:
+            self._reopen(now, reason="customer message")
+        state.reply_channel = ref.channel
+        state.reply_address = ref.from_address
+        state.reply_subject = ref.subject or state.reply_subject
+
+    # --- agent actions ---------------------------------------------------------------------
+
+    @workflow.update(name=ASSIGN)
+    async def assign(self, inp: AssignInput) -> ConversationState:
+        async with self.lock:
+            self.state.assignee = inp.agent
+            self._event(EventKind.ASSIGNED, workflow.now(), agent=inp.agent)
+            await self._record()
+            return self.state
+
+    @assign.validator
+    def _validate_assign(self, inp: AssignInput) -> None:
+        self._require(ConversationStatus.OPEN, "assign")
+        if not inp.agent.strip():
+            raise _invalid("an agent is required")
+
+    @workflow.update(name=RESOLVE)
+    async def resolve(self, inp: ResolveInput) -> ConversationState:
+        async with self.lock:
+            self._resolve(workflow.now(), inp.code, EventKind.RESOLVED)
+            await self._record()
+            return self.state
+
+    @resolve.validator
+    def _validate_resolve(self, inp: ResolveInput) -> None:
+        self._require(ConversationStatus.OPEN, "resolve")
+        if not inp.code.strip():
+            raise _invalid("a resolution code is required")
+
+    @workflow.update(name=REOPEN)
+    async def reopen(self, inp: ReopenInput) -> ConversationState:
+        async with self.lock:
+            self._reopen(workflow.now(), reason=inp.reason or "agent")
+            await self._record()
+            return self.state
+
+    @reopen.validator
+    def _validate_reopen(self, inp: ReopenInput) -> None:
+        self._require(ConversationStatus.RESOLVED, "reopen")
+
+    @workflow.query
+    def current(self) -> ConversationState:
+        return self.state
+
+    def _require(self, status: ConversationStatus, action: str) -> None:
+        if self.state.status is not status:
+            raise _invalid(
+                f"cannot {action} a conversation that is {self.state.status or 'not started'}"
+            )
+
+    # --- timers ----------------------------------------------------------------------------
+
+    def _next_timer(self) -> tuple[datetime, EventKind] | None:
+        state = self.state
+        if state.status is not ConversationStatus.OPEN:
+            return None
+        timers = []
+        if (
+            state.first_response_at is None
+            and not state.sla_breached
+            and state.first_response_due_at is not None
+        ):
+            timers.append((state.first_response_due_at, EventKind.SLA_BREACHED))
+        if state.last_activity_at is not None:
+            inactive_until = state.last_activity_at + timedelta(
+                seconds=self.policy.auto_resolve_after_s
+            )
+            timers.append((inactive_until, EventKind.AUTO_RESOLVED))
+        return min(timers) if timers else None
+
+    async def _on_timer(self) -> None:
+        # Re-read under the lock: an update may have changed what is due.
+        due = self._next_timer()
+        now = workflow.now()
+        if due is None or due[0] > now:
+            return
+        if due[1] is EventKind.SLA_BREACHED:
+            self.state.sla_breached = True
+            self._event(EventKind.SLA_BREACHED, now, due_at=due[0].isoformat())
+            escalation = self.policy.escalation_queue
+            if escalation and escalation != self.state.queue:
+                self._event(
+                    EventKind.ESCALATED, now, queue_from=self.state.queue, queue_to=escalation
+                )
+                self.state.queue = escalation
+        else:
+            self._resolve(now, "auto_resolved", EventKind.AUTO_RESOLVED)
+        await self._record()
+
+    # --- state changes -----------------------------------------------------------------------
+
+    def _resolve(self, now: datetime, code: str, kind: EventKind) -> None:
+        self.state.status = ConversationStatus.RESOLVED
+        self.state.resolved_at = now
+        self.state.resolution_code = code
+        self._event(kind, now, code=code)
+
+    def _reopen(self, now: datetime, reason: str) -> None:
+        self.state.status = ConversationStatus.OPEN
+        self.state.resolved_at = None
+        self.state.resolution_code = None
+        self.state.last_activity_at = now
+        self._event(EventKind.REOPENED, now, reason=reason)
+
+    def _event(self, kind: EventKind, at: datetime, **detail: str) -> None:
+        self.events.append(
+            ConversationEvent(
+                event_id=str(workflow.uuid4()),
+                conversation_id=self.state.conversation_id or "",
+                customer_id=self.customer_id,
+                kind=kind,
+                at=at,
+                detail=detail,
+            )
+        )
+
+    async def _record(self) -> None:
+        events, threaded = self.events, self.threaded
+        self.events, self.threaded = [], []
+        await workflow.execute_activity(
+            RECORD_CONVERSATION,
+            RecordConversationInput(self.customer_id, replace(self.state), events, threaded),
+            start_to_close_timeout=STORE_TIMEOUT,
+            retry_policy=STORE_RETRY,
+        )
+        workflow.upsert_search_attributes(
+            [
+                sa.CUSTOMER_ID.value_set(self.customer_id),
+                sa.CONVERSATION_ID.value_set(self.state.conversation_id or ""),
+                sa.CONVERSATION_STATUS.value_set(self.state.status or ""),
+                sa.ROUTE_QUEUE.value_set(self.state.queue),
+                sa.SLA_BREACHED.value_set(self.state.sla_breached),
+            ]
+        )
+        self.changes += 1
