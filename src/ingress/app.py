@@ -11,7 +11,7 @@ from sendgrid.helpers.eventwebhook import EventWebhook
 from temporalio.client import Client
 from temporalio.service import RetryConfig
 
-from ingress.routes import api, health, push, sendgrid, twilio
+from ingress.routes import api, conversations, health, push, sendgrid, twilio
 from switchboard.blobs import BlobStore
 from switchboard.settings import IngressSettings
 from switchboard.store import Store
@@ -79,5 +79,6 @@ def create_app(
     app.include_router(push.router)
     app.include_router(sendgrid.router)
     app.include_router(api.router)
+    app.include_router(conversations.router)
     app.include_router(health.router)
     return app

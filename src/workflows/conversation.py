@@ -98,6 +98,7 @@ class ConversationWorkflow:
             now = workflow.now()
             if ref.direction is Direction.INBOUND:
                 self._customer_message(ref, now)
+                state = self.state  # a new conversation replaces the state
             elif state.status is ConversationStatus.OPEN and state.first_response_at is None:
                 state.first_response_at = now
                 self._event(EventKind.FIRST_RESPONSE, now, channel=ref.channel)
@@ -134,6 +135,7 @@ class ConversationWorkflow:
                 opened_at=now,
                 first_response_due_at=ref.route.sla_due_at,
                 interaction_count=state.interaction_count,
+                event_count=state.event_count,
                 recent_interaction_ids=state.recent_interaction_ids,
             )
             self._event(EventKind.OPENED, now, queue=ref.route.queue, channel=ref.channel)
@@ -248,6 +250,7 @@ class ConversationWorkflow:
         self._event(EventKind.REOPENED, now, reason=reason)
 
     def _event(self, kind: EventKind, at: datetime, **detail: str) -> None:
+        self.state.event_count += 1
         self.events.append(
             ConversationEvent(
                 event_id=str(workflow.uuid4()),
@@ -255,6 +258,7 @@ class ConversationWorkflow:
                 customer_id=self.customer_id,
                 kind=kind,
                 at=at,
+                seq=self.state.event_count,
                 detail=detail,
             )
         )

@@ -89,6 +89,8 @@ class ConversationState:
     resolved_at: datetime | None = None
     resolution_code: str | None = None
     interaction_count: int = 0
+    # Numbers the conversation's events, so events at the same instant keep their order.
+    event_count: int = 0
     # Where a reply goes: the channel and address of the customer's latest message.
     reply_channel: Channel | None = None
     reply_address: str | None = None
@@ -111,6 +113,7 @@ class ConversationEvent:
     customer_id: str
     kind: EventKind
     at: datetime
+    seq: int = 0
     detail: dict[str, str] = field(default_factory=dict)
 
 

@@ -62,6 +62,7 @@ class ConversationStore:
                         customer_id=event.customer_id,
                         kind=event.kind,
                         at=event.at,
+                        seq=event.seq,
                         detail=event.detail,
                     )
                     .on_conflict_do_nothing()
@@ -88,7 +89,7 @@ class ConversationStore:
             events = conn.execute(
                 select(conversation_events)
                 .where(conversation_events.c.conversation_id == conversation_id)
-                .order_by(conversation_events.c.at, conversation_events.c.event_id)
+                .order_by(conversation_events.c.at, conversation_events.c.seq)
             ).mappings()
             threaded = conn.execute(
                 select(interactions.c.interaction_id)

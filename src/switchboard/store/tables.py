@@ -137,6 +137,7 @@ conversation_events = Table(
     Column("customer_id", String(36), nullable=False),
     Column("kind", String(32), nullable=False),
     Column("at", UTCDateTime(), nullable=False),
+    Column("seq", Integer, nullable=False),
     Column("detail", JSON, nullable=False),
     Index("ix_conversation_events_conversation", "conversation_id", "at"),
 )

@@ -44,6 +44,7 @@ def upgrade() -> None:
         sa.Column("customer_id", sa.String(36), nullable=False),
         sa.Column("kind", sa.String(32), nullable=False),
         sa.Column("at", UTCDateTime(), nullable=False),
+        sa.Column("seq", sa.Integer(), nullable=False),
         sa.Column("detail", sa.JSON(), nullable=False),
     )
     op.create_index(

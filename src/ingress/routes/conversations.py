@@ -1,0 +1,148 @@
+"""Conversations: read them, and act on them as an agent (Temporal updates on the entity)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from pydantic import BaseModel, Field
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
+
+from ingress.deps import ApiKey, TemporalDep
+from switchboard.contract import (
+    ASSIGN,
+    INVALID_ACTION,
+    REOPEN,
+    RESOLVE,
+    AssignInput,
+    ConversationState,
+    ReopenInput,
+    ResolveInput,
+    conversation_workflow_id,
+)
+from switchboard.store import ConversationStore
+
+router = APIRouter(prefix="/api/conversations", tags=["conversations"], dependencies=[ApiKey])
+
+
+def get_conversations(request: Request) -> ConversationStore:
+    return ConversationStore(request.app.state.store.engine)
+
+
+ConversationsDep = Annotated[ConversationStore, Depends(get_conversations)]
+
+
+class ConversationEventOut(BaseModel):
+    kind: str
+    at: datetime
+    detail: dict[str, Any]
+
+
+class Conversation(BaseModel):
+    conversation_id: str
+    customer_id: str
+    status: str
+    queue: str
+    priority: int
+    assignee: str | None
+    opened_at: datetime
+    first_response_due_at: datetime | None
+    first_response_at: datetime | None
+    sla_breached: bool
+    resolved_at: datetime | None
+    resolution_code: str | None
+    updated_at: datetime
+
+
+class ConversationDetail(Conversation):
+    events: list[ConversationEventOut]
+    interaction_ids: list[str]
+
+
+class AssignBody(BaseModel):
+    agent: str = Field(min_length=1, max_length=128)
+
+
+class ResolveBody(BaseModel):
+    code: str = Field(min_length=1, max_length=64, description="resolution code, e.g. answered")
+
+
+class ReopenBody(BaseModel):
+    reason: str = Field(default="", max_length=256)
+
+
+@router.get("", response_model=list[Conversation])
+def list_conversations(
+    conversations: ConversationsDep,
+    status_: Annotated[str | None, Query(alias="status", pattern="^(open|resolved)$")] = None,
+    queue: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[Conversation]:
+    """A queue view: conversations by status and queue, oldest opened first."""
+    return [Conversation.model_validate(row) for row in conversations.list(status_, queue, limit)]
+
+
+@router.get("/{conversation_id}", response_model=ConversationDetail)
+def get_conversation(conversation_id: str, conversations: ConversationsDep) -> ConversationDetail:
+    """The conversation, its state changes (oldest first) and its interactions."""
+    found = conversations.get(conversation_id)
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "unknown conversation")
+    return ConversationDetail.model_validate(found)
+
+
+async def _act(
+    conversations: ConversationStore,
+    temporal: TemporalDep,
+    conversation_id: str,
+    update: str,
+    arg: object,
+) -> ConversationDetail:
+    found = conversations.get(conversation_id)
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "unknown conversation")
+    handle = temporal.get_workflow_handle(conversation_workflow_id(found["customer_id"]))
+    try:
+        state: ConversationState = await handle.execute_update(
+            update, arg, result_type=ConversationState, rpc_timeout=timedelta(seconds=30)
+        )
+    except WorkflowUpdateFailedError as exc:
+        cause = exc.cause
+        if isinstance(cause, ApplicationError) and cause.type == INVALID_ACTION:
+            raise HTTPException(status.HTTP_409_CONFLICT, cause.message) from exc
+        raise
+    except RPCError as exc:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "conversation service unavailable",
+            headers={"Retry-After": "5"},
+        ) from exc
+    if state.conversation_id != conversation_id:
+        # The customer has moved on to a newer conversation; this one is history.
+        raise HTTPException(status.HTTP_409_CONFLICT, "this conversation is no longer current")
+    updated = conversations.get(conversation_id)
+    return ConversationDetail.model_validate(updated)
+
+
+@router.post("/{conversation_id}/assign", response_model=ConversationDetail)
+async def assign(
+    conversation_id: str, body: AssignBody, conversations: ConversationsDep, temporal: TemporalDep
+) -> ConversationDetail:
+    return await _act(conversations, temporal, conversation_id, ASSIGN, AssignInput(body.agent))
+
+
+@router.post("/{conversation_id}/resolve", response_model=ConversationDetail)
+async def resolve(
+    conversation_id: str, body: ResolveBody, conversations: ConversationsDep, temporal: TemporalDep
+) -> ConversationDetail:
+    return await _act(conversations, temporal, conversation_id, RESOLVE, ResolveInput(body.code))
+
+
+@router.post("/{conversation_id}/reopen", response_model=ConversationDetail)
+async def reopen(
+    conversation_id: str, body: ReopenBody, conversations: ConversationsDep, temporal: TemporalDep
+) -> ConversationDetail:
+    return await _act(conversations, temporal, conversation_id, REOPEN, ReopenInput(body.reason))

