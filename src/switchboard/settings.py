@@ -107,6 +107,16 @@ class WorkerSettings(CommonSettings):
     conversation_reopen_window_s: float = 24 * 3600
     conversation_escalation_queue: str = "escalations"
     conversation_max_history_events: int = 2_000
+    # Agent replies go out through the providers' APIs. The base URLs are for tests and
+    # regional edges; by default the libraries use the providers' own.
+    public_url: str | None = None
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_from_number: str | None = None
+    twilio_api_base_url: str | None = None
+    sendgrid_api_key: SecretStr | None = None
+    sendgrid_from_email: str | None = None
+    sendgrid_api_base_url: str | None = None
 
     def conversation_policy(self) -> ConversationPolicy:
         return ConversationPolicy(

@@ -12,6 +12,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities import ConversationActivities, StoreActivities, normalize, route
+from activities.reply import ReplyActivities, Senders
 from switchboard.contract import ConversationPolicy
 from switchboard.settings import WorkerSettings
 from switchboard.store import ConversationStore, Store
@@ -29,11 +30,16 @@ def build_worker(
     executor: ThreadPoolExecutor,
     max_concurrent_activities: int = 64,
     policy: ConversationPolicy | None = None,
+    senders: Senders | None = None,
 ) -> Worker:
     """One worker for the whole pipeline; the store activities run in `executor`'s threads."""
     store_activities = StoreActivities(store)
+    conversations = ConversationStore(store.engine)
     conversation_activities = ConversationActivities(
-        client, ConversationStore(store.engine), task_queue, policy or ConversationPolicy()
+        client, conversations, task_queue, policy or ConversationPolicy()
+    )
+    reply_activities = ReplyActivities(
+        store, conversations, senders or Senders(None, None, None, None, None)
     )
     return Worker(
         client,
@@ -48,6 +54,7 @@ def build_worker(
             store_activities.record_failure,
             conversation_activities.hand_off,
             conversation_activities.record_conversation,
+            reply_activities.send_reply,
         ],
         activity_executor=executor,
         max_concurrent_activities=max_concurrent_activities,
@@ -70,6 +77,7 @@ async def run_worker(settings: WorkerSettings) -> None:
             executor,
             settings.max_concurrent_activities,
             settings.conversation_policy(),
+            Senders.from_settings(settings),
         )
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from switchboard import search_attributes as sa
@@ -25,8 +25,12 @@ with workflow.unsafe.imports_passed_through():
         INVALID_ACTION,
         RECORD_CONVERSATION,
         REOPEN,
+        REPLY,
+        REPLY_FAILED,
         RESOLVE,
+        SEND_REPLY,
         AssignInput,
+        Channel,
         ConversationEvent,
         ConversationInput,
         ConversationState,
@@ -36,7 +40,10 @@ with workflow.unsafe.imports_passed_through():
         InteractionRef,
         RecordConversationInput,
         ReopenInput,
+        ReplyInput,
         ResolveInput,
+        SendReplyInput,
+        SendReplyResult,
     )
 
 STORE_TIMEOUT = timedelta(seconds=30)
@@ -46,6 +53,9 @@ STORE_RETRY = RetryPolicy(
     maximum_interval=timedelta(seconds=30),
 )
 RECENT_INTERACTIONS = 100
+# An agent waits for the answer: a few quick attempts, then the update fails with the reason.
+SEND_TIMEOUT = timedelta(seconds=20)
+SEND_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3)
 
 
 def _invalid(message: str) -> ApplicationError:
@@ -160,6 +170,59 @@ class ConversationWorkflow:
         self._require(ConversationStatus.OPEN, "assign")
         if not inp.agent.strip():
             raise _invalid("an agent is required")
+
+    @workflow.update(name=REPLY)
+    async def reply(self, inp: ReplyInput) -> ConversationState:
+        """Send the agent's reply on the channel the customer last wrote on."""
+        async with self.lock:
+            state = self.state
+            channel = state.reply_channel or Channel.SMS
+            subject = state.reply_subject
+            try:
+                sent = await workflow.execute_activity(
+                    SEND_REPLY,
+                    SendReplyInput(
+                        outbox_id=str(workflow.uuid4()),
+                        conversation_id=state.conversation_id or "",
+                        customer_id=self.customer_id,
+                        channel=channel,
+                        to_address=state.reply_address or "",
+                        text=inp.text,
+                        subject=None if subject is None else f"Re: {subject.removeprefix('Re: ')}",
+                    ),
+                    result_type=SendReplyResult,
+                    start_to_close_timeout=SEND_TIMEOUT,
+                    retry_policy=SEND_RETRY,
+                )
+            except ActivityError as err:
+                # Fails this update (the agent sees why), never the conversation.
+                cause = err.cause
+                message = cause.message if isinstance(cause, ApplicationError) else str(err)
+                raise ApplicationError(message, type=REPLY_FAILED, non_retryable=True) from err
+            now = workflow.now()
+            if state.first_response_at is None:
+                state.first_response_at = now
+                self._event(EventKind.FIRST_RESPONSE, now, channel=channel)
+            state.interaction_count += 1
+            state.last_activity_at = now
+            self._event(
+                EventKind.INTERACTION,
+                now,
+                interaction_id=sent.interaction_id,
+                channel=channel,
+                direction=Direction.OUTBOUND,
+            )
+            self.threaded.append(sent.interaction_id)
+            await self._record()
+            return state
+
+    @reply.validator
+    def _validate_reply(self, inp: ReplyInput) -> None:
+        self._require(ConversationStatus.OPEN, "reply to")
+        if not inp.text.strip():
+            raise _invalid("a reply needs text")
+        if self.state.reply_channel is Channel.PUSH or not self.state.reply_address:
+            raise _invalid(f"cannot reply on {self.state.reply_channel or 'no channel'}")
 
     @workflow.update(name=RESOLVE)
     async def resolve(self, inp: ResolveInput) -> ConversationState:

@@ -16,10 +16,13 @@ from switchboard.contract import (
     ASSIGN,
     INVALID_ACTION,
     REOPEN,
+    REPLY,
+    REPLY_FAILED,
     RESOLVE,
     AssignInput,
     ConversationState,
     ReopenInput,
+    ReplyInput,
     ResolveInput,
     conversation_workflow_id,
 )
@@ -64,6 +67,10 @@ class ConversationDetail(Conversation):
 
 class AssignBody(BaseModel):
     agent: str = Field(min_length=1, max_length=128)
+
+
+class ReplyBody(BaseModel):
+    text: str = Field(min_length=1, max_length=1600)
 
 
 class ResolveBody(BaseModel):
@@ -113,6 +120,8 @@ async def _act(
         cause = exc.cause
         if isinstance(cause, ApplicationError) and cause.type == INVALID_ACTION:
             raise HTTPException(status.HTTP_409_CONFLICT, cause.message) from exc
+        if isinstance(cause, ApplicationError) and cause.type == REPLY_FAILED:
+            raise HTTPException(status.HTTP_502_BAD_GATEWAY, cause.message) from exc
         raise
     except RPCError as exc:
         raise HTTPException(
@@ -132,6 +141,18 @@ async def assign(
     conversation_id: str, body: AssignBody, conversations: ConversationsDep, temporal: TemporalDep
 ) -> ConversationDetail:
     return await _act(conversations, temporal, conversation_id, ASSIGN, AssignInput(body.agent))
+
+
+@router.post(
+    "/{conversation_id}/reply",
+    response_model=ConversationDetail,
+    responses={502: {"description": "the provider did not take the message; the reason says why"}},
+)
+async def reply(
+    conversation_id: str, body: ReplyBody, conversations: ConversationsDep, temporal: TemporalDep
+) -> ConversationDetail:
+    """Reply to the customer on the channel they last wrote on (SMS for calls)."""
+    return await _act(conversations, temporal, conversation_id, REPLY, ReplyInput(body.text))
 
 
 @router.post("/{conversation_id}/resolve", response_model=ConversationDetail)

@@ -20,6 +20,7 @@ RESOLVE = "resolve"
 REOPEN = "reopen"
 ADD_INTERACTION = "add_interaction"
 INVALID_ACTION = "InvalidAction"
+REPLY_FAILED = "ReplyFailed"
 
 
 def conversation_workflow_id(customer_id: str) -> str:
@@ -177,6 +178,7 @@ __all__ = [
     "RECORD_CONVERSATION",
     "REOPEN",
     "REPLY",
+    "REPLY_FAILED",
     "RESOLVE",
     "SEND_REPLY",
     "AssignInput",

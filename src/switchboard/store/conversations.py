@@ -7,10 +7,10 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from switchboard.contract import ConversationEvent, ConversationState
+from switchboard.contract import ConversationEvent, ConversationState, SendReplyInput
 from switchboard.store.engine import WRITE
 from switchboard.store.store import _insert
-from switchboard.store.tables import conversation_events, conversations, interactions
+from switchboard.store.tables import conversation_events, conversations, interactions, outbox
 
 _STATE_COLUMNS = (
     "status",
@@ -73,6 +73,48 @@ class ConversationStore:
                     .where(interactions.c.interaction_id.in_(interaction_ids))
                     .values(conversation_id=state.conversation_id)
                 )
+
+    def claim_outbox(self, reply: SendReplyInput) -> dict[str, Any]:
+        """The outbox row of a reply, written on the first attempt and read on every retry."""
+        with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
+            conn.execute(
+                _insert(self.engine, outbox)
+                .values(
+                    outbox_id=reply.outbox_id,
+                    conversation_id=reply.conversation_id,
+                    channel=reply.channel,
+                    to_address=reply.to_address,
+                    body=reply.text,
+                    subject=reply.subject,
+                    status="pending",
+                    created_at=datetime.now(UTC),
+                )
+                .on_conflict_do_nothing()
+            )
+            return dict(
+                conn.execute(select(outbox).where(outbox.c.outbox_id == reply.outbox_id))
+                .mappings()
+                .one()
+            )
+
+    def mark_outbox(
+        self,
+        outbox_id: str,
+        status: str,
+        provider_message_id: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
+            conn.execute(
+                outbox.update()
+                .where(outbox.c.outbox_id == outbox_id)
+                .values(
+                    status=status,
+                    provider_message_id=provider_message_id,
+                    error=error,
+                    sent_at=datetime.now(UTC) if status == "sent" else None,
+                )
+            )
 
     def get(self, conversation_id: str) -> dict[str, Any] | None:
         """The conversation with its events (oldest first) and its interactions' ids."""

@@ -149,7 +149,9 @@ class Store:
             ).one_or_none()
         return None if found is None else (str(found[0]), str(found[1]))
 
-    def persist_interaction(self, interaction: CustomerInteraction, raw: RawEvent) -> PersistResult:
+    def persist_interaction(
+        self, interaction: CustomerInteraction, raw: RawEvent | None
+    ) -> PersistResult:
         """Store the interaction, or merge it into the one already stored under its key.
 
         The first event of a message or call creates its row, whichever event that is; later
@@ -157,7 +159,8 @@ class Store:
         event is archived in the same transaction. Repeating a call changes nothing.
         """
         with self._write() as conn:
-            self._archive(conn, raw, error=None)
+            if raw is not None:  # our own replies have no webhook to archive
+                self._archive(conn, raw, error=None)
             row = _interaction_row(interaction, _now())
             inserted = conn.execute(
                 _insert(self.engine, interactions).values(**row).on_conflict_do_nothing()

@@ -1,0 +1,240 @@
+"""Agent replies go out through the real twilio and sendgrid clients and merge their callbacks."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import secrets
+import time
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.reply import Senders
+from switchboard.contract import interaction_workflow_id
+from switchboard.settings import IngressSettings, WorkerSettings
+from switchboard.simulate import (
+    inbound_parse_form,
+    public_key_b64,
+    sendgrid_event_batch,
+    sign_sendgrid_events,
+    sign_twilio,
+    sms_fields,
+)
+from switchboard.store import Store
+from switchboard.worker import build_worker
+from tests.conftest import FIXTURE_PUBLIC_URL, FIXTURE_TOKEN, ingress_settings
+from tests.helpers import random_phone
+from tests.provider_double import INVALID_NUMBER, ProviderDouble, provider_double
+from workflows import InteractionWorkflow
+
+ACCOUNT = "AC" + secrets.token_hex(16)
+OUR_NUMBER = "+14155550100"
+USER, PASSWORD = "parse", secrets.token_urlsafe(12)
+EVENT_KEY = ec.generate_private_key(ec.SECP256R1())
+
+
+@pytest.fixture
+def double() -> Iterator[ProviderDouble]:
+    with provider_double() as double:
+        yield double
+
+
+@pytest.fixture
+def settings(task_queue: str, tmp_path: Any) -> IngressSettings:
+    return ingress_settings(
+        task_queue,
+        sendgrid_inbound_user=USER,
+        sendgrid_inbound_password=PASSWORD,
+        sendgrid_event_public_key=public_key_b64(EVENT_KEY),
+        data_dir=tmp_path / "data",
+    )
+
+
+@pytest.fixture
+async def worker(
+    client: Client, store: Store, task_queue: str, double: ProviderDouble
+) -> AsyncIterator[Worker]:
+    worker_settings = WorkerSettings(  # type: ignore[call-arg]
+        _env_file=None,
+        public_url=FIXTURE_PUBLIC_URL,
+        twilio_account_sid=ACCOUNT,
+        twilio_auth_token=FIXTURE_TOKEN,
+        twilio_from_number=OUR_NUMBER,
+        twilio_api_base_url=double.url,
+        sendgrid_api_key="SG." + secrets.token_urlsafe(20),
+        sendgrid_from_email="support@example.com",
+        sendgrid_api_base_url=double.url,
+    )
+    senders = Senders.from_settings(worker_settings)
+    with ThreadPoolExecutor(16) as executor:
+        async with build_worker(client, store, task_queue, executor, 16, None, senders) as w:
+            yield w
+
+
+async def converse_by_sms(http: httpx.AsyncClient, client: Client, phone: str) -> str:
+    sid = "SM" + secrets.token_hex(16)
+    sms = sign_twilio(
+        FIXTURE_PUBLIC_URL + "/webhooks/twilio/sms",
+        sms_fields(sid, phone, OUR_NUMBER, "where is my parcel?"),
+        FIXTURE_TOKEN,
+    )
+    assert (
+        await http.post("/webhooks/twilio/sms", content=sms.body, headers=sms.headers)
+    ).status_code == 200
+    handle = client.get_workflow_handle_for(
+        InteractionWorkflow.run, interaction_workflow_id("twilio", sid)
+    )
+    result = await asyncio.wait_for(handle.result(), 60)
+    assert result.conversation_id
+    return result.conversation_id
+
+
+async def test_sms_reply_goes_through_twilio_and_its_status_merges_back(
+    http: httpx.AsyncClient,
+    client: Client,
+    worker: Worker,
+    store: Store,
+    double: ProviderDouble,
+    auth: dict[str, str],
+) -> None:
+    phone = random_phone()
+    conversation_id = await converse_by_sms(http, client, phone)
+    replied = await http.post(
+        f"/api/conversations/{conversation_id}/reply",
+        json={"text": "It ships today."},
+        headers=auth,
+    )
+    assert replied.status_code == 200, replied.text
+    body = replied.json()
+    assert body["first_response_at"] is not None
+    assert [e["kind"] for e in body["events"]][-2:] == ["first_response", "interaction"]
+
+    [sent] = double.requests
+    assert sent.path == f"/2010-04-01/Accounts/{ACCOUNT}/Messages.json"
+    assert sent.form() == {
+        "To": phone,
+        "From": OUR_NUMBER,
+        "Body": "It ships today.",
+        "StatusCallback": FIXTURE_PUBLIC_URL + "/webhooks/twilio/sms/status",
+    }
+    expected_auth = base64.b64encode(f"{ACCOUNT}:{FIXTURE_TOKEN}".encode()).decode()
+    assert sent.headers["authorization"] == f"Basic {expected_auth}"
+
+    outbound_id = body["interaction_ids"][-1]
+    outbound = store.get_interaction(outbound_id)
+    assert outbound is not None
+    assert outbound.direction == "outbound" and outbound.conversation_id == conversation_id
+    status = sign_twilio(
+        FIXTURE_PUBLIC_URL + "/webhooks/twilio/sms/status",
+        [
+            ("MessageSid", outbound.provider_message_id),
+            ("MessageStatus", "delivered"),
+            ("From", OUR_NUMBER),
+            ("To", phone),
+        ],
+        FIXTURE_TOKEN,
+    )
+    response = await http.post(
+        "/webhooks/twilio/sms/status", content=status.body, headers=status.headers
+    )
+    assert response.status_code == 200
+    await client.get_workflow_handle(
+        interaction_workflow_id("twilio", f"{outbound.provider_message_id}:status:delivered")
+    ).result()
+    merged = store.get_interaction(outbound_id)
+    assert merged is not None and merged.delivery_status == "delivered"
+    assert merged.conversation_id == conversation_id
+
+
+async def test_email_reply_goes_through_sendgrid_and_its_events_merge_back(
+    http: httpx.AsyncClient,
+    client: Client,
+    worker: Worker,
+    store: Store,
+    double: ProviderDouble,
+    auth: dict[str, str],
+) -> None:
+    email, message_id = f"kim.{secrets.token_hex(3)}@example.com", f"{secrets.token_hex(6)}@mail"
+    body, content_type = inbound_parse_form(
+        [
+            ("headers", f"Message-ID: <{message_id}>\n"),
+            ("from", f"Kim <{email}>"),
+            ("to", "support@parse.example.com"),
+            ("subject", "Refund"),
+            ("text", "any news?"),
+        ],
+        boundary="b2",
+    )
+    response = await http.post(
+        "/webhooks/sendgrid/inbound",
+        content=body,
+        headers={"Content-Type": content_type},
+        auth=(USER, PASSWORD),
+    )
+    assert response.status_code == 200
+    result = await client.get_workflow_handle_for(
+        InteractionWorkflow.run, interaction_workflow_id("sendgrid", message_id)
+    ).result()
+    replied = await http.post(
+        f"/api/conversations/{result.conversation_id}/reply",
+        json={"text": "Refund sent."},
+        headers=auth,
+    )
+    assert replied.status_code == 200, replied.text
+    [sent] = double.requests
+    mail = sent.json()
+    assert sent.path == "/v3/mail/send"
+    assert mail["personalizations"][0]["to"] == [{"email": email}]
+    assert mail["subject"] == "Re: Refund"
+    assert mail["from"] == {"email": "support@example.com"}
+    assert mail["content"] == [{"type": "text/plain", "value": "Refund sent."}]
+
+    outbound = store.get_interaction(replied.json()["interaction_ids"][-1])
+    assert outbound is not None and outbound.channel == "email"
+    event = {
+        "email": email,
+        "timestamp": 1_764_000_000,
+        "event": "delivered",
+        "sg_event_id": secrets.token_urlsafe(12),
+        "sg_message_id": f"{outbound.provider_message_id}.filterdrecv-1.0",
+    }
+    batch = sendgrid_event_batch([event])
+    headers = sign_sendgrid_events(EVENT_KEY, batch, int(time.time()))
+    assert (
+        await http.post("/webhooks/sendgrid/events", content=batch, headers=headers)
+    ).status_code == 204
+    await client.get_workflow_handle(
+        interaction_workflow_id("sendgrid", event["sg_event_id"])
+    ).result()
+    merged = store.get_interaction(outbound.interaction_id)
+    assert merged is not None and merged.delivery_status == "delivered"
+
+
+async def test_a_refused_reply_is_502_with_the_providers_reason_and_nothing_is_sent_twice(
+    http: httpx.AsyncClient,
+    client: Client,
+    worker: Worker,
+    store: Store,
+    double: ProviderDouble,
+    auth: dict[str, str],
+) -> None:
+    conversation_id = await converse_by_sms(http, client, INVALID_NUMBER)
+    replied = await http.post(
+        f"/api/conversations/{conversation_id}/reply", json={"text": "hi"}, headers=auth
+    )
+    assert replied.status_code == 502
+    assert "21211" in replied.json()["detail"]
+    assert len(double.requests) == 1  # a permanent refusal is not retried
+    detail = await http.get(f"/api/conversations/{conversation_id}", headers=auth)
+    assert detail.json()["first_response_at"] is None
+    empty = await http.post(
+        f"/api/conversations/{conversation_id}/reply", json={"text": ""}, headers=auth
+    )
+    assert empty.status_code == 422
