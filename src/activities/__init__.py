@@ -2,7 +2,7 @@
 
 from activities.conversations import ConversationActivities
 from activities.normalize import normalize
-from activities.route import route
+from activities.route import RouteActivities
 from activities.store import StoreActivities
 
-__all__ = ["ConversationActivities", "StoreActivities", "normalize", "route"]
+__all__ = ["ConversationActivities", "RouteActivities", "StoreActivities", "normalize"]

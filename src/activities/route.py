@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from temporalio import activity
 
-from switchboard.contract import ROUTE, Channel, Route, RouteInput
-
-# Defaults until routing rules are configurable: the queue of each channel, its priority
-# (1 is most urgent) and the first-response target.
-DEFAULT_ROUTES: dict[Channel, tuple[str, int, timedelta]] = {
-    Channel.VOICE: ("voice", 1, timedelta(minutes=15)),
-    Channel.SMS: ("messaging", 2, timedelta(hours=1)),
-    Channel.PUSH: ("messaging", 3, timedelta(hours=4)),
-    Channel.EMAIL: ("email", 3, timedelta(hours=8)),
-}
+from switchboard.contract import ROUTE, Route, RouteInput
+from switchboard.routing import Rules
 
 
-@activity.defn(name=ROUTE)
-def route(inp: RouteInput) -> Route:
-    queue, priority, first_response = DEFAULT_ROUTES[inp.channel]
-    return Route(queue=queue, priority=priority, sla_due_at=inp.received_at + first_response)
+class RouteActivities:
+    """Built once in the worker with the routing rules it loaded (and checked) at start."""
+
+    def __init__(self, rules: Rules) -> None:
+        self.rules = rules
+
+    @activity.defn(name=ROUTE)
+    def route(self, inp: RouteInput) -> Route:
+        content = inp.content
+        return self.rules.route(
+            inp.channel,
+            inp.received_at,
+            text=(content.text or "") if content else "",
+            subject=(content.subject or "") if content else "",
+            from_address=inp.from_address,
+        )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from pathlib import Path
 from typing import Annotated, TypeVar
 
 import httpx
@@ -14,6 +15,8 @@ from pydantic_settings import BaseSettings
 from rich.console import Console
 from rich.table import Table
 
+from switchboard import routing
+from switchboard.routing import Rules
 from switchboard.settings import (
     CommonSettings,
     IngressSettings,
@@ -54,7 +57,9 @@ def up() -> None:
     """Run everything: embedded Temporal dev server, worker and ingress (Ctrl-C stops)."""
     from switchboard import up as up_module
 
-    raise typer.Exit(up_module.run(_load(UpSettings)))
+    settings = _load(UpSettings)
+    _rules(_load(WorkerSettings).routing_rules)  # refuse a bad rules file before starting
+    raise typer.Exit(up_module.run(settings))
 
 
 @app.command()
@@ -72,7 +77,47 @@ def worker() -> None:
     from switchboard.worker import run_worker
 
     _logging()
-    asyncio.run(run_worker(_load(WorkerSettings)))
+    settings = _load(WorkerSettings)
+    asyncio.run(run_worker(settings, _rules(settings.routing_rules)))
+
+
+def _rules(path: Path | None) -> Rules:
+    """The routing rules, checked; a bad file ends the command naming the line and problem."""
+    try:
+        return routing.load(path)
+    except routing.RulesError as exc:
+        console.print(f"[red]routing rules refused:[/] {exc}")
+        raise typer.Exit(2) from exc
+
+
+@app.command("check-rules")
+def check_rules(
+    path: Annotated[
+        Path | None, typer.Argument(help="rules file (default: the shipped one)")
+    ] = None,
+) -> None:
+    """Check a routing rules file and list its rules, in the order they are tried."""
+    rules = _rules(path)
+    table = Table("line", "rule", "queue", "priority", "first response")
+    for rule in rules.rules:
+        target = rule.target
+        table.add_row(
+            str(rule.line),
+            rule.name,
+            target.queue,
+            str(target.priority),
+            str(target.first_response),
+        )
+    for channel, target in rules.defaults.items():
+        table.add_row(
+            "",
+            f"default: {channel}",
+            target.queue,
+            str(target.priority),
+            str(target.first_response),
+        )
+    console.print(table)
+    console.print(f"[green]ok[/]: {path or routing.DEFAULT_RULES}")
 
 
 @app.command()

@@ -107,6 +107,8 @@ class WorkerSettings(CommonSettings):
     conversation_reopen_window_s: float = 24 * 3600
     conversation_escalation_queue: str = "escalations"
     conversation_max_history_events: int = 2_000
+    # The routing rules file (TOML); the defaults that ship with Switchboard without one.
+    routing_rules: Path | None = None
     # Agent replies go out through the providers' APIs. The base URLs are for tests and
     # regional edges; by default the libraries use the providers' own.
     public_url: str | None = None

@@ -11,9 +11,11 @@ from datetime import timedelta
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities import ConversationActivities, StoreActivities, normalize, route
+from activities import ConversationActivities, RouteActivities, StoreActivities, normalize
 from activities.reply import ReplyActivities, Senders
+from switchboard import routing
 from switchboard.contract import ConversationPolicy
+from switchboard.routing import Rules
 from switchboard.settings import WorkerSettings
 from switchboard.store import ConversationStore, Store
 from workflows import RUNNER, ConversationWorkflow, InteractionWorkflow
@@ -31,6 +33,7 @@ def build_worker(
     max_concurrent_activities: int = 64,
     policy: ConversationPolicy | None = None,
     senders: Senders | None = None,
+    rules: Rules | None = None,
 ) -> Worker:
     """One worker for the whole pipeline; the store activities run in `executor`'s threads."""
     store_activities = StoreActivities(store)
@@ -48,7 +51,7 @@ def build_worker(
         workflow_runner=RUNNER,
         activities=[
             normalize,
-            route,
+            RouteActivities(rules or routing.load()).route,
             store_activities.dedupe,
             store_activities.persist,
             store_activities.record_failure,
@@ -64,7 +67,7 @@ def build_worker(
     )
 
 
-async def run_worker(settings: WorkerSettings) -> None:
+async def run_worker(settings: WorkerSettings, rules: Rules) -> None:
     """Run until SIGINT or SIGTERM, then finish in-flight tasks and stop."""
     client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
     store = Store.from_url(settings.resolved_database_url(), settings.sqlite_busy_timeout_s)
@@ -78,6 +81,7 @@ async def run_worker(settings: WorkerSettings) -> None:
             settings.max_concurrent_activities,
             settings.conversation_policy(),
             Senders.from_settings(settings),
+            rules,
         )
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):

@@ -89,7 +89,7 @@ class InteractionWorkflow:
 
         route = await workflow.execute_local_activity(
             ROUTE,
-            RouteInput(draft.channel, draft.received_at, draft.content),
+            RouteInput(draft.channel, draft.received_at, draft.content, draft.from_address),
             result_type=Route,
             start_to_close_timeout=LOCAL_TIMEOUT,
         )

@@ -1,17 +1,21 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities import normalize, route
+from activities import RouteActivities, normalize
 from switchboard.contract import (
     MALFORMED_PAYLOAD,
     Channel,
+    Content,
     Direction,
     IdentityKind,
     RouteInput,
 )
+from tests.conftest import timeless_rules
 from tests.helpers import sms_input, sms_raw
 
 
@@ -41,11 +45,16 @@ def test_malformed_payload_fails_permanently_with_the_reason() -> None:
     assert "MessageSid" in info.value.message
 
 
-def test_sms_routes_to_messaging_with_a_first_response_target() -> None:
+def test_sms_is_routed_by_the_rules_with_sla_targets() -> None:
     raw = sms_raw()
+    route = RouteActivities(timeless_rules()).route
     result = ActivityEnvironment().run(
-        route,
-        RouteInput(Channel.SMS, raw.received_at, content=None),  # type: ignore[arg-type]
+        route, RouteInput(Channel.SMS, raw.received_at, Content(text="hello"), "+14155550123")
     )
     assert result.queue == "messaging"
-    assert result.sla_due_at is not None and result.sla_due_at > raw.received_at
+    assert result.sla_due_at == raw.received_at + timedelta(hours=1)
+    assert result.resolution_due_at == raw.received_at + timedelta(days=1)
+    billing = ActivityEnvironment().run(
+        route, RouteInput(Channel.SMS, raw.received_at, Content(text="I want a REFUND"), "")
+    )
+    assert billing.queue == "billing"

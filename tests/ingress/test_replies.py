@@ -29,7 +29,7 @@ from switchboard.simulate import (
 )
 from switchboard.store import Store
 from switchboard.worker import build_worker
-from tests.conftest import FIXTURE_PUBLIC_URL, FIXTURE_TOKEN, ingress_settings
+from tests.conftest import FIXTURE_PUBLIC_URL, FIXTURE_TOKEN, ingress_settings, timeless_rules
 from tests.helpers import random_phone
 from tests.provider_double import INVALID_NUMBER, ProviderDouble, provider_double
 from workflows import InteractionWorkflow
@@ -74,7 +74,9 @@ async def worker(
     )
     senders = Senders.from_settings(worker_settings)
     with ThreadPoolExecutor(16) as executor:
-        async with build_worker(client, store, task_queue, executor, 16, None, senders) as w:
+        async with build_worker(
+            client, store, task_queue, executor, 16, None, senders, timeless_rules()
+        ) as w:
             yield w
 
 

@@ -36,6 +36,7 @@ from switchboard.contract import (
 from switchboard.store import Store
 from switchboard.store.tables import conversation_events
 from switchboard.worker import build_worker
+from tests.conftest import timeless_rules
 from workflows import ConversationWorkflow
 
 POLICY = ConversationPolicy(
@@ -67,7 +68,9 @@ async def skipping_worker(
     skipping: WorkflowEnvironment, store: Store, task_queue: str
 ) -> AsyncIterator[Worker]:
     with ThreadPoolExecutor(8) as executor:
-        async with build_worker(skipping.client, store, task_queue, executor, 8, POLICY) as w:
+        async with build_worker(
+            skipping.client, store, task_queue, executor, 8, POLICY, rules=timeless_rules()
+        ) as w:
             yield w
 
 

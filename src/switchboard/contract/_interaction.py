@@ -91,7 +91,9 @@ class Content:
 class Route:
     queue: str
     priority: int
+    # First response due; resolution due.
     sla_due_at: datetime | None = None
+    resolution_due_at: datetime | None = None
 
 
 @dataclass
@@ -211,6 +213,7 @@ class RouteInput:
     channel: Channel
     received_at: datetime
     content: Content
+    from_address: str = ""
 
 
 @dataclass
