@@ -1,0 +1,1 @@
+"""Analytics: metric definitions over the store's data (exports and dashboards build on them)."""
