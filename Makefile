@@ -30,6 +30,7 @@ test: $(STAMP) lint
 bench: $(STAMP)
 	$(BIN)/python -m bench.sms_latency
 	$(BIN)/python -m bench.webhooks
+	$(BIN)/python -m bench.conversation_history
 
 clean:
 	rm -rf $(VENV) data

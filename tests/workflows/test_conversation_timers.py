@@ -7,7 +7,7 @@ import sys
 import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -168,3 +168,34 @@ async def test_customer_message_reopens_within_the_window_and_opens_anew_after(
     )
     assert later != first
     assert kinds(store, later)[0] == "opened"
+
+
+async def test_history_continues_as_new_and_carries_the_conversation(
+    client: Client, store: Store, task_queue: str
+) -> None:
+    """On the real dev server: a small history limit forces several continue-as-new runs."""
+    policy = ConversationPolicy(max_history_events=60)
+    with ThreadPoolExecutor(8) as executor:
+        async with build_worker(
+            client, store, task_queue, executor, 8, policy, rules=timeless_rules()
+        ):
+            customer_id = store.resolve_customer(Identity(IdentityKind.PHONE, "+14155550777"))
+            handle = await client.start_workflow(
+                ConversationWorkflow.run,
+                ConversationInput(customer_id, policy),
+                id=f"conversation:{customer_id}",
+                task_queue=task_queue,
+            )
+            now = datetime.now(UTC)
+            ids = {
+                await handle.execute_update(
+                    ADD_INTERACTION, inbound(customer_id, now, timedelta(hours=1)), result_type=str
+                )
+                for _ in range(25)
+            }
+            runs = [wf async for wf in client.list_workflows(f"WorkflowId = '{handle.id}'")]
+            state: ConversationState = await handle.query(ConversationWorkflow.current)
+    assert len(ids) == 1  # one conversation throughout
+    assert len(runs) > 1
+    assert state.interaction_count == 25
+    assert (await handle.describe()).history_length <= 60 + 15
