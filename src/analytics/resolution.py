@@ -22,7 +22,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from statistics import mean, median
 
+from sqlalchemy import Engine, select
+
 from switchboard.routing import BusinessHours
+from switchboard.store.tables import conversation_events, interactions
 
 RESOLVED_KINDS = ("resolved", "auto_resolved")
 
@@ -162,3 +165,29 @@ def summarize(metrics: list[ConversationMetrics]) -> Summary:
         ),
         sla_attainment=rate([m.sla_attained for m in metrics]),
     )
+
+
+def load(engine: Engine) -> tuple[list[Event], list[Contact]]:
+    """The conversation events and inbound contacts the metrics are computed from."""
+    with engine.connect() as conn:
+        events = [
+            Event(row.conversation_id, row.customer_id, row.kind, row.at, row.seq)
+            for row in conn.execute(
+                select(
+                    conversation_events.c.conversation_id,
+                    conversation_events.c.customer_id,
+                    conversation_events.c.kind,
+                    conversation_events.c.at,
+                    conversation_events.c.seq,
+                )
+            )
+        ]
+        contacts = [
+            Contact(row.customer_id, row.occurred_at)
+            for row in conn.execute(
+                select(interactions.c.customer_id, interactions.c.occurred_at).where(
+                    interactions.c.direction == "inbound"
+                )
+            )
+        ]
+    return events, contacts

@@ -151,6 +151,38 @@ def migrate() -> None:
     console.print(f"store at revision head: {settings.resolved_database_url()}")
 
 
+@app.command()
+def metrics(
+    fcr_window_days: Annotated[
+        float, typer.Option(min=0, help="first-contact resolution window")
+    ] = 7,
+) -> None:
+    """Print the resolution metrics, computed from the store's conversation events."""
+    from datetime import UTC, datetime, timedelta
+
+    from analytics import resolution
+    from switchboard.store import Store
+
+    settings = _load(WorkerSettings)
+    hours = _rules(settings.routing_rules).hours
+    store = Store.from_url(settings.resolved_database_url(), settings.sqlite_busy_timeout_s)
+    store.migrate()  # a fresh data directory has no tables yet: its metrics are empty
+    events, contacts = resolution.load(store.engine)
+    store.close()
+    summary = resolution.summarize(
+        resolution.per_conversation(
+            events, contacts, hours, datetime.now(UTC), timedelta(days=fcr_window_days)
+        )
+    )
+    table = Table("metric", "value")
+    for name, value in vars(summary).items():
+        shown = (
+            f"{value:.1%}" if isinstance(value, float) else str(value if value is not None else "-")
+        )
+        table.add_row(name.replace("_", " "), shown)
+    console.print(table)
+
+
 @simulate_app.command("sms")
 def simulate_sms(
     count: Annotated[int, typer.Option(min=1, help="how many messages")] = 1,

@@ -22,11 +22,37 @@ Summary: mean first response (30 min + 65 h 30 min + 10 min) / 3 = 22 h 3 min 20
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from analytics.resolution import Contact, Event, business_time, per_conversation, summarize
+from analytics.resolution import (
+    Contact,
+    Event,
+    business_time,
+    load,
+    per_conversation,
+    summarize,
+)
+from switchboard.contract import (
+    Channel,
+    Content,
+    ConversationEvent,
+    ConversationState,
+    ConversationStatus,
+    CustomerInteraction,
+    Direction,
+    EventKind,
+    Identity,
+    IdentityKind,
+    Provider,
+    Route,
+    Status,
+)
 from switchboard.routing import BusinessHours
+from switchboard.store import ConversationStore, Store
+from tests.helpers import sms_raw
 
 HOURS = BusinessHours(ZoneInfo("UTC"), frozenset(range(5)), time(9), time(17))
 NOW = datetime(2026, 12, 5, tzinfo=UTC)
@@ -111,3 +137,62 @@ def test_business_time_skips_nights_weekends_and_follows_the_timezone() -> None:
     new_york = BusinessHours(ZoneInfo("America/New_York"), frozenset(range(5)), time(9), time(17))
     # 14:00-22:00 UTC on a Monday is 09:00-17:00 in New York (EST, UTC-5): all of it counts.
     assert business_time(at(23, 14), at(23, 22), new_york) == timedelta(hours=8)
+
+
+def test_metrics_are_computed_from_what_the_store_holds(store: Store) -> None:
+    """The scenario's events and contacts, written to the store, give the same summary."""
+    customers = {
+        name: store.resolve_customer(Identity(IdentityKind.EMAIL, f"{name}@x.com"))
+        for name in "ABC"
+    }
+    conversations = ConversationStore(store.engine)
+    for event in EVENTS:
+        conversations.record(
+            customers[event.customer_id],
+            ConversationState(
+                conversation_id=event.conversation_id,
+                status=ConversationStatus.OPEN,
+                queue="q",
+                opened_at=event.at,
+            ),
+            [
+                ConversationEvent(
+                    str(uuid.uuid4()),
+                    event.conversation_id,
+                    customers[event.customer_id],
+                    EventKind(event.kind),
+                    event.at,
+                    event.seq,
+                )
+            ],
+            [],
+        )
+    for n, contact in enumerate(CONTACTS):
+        raw = sms_raw()
+        store.persist_interaction(
+            CustomerInteraction(
+                interaction_id=str(uuid.uuid4()),
+                customer_id=customers[contact.customer_id],
+                channel=Channel.SMS,
+                direction=Direction.INBOUND,
+                provider=Provider.TWILIO,
+                provider_message_id=f"SM{n}",
+                from_address="+1",
+                to_address="+2",
+                occurred_at=contact.at,
+                received_at=contact.at,
+                content=Content(),
+                status=Status.COMPLETED,
+                route=Route("q", 1),
+            ),
+            raw,
+        )
+    events, contacts = load(store.engine)
+    assert summarize(per_conversation(events, contacts, HOURS, NOW)) == summarize(
+        per_conversation(
+            [replace(e, customer_id=customers[e.customer_id]) for e in EVENTS],
+            [replace(c, customer_id=customers[c.customer_id]) for c in CONTACTS],
+            HOURS,
+            NOW,
+        )
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import sys
 import uuid
@@ -199,3 +200,31 @@ async def test_history_continues_as_new_and_carries_the_conversation(
     assert len(runs) > 1
     assert state.interaction_count == 25
     assert (await handle.describe()).history_length <= 60 + 15
+
+
+async def test_timers_fire_for_a_worker_started_after_they_were_due(
+    client: Client, store: Store, task_queue: str
+) -> None:
+    """On the real dev server: the SLA timer lives in Temporal, not in the worker. No worker
+    runs while it falls due; a new one acts on it."""
+    with ThreadPoolExecutor(8) as executor:
+        async with build_worker(
+            client, store, task_queue, executor, 8, POLICY, rules=timeless_rules()
+        ):
+            customer_id, handle = await start(client, store, task_queue)
+            conversation_id = await handle.execute_update(
+                ADD_INTERACTION,
+                inbound(customer_id, datetime.now(UTC), timedelta(seconds=2)),
+                result_type=str,
+            )
+    await asyncio.sleep(3)  # the worker is gone; the first response falls due meanwhile
+    assert "sla_breached" not in kinds(store, conversation_id)
+    with ThreadPoolExecutor(8) as executor:
+        async with build_worker(
+            client, store, task_queue, executor, 8, POLICY, rules=timeless_rules()
+        ):
+            for _ in range(300):  # the new worker picks up the fired timer
+                if "escalated" in kinds(store, conversation_id):
+                    break
+                await asyncio.sleep(0.1)
+    assert kinds(store, conversation_id)[-2:] == ["sla_breached", "escalated"]
