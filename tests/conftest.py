@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -99,16 +101,43 @@ def settings(task_queue: str) -> IngressSettings:
     return ingress_settings(task_queue)
 
 
+class Clock:
+    """The app's injectable clock, so fixed-timestamp fixtures and stale requests can be tested."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
 @pytest.fixture
-async def http(
-    settings: IngressSettings, client: Client, store: Store
+def clock() -> Clock:
+    return Clock()
+
+
+@asynccontextmanager
+async def app_client(
+    settings: IngressSettings,
+    temporal: Client | None = None,
+    store: Store | None = None,
+    clock: Callable[[], float] = time.time,
+    base_url: str = "http://testserver",
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The real FastAPI app, lifespan included, driven over ASGI."""
-    app = create_app(settings, temporal=client, store=store)
+    app = create_app(settings, temporal=temporal, store=store, clock=clock)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        async with httpx.AsyncClient(transport=transport, base_url=base_url) as http:
             yield http
+
+
+@pytest.fixture
+async def http(
+    settings: IngressSettings, client: Client, store: Store, clock: Clock
+) -> AsyncIterator[httpx.AsyncClient]:
+    async with app_client(settings, client, store, clock) as http:
+        yield http
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import hmac
 import json
 import secrets
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -17,12 +16,11 @@ from sqlalchemy import func, select
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from ingress import create_app
 from switchboard.contract import Identity, IdentityKind, interaction_workflow_id
 from switchboard.settings import IngressSettings
 from switchboard.store import Store
 from switchboard.store.tables import interactions, raw_events
-from tests.conftest import assert_nothing_started, ingress_settings, load_fixture
+from tests.conftest import Clock, app_client, assert_nothing_started, ingress_settings, load_fixture
 from tests.helpers import random_phone, signed_sms
 from workflows import InteractionWorkflow
 
@@ -31,35 +29,9 @@ SECRET = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 PATH = "/webhooks/push"
 
 
-class Clock:
-    """An injectable clock, so fixed-timestamp fixtures and stale requests can be tested."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
 @pytest.fixture
 def settings(task_queue: str) -> IngressSettings:
     return ingress_settings(task_queue, push_webhook_secret=SECRET)
-
-
-@pytest.fixture
-async def http(
-    settings: IngressSettings, client: Client, store: Store, clock: Clock
-) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, temporal=client, store=store, clock=clock)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-            yield http
 
 
 def sign(
@@ -99,13 +71,10 @@ async def test_SW_01_reference_example_with_rotation_header_is_accepted(
     example = SW["example"]
     settings = ingress_settings(task_queue, push_webhook_secret=example["secret"])
     clock.now = int(example["headers"]["webhook-timestamp"]) + 30
-    app = create_app(settings, temporal=client, store=store, clock=clock)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
-            response = await http.post(
-                PATH, content=example["raw_body"].encode(), headers=example["headers"]
-            )
+    async with app_client(settings, client, store, clock, base_url="http://t") as http:
+        response = await http.post(
+            PATH, content=example["raw_body"].encode(), headers=example["headers"]
+        )
     assert response.status_code == 204
     result = await settled(client, example["headers"]["webhook-id"])
     stored = store.get_interaction(result.interaction_id)

@@ -6,7 +6,6 @@ import base64
 import json
 import secrets
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -17,12 +16,11 @@ from sqlalchemy import func, select
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from ingress import create_app
 from switchboard.contract import interaction_workflow_id
 from switchboard.settings import IngressSettings
 from switchboard.store import Store
 from switchboard.store.tables import interactions, raw_events
-from tests.conftest import assert_nothing_started, ingress_settings, load_fixture
+from tests.conftest import Clock, app_client, assert_nothing_started, ingress_settings, load_fixture
 from workflows import InteractionWorkflow
 
 SIGNED = load_fixture("sendgrid_signed_event_webhook_example.json")
@@ -38,40 +36,9 @@ PUBLIC_B64 = base64.b64encode(
 ).decode()
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
 @pytest.fixture
 def settings(task_queue: str) -> IngressSettings:
     return ingress_settings(task_queue, sendgrid_event_public_key=PUBLIC_B64)
-
-
-async def _client(
-    settings: IngressSettings, client: Client, store: Store, clock: Clock
-) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, temporal=client, store=store, clock=clock)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-            yield http
-
-
-@pytest.fixture
-async def http(
-    settings: IngressSettings, client: Client, store: Store, clock: Clock
-) -> AsyncIterator[httpx.AsyncClient]:
-    async for http in _client(settings, client, store, clock):
-        yield http
 
 
 def wire(events: list[dict[str, Any]]) -> bytes:
@@ -164,7 +131,7 @@ async def test_SG_EVT_01_signed_vectors_verify_over_the_raw_bytes(
     }
     body = vector["raw_body"].encode()
     events = json.loads(body)
-    async for http in _client(settings, client, store, clock):
+    async with app_client(settings, client, store, clock) as http:
         pretty = json.dumps(events, indent=2).encode()
         assert (await http.post(PATH, content=pretty, headers=headers)).status_code == 403
         no_crlf = body.replace(b"\r\n", b"")

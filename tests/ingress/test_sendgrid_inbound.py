@@ -22,7 +22,7 @@ from switchboard.contract import interaction_workflow_id
 from switchboard.settings import IngressSettings
 from switchboard.store import Store
 from switchboard.store.tables import interactions, raw_events
-from tests.conftest import assert_nothing_started, ingress_settings, load_fixture
+from tests.conftest import app_client, assert_nothing_started, ingress_settings, load_fixture
 from workflows import InteractionWorkflow
 
 PARSE = load_fixture("sendgrid_inbound_parse.json")
@@ -175,8 +175,6 @@ async def test_SG_PARSE_01_parts_over_starlettes_1_MiB_are_accepted_and_the_limi
     mail = await stored_email(client, store, body)
     assert mail.content.subject == "big"
 
-    from ingress import create_app
-
     small = ingress_settings(
         task_queue,
         sendgrid_inbound_user=USER,
@@ -184,11 +182,7 @@ async def test_SG_PARSE_01_parts_over_starlettes_1_MiB_are_accepted_and_the_limi
         sendgrid_inbound_max_bytes=1024 * 1024,
         data_dir=tmp_path / "small",
     )
-    app = create_app(small, temporal=client, store=store)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as h,
-    ):
+    async with app_client(small, client, store) as h:
         assert (await post(h, body, content_type)).status_code == 413
     assert count(store, raw_events) == 1
 

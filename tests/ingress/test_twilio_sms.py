@@ -15,13 +15,19 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
-from ingress import create_app
 from switchboard import search_attributes as sa
 from switchboard.contract import InteractionResult, interaction_workflow_id
 from switchboard.settings import IngressSettings
+from switchboard.simulate import sign_twilio, sms_fields
 from switchboard.store import Store
 from switchboard.store.tables import interactions, raw_events
-from tests.conftest import FIXTURE_TOKEN, assert_nothing_started, ingress_settings, load_fixture
+from tests.conftest import (
+    FIXTURE_TOKEN,
+    app_client,
+    assert_nothing_started,
+    ingress_settings,
+    load_fixture,
+)
 from tests.helpers import SMS_PATH, random_phone, signed_sms
 from workflows import InteractionWorkflow
 
@@ -170,21 +176,16 @@ async def test_TW_SIG_02_03_signature_is_checked_over_the_public_url_not_the_int
     settings = ingress_settings(
         task_queue, public_url="https://sb.example.org/", twilio_auth_token=token
     )
-    app = create_app(settings, temporal=client, store=store)
-    from switchboard.simulate import sign_twilio, sms_fields
-
     fields = sms_fields("SM" + secrets.token_hex(16), random_phone(), "+14155550100", "hi")
     public = sign_twilio("https://sb.example.org/webhooks/twilio/sms?tenant=b&x=1", fields, token)
     internal = sign_twilio("http://internal/webhooks/twilio/sms?tenant=b&x=1", fields, token)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://internal") as http:
-            path = "/webhooks/twilio/sms?tenant=b&x=1"
-            ok = await http.post(path, content=public.body, headers=public.headers)
-            bad = await http.post(path, content=internal.body, headers=internal.headers)
-            reordered = await http.post(
-                "/webhooks/twilio/sms?x=1&tenant=b", content=public.body, headers=public.headers
-            )
+    async with app_client(settings, client, store, base_url="http://internal") as http:
+        path = "/webhooks/twilio/sms?tenant=b&x=1"
+        ok = await http.post(path, content=public.body, headers=public.headers)
+        bad = await http.post(path, content=internal.body, headers=internal.headers)
+        reordered = await http.post(
+            "/webhooks/twilio/sms?x=1&tenant=b", content=public.body, headers=public.headers
+        )
     assert (ok.status_code, bad.status_code, reordered.status_code) == (200, 403, 403)
 
 
@@ -192,8 +193,6 @@ async def test_TW_SIG_02_03_signature_is_checked_over_the_public_url_not_the_int
 async def test_malformed_message_is_400_with_reason_and_starts_nothing(
     drop: str, reason: str, http: httpx.AsyncClient, client: Client, store: Store
 ) -> None:
-    from switchboard.simulate import sign_twilio, sms_fields
-
     sid = "SM" + secrets.token_hex(16)
     fields = [(k, v) for k, v in sms_fields(sid, random_phone(), "+14155550100", "x") if k != drop]
     request = sign_twilio("https://hooks.example.com" + SMS_PATH, fields, FIXTURE_TOKEN)
@@ -227,13 +226,10 @@ async def test_temporal_unreachable_is_503_with_retry_after(
     settings: IngressSettings = ingress_settings(
         task_queue, temporal_address="127.0.0.1:1", temporal_start_timeout_s=1.0
     )
-    app = create_app(settings, store=store)
     _, request = signed_sms()
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-            response = await post(http, request)
-            ready = await http.get("/readyz")
+    async with app_client(settings, store=store) as http:
+        response = await post(http, request)
+        ready = await http.get("/readyz")
     assert response.status_code == 503
     assert response.headers["retry-after"] == "5"
     assert ready.status_code == 503 and ready.json()["store"] == "ok"
@@ -275,14 +271,11 @@ async def test_TW_SIG_08_old_and_new_token_both_verify_during_a_rotation(
 ) -> None:
     old, new = secrets.token_hex(16), secrets.token_hex(16)
     settings = ingress_settings(task_queue, twilio_auth_token=f"{old},{new}")
-    app = create_app(settings, temporal=client, store=store)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-            statuses = []
-            for token in (old, new, secrets.token_hex(16)):
-                _, request = signed_sms(token=token)
-                statuses.append((await post(http, request)).status_code)
+    async with app_client(settings, client, store) as http:
+        statuses = []
+        for token in (old, new, secrets.token_hex(16)):
+            _, request = signed_sms(token=token)
+            statuses.append((await post(http, request)).status_code)
     assert statuses == [200, 200, 403]
 
 
@@ -305,19 +298,14 @@ async def test_TW_SIG_07_shared_key_signatures_use_the_named_key_and_algorithm(
         (shared["X-Twilio-Signature"], f"key={key_id},algorithm=HMAC_SHA512", 403),
         (shared["X-Twilio-Signature"], None, 403),  # without the header: the auth token's HMAC-SHA1
     ]
-    app = create_app(settings, temporal=client, store=store)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-            statuses = []
-            for signature, settings_header, _ in cases:
-                headers = {**base, "X-Twilio-Signature": signature}
-                if settings_header:
-                    headers["X-Twilio-Webhooks-Signature-Settings"] = settings_header
-                response = await http.post(
-                    SMS_PATH, content=form["raw_body"].encode(), headers=headers
-                )
-                statuses.append(response.status_code)
+    async with app_client(settings, client, store) as http:
+        statuses = []
+        for signature, settings_header, _ in cases:
+            headers = {**base, "X-Twilio-Signature": signature}
+            if settings_header:
+                headers["X-Twilio-Webhooks-Signature-Settings"] = settings_header
+            response = await http.post(SMS_PATH, content=form["raw_body"].encode(), headers=headers)
+            statuses.append(response.status_code)
     assert statuses == [expected for *_, expected in cases]
 
 
