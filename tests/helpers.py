@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from datetime import UTC, datetime
 
-from switchboard.contract import InteractionInput, Provider, RawEvent
-from switchboard.simulate import SignedRequest, new_message_sid, sign_twilio, sms_fields
+import httpx
+from temporalio.client import Client
+
+from switchboard.contract import (
+    InteractionInput,
+    InteractionResult,
+    Provider,
+    RawEvent,
+    interaction_workflow_id,
+)
+from switchboard.simulate import (
+    SignedRequest,
+    inbound_parse_form,
+    new_message_sid,
+    sign_twilio,
+    sms_fields,
+)
 from tests.conftest import FIXTURE_PUBLIC_URL, FIXTURE_TOKEN
+from workflows import InteractionWorkflow
 
 SMS_PATH = "/webhooks/twilio/sms"
 
@@ -46,3 +63,39 @@ def signed_sms(
 
 def random_phone() -> str:
     return "+1415555" + f"{secrets.randbelow(10_000):04d}"
+
+
+async def post_email(
+    http: httpx.AsyncClient,
+    auth: tuple[str, str],
+    message_id: str,
+    sender: str,
+    subject: str,
+    text: str,
+) -> None:
+    """Post an Inbound Parse email (default mode) and check it was accepted."""
+    body, content_type = inbound_parse_form(
+        [
+            ("headers", f"Message-ID: <{message_id}>\n"),
+            ("from", sender),
+            ("to", "support@parse.example.com"),
+            ("subject", subject),
+            ("text", text),
+        ],
+        boundary="b" + secrets.token_hex(4),
+    )
+    response = await http.post(
+        "/webhooks/sendgrid/inbound",
+        content=body,
+        headers={"Content-Type": content_type},
+        auth=auth,
+    )
+    assert response.status_code == 200, response.text
+
+
+async def interaction_result(client: Client, provider: str, key: str) -> InteractionResult:
+    """The finished InteractionWorkflow of a provider event."""
+    handle = client.get_workflow_handle_for(
+        InteractionWorkflow.run, interaction_workflow_id(provider, key)
+    )
+    return await asyncio.wait_for(handle.result(), timeout=60)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from typing import Any
 
@@ -11,13 +10,12 @@ import pytest
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from switchboard.contract import Identity, IdentityKind, interaction_workflow_id
+from switchboard.contract import Identity, IdentityKind
 from switchboard.settings import IngressSettings
-from switchboard.simulate import inbound_parse_form, sign_twilio, sms_fields
+from switchboard.simulate import sign_twilio, sms_fields
 from switchboard.store import Store
 from tests.conftest import FIXTURE_PUBLIC_URL, FIXTURE_TOKEN, ingress_settings
-from tests.helpers import random_phone
-from workflows import InteractionWorkflow
+from tests.helpers import interaction_result, post_email, random_phone
 
 USER, PASSWORD = "parse", secrets.token_urlsafe(12)
 
@@ -33,10 +31,7 @@ def settings(task_queue: str, tmp_path: Any) -> IngressSettings:
 
 
 async def conversation_of(client: Client, provider: str, key: str) -> str:
-    handle = client.get_workflow_handle_for(
-        InteractionWorkflow.run, interaction_workflow_id(provider, key)
-    )
-    result = await asyncio.wait_for(handle.result(), timeout=60)
+    result = await interaction_result(client, provider, key)
     assert result.conversation_id
     return result.conversation_id
 
@@ -78,23 +73,7 @@ async def test_sms_then_call_then_email_from_one_person_are_one_conversation(
     ).status_code == 200
     second = await conversation_of(client, "twilio", call_sid)
 
-    body, content_type = inbound_parse_form(
-        [
-            ("headers", f"Message-ID: <{message_id}>\n"),
-            ("from", f"Sam <{email}>"),
-            ("to", "support@parse.example.com"),
-            ("subject", "Order"),
-            ("text", "still waiting"),
-        ],
-        boundary="b1",
-    )
-    response = await http.post(
-        "/webhooks/sendgrid/inbound",
-        content=body,
-        headers={"Content-Type": content_type},
-        auth=(USER, PASSWORD),
-    )
-    assert response.status_code == 200
+    await post_email(http, (USER, PASSWORD), message_id, f"Sam <{email}>", "Order", "waiting")
     third = await conversation_of(client, "sendgrid", message_id)
     assert first == second == third
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import secrets
 import time
@@ -20,7 +19,6 @@ from activities.reply import Senders
 from switchboard.contract import interaction_workflow_id
 from switchboard.settings import IngressSettings, WorkerSettings
 from switchboard.simulate import (
-    inbound_parse_form,
     public_key_b64,
     sendgrid_event_batch,
     sign_sendgrid_events,
@@ -30,9 +28,8 @@ from switchboard.simulate import (
 from switchboard.store import Store
 from switchboard.worker import build_worker
 from tests.conftest import FIXTURE_PUBLIC_URL, FIXTURE_TOKEN, ingress_settings, timeless_rules
-from tests.helpers import random_phone
+from tests.helpers import interaction_result, post_email, random_phone
 from tests.provider_double import INVALID_NUMBER, ProviderDouble, provider_double
-from workflows import InteractionWorkflow
 
 ACCOUNT = "AC" + secrets.token_hex(16)
 OUR_NUMBER = "+14155550100"
@@ -90,10 +87,7 @@ async def converse_by_sms(http: httpx.AsyncClient, client: Client, phone: str) -
     assert (
         await http.post("/webhooks/twilio/sms", content=sms.body, headers=sms.headers)
     ).status_code == 200
-    handle = client.get_workflow_handle_for(
-        InteractionWorkflow.run, interaction_workflow_id("twilio", sid)
-    )
-    result = await asyncio.wait_for(handle.result(), 60)
+    result = await interaction_result(client, "twilio", sid)
     assert result.conversation_id
     return result.conversation_id
 
@@ -164,26 +158,8 @@ async def test_email_reply_goes_through_sendgrid_and_its_events_merge_back(
     auth: dict[str, str],
 ) -> None:
     email, message_id = f"kim.{secrets.token_hex(3)}@example.com", f"{secrets.token_hex(6)}@mail"
-    body, content_type = inbound_parse_form(
-        [
-            ("headers", f"Message-ID: <{message_id}>\n"),
-            ("from", f"Kim <{email}>"),
-            ("to", "support@parse.example.com"),
-            ("subject", "Refund"),
-            ("text", "any news?"),
-        ],
-        boundary="b2",
-    )
-    response = await http.post(
-        "/webhooks/sendgrid/inbound",
-        content=body,
-        headers={"Content-Type": content_type},
-        auth=(USER, PASSWORD),
-    )
-    assert response.status_code == 200
-    result = await client.get_workflow_handle_for(
-        InteractionWorkflow.run, interaction_workflow_id("sendgrid", message_id)
-    ).result()
+    await post_email(http, (USER, PASSWORD), message_id, f"Kim <{email}>", "Refund", "news?")
+    result = await interaction_result(client, "sendgrid", message_id)
     replied = await http.post(
         f"/api/conversations/{result.conversation_id}/reply",
         json={"text": "Refund sent."},
