@@ -11,6 +11,7 @@ from sendgrid.helpers.eventwebhook import EventWebhook
 from temporalio.client import Client
 from temporalio.service import RetryConfig
 
+from ingress import metrics
 from ingress.routes import api, conversations, health, push, sendgrid, twilio
 from switchboard.blobs import BlobStore
 from switchboard.settings import IngressSettings
@@ -81,4 +82,6 @@ def create_app(
     app.include_router(api.router)
     app.include_router(conversations.router)
     app.include_router(health.router)
+    app.middleware("http")(metrics.track)
+    app.add_route("/metrics", metrics.metrics_endpoint, include_in_schema=False)
     return app

@@ -8,6 +8,7 @@ from datetime import timedelta
 from fastapi import HTTPException, Request, status
 from temporalio.client import Client
 
+from ingress.metrics import DUPLICATES, WORKFLOW_STARTS
 from ingress.starter import TemporalUnavailable, start_interaction
 from switchboard.contract import Channel, RawEvent
 from switchboard.settings import IngressSettings
@@ -59,6 +60,7 @@ async def start_durably(
             "temporarily unable to accept messages",
             headers={"Retry-After": RETRY_AFTER_S},
         ) from exc
+    (WORKFLOW_STARTS if started else DUPLICATES).labels(raw.provider, raw.kind).inc()
     # Keys stay at DEBUG: an email's Message-ID can carry an address.
     log.info("%s %s accepted%s", raw.provider, raw.kind, "" if started else " (duplicate)")
     log.debug("%s %s key %s", raw.provider, raw.kind, raw.event_key)

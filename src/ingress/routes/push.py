@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, HTTPException, Request, Response, status
 
 from ingress.deps import ClockDep, SettingsDep, TemporalDep
+from ingress.metrics import SIGNATURE_FAILURES
 from ingress.signatures import public_url, standard_webhook_error
 from ingress.webhooks import read_body, require_media_type, start_durably
 from switchboard.contract import Channel, Provider, RawEvent
@@ -45,6 +46,7 @@ async def push_event(
     )
     if error:
         log.warning("push webhook rejected: %s", error)
+        SIGNATURE_FAILURES.labels("push").inc()
         raise HTTPException(status.HTTP_403_FORBIDDEN, error)
     try:
         fields = push.raw_fields(

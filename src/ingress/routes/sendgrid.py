@@ -14,6 +14,7 @@ from fastapi.security import HTTPBasic, HTTPBasicCredentials
 
 from ingress import multipart
 from ingress.deps import ClockDep, SettingsDep, TemporalDep
+from ingress.metrics import SIGNATURE_FAILURES
 from ingress.signatures import public_url, sendgrid_event_error
 from ingress.webhooks import read_body, require_media_type, start_durably
 from switchboard.blobs import PREFIX as BLOB_PREFIX
@@ -50,6 +51,7 @@ async def events(
     )
     if error:
         log.warning("sendgrid event batch rejected: %s", error)
+        SIGNATURE_FAILURES.labels("sendgrid").inc()
         raise HTTPException(status.HTTP_403_FORBIDDEN, error)
     url = public_url(request, settings.public_url)
     raws = []
@@ -92,6 +94,7 @@ def _check_basic_auth(settings: IngressSettings, credentials: HTTPBasicCredentia
         presented_password, (password.get_secret_value() if password else "").encode()
     )
     if not (user and password and credentials and user_ok and password_ok):
+        SIGNATURE_FAILURES.labels("sendgrid").inc()
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "Inbound Parse needs the basic-auth credentials configured for it",

@@ -12,6 +12,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
 from ingress.deps import SettingsDep, TemporalDep
+from ingress.metrics import SIGNATURE_FAILURES
 from ingress.signatures import public_url, twilio_request_valid
 from ingress.webhooks import read_body, require_media_type, start_durably
 from switchboard.contract import Channel, Provider, RawEvent
@@ -93,6 +94,7 @@ async def read_signed_form(request: Request, settings: IngressSettings) -> list[
     settings_header = request.headers.get("x-twilio-webhooks-signature-settings")
     if not twilio_request_valid(tokens, shared, settings_header, url, fields, signature):
         log.warning("twilio signature rejected on %s", request.url.path)
+        SIGNATURE_FAILURES.labels("twilio").inc()
         raise HTTPException(status.HTTP_403_FORBIDDEN, "invalid or missing X-Twilio-Signature")
     return fields
 

@@ -1,0 +1,56 @@
+"""Prometheus metrics of the ingress, served at /metrics.
+
+Labels are route templates, providers and statuses only: never an address, a body or an id.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from starlette.requests import Request
+from starlette.responses import Response
+
+REQUESTS = Counter(
+    "switchboard_http_requests_total",
+    "HTTP requests by route template, method and status.",
+    ["route", "method", "status"],
+)
+ACK_SECONDS = Histogram(
+    "switchboard_webhook_ack_seconds",
+    "Time from a webhook request to its answer, by route template.",
+    ["route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15),
+)
+SIGNATURE_FAILURES = Counter(
+    "switchboard_signature_failures_total",
+    "Webhooks refused for a missing, forged or stale signature (or basic auth).",
+    ["provider"],
+)
+WORKFLOW_STARTS = Counter(
+    "switchboard_workflow_starts_total",
+    "InteractionWorkflows started by accepted webhooks.",
+    ["provider", "kind"],
+)
+DUPLICATES = Counter(
+    "switchboard_duplicate_deliveries_total",
+    "Accepted webhooks whose event already had its workflow (provider retries, duplicates).",
+    ["provider", "kind"],
+)
+
+
+async def track(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    """Count every request by its route template, and time the webhooks."""
+    started = time.perf_counter()
+    response = await call_next(request)
+    route = request.scope.get("route")
+    template = getattr(route, "path", "unmatched")
+    REQUESTS.labels(template, request.method, str(response.status_code)).inc()
+    if template.startswith("/webhooks/"):
+        ACK_SECONDS.labels(template).observe(time.perf_counter() - started)
+    return response
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
