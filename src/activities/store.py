@@ -55,7 +55,22 @@ class StoreActivities:
 
     @activity.defn(name=PERSIST)
     def persist(self, inp: PersistInput) -> PersistResult:
-        return self.store.persist_interaction(inp.interaction, inp.raw)
+        meter = activity.metric_meter()
+        try:
+            result = self.store.persist_interaction(inp.interaction, inp.raw)
+        except Exception:
+            # Counted, then raised: Temporal retries it with backoff.
+            meter.create_counter(
+                "switchboard_persist_errors", "Failed attempts to write an interaction."
+            ).add(1)
+            raise
+        if result.created:
+            meter.create_histogram_float(
+                "switchboard_receipt_to_persisted_seconds",
+                "From the webhook's receipt to the interaction's commit.",
+                "s",
+            ).record((result.persisted_at - inp.raw.received_at).total_seconds())
+        return result
 
     @activity.defn(name=RECORD_FAILURE)
     def record_failure(self, inp: FailureInput) -> None:

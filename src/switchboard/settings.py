@@ -101,6 +101,9 @@ class WorkerSettings(CommonSettings):
     """The Temporal worker process."""
 
     max_concurrent_activities: int = 64
+    # Prometheus endpoint of the worker (Temporal SDK metrics and the pipeline's own); 0 = off.
+    worker_metrics_host: str = "127.0.0.1"
+    worker_metrics_port: int = 9464
     # Conversations: inactivity before auto-resolve, the window in which a customer message
     # reopens a resolved conversation, where a first-response breach escalates to.
     conversation_auto_resolve_after_s: float = 3 * 24 * 3600

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from temporalio.client import Client
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
 from activities import ConversationActivities, RouteActivities, StoreActivities, normalize
@@ -69,7 +70,14 @@ def build_worker(
 
 async def run_worker(settings: WorkerSettings, rules: Rules) -> None:
     """Run until SIGINT or SIGTERM, then finish in-flight tasks and stop."""
-    client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+    runtime = None
+    if settings.worker_metrics_port:
+        address = f"{settings.worker_metrics_host}:{settings.worker_metrics_port}"
+        runtime = Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=address)))
+        log.info("worker metrics at http://%s/metrics", address)
+    client = await Client.connect(
+        settings.temporal_address, namespace=settings.temporal_namespace, runtime=runtime
+    )
     store = Store.from_url(settings.resolved_database_url(), settings.sqlite_busy_timeout_s)
     store.migrate()
     with ThreadPoolExecutor(max_workers=settings.max_concurrent_activities) as executor:

@@ -60,6 +60,7 @@ def test_up_runs_stops_on_ctrl_c_and_keeps_its_data(tmp_path: Path) -> None:
         "SWITCHBOARD_API_KEYS": api_key,
         "SWITCHBOARD_PUBLIC_URL": "",
         "SWITCHBOARD_DEMO": "0",
+        "SWITCHBOARD_WORKER_METRICS_PORT": str(free_port()),
     }
     base = f"http://127.0.0.1:{ingress_port}"
     auth = {"Authorization": f"Bearer {api_key}"}

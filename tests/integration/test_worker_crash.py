@@ -7,6 +7,7 @@ import signal
 import sqlite3
 from pathlib import Path
 
+import httpx
 from sqlalchemy import func, select
 from temporalio.api.enums.v1 import EventType, PendingActivityState
 from temporalio.client import Client
@@ -16,8 +17,18 @@ from switchboard.contract import interaction_workflow_id
 from switchboard.store import Store
 from switchboard.store.tables import interactions
 from tests.helpers import sms_input
-from tests.integration.processes import switchboard
+from tests.integration.processes import free_port, switchboard
 from workflows import InteractionWorkflow
+
+
+async def _scrape(url: str) -> str:
+    async with httpx.AsyncClient() as http:
+        for _ in range(50):
+            response = await http.get(url)
+            if "switchboard_receipt_to_persisted_seconds" in response.text:
+                break
+            await asyncio.sleep(0.1)  # metrics are exported as they are flushed
+        return response.text
 
 
 async def wait_for_retry_backoff(client: Client, workflow_id: str, attempt: int) -> None:
@@ -47,6 +58,7 @@ async def test_worker_sigkilled_mid_workflow_completes_exactly_once(
         "SWITCHBOARD_DATABASE_URL": f"sqlite:///{db}",
         "SWITCHBOARD_TASK_QUEUE": task_queue,
         "SWITCHBOARD_SQLITE_BUSY_TIMEOUT_S": "0.3",
+        "SWITCHBOARD_WORKER_METRICS_PORT": str(free_port()),
     }
     # Another process holds the store's write lock: the worker's store activity keeps failing
     # and retrying, so the workflow is caught mid-way.
@@ -67,14 +79,21 @@ async def test_worker_sigkilled_mid_workflow_completes_exactly_once(
         locker.execute("ROLLBACK")
         locker.close()
 
-    second = switchboard(["worker"], env, tmp_path)
+    metrics_port = free_port()
+    second = switchboard(
+        ["worker"], {**env, "SWITCHBOARD_WORKER_METRICS_PORT": str(metrics_port)}, tmp_path
+    )
     try:
         result = await asyncio.wait_for(handle.result(), timeout=60)
+        scraped = await _scrape(f"http://127.0.0.1:{metrics_port}/metrics")
     finally:
         second.send_signal(signal.SIGTERM)
         second.wait(timeout=20)
 
     assert second.returncode == 0, "the worker stops cleanly on SIGTERM"
+    # The worker's Prometheus endpoint: the SDK's metrics and the pipeline's own.
+    assert "temporal_activity_execution_latency" in scraped
+    assert "switchboard_receipt_to_persisted_seconds" in scraped
     with store.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(interactions)).scalar_one() == 1
     assert store.get_interaction(result.interaction_id) is not None
