@@ -183,6 +183,31 @@ def metrics(
     console.print(table)
 
 
+@app.command("replay-check")
+def replay_check(
+    limit: Annotated[int, typer.Option(min=1, help="recent executions per workflow type")] = 100,
+) -> None:
+    """Replay recent workflow histories against this code; exit 1 if any would break."""
+    from temporalio.client import Client
+
+    from switchboard.replay_check import replay_recent
+
+    settings = _load(CommonSettings)
+
+    async def check() -> None:
+        client = await Client.connect(
+            settings.temporal_address, namespace=settings.temporal_namespace
+        )
+        report = await replay_recent(client, limit)
+        for workflow_id, failure in report.failures:
+            console.print(f"[red]{workflow_id}[/]: {failure}")
+        console.print(f"replayed {report.replayed} histories, {len(report.failures)} failed")
+        if report.failures:
+            raise typer.Exit(1)
+
+    asyncio.run(check())
+
+
 @simulate_app.command("sms")
 def simulate_sms(
     count: Annotated[int, typer.Option(min=1, help="how many messages")] = 1,
