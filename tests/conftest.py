@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import glob
 import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -14,6 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import create_engine
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -32,6 +39,7 @@ FIXTURES = Path(__file__).with_name("fixtures")
 FIXTURE_TOKEN = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
 FIXTURE_PUBLIC_URL = "https://hooks.example.com"
 API_KEY = "test-api-key-" + uuid.uuid4().hex
+PG_NAMESPACE = "postgresql"
 
 
 def load_fixture(name: str) -> Any:
@@ -45,13 +53,19 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
         dev_server_existing_path=temporal_binary(),
         search_attributes=search_attributes.ALL,
         dev_server_log_level="error",
+        dev_server_extra_args=["--namespace", PG_NAMESPACE],
     )
     yield env
     await env.shutdown()
 
 
 @pytest.fixture
-async def client(temporal_env: WorkflowEnvironment) -> Client:
+async def client(request: pytest.FixtureRequest, temporal_env: WorkflowEnvironment) -> Client:
+    """The default namespace; a test run on the PostgreSQL store gets a namespace of its own,
+    so fixtures with fixed provider ids start their workflows afresh there."""
+    callspec = getattr(request.node, "callspec", None)
+    if callspec is not None and callspec.params.get("store") == "postgresql":
+        return Client(temporal_env.client.service_client, namespace=PG_NAMESPACE)
     return temporal_env.client
 
 
@@ -60,12 +74,76 @@ def task_queue() -> str:
     return f"tq-{uuid.uuid4()}"
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    store = Store.from_url(f"sqlite:///{tmp_path / 'switchboard.db'}", busy_timeout_s=2.0)
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[str]:
+    """A throwaway PostgreSQL cluster (Debian's server, installed by `make test`) on a free port."""
+    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not bins:
+        pytest.fail(
+            "PostgreSQL is not installed: `make test` installs it (apt-get install postgresql)"
+        )
+    bin_dir = Path(bins[-1]).parent
+    root = Path(tempfile.mkdtemp(prefix="switchboard-pg-"))
+    # initdb refuses to run as root: the cluster belongs to the `postgres` user then.
+    as_owner: list[str] = []
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres")
+        as_owner = ["runuser", "-u", "postgres", "--"]
+    data, port = root / "data", _free_port()
+    subprocess.run(
+        [
+            *as_owner,
+            str(bin_dir / "initdb"),
+            "-D",
+            str(data),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "--no-sync",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    options = (
+        f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+    )
+    pg_ctl = [*as_owner, str(bin_dir / "pg_ctl"), "-D", str(data), "-w"]
+    subprocess.run(
+        [*pg_ctl, "-o", options, "-l", str(root / "log"), "start"], check=True, capture_output=True
+    )
+    yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
+    subprocess.run([*pg_ctl, "-m", "immediate", "stop"], capture_output=True)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """A fresh, migrated store: every test that uses it runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        store = Store.from_url(f"sqlite:///{tmp_path / 'switchboard.db'}", busy_timeout_s=2.0)
+        store.migrate()
+        yield store
+        store.close()
+        return
+    server: str = request.getfixturevalue("postgres")
+    name = "t_" + uuid.uuid4().hex
+    admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    store = Store.from_url(f"{server}/{name}")
     store.migrate()
     yield store
     store.close()
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
+    admin.dispose()
 
 
 def timeless_rules() -> Rules:

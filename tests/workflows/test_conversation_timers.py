@@ -64,6 +64,9 @@ async def skipping() -> AsyncIterator[WorkflowEnvironment]:
     await env.shutdown()
 
 
+STARTED: list[WorkflowHandle] = []
+
+
 @pytest.fixture
 async def skipping_worker(
     skipping: WorkflowEnvironment, store: Store, task_queue: str
@@ -73,6 +76,10 @@ async def skipping_worker(
             skipping.client, store, task_queue, executor, 8, POLICY, rules=timeless_rules()
         ) as w:
             yield w
+            # The server's clock is shared: a conversation left running keeps timers that no
+            # worker will serve, and time could no longer be skipped for the next test.
+            while STARTED:
+                await STARTED.pop().terminate("test finished")
 
 
 def inbound(customer_id: str, now: datetime, first_response: timedelta) -> InteractionRef:
@@ -99,6 +106,7 @@ async def start(client: Client, store: Store, task_queue: str) -> tuple[str, Wor
         id=conversation_workflow_id(customer_id),
         task_queue=task_queue,
     )
+    STARTED.append(handle)
     return customer_id, handle
 
 

@@ -162,9 +162,16 @@ class Store:
             if raw is not None:  # our own replies have no webhook to archive
                 self._archive(conn, raw, error=None)
             row = _interaction_row(interaction, _now())
-            inserted = conn.execute(
-                _insert(self.engine, interactions).values(**row).on_conflict_do_nothing()
-            ).rowcount
+            # RETURNING, not rowcount: psycopg reports -1 rows for INSERT … ON CONFLICT.
+            inserted = (
+                conn.execute(
+                    _insert(self.engine, interactions)
+                    .values(**row)
+                    .on_conflict_do_nothing()
+                    .returning(interactions.c.interaction_id)
+                ).first()
+                is not None
+            )
             key = (
                 interactions.c.provider == interaction.provider,
                 interactions.c.provider_message_id == interaction.provider_message_id,
@@ -172,14 +179,14 @@ class Store:
             stored = (
                 conn.execute(select(interactions).where(*key).with_for_update()).mappings().one()
             )
-            if inserted != 1:
+            if not inserted:
                 changes = _merged(_interaction(stored), interaction)
                 if changes:
                     conn.execute(interactions.update().where(*key).values(**changes))
         return PersistResult(
             interaction_id=stored["interaction_id"],
             persisted_at=stored["persisted_at"],
-            created=inserted == 1,
+            created=inserted,
         )
 
     def record_failure(self, raw: RawEvent, reason: str) -> None:
