@@ -64,6 +64,11 @@ class StoreActivities:
                 "switchboard_persist_errors", "Failed attempts to write an interaction."
             ).add(1)
             raise
+        activity.logger.info(
+            "interaction %s %s",
+            result.interaction_id,
+            "persisted" if result.created else "merged (a later event of the same message)",
+        )
         if result.created:
             meter.create_histogram_float(
                 "switchboard_receipt_to_persisted_seconds",

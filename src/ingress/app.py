@@ -7,18 +7,24 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import Span
 from sendgrid.helpers.eventwebhook import EventWebhook
 from temporalio.client import Client
 from temporalio.service import RetryConfig
 
 from ingress import metrics
 from ingress.routes import api, conversations, health, push, sendgrid, twilio
+from switchboard import telemetry
 from switchboard.blobs import BlobStore
 from switchboard.settings import IngressSettings
 from switchboard.store import Store
 
 
-async def connect_temporal(settings: IngressSettings) -> Client:
+async def connect_temporal(
+    settings: IngressSettings, tracing: TracerProvider | None = None
+) -> Client:
     """A lazy client: the ingress starts (and answers 503) even while Temporal is down.
 
     Retries are kept short so a provider hears 503 well inside its own timeout (Twilio: 15 s)
@@ -29,7 +35,17 @@ async def connect_temporal(settings: IngressSettings) -> Client:
         namespace=settings.temporal_namespace,
         lazy=True,
         retry_config=RetryConfig(max_retries=2, max_elapsed_time_millis=3000),
+        interceptors=telemetry.temporal_interceptors(tracing),
     )
+
+
+def _without_query(span: Span, scope: dict[str, object]) -> None:
+    """The API takes phone numbers and emails in query strings: keep them out of traces."""
+    attributes = getattr(span, "attributes", None) or {}
+    for key in ("http.url", "http.target", "url.full", "url.query"):
+        value = attributes.get(key)
+        if isinstance(value, str) and (key == "url.query" or "?" in value):
+            span.set_attribute(key, "" if key == "url.query" else value.split("?", 1)[0])
 
 
 def sendgrid_event_verifier(settings: IngressSettings) -> EventWebhook | None:
@@ -52,6 +68,7 @@ def create_app(
     clock: Callable[[], float] = time.time,
 ) -> FastAPI:
     """Build the app; tests may hand in their own client, store and clock (unix seconds)."""
+    tracing = telemetry.tracer_provider(settings, "ingress")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -59,7 +76,7 @@ def create_app(
         app.state.clock = clock
         app.state.sendgrid_events = sendgrid_event_verifier(settings)
         app.state.blobs = BlobStore(settings.data_dir / "blobs")
-        app.state.temporal = temporal or await connect_temporal(settings)
+        app.state.temporal = temporal or await connect_temporal(settings, tracing)
         owned_store = store is None
         app.state.store = store or Store.from_url(
             settings.resolved_database_url(), settings.sqlite_busy_timeout_s
@@ -69,6 +86,8 @@ def create_app(
         finally:
             if owned_store:
                 app.state.store.close()
+            if tracing is not None:
+                tracing.shutdown()  # flushes the spans not yet exported
 
     app = FastAPI(
         title="Switchboard",
@@ -82,6 +101,13 @@ def create_app(
     app.include_router(api.router)
     app.include_router(conversations.router)
     app.include_router(health.router)
-    app.middleware("http")(metrics.track)
+    app.middleware("http")(metrics.observe)
     app.add_route("/metrics", metrics.metrics_endpoint, include_in_schema=False)
+    if tracing is not None:
+        FastAPIInstrumentor.instrument_app(
+            app,
+            tracer_provider=tracing,
+            excluded_urls="/healthz,/metrics",
+            server_request_hook=_without_query,
+        )
     return app

@@ -46,10 +46,10 @@ def _load(settings_class: type[S]) -> S:
         raise typer.Exit(2) from exc
 
 
-def _logging() -> None:
+def _logging(settings: CommonSettings, service: str) -> None:
     from switchboard import logs
 
-    logs.configure()
+    logs.configure(settings, service)
 
 
 @app.command()
@@ -76,8 +76,8 @@ def worker() -> None:
     """Run a Temporal worker for the pipeline's workflows and activities."""
     from switchboard.worker import run_worker
 
-    _logging()
     settings = _load(WorkerSettings)
+    _logging(settings, "worker")
     asyncio.run(run_worker(settings, _rules(settings.routing_rules)))
 
 
@@ -127,15 +127,16 @@ def ingress() -> None:
 
     from ingress import create_app
 
-    _logging()
     settings = _load(IngressSettings)
-    from switchboard.logs import uvicorn_log_config
-
+    _logging(settings, "ingress")
+    # No log config of uvicorn's own: its lines go through ours, and the app writes the
+    # access lines itself (inside the request's trace, without query strings).
     uvicorn.run(
         create_app(settings),
         host=settings.host,
         port=settings.ingress_port,
-        log_config=uvicorn_log_config(),
+        log_config=None,
+        access_log=False,
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -39,6 +39,13 @@ class CommonSettings(BaseSettings):
     data_dir: Path = Path("data")
     database_url: str | None = None
     sqlite_busy_timeout_s: float = 5.0
+    # Logs: one JSON object per line (for collectors), or text for a human at a terminal.
+    log_format: Literal["json", "text"] = "json"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Tracing is off unless an OTLP/HTTP collector is configured, under OpenTelemetry's own name.
+    otlp_endpoint: str | None = Field(
+        default=None, validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT")
+    )
 
     def resolved_database_url(self) -> str:
         """The store's URL: the configured one, else SQLite inside the data directory."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 import logging
 import secrets
 
@@ -10,26 +12,44 @@ import pytest
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from switchboard import logs
 from switchboard.contract import interaction_workflow_id
-from switchboard.logs import RedactQueryString
+from switchboard.settings import IngressSettings
 from tests.conftest import API_KEY, FIXTURE_TOKEN
 from tests.helpers import random_phone, signed_sms
 from workflows import InteractionWorkflow
 
 
-def test_access_log_query_strings_are_redacted() -> None:
-    record = logging.LogRecord(
-        "uvicorn.access",
-        logging.INFO,
-        __file__,
-        1,
-        '%s - "%s %s HTTP/%s" %d',
-        ("127.0.0.1:5000", "GET", "/api/customers?phone=%2B14155550123", "1.1", 200),
-        None,
+def test_log_lines_are_json_with_secrets_and_addresses_scrubbed() -> None:
+    """The last line of defence: what a library or an exception quotes is scrubbed too."""
+    token, key = secrets.token_hex(16), secrets.token_hex(8)
+    settings = IngressSettings(
+        _env_file=None,  # type: ignore[call-arg]
+        twilio_auth_token=token,
+        api_keys=f"{key},other-key-{key}",
+        log_format="json",
     )
-    assert RedactQueryString().filter(record)
-    assert "4155550123" not in record.getMessage()
-    assert "/api/customers?…" in record.getMessage()
+    out = io.StringIO()
+    logs.configure(settings, "ingress", out)
+    try:
+        raise ValueError(f"cannot parse From '+14155550123' for ana@example.com with {token}")
+    except ValueError:
+        logging.getLogger("some.library").exception("request failed (key %s)", key)
+    line = json.loads(out.getvalue())
+    assert line["level"] == "ERROR" and line["service"] == "switchboard-ingress"
+    assert line["message"] == "request failed (key [redacted])"
+    for leaked in (token, key, "+14155550123", "ana@example.com"):
+        assert leaked not in out.getvalue()
+    assert "ValueError" in line["exc_info"]  # the traceback itself is kept
+
+
+async def test_api_query_strings_stay_out_of_the_access_log(
+    http: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="ingress.access")
+    await http.get("/api/customers", params={"phone": "+14155550123"})
+    (line,) = [r for r in caplog.records if r.name == "ingress.access"]
+    assert line.getMessage() == "GET /api/customers 401"
 
 
 async def test_a_message_leaves_no_body_address_or_secret_in_info_logs(
