@@ -1,5 +1,11 @@
-"""Custom search attributes engineers filter on in Temporal UI (registered at server start)."""
+"""Custom search attributes engineers filter on in Temporal UI."""
 
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import (
+    AddSearchAttributesRequest,
+    ListSearchAttributesRequest,
+)
+from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
 
 CUSTOMER_ID = SearchAttributeKey.for_keyword("CustomerId")
@@ -21,3 +27,25 @@ ALL = (
     CONVERSATION_STATUS,
     SLA_BREACHED,
 )
+
+
+async def ensure_registered(client: Client) -> list[str]:
+    """Register the attributes the namespace lacks (a new cluster); return the names added.
+
+    The embedded dev server registers them at start; a deployed cluster gets them from the
+    first worker. Temporal Cloud refuses the operator call: there they are added in its UI.
+    """
+    existing = await client.operator_service.list_search_attributes(
+        ListSearchAttributesRequest(namespace=client.namespace)
+    )
+    known = set(existing.custom_attributes) | set(existing.system_attributes)
+    missing = {
+        key.name: IndexedValueType.ValueType(int(key.indexed_value_type))
+        for key in ALL
+        if key.name not in known
+    }
+    if missing:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(namespace=client.namespace, search_attributes=missing)
+        )
+    return sorted(missing)

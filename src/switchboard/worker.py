@@ -10,11 +10,12 @@ from datetime import timedelta
 
 from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from activities import ConversationActivities, RouteActivities, StoreActivities, normalize
 from activities.reply import ReplyActivities, Senders
-from switchboard import routing
+from switchboard import routing, search_attributes, telemetry
 from switchboard.contract import ConversationPolicy
 from switchboard.routing import Rules
 from switchboard.settings import WorkerSettings
@@ -75,9 +76,20 @@ async def run_worker(settings: WorkerSettings, rules: Rules) -> None:
         address = f"{settings.worker_metrics_host}:{settings.worker_metrics_port}"
         runtime = Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=address)))
         log.info("worker metrics at http://%s/metrics", address)
+    tracing = telemetry.tracer_provider(settings, "worker")
     client = await Client.connect(
-        settings.temporal_address, namespace=settings.temporal_namespace, runtime=runtime
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        runtime=runtime,
+        interceptors=telemetry.temporal_interceptors(tracing),
     )
+    try:
+        added = await search_attributes.ensure_registered(client)
+        if added:
+            log.info("registered search attributes %s", ", ".join(added))
+    except RPCError as exc:
+        names = ", ".join(key.name for key in search_attributes.ALL)
+        log.warning("cannot register search attributes %s: %s", names, exc.message)
     store = Store.from_url(settings.resolved_database_url(), settings.sqlite_busy_timeout_s)
     store.migrate()
     with ThreadPoolExecutor(max_workers=settings.max_concurrent_activities) as executor:
@@ -101,3 +113,5 @@ async def run_worker(settings: WorkerSettings, rules: Rules) -> None:
             await worker.run()
         finally:
             store.close()
+            if tracing is not None:
+                tracing.shutdown()  # flushes the spans not yet exported
