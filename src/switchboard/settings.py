@@ -21,6 +21,8 @@ _CONFIG = SettingsConfigDict(
     env_file=".env",
     env_file_encoding="utf-8",
     extra="ignore",
+    # `VAR=` means "not set", as compose files write optional settings (`${VAR:-}`).
+    env_ignore_empty=True,
 )
 
 

@@ -1,0 +1,114 @@
+"""docker-compose.yml, checked the way CI can without a Docker engine: Debian's
+`docker-compose config` resolves and validates it, and what it resolves to is what a team needs.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from typer.main import get_command
+
+from switchboard.cli import app
+from switchboard.settings import IngressSettings, WorkerSettings
+
+ROOT = Path(__file__).parents[2]
+SECRETS = {
+    "POSTGRES_PASSWORD": "pg-secret-1",
+    "SWITCHBOARD_PUBLIC_URL": "https://hooks.example.org",
+    "SWITCHBOARD_TWILIO_AUTH_TOKEN": "token-2",
+    "SWITCHBOARD_API_KEYS": "key-3",
+}
+LONG_RUNNING = ("postgresql", "temporal", "worker", "ingress")
+
+
+def compose_config(env: dict[str, str], env_file: Path) -> subprocess.CompletedProcess[str]:
+    binary = shutil.which("docker-compose")
+    if binary is None:
+        pytest.fail("docker-compose is not installed: `make test` installs it with apt")
+    # Only PATH from the outside: a developer's variables (or the .env that `make run` writes)
+    # must not fill the file's gaps.
+    return subprocess.run(
+        [
+            binary,
+            "--project-directory",
+            str(ROOT),
+            "--env-file",
+            str(env_file),
+            "-f",
+            str(ROOT / "docker-compose.yml"),
+            "config",
+        ],
+        env={"PATH": os.environ["PATH"], **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.fixture(scope="module")
+def no_env_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("compose") / "empty.env"
+    path.write_text("")
+    return path
+
+
+@pytest.fixture(scope="module")
+def config(no_env_file: Path) -> dict[str, Any]:
+    result = compose_config(SECRETS, no_env_file)
+    assert result.returncode == 0, result.stderr
+    resolved: dict[str, Any] = yaml.safe_load(result.stdout)
+    return resolved
+
+
+def test_the_deployment_has_every_part_with_two_replicas_of_ours(config: dict[str, Any]) -> None:
+    services = config["services"]
+    assert {"postgresql", "temporal", "temporal-ui", "ingress", "worker", "proxy"} <= set(services)
+    assert services["temporal"]["image"].startswith("temporalio/server:")
+    assert services["temporal-ui"]["image"].startswith("temporalio/ui:")
+    for name in ("ingress", "worker"):
+        assert services[name]["deploy"]["replicas"] == 2
+        assert services[name]["environment"]["SWITCHBOARD_DATABASE_URL"] == (
+            "postgresql+psycopg://switchboard:pg-secret-1@postgresql:5432/switchboard"
+        )
+    for name in LONG_RUNNING:
+        assert services[name]["healthcheck"]["test"], f"{name} has no healthcheck"
+    assert set(config["volumes"]) == {"postgresql-data", "switchboard-data"}
+    # Named volumes, not host paths: the data outlives the containers.
+    assert services["postgresql"]["volumes"][0].startswith("postgresql-data:")
+    assert services["ingress"]["volumes"][0].startswith("switchboard-data:/data")
+    assert services["worker"]["volumes"][0].startswith("switchboard-data:/data")
+
+
+def test_our_services_run_real_commands_with_real_settings(config: dict[str, Any]) -> None:
+    commands = set(get_command(app).commands)  # type: ignore[attr-defined]
+    known = set(IngressSettings.model_fields) | set(WorkerSettings.model_fields)
+    for name in ("migrate", "worker", "ingress"):
+        service = config["services"][name]
+        assert service["command"][0] in commands
+        for variable in service["environment"]:
+            if variable.startswith("SWITCHBOARD_"):
+                assert variable.removeprefix("SWITCHBOARD_").lower() in known, variable
+
+
+@pytest.mark.parametrize("missing", sorted(SECRETS))
+def test_a_missing_secret_stops_the_deployment_with_its_name(
+    missing: str, no_env_file: Path
+) -> None:
+    result = compose_config({k: v for k, v in SECRETS.items() if k != missing}, no_env_file)
+    assert result.returncode != 0
+    assert f"set {missing}" in result.stderr
+
+
+def test_an_empty_optional_setting_means_not_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The compose file passes optional settings as `${VAR:-}`: an empty value.
+    monkeypatch.setenv("SWITCHBOARD_PUSH_WEBHOOK_SECRET", "")
+    monkeypatch.setenv("SWITCHBOARD_SENDGRID_INBOUND_PASSWORD", "")
+    settings = IngressSettings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.push_webhook_secret is None
+    assert settings.sendgrid_inbound_password is None
