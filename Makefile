@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.sms_latency
 	$(BIN)/python -m bench.webhooks
 	$(BIN)/python -m bench.conversation_history
+	$(BIN)/python -m bench.reprocess
 
 clean:
 	rm -rf $(VENV) data

@@ -57,7 +57,7 @@ class StoreActivities:
     def persist(self, inp: PersistInput) -> PersistResult:
         meter = activity.metric_meter()
         try:
-            result = self.store.persist_interaction(inp.interaction, inp.raw)
+            result = self.store.persist_interaction(inp.interaction, inp.raw, inp.rederive)
         except Exception:
             # Counted, then raised: Temporal retries it with backoff.
             meter.create_counter(

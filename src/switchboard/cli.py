@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -16,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from switchboard import routing
+from switchboard.contract import Channel
 from switchboard.routing import Rules
 from switchboard.settings import (
     CommonSettings,
@@ -207,6 +209,93 @@ def replay_check(
             raise typer.Exit(1)
 
     asyncio.run(check())
+
+
+def _utc(value: str | None, option: str) -> datetime | None:
+    """An ISO 8601 date or time from the command line; one without an offset is UTC."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        console.print(f"[red]{option}: not an ISO 8601 date or time:[/] {value!r}")
+        raise typer.Exit(2) from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@app.command()
+def reprocess(
+    since: Annotated[
+        str, typer.Option(help="received at or after (ISO 8601, UTC unless it has an offset)")
+    ],
+    until: Annotated[str | None, typer.Option(help="received before (ISO 8601)")] = None,
+    channel: Annotated[
+        Channel | None, typer.Option(help="only this channel (by today's parser)")
+    ] = None,
+    only_failed: Annotated[
+        bool, typer.Option("--only-failed", help="only events that failed to process")
+    ] = False,
+    concurrency: Annotated[int, typer.Option(min=1, help="workflows in flight")] = 64,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="count what would be reprocessed")
+    ] = False,
+) -> None:
+    """Re-derive interactions from archived raw events through new workflows.
+
+    For when normalization or routing changed: run it after deploying the new worker.
+    Interaction ids stay; exit 1 if any event still fails.
+    """
+    from rich.progress import Progress
+    from temporalio.client import Client
+
+    from switchboard import reprocess as reprocessing
+    from switchboard.store import Store
+
+    settings = _load(CommonSettings)
+    start, end = _utc(since, "--since"), _utc(until, "--until")
+    assert start is not None
+    store = Store.from_url(settings.resolved_database_url(), settings.sqlite_busy_timeout_s)
+    selected = [
+        (raw, found)
+        for raw, _ in store.raw_events_between(start, end, only_failed)
+        if (found := reprocessing.channel_of(raw)) == channel or channel is None
+    ]
+    store.close()
+    if dry_run or not selected:
+        console.print(f"{len(selected)} raw events would be reprocessed")
+        return
+    batch = reprocessing.new_batch()
+
+    async def run() -> reprocessing.Report:
+        client = await Client.connect(
+            settings.temporal_address, namespace=settings.temporal_namespace
+        )
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task(f"reprocess {batch}", total=len(selected))
+            return await reprocessing.reprocess(
+                client,
+                settings.task_queue,
+                selected,
+                batch,
+                concurrency,
+                lambda: progress.advance(task),
+            )
+
+    report = asyncio.run(run())
+    table = Table("batch", "events", "re-derived", "failed", "seconds", "events/s")
+    table.add_row(
+        batch,
+        str(report.started),
+        str(report.rederived),
+        str(len(report.failed)),
+        f"{report.seconds:.1f}",
+        f"{report.per_second:.0f}",
+    )
+    console.print(table)
+    for workflow_id, reason in report.failed[:20]:
+        console.print(f"[red]{workflow_id}[/]: {reason}")
+    if report.failed:
+        raise typer.Exit(1)
 
 
 @simulate_app.command("sms")

@@ -105,7 +105,7 @@ class InteractionWorkflow:
         )
         persisted = await workflow.execute_activity(
             PERSIST,
-            PersistInput(interaction, inp.raw),
+            PersistInput(interaction, inp.raw, rederive=inp.reprocess),
             result_type=PersistResult,
             start_to_close_timeout=STORE_TIMEOUT,
             retry_policy=STORE_RETRY,

@@ -60,6 +60,11 @@ def interaction_workflow_id(provider: str, provider_message_id: str) -> str:
     return f"interaction:{provider}:{provider_message_id}"
 
 
+def reprocess_workflow_id(batch: str, provider: str, event_key: str) -> str:
+    """A reprocessing run's workflow for one archived event: never an original's id."""
+    return f"reprocess:{batch}:{provider}:{event_key}"
+
+
 @dataclass
 class MediaRef:
     """A reference to media the provider hosts; the bytes never enter a workflow history."""
@@ -139,9 +144,11 @@ class RawEvent:
 
 @dataclass
 class InteractionInput:
-    """What the ingress hands to `InteractionWorkflow`."""
+    """What the ingress (or `switchboard reprocess`) hands to `InteractionWorkflow`."""
 
     raw: RawEvent
+    # Re-deriving an archived event: what it yields now replaces what it yielded before.
+    reprocess: bool = False
 
 
 @dataclass
@@ -220,6 +227,7 @@ class RouteInput:
 class PersistInput:
     interaction: CustomerInteraction
     raw: RawEvent
+    rederive: bool = False
 
 
 @dataclass
@@ -273,4 +281,5 @@ __all__ = [
     "RouteInput",
     "Status",
     "interaction_workflow_id",
+    "reprocess_workflow_id",
 ]

@@ -150,17 +150,23 @@ class Store:
         return None if found is None else (str(found[0]), str(found[1]))
 
     def persist_interaction(
-        self, interaction: CustomerInteraction, raw: RawEvent | None
+        self, interaction: CustomerInteraction, raw: RawEvent | None, rederive: bool = False
     ) -> PersistResult:
         """Store the interaction, or merge it into the one already stored under its key.
 
         The first event of a message or call creates its row, whichever event that is; later
         ones fill in what is missing and move statuses forward (`switchboard.merge`). The raw
         event is archived in the same transaction. Repeating a call changes nothing.
+
+        `rederive` (reprocessing an archived event with new normalization or routing): what
+        the event yields now replaces what it yielded before, where it yields anything, and
+        the event that created the row re-derives its route.
         """
         with self._write() as conn:
             if raw is not None:  # our own replies have no webhook to archive
                 self._archive(conn, raw, error=None)
+                if rederive:  # it failed before, perhaps: it no longer does
+                    conn.execute(raw_events.update().where(*_raw_key(raw)).values(error=None))
             row = _interaction_row(interaction, _now())
             # RETURNING, not rowcount: psycopg reports -1 rows for INSERT … ON CONFLICT.
             inserted = (
@@ -181,6 +187,8 @@ class Store:
             )
             if not inserted:
                 changes = _merged(_interaction(stored), interaction)
+                if rederive:
+                    changes |= _rederived(_interaction(stored), interaction)
                 if changes:
                     conn.execute(interactions.update().where(*key).values(**changes))
         return PersistResult(
@@ -193,6 +201,43 @@ class Store:
         """Archive a raw event that could not be processed, with the reason, so it is not lost."""
         with self._write() as conn:
             self._archive(conn, raw, error=reason)
+            # Reprocessed and still failing: the reason is the current code's.
+            conn.execute(
+                raw_events.update()
+                .where(*_raw_key(raw), raw_events.c.error.is_not(None))
+                .values(error=reason)
+            )
+
+    def raw_events_between(
+        self,
+        since: datetime,
+        until: datetime | None = None,
+        only_failed: bool = False,
+        page: int = 1000,
+    ) -> Iterator[tuple[RawEvent, str | None]]:
+        """Archived raw events received in [since, until), oldest first, with their errors.
+
+        Read a page at a time (keyset on the id), so ten thousand events are not one query.
+        """
+        after = 0
+        while True:
+            query = (
+                select(raw_events)
+                .where(raw_events.c.received_at >= since, raw_events.c.raw_event_id > after)
+                .order_by(raw_events.c.raw_event_id)
+                .limit(page)
+            )
+            if until is not None:
+                query = query.where(raw_events.c.received_at < until)
+            if only_failed:
+                query = query.where(raw_events.c.error.is_not(None))
+            with self.engine.connect() as conn:
+                rows = conn.execute(query).mappings().all()
+            for row in rows:
+                yield _raw_event(row), row["error"]
+            if len(rows) < page:
+                return
+            after = rows[-1]["raw_event_id"]
 
     def _archive(self, conn: Connection, raw: RawEvent, error: str | None) -> None:
         # Raw events are immutable: the first delivery is kept, later ones change nothing.
@@ -297,6 +342,43 @@ def _merged(stored: CustomerInteraction, incoming: CustomerInteraction) -> dict[
     if incoming.occurred_at < stored.occurred_at:
         changes["occurred_at"] = incoming.occurred_at
     return changes
+
+
+def _rederived(stored: CustomerInteraction, incoming: CustomerInteraction) -> dict[str, Any]:
+    """The columns a reprocessed event replaces: its own content, and the route if it came first."""
+    changes: dict[str, Any] = {}
+    content = merge_content(incoming.content, stored.content)  # the new derivation wins
+    if content != stored.content:
+        changes["content"] = asdict(content)
+    for name in ("from_address", "to_address"):
+        if getattr(incoming, name) and getattr(incoming, name) != getattr(stored, name):
+            changes[name] = getattr(incoming, name)
+    if incoming.received_at == stored.received_at and incoming.route != stored.route:
+        changes["route_queue"] = incoming.route.queue
+        changes["route_priority"] = incoming.route.priority
+        changes["sla_due_at"] = incoming.route.sla_due_at
+    return changes
+
+
+def _raw_key(raw: RawEvent) -> tuple[Any, ...]:
+    return (
+        raw_events.c.provider == raw.provider,
+        raw_events.c.kind == raw.kind,
+        raw_events.c.event_key == raw.event_key,
+    )
+
+
+def _raw_event(row: RowMapping) -> RawEvent:
+    return RawEvent(
+        provider=Provider(row["provider"]),
+        kind=row["kind"],
+        event_key=row["event_key"],
+        received_at=row["received_at"],
+        url=row["url"],
+        content_type=row["content_type"],
+        fields=[(name, value) for name, value in row["fields"]],
+        headers=[(name, value) for name, value in row["headers"] or []],
+    )
 
 
 def _interaction_row(interaction: CustomerInteraction, persisted_at: datetime) -> dict[str, Any]:
