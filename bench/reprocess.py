@@ -18,15 +18,13 @@ import secrets
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
 from temporalio.client import Client
-from temporalio.worker import Worker
 
-from bench.baseline import BaselineWorkflow, noop
+from bench.baseline import baseline_worker, run_baseline
 from bench.stack import running_stack
 from switchboard.simulate import new_message_sid, sms_fields
 from switchboard.store import Store
@@ -63,24 +61,12 @@ async def baseline(client: Client, count: int, concurrency: int) -> float:
 
     async def one() -> None:
         async with slots:
-            await client.execute_workflow(
-                BaselineWorkflow.run,
-                "x",
-                id=f"bench-base-{secrets.token_hex(8)}",
-                task_queue="bench-baseline",
-            )
+            await run_baseline(client, f"bench-base-{secrets.token_hex(8)}")
 
-    with ThreadPoolExecutor(8) as executor:
-        async with Worker(
-            client,
-            task_queue="bench-baseline",
-            workflows=[BaselineWorkflow],
-            activities=[noop],
-            activity_executor=executor,
-        ):
-            started = time.perf_counter()
-            await asyncio.gather(*(one() for _ in range(count)))
-            return count / (time.perf_counter() - started)
+    async with baseline_worker(client):
+        started = time.perf_counter()
+        await asyncio.gather(*(one() for _ in range(count)))
+        return count / (time.perf_counter() - started)
 
 
 async def main(count: int) -> dict[str, object]:

@@ -18,15 +18,13 @@ import asyncio
 import json
 import secrets
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 from sqlalchemy import select
 from temporalio.client import Client
-from temporalio.worker import Worker
 
-from bench.baseline import BaselineWorkflow, noop
+from bench.baseline import baseline_worker, run_baseline
 from bench.stack import paced, running_stack, summary
 from switchboard.simulate import new_message_sid, sign_twilio, sms_fields
 from switchboard.store import Store
@@ -44,24 +42,12 @@ async def bare_baselines(client: Client, count: int, rate: float) -> dict[str, o
         )
 
     starts = await paced(count, rate, bare_start)
-    with ThreadPoolExecutor(8) as executor:
-        async with Worker(
-            client,
-            task_queue="bench-baseline",
-            workflows=[BaselineWorkflow],
-            activities=[noop],
-            activity_executor=executor,
-        ):
+    async with baseline_worker(client):
 
-            async def bare_e2e(i: int) -> None:
-                await client.execute_workflow(
-                    BaselineWorkflow.run,
-                    "x",
-                    id=f"bench-e2e-{secrets.token_hex(8)}",
-                    task_queue="bench-baseline",
-                )
+        async def bare_e2e(i: int) -> None:
+            await run_baseline(client, f"bench-e2e-{secrets.token_hex(8)}")
 
-            e2e = await paced(count, rate, bare_e2e)
+        e2e = await paced(count, rate, bare_e2e)
     return {
         "baseline_start_workflow": summary(starts),
         "baseline_workflow_one_local_activity": summary(e2e),
