@@ -329,12 +329,24 @@ class ConversationWorkflow:
     async def _record(self) -> None:
         events, threaded = self.events, self.threaded
         self.events, self.threaded = [], []
-        await workflow.execute_activity(
-            RECORD_CONVERSATION,
-            RecordConversationInput(self.customer_id, replace(self.state), events, threaded),
-            start_to_close_timeout=STORE_TIMEOUT,
-            retry_policy=STORE_RETRY,
-        )
+        record = RecordConversationInput(self.customer_id, replace(self.state), events, threaded)
+        # A local activity, with slots of its own: interaction workflows wait for this update
+        # in `hand_off` activities, and in a burst those held every regular activity slot, so
+        # the recording they waited for could never run (until their timeouts).
+        if workflow.patched("record-conversation-locally"):
+            await workflow.execute_local_activity(
+                RECORD_CONVERSATION,
+                record,
+                start_to_close_timeout=STORE_TIMEOUT,
+                retry_policy=STORE_RETRY,
+            )
+        else:
+            await workflow.execute_activity(
+                RECORD_CONVERSATION,
+                record,
+                start_to_close_timeout=STORE_TIMEOUT,
+                retry_policy=STORE_RETRY,
+            )
         workflow.upsert_search_attributes(
             [
                 sa.CUSTOMER_ID.value_set(self.customer_id),
