@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from typing import Any
 
 from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
@@ -14,17 +16,25 @@ from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from activities import ConversationActivities, RouteActivities, StoreActivities, normalize
+from activities.export import ExportActivities, Retention
 from activities.reply import ReplyActivities, Senders
-from switchboard import routing, search_attributes, telemetry
+from analytics.privacy import Privacy, load_key
+from switchboard import routing, schedules, search_attributes, telemetry
 from switchboard.contract import ConversationPolicy
 from switchboard.routing import Rules
 from switchboard.settings import WorkerSettings
 from switchboard.store import ConversationStore, Store
-from workflows import RUNNER, ConversationWorkflow, InteractionWorkflow
+from workflows import (
+    RUNNER,
+    ConversationWorkflow,
+    ExportWorkflow,
+    InteractionWorkflow,
+    RetentionWorkflow,
+)
 
 log = logging.getLogger(__name__)
 
-WORKFLOWS = [InteractionWorkflow, ConversationWorkflow]
+WORKFLOWS = [InteractionWorkflow, ConversationWorkflow, ExportWorkflow, RetentionWorkflow]
 
 
 def build_worker(
@@ -36,6 +46,7 @@ def build_worker(
     policy: ConversationPolicy | None = None,
     senders: Senders | None = None,
     rules: Rules | None = None,
+    exports: ExportActivities | None = None,
 ) -> Worker:
     """One worker for the whole pipeline; the store activities run in `executor`'s threads."""
     store_activities = StoreActivities(store)
@@ -45,6 +56,9 @@ def build_worker(
     )
     reply_activities = ReplyActivities(
         store, conversations, senders or Senders(None, None, None, None, None)
+    )
+    analytics: list[Callable[..., Any]] = (
+        [exports.stage, exports.validate, exports.publish, exports.purge] if exports else []
     )
     return Worker(
         client,
@@ -60,6 +74,7 @@ def build_worker(
             conversation_activities.hand_off,
             conversation_activities.record_conversation,
             reply_activities.send_reply,
+            *analytics,
         ],
         activity_executor=executor,
         max_concurrent_activities=max_concurrent_activities,
@@ -102,7 +117,9 @@ async def run_worker(settings: WorkerSettings, rules: Rules) -> None:
             settings.conversation_policy(),
             Senders.from_settings(settings),
             rules,
+            export_activities(settings, store, rules),
         )
+        await schedules.ensure(client, settings)
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, lambda: asyncio.ensure_future(worker.shutdown()))
@@ -115,3 +132,15 @@ async def run_worker(settings: WorkerSettings, rules: Rules) -> None:
             store.close()
             if tracing is not None:
                 tracing.shutdown()  # flushes the spans not yet exported
+
+
+def export_activities(settings: WorkerSettings, store: Store, rules: Rules) -> ExportActivities:
+    root = settings.resolved_export_dir()
+    key = settings.export_hash_key.get_secret_value() if settings.export_hash_key else None
+    return ExportActivities(
+        store,
+        root,
+        Privacy(load_key(key, root), keep_text=settings.export_keep_text),
+        rules.hours,
+        Retention(settings.retention_payload_days, settings.retention_days),
+    )

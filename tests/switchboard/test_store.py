@@ -29,7 +29,7 @@ def test_migrations_create_exactly_the_declared_tables(store: Store) -> None:
 def test_migrating_twice_is_harmless(store: Store) -> None:
     store.migrate()
     with store.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"
 
 
 def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path: Path) -> None:

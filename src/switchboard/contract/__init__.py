@@ -7,7 +7,9 @@ standard library: plain dataclasses, which Temporal's default converter serialis
 
 from switchboard.contract._conversation import *  # noqa: F403
 from switchboard.contract._conversation import __all__ as _conversation_all
+from switchboard.contract._export import *  # noqa: F403
+from switchboard.contract._export import __all__ as _export_all
 from switchboard.contract._interaction import *  # noqa: F403
 from switchboard.contract._interaction import __all__ as _interaction_all
 
-__all__ = [*_interaction_all, *_conversation_all]
+__all__ = [*_interaction_all, *_conversation_all, *_export_all]

@@ -70,8 +70,11 @@ class ConversationStore:
             if interaction_ids:
                 conn.execute(
                     interactions.update()
-                    .where(interactions.c.interaction_id.in_(interaction_ids))
-                    .values(conversation_id=state.conversation_id)
+                    .where(
+                        interactions.c.interaction_id.in_(interaction_ids),
+                        interactions.c.conversation_id.is_distinct_from(state.conversation_id),
+                    )
+                    .values(conversation_id=state.conversation_id, updated_at=datetime.now(UTC))
                 )
 
     def claim_outbox(self, reply: SendReplyInput) -> dict[str, Any]:

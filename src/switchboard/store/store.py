@@ -35,6 +35,9 @@ from switchboard.store import migrate
 from switchboard.store.engine import WRITE, create_store_engine
 from switchboard.store.tables import customers, identities, interactions, raw_events
 
+# The URL of a raw event whose payload retention purged (it can no longer be reprocessed).
+PURGED = "purged:"
+
 
 def _now() -> datetime:
     return datetime.now(UTC)
@@ -190,7 +193,9 @@ class Store:
                 if rederive:
                     changes |= _rederived(_interaction(stored), interaction)
                 if changes:
-                    conn.execute(interactions.update().where(*key).values(**changes))
+                    conn.execute(
+                        interactions.update().where(*key).values(**changes, updated_at=_now())
+                    )
         return PersistResult(
             interaction_id=stored["interaction_id"],
             persisted_at=stored["persisted_at"],
@@ -256,6 +261,29 @@ class Store:
             )
             .on_conflict_do_nothing()
         )
+
+    # --- retention -----------------------------------------------------------------------
+
+    def purge_payloads(self, before: datetime) -> int:
+        """Empty the payloads of raw events received before `before`; the rows stay, counted."""
+        with self._write() as conn:
+            result = conn.execute(
+                raw_events.update()
+                .where(raw_events.c.received_at < before, raw_events.c.url != PURGED)
+                .values(fields=[], headers=[], url=PURGED)
+            )
+        return int(result.rowcount)
+
+    def delete_older_than(self, before: datetime) -> int:
+        """Delete raw events and interactions received before `before`."""
+        with self._write() as conn:
+            deleted = conn.execute(
+                raw_events.delete().where(raw_events.c.received_at < before)
+            ).rowcount
+            deleted += conn.execute(
+                interactions.delete().where(interactions.c.received_at < before)
+            ).rowcount
+        return int(deleted)
 
     # --- reads (API) ---------------------------------------------------------------------
 
@@ -401,6 +429,7 @@ def _interaction_row(interaction: CustomerInteraction, persisted_at: datetime) -
         "route_queue": interaction.route.queue,
         "route_priority": interaction.route.priority,
         "sla_due_at": interaction.route.sla_due_at,
+        "updated_at": persisted_at,
     }
 
 

@@ -87,8 +87,12 @@ interactions = Table(
     Column("route_queue", String(64), nullable=False),
     Column("route_priority", Integer, nullable=False),
     Column("sla_due_at", UTCDateTime()),
+    # Last insert or merge: exports pick up changed rows by it.
+    Column("updated_at", UTCDateTime()),
     UniqueConstraint("provider", "provider_message_id", name="uq_interactions_provider_message"),
     Index("ix_interactions_customer_timeline", "customer_id", "occurred_at", "interaction_id"),
+    Index("ix_interactions_updated_at", "updated_at"),
+    Index("ix_interactions_occurred_at", "occurred_at", "channel"),
 )
 
 raw_events = Table(

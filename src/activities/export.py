@@ -1,0 +1,108 @@
+"""stage_export, validate_export, publish_export and purge_expired: the analytics activities.
+
+Synchronous (files, SQL, Great Expectations): they run in the worker's thread pool. The
+staging directory is on the export volume, which every worker shares.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from analytics import export, quality
+from analytics.privacy import Privacy
+from switchboard.contract import (
+    EXPORT_INVALID,
+    PUBLISH_EXPORT,
+    PURGE_EXPIRED,
+    STAGE_EXPORT,
+    VALIDATE_EXPORT,
+    ExportBatch,
+    PublishInput,
+    PurgeResult,
+)
+from switchboard.routing import BusinessHours
+from switchboard.store import Store
+
+
+@dataclass(frozen=True)
+class Retention:
+    payload_days: int = 0  # 0: kept
+    row_days: int = 0  # 0: kept
+
+
+class ExportActivities:
+    def __init__(
+        self,
+        store: Store,
+        root: Path,
+        privacy: Privacy,
+        hours: BusinessHours,
+        retention: Retention | None = None,
+    ) -> None:
+        self.store = store
+        self.root = root
+        self.privacy = privacy
+        self.hours = hours
+        self.retention = retention or Retention()
+
+    @activity.defn(name=STAGE_EXPORT)
+    def stage(self) -> ExportBatch:
+        staged = export.stage(
+            self.store.engine, self.root, self.privacy, self.hours, datetime.now(UTC)
+        )
+        return ExportBatch(
+            path=str(staged.path),
+            changed=staged.changed,
+            rows=staged.rows,
+            partitions=staged.partitions,
+            watermark=staged.watermark.to_json(),
+        )
+
+    @activity.defn(name=VALIDATE_EXPORT)
+    def validate(self, batch: ExportBatch) -> list[dict[str, Any]]:
+        """The quality gate; a failing batch is discarded and the activity fails for good."""
+        path = Path(batch.path)
+        results = quality.validate_frames(path.name, quality.read_batch(path, batch.partitions))
+        quality.keep(self.root, results)
+        failed = quality.failures(results)
+        if failed:
+            export.discard(_staged(batch))
+            raise ApplicationError(
+                f"export batch refused: {quality.describe(failed)}",
+                type=EXPORT_INVALID,
+                non_retryable=True,
+            )
+        return quality.as_dicts(results)
+
+    @activity.defn(name=PUBLISH_EXPORT)
+    def publish(self, inp: PublishInput) -> str:
+        if not Path(inp.batch.path).exists():  # a retry after the rename: already published
+            snapshot = export.current(self.root)
+            return str(snapshot) if snapshot else ""
+        return str(export.publish(self.root, _staged(inp.batch), inp.validation))
+
+    @activity.defn(name=PURGE_EXPIRED)
+    def purge(self) -> PurgeResult:
+        now = datetime.now(UTC)
+        payloads = rows = 0
+        if self.retention.payload_days:
+            payloads = self.store.purge_payloads(now - timedelta(days=self.retention.payload_days))
+        if self.retention.row_days:
+            rows = self.store.delete_older_than(now - timedelta(days=self.retention.row_days))
+        return PurgeResult(payloads_purged=payloads, rows_deleted=rows)
+
+
+def _staged(batch: ExportBatch) -> export.Staged:
+    return export.Staged(
+        path=Path(batch.path),
+        watermark=export.Watermark.from_json(batch.watermark),
+        changed=batch.changed,
+        rows=batch.rows,
+        partitions=batch.partitions,
+    )

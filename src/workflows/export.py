@@ -1,0 +1,69 @@
+"""ExportWorkflow (the store to Parquet and marts, behind a quality gate) and RetentionWorkflow.
+
+Both run on Temporal Schedules created by the worker; each run is visible in Temporal UI, a
+refused batch as a failed `validate_export` activity with the expectations it broke.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from switchboard.contract import (
+        PUBLISH_EXPORT,
+        PURGE_EXPIRED,
+        STAGE_EXPORT,
+        VALIDATE_EXPORT,
+        ExportBatch,
+        ExportSummary,
+        PublishInput,
+        PurgeResult,
+    )
+
+STEP_TIMEOUT = timedelta(minutes=30)
+RETRY = RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(minutes=1))
+
+
+@workflow.defn
+class ExportWorkflow:
+    @workflow.run
+    async def run(self) -> ExportSummary:
+        batch = await workflow.execute_activity(
+            STAGE_EXPORT,
+            result_type=ExportBatch,
+            start_to_close_timeout=STEP_TIMEOUT,
+            retry_policy=RETRY,
+        )
+        if not batch.changed:
+            return ExportSummary(published=False, snapshot=None)
+        validation = await workflow.execute_activity(
+            VALIDATE_EXPORT,
+            batch,
+            result_type=list,
+            start_to_close_timeout=STEP_TIMEOUT,
+            retry_policy=RETRY,
+        )
+        snapshot = await workflow.execute_activity(
+            PUBLISH_EXPORT,
+            PublishInput(batch, validation),
+            result_type=str,
+            start_to_close_timeout=STEP_TIMEOUT,
+            retry_policy=RETRY,
+        )
+        return ExportSummary(published=True, snapshot=snapshot, rows=batch.rows)
+
+
+@workflow.defn
+class RetentionWorkflow:
+    @workflow.run
+    async def run(self) -> PurgeResult:
+        result: PurgeResult = await workflow.execute_activity(
+            PURGE_EXPIRED,
+            result_type=PurgeResult,
+            start_to_close_timeout=STEP_TIMEOUT,
+            retry_policy=RETRY,
+        )
+        return result
