@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench clean postgres compose
+.PHONY: run test lint bench clean postgres compose chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,12 @@ compose:
 	@command -v docker-compose >/dev/null || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose >/dev/null)
 
-test: $(STAMP) lint postgres compose
+# The dashboards are tested in a real browser: Debian's headless Chromium.
+chromium:
+	@command -v chromium >/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null)
+
+test: $(STAMP) lint postgres compose chromium
 	$(BIN)/pytest
 
 bench: $(STAMP)
@@ -42,6 +47,8 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.webhooks
 	$(BIN)/python -m bench.conversation_history
 	$(BIN)/python -m bench.reprocess
+	$(BIN)/python -m bench.export
+	$(BIN)/python -m bench.freshness
 
 clean:
 	rm -rf $(VENV) data

@@ -45,6 +45,7 @@ async def running_stack(settings: dict[str, str]) -> AsyncIterator[Stack]:
         "SWITCHBOARD_TEMPORAL_UI_PORT": str(ui),
         "SWITCHBOARD_DEMO": "0",
         "SWITCHBOARD_WORKER_METRICS_PORT": str(free_port()),
+        "SWITCHBOARD_DASHBOARD_PORT": str(free_port()),
         **settings,
     }
     up = subprocess.Popen(

@@ -227,3 +227,7 @@ async def assert_nothing_started(client: Client, task_queue: str) -> None:
     """No workflow was started on the test's own task queue (visibility is read directly)."""
     started = [wf.id async for wf in client.list_workflows(f"TaskQueue = '{task_queue}'")]
     assert started == [], f"rejected requests started workflows: {started}"
+
+
+# A session-wide export of a real pipeline run, for the dashboards' tests.
+from tests.exported import exported  # noqa: E402, F401

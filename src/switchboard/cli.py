@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -21,6 +22,7 @@ from switchboard.contract import Channel
 from switchboard.routing import Rules
 from switchboard.settings import (
     CommonSettings,
+    DashboardSettings,
     IngressSettings,
     SimulatorSettings,
     TemporalServerSettings,
@@ -211,6 +213,74 @@ def replay_check(
     asyncio.run(check())
 
 
+@app.command()
+def dashboards() -> None:
+    """Serve the Streamlit dashboards over the published exports (port 8501)."""
+    import dashboards as package
+
+    settings = _load(DashboardSettings)
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(Path(package.__file__).with_name("app.py")),
+        "--server.address",
+        settings.dashboard_host,
+        "--server.port",
+        str(settings.dashboard_port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--client.toolbarMode",
+        "viewer",
+    ]
+    os.execv(command[0], command)
+
+
+@app.command()
+def export() -> None:
+    """Run one export now (what the schedule runs every minute) and wait for it.
+
+    A worker must be running: the export runs there, as ExportWorkflow. Exit 1 if the quality
+    gate refused the batch (the reasons are printed, and shown in Temporal UI).
+    """
+    from temporalio.client import Client, WorkflowFailureError
+
+    from workflows import ExportWorkflow
+
+    settings = _load(CommonSettings)
+
+    async def run() -> None:
+        client = await Client.connect(
+            settings.temporal_address, namespace=settings.temporal_namespace
+        )
+        workflow_id = "export-now-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+        with console.status(f"exporting ({workflow_id})…"):
+            try:
+                summary = await client.execute_workflow(
+                    ExportWorkflow.run, id=workflow_id, task_queue=settings.task_queue
+                )
+            except WorkflowFailureError as exc:
+                # The activity's error (the quality gate's reasons), under the activity's.
+                cause = exc.cause
+                while cause is not None and cause.__cause__ is not None:
+                    cause = cause.__cause__
+                console.print(f"[red]export failed:[/] {cause}")
+                raise typer.Exit(1) from exc
+        if not summary.published:
+            console.print("nothing changed since the last export")
+            return
+        table = Table("dataset", "rows rewritten")
+        for dataset, rows in summary.rows.items():
+            table.add_row(dataset, str(rows))
+        console.print(table)
+        console.print(f"published {summary.snapshot}")
+
+    asyncio.run(run())
+
+
 def _utc(value: str | None, option: str) -> datetime | None:
     """An ISO 8601 date or time from the command line; one without an offset is UTC."""
     if value is None:
@@ -295,6 +365,59 @@ def reprocess(
     for workflow_id, reason in report.failed[:20]:
         console.print(f"[red]{workflow_id}[/]: {reason}")
     if report.failed:
+        raise typer.Exit(1)
+
+
+@simulate_app.command("traffic")
+def simulate_traffic(
+    customers: Annotated[int, typer.Option(min=1, help="how many customers")] = 20,
+    rate: Annotated[float, typer.Option(min=0.1, help="requests per second")] = 10.0,
+    seed: Annotated[int | None, typer.Option(help="repeatable traffic")] = None,
+    url: Annotated[
+        str | None, typer.Option(help="ingress base URL (default: SWITCHBOARD_PUBLIC_URL)")
+    ] = None,
+) -> None:
+    """Send realistic traffic on every configured channel: threads, voicemails, emails, push,
+    SendGrid events, with duplicates, out-of-order callbacks and a few malformed requests."""
+    import random
+    from collections import Counter
+
+    from rich.progress import Progress
+
+    from switchboard import traffic
+
+    settings = _load(SimulatorSettings)
+    base = (url or settings.target_url()).rstrip("/")
+    secrets_ = traffic.secrets_from(settings, settings.target_url())
+    plan = traffic.plan(customers, secrets_, random.Random(seed))
+    for skipped in plan.skipped:
+        console.print(f"[yellow]left out:[/] {skipped}")
+    if not plan.requests:
+        console.print("[red]no channel is configured: nothing to send[/]")
+        raise typer.Exit(2)
+    tally: Counter[tuple[str, int]] = Counter()
+    wrong = 0
+    with httpx.Client(timeout=20) as http, Progress(console=console) as progress:
+        task = progress.add_task("sending", total=len(plan.requests))
+        started = time.monotonic()
+        for i, request in enumerate(plan.requests):
+            time.sleep(max(0.0, started + i / rate - time.monotonic()))
+            try:
+                status = http.post(
+                    base + request.path, content=request.body, headers=request.headers
+                ).status_code
+            except httpx.HTTPError as exc:
+                console.print(f"[red]cannot reach {base}: {exc}[/]")
+                raise typer.Exit(1) from exc
+            tally[(request.kind, status)] += 1
+            wrong += (status < 300) == request.expect_refusal
+            progress.advance(task)
+    table = Table("kind", "HTTP status", "requests")
+    for (kind, status), count in sorted(tally.items()):
+        table.add_row(kind, str(status), str(count))
+    console.print(table)
+    if wrong:
+        console.print(f"[red]{wrong} requests were answered unlike a provider would expect[/]")
         raise typer.Exit(1)
 
 

@@ -49,6 +49,19 @@ class CommonSettings(BaseSettings):
         default=None, validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT")
     )
 
+    # Analytics: where exports are published (default: `exports` in the data dir), how often,
+    # and what they may contain.
+    export_dir: Path | None = None
+    export_interval_s: float = 60.0
+    export_keep_text: bool = False
+    export_hash_key: SecretStr | None = None
+    # Retention: raw payloads emptied, and old rows deleted, after so many days (0: kept).
+    retention_payload_days: int = 0
+    retention_days: int = 0
+
+    def resolved_export_dir(self) -> Path:
+        return self.export_dir or self.data_dir / "exports"
+
     def resolved_database_url(self) -> str:
         """The store's URL: the configured one, else SQLite inside the data directory."""
         if self.database_url:
@@ -149,10 +162,20 @@ class TemporalServerSettings(CommonSettings):
     temporal_ui_port: int = 8233
 
 
-class UpSettings(IngressSettings, TemporalServerSettings):
+class DashboardSettings(CommonSettings):
+    """The Streamlit dashboards."""
+
+    dashboard_host: str = "127.0.0.1"
+    dashboard_port: int = 8501
+    # Where the Pipeline page links workflows to.
+    temporal_ui_url: str = "http://127.0.0.1:8233"
+
+
+class UpSettings(IngressSettings, TemporalServerSettings, DashboardSettings):
     """`switchboard up`: everything on one machine."""
 
     demo: bool = True
+    simulator_sendgrid_private_key: SecretStr | None = None
 
 
 class SimulatorSettings(BaseSettings):
@@ -163,6 +186,12 @@ class SimulatorSettings(BaseSettings):
     public_url: str | None = None
     ingress_port: int = 8000
     twilio_auth_token: SecretStr | None = None
+    push_webhook_secret: SecretStr | None = None
+    sendgrid_inbound_user: str | None = None
+    sendgrid_inbound_password: SecretStr | None = None
+    # The private half of SWITCHBOARD_SENDGRID_EVENT_PUBLIC_KEY (base64 DER), to sign events
+    # as SendGrid does. Only the simulator has it; SendGrid keeps its own.
+    simulator_sendgrid_private_key: SecretStr | None = None
 
     def target_url(self) -> str:
         return (self.public_url or f"http://127.0.0.1:{self.ingress_port}").rstrip("/")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -18,23 +18,14 @@ from rich.console import Console
 from rich.table import Table
 from temporalio.client import Client
 
+from switchboard import traffic
 from switchboard.settings import UpSettings
-from switchboard.simulate import new_message_sid, sign_twilio, sms_fields
 from switchboard.store import Store
 from switchboard.temporal_server import dev_server_command
 
 console = Console()
-SMS_PATH = "/webhooks/twilio/sms"
 # The children of `up`, in start order (they are stopped in reverse).
-NAMES = ("Temporal", "worker", "ingress")
-
-DEMO_CUSTOMERS = ["+14155550123", "+14155550147", "+442071838750", "+4915123456789"]
-DEMO_TEXTS = [
-    "Hi, my order #1042 has not arrived yet",
-    "Can I change my delivery address?",
-    "Thanks, that fixed it!",
-    "Is the store open on Sunday?",
-]
+NAMES = ("Temporal", "worker", "ingress", "dashboards")
 
 
 class StartupFailed(RuntimeError):
@@ -90,26 +81,24 @@ def _stop(children: list[subprocess.Popen[bytes]]) -> None:
 
 
 def _demo(settings: UpSettings, base_url: str, stop: threading.Event) -> None:
-    """A trickle of signed SMS through the real webhook, so a newcomer sees the pipeline work."""
-    token = settings.twilio_auth_token
-    if token is None:
-        console.print("[yellow]demo traffic off: SWITCHBOARD_TWILIO_AUTH_TOKEN is not set[/]")
-        return
-    url = (settings.public_url or base_url) + SMS_PATH
+    """Simulated traffic on every configured channel, two requests a second, through the real
+    webhooks, so a newcomer sees the pipeline and the dashboards move."""
+    secrets_ = traffic.secrets_from(settings, settings.public_url or base_url)
+    rng = random.Random()
     with httpx.Client(timeout=10) as http:
-        for sender, text in zip(
-            itertools.cycle(DEMO_CUSTOMERS), itertools.cycle(DEMO_TEXTS), strict=False
-        ):
-            request = sign_twilio(
-                url,
-                sms_fields(new_message_sid(), sender, "+14155550100", text),
-                token.get_secret_value(),
-            )
-            # The ingress may be stopping or restarting; the next tick tries again.
-            with contextlib.suppress(httpx.HTTPError):
-                http.post(base_url + SMS_PATH, content=request.body, headers=request.headers)
-            if stop.wait(5.0):
+        while not stop.is_set():
+            plan = traffic.plan(3, secrets_, rng)
+            if not plan.requests:
+                console.print("[yellow]demo traffic off: no channel has its secret set[/]")
                 return
+            for request in plan.requests:
+                # The ingress may be stopping or restarting; the next request tries again.
+                with contextlib.suppress(httpx.HTTPError):
+                    http.post(
+                        base_url + request.path, content=request.body, headers=request.headers
+                    )
+                if stop.wait(0.5):
+                    return
 
 
 def _interrupt(*_: object) -> None:
@@ -125,6 +114,7 @@ def run(settings: UpSettings) -> int:
         "TEMPORAL_ADDRESS": temporal_address,
         "TEMPORAL_NAMESPACE": settings.temporal_namespace,
         "SWITCHBOARD_DATA_DIR": str(settings.data_dir),
+        "SWITCHBOARD_TEMPORAL_UI_URL": f"http://{settings.temporal_host}:{settings.temporal_ui_port}",
     }
     me = [sys.executable, "-m", "switchboard"]
     base_url = f"http://{settings.host}:{settings.ingress_port}"
@@ -150,6 +140,14 @@ def run(settings: UpSettings) -> int:
         children.append(_spawn([*me, "worker"], env))
         children.append(_spawn([*me, "ingress"], env))
         _wait("ingress", lambda: _http_ready(base_url + "/healthz"), children[-1], 60)
+        children.append(_spawn([*me, "dashboards"], env))
+        dashboards_url = f"http://{settings.dashboard_host}:{settings.dashboard_port}"
+        _wait(
+            "dashboards",
+            lambda: _http_ready(dashboards_url + "/_stcore/health"),
+            children[-1],
+            60,
+        )
         _print_ready(settings, base_url)
         if settings.demo:
             threading.Thread(
@@ -177,6 +175,7 @@ def _print_ready(settings: UpSettings, base_url: str) -> None:
     table = Table(title="Switchboard is running", show_header=False)
     table.add_row("Webhooks and API", base_url)
     table.add_row("API docs (OpenAPI)", base_url + "/docs")
+    table.add_row("Dashboards", f"http://{settings.dashboard_host}:{settings.dashboard_port}")
     table.add_row("Temporal UI", f"http://{settings.temporal_host}:{settings.temporal_ui_port}")
     table.add_row("Temporal gRPC", f"{settings.temporal_host}:{settings.temporal_port}")
     table.add_row("Data directory", str(settings.data_dir.resolve()))

@@ -15,7 +15,7 @@ import yaml
 from typer.main import get_command
 
 from switchboard.cli import app
-from switchboard.settings import IngressSettings, WorkerSettings
+from switchboard.settings import DashboardSettings, IngressSettings, WorkerSettings
 
 ROOT = Path(__file__).parents[2]
 SECRETS = {
@@ -24,7 +24,7 @@ SECRETS = {
     "SWITCHBOARD_TWILIO_AUTH_TOKEN": "token-2",
     "SWITCHBOARD_API_KEYS": "key-3",
 }
-LONG_RUNNING = ("postgresql", "temporal", "worker", "ingress")
+LONG_RUNNING = ("postgresql", "temporal", "worker", "ingress", "dashboards")
 
 
 def compose_config(env: dict[str, str], env_file: Path) -> subprocess.CompletedProcess[str]:
@@ -68,7 +68,15 @@ def config(no_env_file: Path) -> dict[str, Any]:
 
 def test_the_deployment_has_every_part_with_two_replicas_of_ours(config: dict[str, Any]) -> None:
     services = config["services"]
-    assert {"postgresql", "temporal", "temporal-ui", "ingress", "worker", "proxy"} <= set(services)
+    assert {
+        "postgresql",
+        "temporal",
+        "temporal-ui",
+        "ingress",
+        "worker",
+        "proxy",
+        "dashboards",
+    } <= set(services)
     assert services["temporal"]["image"].startswith("temporalio/server:")
     assert services["temporal-ui"]["image"].startswith("temporalio/ui:")
     for name in ("ingress", "worker"):
@@ -83,12 +91,20 @@ def test_the_deployment_has_every_part_with_two_replicas_of_ours(config: dict[st
     assert services["postgresql"]["volumes"][0].startswith("postgresql-data:")
     assert services["ingress"]["volumes"][0].startswith("switchboard-data:/data")
     assert services["worker"]["volumes"][0].startswith("switchboard-data:/data")
+    assert services["dashboards"]["volumes"][0].startswith("switchboard-data:/data")
+    assert services["dashboards"]["environment"]["SWITCHBOARD_DATABASE_URL"].startswith(
+        "postgresql+psycopg://"
+    )
 
 
 def test_our_services_run_real_commands_with_real_settings(config: dict[str, Any]) -> None:
     commands = set(get_command(app).commands)  # type: ignore[attr-defined]
-    known = set(IngressSettings.model_fields) | set(WorkerSettings.model_fields)
-    for name in ("migrate", "worker", "ingress"):
+    known = (
+        set(IngressSettings.model_fields)
+        | set(WorkerSettings.model_fields)
+        | set(DashboardSettings.model_fields)
+    )
+    for name in ("migrate", "worker", "ingress", "dashboards"):
         service = config["services"][name]
         assert service["command"][0] in commands
         for variable in service["environment"]:

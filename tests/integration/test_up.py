@@ -61,6 +61,7 @@ def test_up_runs_stops_on_ctrl_c_and_keeps_its_data(tmp_path: Path) -> None:
         "SWITCHBOARD_PUBLIC_URL": "",
         "SWITCHBOARD_DEMO": "0",
         "SWITCHBOARD_WORKER_METRICS_PORT": str(free_port()),
+        "SWITCHBOARD_DASHBOARD_PORT": str(free_port()),
     }
     base = f"http://127.0.0.1:{ingress_port}"
     auth = {"Authorization": f"Bearer {api_key}"}
@@ -105,7 +106,7 @@ def test_up_runs_stops_on_ctrl_c_and_keeps_its_data(tmp_path: Path) -> None:
         again.wait_ready()
         found = httpx.get(f"{base}/api/customers/{customer}/interactions", headers=auth)
         assert len(found.json()["items"]) == 2
-        demo_customer = _wait_for_customer(base, auth, "+14155550123", expected=1)
+        demo_customer = _wait_for_customer(base, auth, "+14155553000", expected=1)
         assert demo_customer != customer
         assert again.interrupt() == 0
     finally:

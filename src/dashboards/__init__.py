@@ -1,0 +1,1 @@
+"""The Streamlit dashboards: read-only views over the published exports (and Temporal)."""

@@ -1,0 +1,23 @@
+"""Switchboard's dashboards: `switchboard dashboards` (or `make run`) serves them on 8501."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+PAGES = Path(__file__).with_name("pages")
+
+st.set_page_config(page_title="Switchboard", page_icon=":material/call:", layout="wide")
+st.navigation(
+    [
+        st.Page(
+            PAGES / "overview.py", title="Overview", icon=":material/monitoring:", default=True
+        ),
+        st.Page(PAGES / "channels.py", title="Channels", icon=":material/forum:"),
+        st.Page(PAGES / "resolution.py", title="Resolution", icon=":material/task_alt:"),
+        st.Page(PAGES / "timeline.py", title="Customer timeline", icon=":material/person_search:"),
+        st.Page(PAGES / "quality.py", title="Data quality", icon=":material/rule:"),
+        st.Page(PAGES / "pipeline.py", title="Pipeline", icon=":material/account_tree:"),
+    ]
+).run()

@@ -1,0 +1,83 @@
+"""Overview: how much is coming in, how fast it is stored, what fails, what is waiting."""
+
+from __future__ import annotations
+
+import altair as alt
+import streamlit as st
+
+from dashboards import data, temporal
+
+st.title("Overview")
+snapshot = data.require_export()
+f = data.filters()
+where, params = f.where("received_at")
+
+totals = data.query(
+    snapshot,
+    f"""SELECT count(*) AS interactions,
+               quantile_cont(latency_ms, 0.50) AS p50,
+               quantile_cont(latency_ms, 0.95) AS p95,
+               quantile_cont(latency_ms, 0.99) AS p99,
+               count(DISTINCT date_trunc('minute', received_at)) AS minutes
+        FROM interactions WHERE {where}""",
+    params,
+).iloc[0]
+errors = data.query(
+    snapshot,
+    "SELECT coalesce(sum(events), 0) AS events, coalesce(sum(failed), 0) AS failed "
+    "FROM marts.error_rate" + (" WHERE minute >= ?" if f.since else ""),
+    (f.since,) if f.since else (),
+).iloc[0]
+running = temporal.counts()
+
+cols = st.columns(6)
+cols[0].metric("Interactions", f"{int(totals.interactions):,}")
+rate = totals.interactions / totals.minutes if totals.minutes else 0
+cols[1].metric("Ingest rate", f"{rate:.1f}/min", help="per minute with traffic")
+cols[2].metric("Latency p50", f"{totals.p50:.0f} ms" if totals.interactions else "-")
+cols[3].metric("Latency p99", f"{totals.p99:.0f} ms" if totals.interactions else "-")
+cols[4].metric("Error rate", data.percent(errors.failed / errors.events if errors.events else None))
+cols[5].metric(
+    "Backlog",
+    str(running["InteractionWorkflow"]["Running"]) if running else "-",
+    help="InteractionWorkflows running now (from Temporal)",
+)
+st.caption(f"Export published {data.published_at(snapshot)} · receipt → persisted latency")
+
+if not totals.interactions:
+    st.info("No interactions in this time range and these channels yet.")
+    st.stop()
+
+ingest = data.query(
+    snapshot,
+    f"SELECT minute, channel, interactions FROM marts.ingest_rate WHERE {f.where('minute')[0]}",
+    params,
+)
+st.subheader("Ingest rate")
+st.altair_chart(
+    alt.Chart(ingest)
+    .mark_line(point=True)
+    .encode(
+        x=alt.X("minute:T", title=None),
+        y=alt.Y("interactions:Q", title="interactions per minute"),
+        color="channel:N",
+    ),
+    width="stretch",
+)
+
+latency = data.query(
+    snapshot,
+    f"""SELECT date_trunc('minute', received_at) AS minute,
+               quantile_cont(latency_ms, 0.50) AS p50,
+               quantile_cont(latency_ms, 0.95) AS p95,
+               quantile_cont(latency_ms, 0.99) AS p99
+        FROM interactions WHERE {where} GROUP BY ALL ORDER BY minute""",
+    params,
+).melt("minute", var_name="percentile", value_name="ms")
+st.subheader("Receipt → persisted latency")
+st.altair_chart(
+    alt.Chart(latency)
+    .mark_line()
+    .encode(x=alt.X("minute:T", title=None), y=alt.Y("ms:Q", title="ms"), color="percentile:N"),
+    width="stretch",
+)

@@ -1,0 +1,38 @@
+"""Pipeline: the workflows behind the data, by status, with links into Temporal UI."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboards import temporal
+from dashboards.data import settings
+
+st.title("Pipeline")
+counts = temporal.counts()
+if counts is None:
+    st.warning(
+        f"Temporal does not answer at `{settings().temporal_address}`: is it running? "
+        "(`TEMPORAL_ADDRESS`)"
+    )
+    st.stop()
+
+table = pd.DataFrame(counts).T.rename_axis("workflow type")
+st.dataframe(table)
+cols = st.columns(3)
+interactions = counts["InteractionWorkflow"]
+cols[0].metric("Interactions running", interactions["Running"])
+cols[1].metric("Interactions failed", interactions["Failed"])
+cols[2].metric("Conversations open", counts["ConversationWorkflow"]["Running"])
+st.link_button("Open Temporal UI", settings().temporal_ui_url)
+
+st.subheader("Recent failures")
+failures = temporal.recent_failures() or []
+if not failures:
+    st.success("No failed workflows.")
+else:
+    st.dataframe(
+        pd.DataFrame([vars(f) for f in failures]),
+        hide_index=True,
+        column_config={"url": st.column_config.LinkColumn("Temporal UI", display_text="open")},
+    )

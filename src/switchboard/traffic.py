@@ -1,0 +1,328 @@
+"""`switchboard simulate traffic`: realistic multichannel traffic through the real webhooks.
+
+For each simulated customer: an SMS thread, sometimes a call that ends in a voicemail (the
+call, its recording and its transcript, callbacks in shuffled order), an email (with an
+attachment, some in ISO-8859-1), push replies and the statuses of our notifications, SendGrid
+events for our emails. Then the misbehaviour providers are known for: a share of requests
+delivered twice, and a few malformed ones (bad signature, garbage), which must be refused.
+
+Every request is signed with the configured secrets, as the providers sign theirs. A channel
+whose secret is not configured is left out (and said so).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+import secrets
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import load_der_private_key
+from pydantic import SecretStr
+
+from switchboard.settings import SimulatorSettings, UpSettings
+from switchboard.simulate import (
+    new_message_sid,
+    sendgrid_event_batch,
+    sign_sendgrid_events,
+    sign_standard_webhook,
+    sign_twilio,
+    sms_fields,
+)
+
+OUR_NUMBER = "+14155550100"
+ACCOUNT = "AC" + "0" * 32
+RECORDINGS = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT}/Recordings"
+SUPPORT = "support@parse.example.com"
+TEXTS = [
+    "Hi, my order #{n} has not arrived yet",
+    "Can I change my delivery address?",
+    "I was charged twice for order {n}, I need a refund",
+    "Thanks, that fixed it!",
+    "Is the store open on Sunday?",
+    "My password reset link does not work",
+    "Where is my invoice for last month?",
+]
+TRANSCRIPTS = [
+    "Hi, it's about order {n}, please call me back.",
+    "Hello, I have a question about my bill, thanks.",
+]
+
+
+@dataclass(frozen=True)
+class Secrets:
+    base_url: str  # what providers call (SWITCHBOARD_PUBLIC_URL), signatures are over it
+    twilio_auth_token: str | None = None
+    push_webhook_secret: str | None = None
+    sendgrid_inbound_auth: tuple[str, str] | None = None
+    sendgrid_event_private_key: ec.EllipticCurvePrivateKey | None = None
+
+
+@dataclass(frozen=True)
+class Request:
+    kind: str  # what it is, for the summary
+    path: str
+    body: bytes
+    headers: dict[str, str]
+    expect_refusal: bool = False
+
+
+@dataclass
+class Plan:
+    requests: list[Request] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+def secrets_from(settings: SimulatorSettings | UpSettings, base_url: str) -> Secrets:
+    """The secrets the simulator signs with, from the same settings the ingress reads."""
+
+    def reveal(value: SecretStr | None) -> str | None:
+        return value.get_secret_value() if value else None
+
+    password = reveal(settings.sendgrid_inbound_password)
+    key = reveal(settings.simulator_sendgrid_private_key)
+    return Secrets(
+        base_url=base_url,
+        twilio_auth_token=reveal(settings.twilio_auth_token),
+        push_webhook_secret=reveal(settings.push_webhook_secret),
+        sendgrid_inbound_auth=(
+            (settings.sendgrid_inbound_user, password)
+            if settings.sendgrid_inbound_user and password
+            else None
+        ),
+        sendgrid_event_private_key=private_key_from_b64(key) if key else None,
+    )
+
+
+def private_key_from_b64(value: str) -> ec.EllipticCurvePrivateKey:
+    key = load_der_private_key(base64.b64decode(value), password=None)
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise ValueError("not an EC private key")
+    return key
+
+
+def plan(customers: int, secrets_: Secrets, rng: random.Random) -> Plan:
+    """Every request of the simulation, in a realistic (shuffled, duplicated) order."""
+    out = Plan()
+    if secrets_.twilio_auth_token is None:
+        out.skipped.append("SMS and calls (SWITCHBOARD_TWILIO_AUTH_TOKEN is not set)")
+    if secrets_.sendgrid_inbound_auth is None:
+        out.skipped.append("email (SWITCHBOARD_SENDGRID_INBOUND_USER/_PASSWORD are not set)")
+    if secrets_.push_webhook_secret is None:
+        out.skipped.append("push (SWITCHBOARD_PUSH_WEBHOOK_SECRET is not set)")
+    if secrets_.sendgrid_event_private_key is None:
+        out.skipped.append("SendGrid events (no SWITCHBOARD_SIMULATOR_SENDGRID_PRIVATE_KEY)")
+    for i in range(customers):
+        phone = f"+1415555{(3000 + i) % 10_000:04d}"
+        email = f"customer{i}@example.com"
+        out.requests += list(_customer(i, phone, email, secrets_, rng))
+    # Providers retry and race: about one request in ten arrives twice.
+    out.requests += [r for r in out.requests if rng.random() < 0.1]
+    rng.shuffle(out.requests)
+    out.requests += list(_malformed(secrets_, rng))
+    return out
+
+
+def _customer(i: int, phone: str, email: str, s: Secrets, rng: random.Random) -> Iterator[Request]:
+    n = 1000 + i
+    if s.twilio_auth_token:
+        for _ in range(rng.randint(1, 3)):
+            text = rng.choice(TEXTS).format(n=n)
+            yield _twilio(
+                s,
+                "sms",
+                "/webhooks/twilio/sms",
+                sms_fields(new_message_sid(), phone, OUR_NUMBER, text),
+            )
+        if rng.random() < 0.4:
+            yield from _voicemail(s, phone, rng.choice(TRANSCRIPTS).format(n=n), rng)
+    if s.sendgrid_inbound_auth and rng.random() < 0.5:
+        yield _email(s, email, rng.choice(TEXTS).format(n=n), latin1=rng.random() < 0.3)
+    if s.push_webhook_secret and rng.random() < 0.4:
+        user = f"user-{i}"
+        yield _push(
+            s,
+            "push.replied",
+            {
+                "user_id": user,
+                "reply_id": "rpl_" + secrets.token_hex(8),
+                "reply_text": "Yes, please",
+                "phone": phone,
+            },
+        )
+        notification = "ntf_" + secrets.token_hex(8)
+        for status in ("push.sent", "push.delivered", "push.opened"):
+            yield _push(s, status, {"user_id": user, "notification_id": notification})
+    if s.sendgrid_event_private_key and rng.random() < 0.3:
+        message = f"msg{secrets.token_hex(6)}.filter0001.example"
+        events = [
+            {
+                "email": email,
+                "event": kind,
+                "sg_event_id": secrets.token_hex(11),
+                "sg_message_id": message,
+                "timestamp": int(time.time()) - 60 + k,
+            }
+            for k, kind in enumerate(("processed", "delivered", "open"))
+        ]
+        rng.shuffle(events)
+        yield _sendgrid_events(s, events)
+
+
+def _twilio(s: Secrets, kind: str, path: str, fields: list[tuple[str, str]]) -> Request:
+    assert s.twilio_auth_token is not None
+    signed = sign_twilio(s.base_url + path, fields, s.twilio_auth_token)
+    return Request(kind, path, signed.body, signed.headers)
+
+
+def _voicemail(s: Secrets, phone: str, transcript: str, rng: random.Random) -> Iterator[Request]:
+    call, recording = "CA" + secrets.token_hex(16), "RE" + secrets.token_hex(16)
+    base = [
+        ("AccountSid", ACCOUNT),
+        ("CallSid", call),
+        ("From", phone),
+        ("To", OUR_NUMBER),
+        ("Direction", "inbound"),
+    ]
+    callbacks = [
+        _twilio(
+            s,
+            "call",
+            "/webhooks/twilio/voice",
+            [*base, ("CallStatus", "ringing"), ("Caller", phone), ("Called", OUR_NUMBER)],
+        ),
+        _twilio(
+            s,
+            "call",
+            "/webhooks/twilio/voice/recording",
+            [
+                ("AccountSid", ACCOUNT),
+                ("CallSid", call),
+                ("RecordingSid", recording),
+                (
+                    "RecordingUrl",
+                    f"{RECORDINGS}/{recording}",
+                ),
+                ("RecordingStatus", "completed"),
+                ("RecordingDuration", "14"),
+            ],
+        ),
+        _twilio(
+            s,
+            "call",
+            "/webhooks/twilio/voice/transcription",
+            [
+                *base,
+                ("CallStatus", "completed"),
+                ("RecordingSid", recording),
+                ("TranscriptionSid", "TR" + secrets.token_hex(16)),
+                ("TranscriptionText", transcript),
+                ("TranscriptionStatus", "completed"),
+            ],
+        ),
+    ]
+    rng.shuffle(callbacks)  # callbacks race each other
+    yield from callbacks
+
+
+def _email(s: Secrets, sender: str, text: str, latin1: bool) -> Request:
+    assert s.sendgrid_inbound_auth is not None
+    charset = "iso-8859-1" if latin1 else "utf-8"
+    text = text + (" Grüße, Zoë" if latin1 else "")
+    message_id = f"<{secrets.token_hex(8)}@example.com>"
+    boundary = "sim" + secrets.token_hex(8)
+    fields = [
+        ("headers", f"Message-ID: {message_id}\nFrom: {sender}\nTo: {SUPPORT}\n"),
+        ("from", sender),
+        ("to", SUPPORT),
+        ("subject", "Question about my order"),
+        ("text", text),
+        (
+            "charsets",
+            json.dumps({"to": "UTF-8", "from": "UTF-8", "subject": "UTF-8", "text": charset}),
+        ),
+        ("attachments", "1"),
+        (
+            "attachment-info",
+            json.dumps(
+                {
+                    "attachment1": {
+                        "filename": "receipt.txt",
+                        "name": "receipt.txt",
+                        "type": "text/plain",
+                    }
+                }
+            ),
+        ),
+    ]
+    body = b"".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
+        + value.encode(charset if name == "text" else "utf-8")
+        + b"\r\n"
+        for name, value in fields
+    )
+    body += (
+        (
+            f"--{boundary}\r\nContent-Disposition: form-data; "
+            'name="attachment1"; filename="receipt.txt"\r\n'
+            "Content-Type: text/plain\r\n\r\n"
+        ).encode()
+        + b"Receipt: order total 42.00\r\n"
+        + f"--{boundary}--\r\n".encode()
+    )
+    user, password = s.sendgrid_inbound_auth
+    auth = base64.b64encode(f"{user}:{password}".encode()).decode()
+    headers = {
+        "Content-Type": f"multipart/form-data; boundary={boundary}",
+        "Authorization": f"Basic {auth}",
+    }
+    return Request("email", "/webhooks/sendgrid/inbound", body, headers)
+
+
+def _push(s: Secrets, event: str, data: dict[str, str]) -> Request:
+    assert s.push_webhook_secret is not None
+    body = json.dumps(
+        {
+            "type": event,
+            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "data": data,
+        }
+    ).encode()
+    headers = sign_standard_webhook(
+        s.push_webhook_secret, body, "msg_" + secrets.token_hex(10), int(time.time())
+    )
+    return Request("push", "/webhooks/push", body, headers)
+
+
+def _sendgrid_events(s: Secrets, events: list[dict[str, object]]) -> Request:
+    assert s.sendgrid_event_private_key is not None
+    body = sendgrid_event_batch(events)
+    headers = sign_sendgrid_events(s.sendgrid_event_private_key, body, int(time.time()))
+    return Request("email events", "/webhooks/sendgrid/events", body, headers)
+
+
+def _malformed(s: Secrets, rng: random.Random) -> Iterator[Request]:
+    """A few requests no provider should send: each must be refused with a 4xx."""
+    if s.twilio_auth_token:
+        sid = new_message_sid()
+        forged = _twilio(
+            s, "malformed", "/webhooks/twilio/sms", sms_fields(sid, "+14155550999", OUR_NUMBER, "x")
+        )
+        yield replace(
+            forged, headers={**forged.headers, "X-Twilio-Signature": "forged"}, expect_refusal=True
+        )
+        no_sender = _twilio(s, "malformed", "/webhooks/twilio/sms", [("Body", "no sid, no sender")])
+        yield replace(no_sender, expect_refusal=True)
+    if s.push_webhook_secret:
+        body = b'{"type": "push.replied", "data": '  # truncated JSON
+        yield Request(
+            "malformed",
+            "/webhooks/push",
+            body,
+            sign_standard_webhook(s.push_webhook_secret, body, "msg_bad", int(time.time())),
+            True,
+        )

@@ -1,0 +1,97 @@
+"""The traffic simulator's requests, through the real app and worker: every channel lands in
+the store, duplicates and shuffled callbacks change nothing, malformed requests are refused."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import random
+import secrets
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from sqlalchemy import func, select
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from switchboard import traffic
+from switchboard.settings import IngressSettings
+from switchboard.simulate import public_key_b64
+from switchboard.store import Store
+from switchboard.store.tables import interactions
+from tests.conftest import ingress_settings
+
+PRIVATE = ec.generate_private_key(ec.SECP256R1())
+SECRETS = traffic.Secrets(
+    base_url="https://hooks.example.org",
+    twilio_auth_token=secrets.token_hex(16),
+    push_webhook_secret="whsec_" + base64.b64encode(secrets.token_bytes(32)).decode(),
+    sendgrid_inbound_auth=("parse", secrets.token_hex(8)),
+    sendgrid_event_private_key=traffic.private_key_from_b64(
+        base64.b64encode(
+            PRIVATE.private_bytes(
+                serialization.Encoding.DER,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        ).decode()
+    ),
+)
+
+
+@pytest.fixture
+def settings(task_queue: str) -> IngressSettings:
+    assert SECRETS.sendgrid_inbound_auth is not None
+    return ingress_settings(
+        task_queue,
+        public_url=SECRETS.base_url,
+        twilio_auth_token=SECRETS.twilio_auth_token,
+        push_webhook_secret=SECRETS.push_webhook_secret,
+        sendgrid_inbound_user=SECRETS.sendgrid_inbound_auth[0],
+        sendgrid_inbound_password=SECRETS.sendgrid_inbound_auth[1],
+        sendgrid_event_public_key=public_key_b64(PRIVATE),
+    )
+
+
+async def test_simulated_traffic_lands_on_every_channel(
+    http: httpx.AsyncClient, client: Client, worker: Worker, store: Store, task_queue: str
+) -> None:
+    plan = traffic.plan(12, SECRETS, random.Random(7))
+    assert plan.skipped == []
+    assert {r.kind for r in plan.requests} >= {"sms", "call", "email", "push", "malformed"}
+
+    for request in plan.requests:
+        response = await http.post(request.path, content=request.body, headers=request.headers)
+        if request.expect_refusal:
+            assert 400 <= response.status_code < 500, (request.kind, response.text)
+        else:
+            assert response.status_code < 300, (request.kind, request.path, response.text)
+
+    # Wait for the workflows the requests started (duplicates started none of their own).
+    for _ in range(600):
+        running = [
+            wf.id
+            async for wf in client.list_workflows(
+                f"TaskQueue = '{task_queue}' AND ExecutionStatus = 'Running'"
+                " AND WorkflowType = 'InteractionWorkflow'"
+            )
+        ]
+        if not running:
+            break
+        await asyncio.sleep(0.1)
+    failed = [
+        wf.id
+        async for wf in client.list_workflows(
+            f"TaskQueue = '{task_queue}' AND ExecutionStatus = 'Failed'"
+        )
+    ]
+    assert failed == []
+    with store.engine.connect() as conn:
+        channels = dict(
+            conn.execute(
+                select(interactions.c.channel, func.count()).group_by(interactions.c.channel)
+            ).all()
+        )
+    assert set(channels) == {"sms", "voice", "email", "push"}
