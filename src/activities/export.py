@@ -14,7 +14,7 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from analytics import export, quality
+from analytics import export
 from analytics.privacy import Privacy
 from switchboard.contract import (
     EXPORT_INVALID,
@@ -67,6 +67,10 @@ class ExportActivities:
     @activity.defn(name=VALIDATE_EXPORT)
     def validate(self, batch: ExportBatch) -> list[dict[str, Any]]:
         """The quality gate; a failing batch is discarded and the activity fails for good."""
+        # Imported here: Great Expectations takes seconds to import, and a worker restarting
+        # after a crash should be polling long before its first export.
+        from analytics import quality
+
         path = Path(batch.path)
         results = quality.validate_frames(path.name, quality.read_batch(path, batch.partitions))
         quality.keep(self.root, results)

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
+from opentelemetry.sdk.trace import TracerProvider
 from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import RPCError
@@ -84,6 +85,30 @@ def build_worker(
     )
 
 
+async def _connect(
+    settings: WorkerSettings, runtime: Runtime | None, tracing: TracerProvider | None
+) -> Client:
+    """Connect, waiting for Temporal if it is not up yet (a host restart, a compose start)."""
+    delay = 0.5
+    while True:
+        try:
+            return await Client.connect(
+                settings.temporal_address,
+                namespace=settings.temporal_namespace,
+                runtime=runtime,
+                interceptors=telemetry.temporal_interceptors(tracing),
+            )
+        except RuntimeError as exc:  # the SDK's "Failed client connect"
+            log.warning(
+                "Temporal at %s not reachable, retrying in %.1fs: %s",
+                settings.temporal_address,
+                delay,
+                str(exc).splitlines()[0],
+            )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+
+
 async def run_worker(settings: WorkerSettings, rules: Rules) -> None:
     """Run until SIGINT or SIGTERM, then finish in-flight tasks and stop."""
     runtime = None
@@ -92,12 +117,7 @@ async def run_worker(settings: WorkerSettings, rules: Rules) -> None:
         runtime = Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=address)))
         log.info("worker metrics at http://%s/metrics", address)
     tracing = telemetry.tracer_provider(settings, "worker")
-    client = await Client.connect(
-        settings.temporal_address,
-        namespace=settings.temporal_namespace,
-        runtime=runtime,
-        interceptors=telemetry.temporal_interceptors(tracing),
-    )
+    client = await _connect(settings, runtime, tracing)
     try:
         added = await search_attributes.ensure_registered(client)
         if added:

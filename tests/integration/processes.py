@@ -15,12 +15,23 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def switchboard(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
-    """Start `switchboard <args>` in `cwd` (away from a developer's .env) with `env` added."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "switchboard", *args],
-        env={**os.environ, **env},
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+def switchboard(
+    args: list[str], env: dict[str, str], cwd: Path, log: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """Start `switchboard <args>` in `cwd` (away from a developer's .env) with `env` added.
+
+    Its output is a pipe the caller reads, or, for long runs, appended to `log`: a pipe nobody
+    reads fills up and blocks the process at its next log line.
+    """
+    output = subprocess.PIPE if log is None else log.open("ab")
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-m", "switchboard", *args],
+            env={**os.environ, **env},
+            cwd=cwd,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    finally:
+        if log is not None:
+            output.close()  # type: ignore[union-attr]
