@@ -22,7 +22,7 @@ import duckdb
 import httpx
 
 from analytics import export
-from bench.stack import running_stack
+from switchboard.benchmark.stack import running_stack
 from switchboard.simulate import new_message_sid, sign_twilio, sms_fields
 
 RESULTS = Path(__file__).with_name("results")

@@ -24,8 +24,8 @@ from pathlib import Path
 from sqlalchemy import func, select
 from temporalio.client import Client
 
-from bench.baseline import baseline_worker, run_baseline
-from bench.stack import running_stack
+from switchboard.benchmark.baseline import baseline_worker, run_baseline
+from switchboard.benchmark.stack import running_stack
 from switchboard.simulate import new_message_sid, sms_fields
 from switchboard.store import Store
 from switchboard.store.tables import interactions, raw_events

@@ -24,8 +24,8 @@ import httpx
 from sqlalchemy import select
 from temporalio.client import Client
 
-from bench.baseline import baseline_worker, run_baseline
-from bench.stack import paced, running_stack, summary
+from switchboard.benchmark.baseline import baseline_worker, run_baseline
+from switchboard.benchmark.stack import paced, running_stack, summary
 from switchboard.simulate import new_message_sid, sign_twilio, sms_fields
 from switchboard.store import Store
 from switchboard.store.tables import interactions

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from temporalio.client import Client
 
 from bench.sms_latency import write
-from bench.stack import paced, running_stack, summary
+from switchboard.benchmark.stack import paced, running_stack, summary
 from switchboard.simulate import (
     inbound_parse_form,
     public_key_b64,

@@ -213,6 +213,45 @@ def replay_check(
     asyncio.run(check())
 
 
+@app.command("bench")
+def bench_command(
+    count: Annotated[int, typer.Option(min=50, help="messages per run")] = 1000,
+    rate: Annotated[
+        float, typer.Option(min=0, help="fixed rate per second (0: half the baseline's)")
+    ] = 0,
+    out: Annotated[Path, typer.Option(help="where to write the figures")] = Path(
+        "bench-result.json"
+    ),
+) -> None:
+    """Benchmark the pipeline against bare Temporal on an embedded stack of its own."""
+    import json
+
+    from switchboard.benchmark.run import bench
+
+    with console.status("benchmarking (an embedded stack of its own, a few minutes)…"):
+        result = asyncio.run(bench(count, rate or None))
+    table = Table("figure", "value")
+    fixed, maximum = result["fixed_rate"], result["max_rate"]
+    rows = {
+        "bare baseline (workflows/s)": result["baseline_workflows_per_s"],
+        "pipeline at max rate (messages/s)": maximum["messages_per_s"],
+        "ratio pipeline / baseline": result["ratio_pipeline_to_baseline"],
+        f"ack p50 / p99 at {fixed['rate_per_s']}/s (ms)": (
+            f"{fixed['ack']['p50_ms']} / {fixed['ack']['p99_ms']}"
+        ),
+        "receipt→persisted p50 / p99 (ms)": (
+            f"{fixed['receipt_to_persisted']['p50_ms']} / {fixed['receipt_to_persisted']['p99_ms']}"
+        ),
+        "peak RSS (MB)": result["peak_rss_mb"],
+        "CPU share": result["cpu_share"],
+    }
+    for name, value in rows.items():
+        table.add_row(name, str(value))
+    console.print(table)
+    out.write_text(json.dumps(result, indent=2))
+    console.print(f"written to {out}")
+
+
 @app.command()
 def dashboards() -> None:
     """Serve the Streamlit dashboards over the published exports (port 8501)."""

@@ -28,6 +28,7 @@ class Stack:
     base_url: str
     temporal_address: str
     data_dir: Path
+    pid: int  # of `switchboard up`; its children are Temporal, the worker, the ingress, …
 
 
 @asynccontextmanager
@@ -68,7 +69,7 @@ async def running_stack(settings: dict[str, str]) -> AsyncIterator[Stack]:
                 if time.monotonic() > deadline or up.poll() is not None:
                     raise SystemExit("switchboard up did not become ready")
                 await asyncio.sleep(0.3)
-        yield Stack(base, f"127.0.0.1:{temporal}", tmp / "data")
+        yield Stack(base, f"127.0.0.1:{temporal}", tmp / "data", up.pid)
     finally:
         up.terminate()
         up.wait(timeout=60)

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import json
+import time
+import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -45,3 +50,29 @@ async def baseline_worker(client: Client) -> AsyncIterator[None]:
 
 async def run_baseline(client: Client, workflow_id: str) -> None:
     await client.execute_workflow(BaselineWorkflow.run, "x", id=workflow_id, task_queue=TASK_QUEUE)
+
+
+async def max_rate(address: str, count: int, concurrency: int) -> float:
+    """Bare workflows per second, `concurrency` in flight, on the server at `address`."""
+    client = await Client.connect(address)
+    slots = asyncio.Semaphore(concurrency)
+
+    async def one(i: int) -> None:
+        async with slots:
+            await run_baseline(client, f"bench-baseline-{uuid.uuid4().hex}")
+
+    async with baseline_worker(client):
+        await asyncio.gather(*(one(i) for i in range(min(count, 50))))  # warm up
+        started = time.perf_counter()
+        await asyncio.gather(*(one(i) for i in range(count)))
+        return count / (time.perf_counter() - started)
+
+
+if __name__ == "__main__":
+    # `switchboard bench` runs the baseline here, in a process of its own, as a client would.
+    parser = argparse.ArgumentParser()
+    parser.add_argument("address")
+    parser.add_argument("--count", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=64)
+    args = parser.parse_args()
+    print(json.dumps({"per_s": asyncio.run(max_rate(args.address, args.count, args.concurrency))}))

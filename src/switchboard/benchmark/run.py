@@ -1,0 +1,166 @@
+"""`switchboard bench`: the pipeline against bare Temporal on the same embedded stack, one run.
+
+1. the baseline: bare workflows with one local activity, started at the maximum rate by a
+   client in a process of its own (`python -m switchboard.benchmark.baseline`);
+2. the pipeline at a fixed rate (half the baseline's unless `--rate`): signed SMS through the
+   real ingress, ack latency per request, receipt→persisted from the store;
+3. the pipeline at the maximum rate (64 requests in flight): sustained messages/s from the
+   first request to the last message persisted.
+
+Meanwhile the processes of `switchboard up` are sampled for peak RSS and CPU time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import psutil
+from sqlalchemy import select
+
+from switchboard.benchmark.stack import Stack, paced, running_stack, summary
+from switchboard.simulate import new_message_sid, sign_twilio, sms_fields
+from switchboard.store import Store
+from switchboard.store.tables import interactions
+
+ROLES = ("temporal", "worker", "ingress")
+
+
+def _role(process: psutil.Process) -> str | None:
+    command = " ".join(process.cmdline())
+    if "start-dev" in command:
+        return "temporal"
+    for role in ("worker", "ingress"):
+        if command.endswith(f"switchboard {role}"):
+            return role
+    return None
+
+
+@dataclass
+class Sampler:
+    """Peak RSS and CPU seconds of Temporal, the worker and the ingress while it runs."""
+
+    processes: dict[str, psutil.Process]
+    peak_rss: dict[str, int] = field(default_factory=dict)
+    cpu: dict[str, float] = field(default_factory=dict)
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    @classmethod
+    def of(cls, stack: Stack) -> Sampler:
+        found = {}
+        for child in psutil.Process(stack.pid).children(recursive=True):
+            role = _role(child)
+            if role:
+                found[role] = child
+        return cls(found)
+
+    def _cpu(self) -> dict[str, float]:
+        return {r: sum(p.cpu_times()[:2]) for r, p in self.processes.items()}
+
+    def __enter__(self) -> Sampler:
+        self._start = self._cpu()
+        threading.Thread(target=self._sample, daemon=True).start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.2):
+            for role, process in self.processes.items():
+                rss = process.memory_info().rss
+                self.peak_rss[role] = max(self.peak_rss.get(role, 0), rss)
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        end = self._cpu()
+        self.cpu = {r: end[r] - self._start[r] for r in end}
+
+
+async def _pipeline(stack: Stack, token: str, count: int, rate: float | None) -> dict[str, Any]:
+    url = stack.base_url + "/webhooks/twilio/sms"
+    sids = [new_message_sid() for _ in range(count)]
+    slots = asyncio.Semaphore(64)
+    async with httpx.AsyncClient(timeout=30) as http:
+
+        async def send(i: int) -> None:
+            fields = sms_fields(sids[i], f"+1415555{1000 + i % 200:04d}", "+14155550100", "m")
+            request = sign_twilio(url, fields, token)
+            async with slots:
+                response = await http.post(url, content=request.body, headers=request.headers)
+            if response.status_code != 200:
+                raise RuntimeError(f"the webhook answered {response.status_code}")
+
+        started = time.perf_counter()
+        if rate is None:
+            ack: list[float] = []
+
+            async def timed(i: int) -> None:
+                t0 = time.perf_counter()
+                await send(i)
+                ack.append(time.perf_counter() - t0)
+
+            await asyncio.gather(*(timed(i) for i in range(count)))
+        else:
+            ack = await paced(count, rate, send)
+    store = Store.from_url(f"sqlite:///{stack.data_dir / 'switchboard.db'}")
+    query = select(interactions.c.received_at, interactions.c.persisted_at).where(
+        interactions.c.provider_message_id.in_(sids)
+    )
+    deadline = time.monotonic() + 600
+    while True:
+        with store.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        if len(rows) == count or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.2)
+    elapsed = time.perf_counter() - started
+    store.close()
+    persisted = [(r.persisted_at - r.received_at).total_seconds() for r in rows]
+    return {
+        "messages": count,
+        "persisted": len(rows),
+        "messages_per_s": round(len(rows) / elapsed, 1),
+        "ack": summary(ack),
+        "receipt_to_persisted": summary(persisted),
+    }
+
+
+async def bench(count: int, rate: float | None) -> dict[str, Any]:
+    token = secrets.token_hex(16)
+    settings = {"SWITCHBOARD_TWILIO_AUTH_TOKEN": token, "SWITCHBOARD_EXPORT_INTERVAL_S": "3600"}
+    async with running_stack(settings) as stack:
+        baseline = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "switchboard.benchmark.baseline",
+                stack.temporal_address,
+                "--count",
+                str(count),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        baseline_rate = float(json.loads(baseline.stdout.strip().splitlines()[-1])["per_s"])
+        fixed_rate = rate or baseline_rate / 2
+        await _pipeline(stack, token, 50, 50.0)  # warm-up: first calls pay for imports
+        with Sampler.of(stack) as sampler:
+            fixed = await _pipeline(stack, token, count, fixed_rate)
+            maximum = await _pipeline(stack, token, count, None)
+    total_cpu = sum(sampler.cpu.values()) or 1.0
+    return {
+        "baseline_workflows_per_s": round(baseline_rate, 1),
+        "fixed_rate": {"rate_per_s": round(fixed_rate, 1), **fixed},
+        "max_rate": maximum,
+        "ratio_pipeline_to_baseline": round(maximum["messages_per_s"] / baseline_rate, 2),
+        "peak_rss_mb": {r: round(v / 2**20) for r, v in sampler.peak_rss.items()},
+        "cpu_share": {r: round(v / total_cpu, 2) for r, v in sampler.cpu.items()},
+        "cpu_seconds": {r: round(v, 1) for r, v in sampler.cpu.items()},
+    }
