@@ -73,6 +73,8 @@ class ConversationWorkflow:
         self.events: list[ConversationEvent] = []
         self.threaded: list[str] = []
         self.changes = 0
+        # The search attributes last upserted (none yet in this run).
+        self.indexed: tuple[str, str, str | None, bool] | None = None
         # Updates and timers interleave at awaits; one change is recorded at a time.
         self.lock = asyncio.Lock()
 
@@ -347,13 +349,23 @@ class ConversationWorkflow:
                 start_to_close_timeout=STORE_TIMEOUT,
                 retry_policy=STORE_RETRY,
             )
-        workflow.upsert_search_attributes(
-            [
-                sa.CUSTOMER_ID.value_set(self.customer_id),
-                sa.CONVERSATION_ID.value_set(self.state.conversation_id or ""),
-                sa.CONVERSATION_STATUS.value_set(self.state.status or ""),
-                sa.ROUTE_QUEUE.value_set(self.state.queue),
-                sa.SLA_BREACHED.value_set(self.state.sla_breached),
-            ]
+        indexed = (
+            self.state.conversation_id or "",
+            self.state.status or "",
+            self.state.queue,
+            self.state.sla_breached,
         )
+        # Patched in: upsert only when an indexed value changed. Most interactions change
+        # none, and each upsert is a history event and a visibility write on the server.
+        if indexed != self.indexed or not workflow.patched("upsert-changed-attributes"):
+            workflow.upsert_search_attributes(
+                [
+                    sa.CUSTOMER_ID.value_set(self.customer_id),
+                    sa.CONVERSATION_ID.value_set(indexed[0]),
+                    sa.CONVERSATION_STATUS.value_set(indexed[1]),
+                    sa.ROUTE_QUEUE.value_set(indexed[2]),
+                    sa.SLA_BREACHED.value_set(indexed[3]),
+                ]
+            )
+            self.indexed = indexed
         self.changes += 1
