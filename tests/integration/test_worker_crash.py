@@ -9,8 +9,7 @@ from pathlib import Path
 
 import httpx
 from sqlalchemy import func, select
-from temporalio.api.enums.v1 import EventType, PendingActivityState
-from temporalio.client import Client
+from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
 from switchboard.contract import interaction_workflow_id
@@ -31,19 +30,23 @@ async def _scrape(url: str) -> str:
         return response.text
 
 
-async def wait_for_retry_backoff(client: Client, workflow_id: str, attempt: int) -> None:
-    """Until an activity has failed `attempt - 1` times and waits, not running, for its retry."""
-    handle = client.get_workflow_handle(workflow_id)
-    for _ in range(600):
-        pending = (await handle.describe()).raw_description.pending_activities
-        if any(
-            p.attempt >= attempt
-            and p.state == PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED
-            for p in pending
-        ):
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("the activity never reached its retry backoff")
+async def wait_for_failed_attempts(metrics_url: str, attempts: int) -> None:
+    """Until the worker's store steps (local activities) have failed `attempts` times."""
+    async with httpx.AsyncClient() as http:
+        for _ in range(600):
+            try:
+                text = (await http.get(metrics_url)).text
+            except httpx.HTTPError:
+                text = ""  # the endpoint is not up yet
+            failed = sum(
+                float(line.rsplit(" ", 1)[1])
+                for line in text.splitlines()
+                if line.startswith("temporal_local_activity_execution_failed")
+            )
+            if failed >= attempts:
+                return
+            await asyncio.sleep(0.05)
+    raise AssertionError("the store step never failed and retried")
 
 
 async def test_worker_sigkilled_mid_workflow_completes_exactly_once(
@@ -58,21 +61,25 @@ async def test_worker_sigkilled_mid_workflow_completes_exactly_once(
         "SWITCHBOARD_DATABASE_URL": f"sqlite:///{db}",
         "SWITCHBOARD_TASK_QUEUE": task_queue,
         "SWITCHBOARD_SQLITE_BUSY_TIMEOUT_S": "0.3",
-        "SWITCHBOARD_WORKER_METRICS_PORT": str(free_port()),
     }
-    # Another process holds the store's write lock: the worker's store activity keeps failing
-    # and retrying, so the workflow is caught mid-way.
+    first_metrics = free_port()
+    # Another process holds the store's write lock: the worker's store step keeps failing and
+    # retrying, so the workflow is caught mid-way.
     locker = sqlite3.connect(db, isolation_level=None)
     locker.execute("BEGIN IMMEDIATE")
 
-    first = switchboard(["worker"], env, tmp_path)
+    first = switchboard(
+        ["worker"], {**env, "SWITCHBOARD_WORKER_METRICS_PORT": str(first_metrics)},
+        tmp_path,
+        tmp_path / "first-worker.log",
+    )
     inp = sms_input()
     workflow_id = interaction_workflow_id("twilio", inp.raw.event_key)
     handle = await client.start_workflow(
         InteractionWorkflow.run, inp, id=workflow_id, task_queue=task_queue
     )
     try:
-        await wait_for_retry_backoff(client, workflow_id, attempt=3)
+        await wait_for_failed_attempts(f"http://127.0.0.1:{first_metrics}/metrics", attempts=2)
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=10)
     finally:
@@ -81,7 +88,10 @@ async def test_worker_sigkilled_mid_workflow_completes_exactly_once(
 
     metrics_port = free_port()
     second = switchboard(
-        ["worker"], {**env, "SWITCHBOARD_WORKER_METRICS_PORT": str(metrics_port)}, tmp_path
+        ["worker"],
+        {**env, "SWITCHBOARD_WORKER_METRICS_PORT": str(metrics_port)},
+        tmp_path,
+        tmp_path / "second-worker.log",
     )
     try:
         result = await asyncio.wait_for(handle.result(), timeout=60)
