@@ -69,7 +69,8 @@ async def test_worker_sigkilled_mid_workflow_completes_exactly_once(
     locker.execute("BEGIN IMMEDIATE")
 
     first = switchboard(
-        ["worker"], {**env, "SWITCHBOARD_WORKER_METRICS_PORT": str(first_metrics)},
+        ["worker"],
+        {**env, "SWITCHBOARD_WORKER_METRICS_PORT": str(first_metrics)},
         tmp_path,
         tmp_path / "first-worker.log",
     )
