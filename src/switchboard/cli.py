@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sys
 import time
@@ -83,6 +84,13 @@ def worker() -> None:
     settings = _load(WorkerSettings)
     _logging(settings, "worker")
     asyncio.run(run_worker(settings, _rules(settings.routing_rules)))
+    # The worker has shut down cleanly. Skip the interpreter's teardown: the SDK's Rust threads
+    # can still call into Python while it finalizes, and abort the process with SIGABRT
+    # ("PyGILState_Release", temporalio/sdk-python#300), turning a clean stop into a crash.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _rules(path: Path | None) -> Rules:
