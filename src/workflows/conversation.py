@@ -80,18 +80,43 @@ class ConversationWorkflow:
 
     @workflow.run
     async def run(self, inp: ConversationInput) -> None:
+        # Patched in: one timer runs until the earliest thing due and is replaced only by an
+        # earlier one. Before, every interaction cancelled and restarted it (two history
+        # events each), although it mostly just pushes the inactivity deadline later.
+        keep_timer = workflow.patched("keep-earlier-timer")
+        timer: asyncio.Task[None] | None = None
+        timer_at: datetime | None = None
         while True:
             seen = self.changes
             due = self._next_timer()
-            timeout = None if due is None else max(due[0] - workflow.now(), timedelta(0))
-            try:
+            if not keep_timer:
+                timeout = None if due is None else max(due[0] - workflow.now(), timedelta(0))
+                try:
+                    await workflow.wait_condition(
+                        lambda seen=seen: self.changes != seen,  # type: ignore[misc]
+                        timeout=timeout,
+                    )
+                except TimeoutError:
+                    async with self.lock:
+                        await self._on_timer()
+            else:
+                if due is not None and (timer is None or timer_at is None or due[0] < timer_at):
+                    if timer is not None:
+                        timer.cancel()
+                    timer_at = due[0]
+                    delay = max(due[0] - workflow.now(), timedelta(0))
+                    timer = asyncio.ensure_future(workflow.sleep(delay))
                 await workflow.wait_condition(
-                    lambda seen=seen: self.changes != seen,  # type: ignore[misc]
-                    timeout=timeout,
+                    lambda seen=seen, t=timer: (
+                        self.changes != seen  # type: ignore[misc]
+                        or (t is not None and t.done())
+                    )
                 )
-            except TimeoutError:
-                async with self.lock:
-                    await self._on_timer()
+                if timer is not None and timer.done():
+                    timer, timer_at = None, None
+                    # Fired early when the deadline moved later: `_on_timer` re-checks.
+                    async with self.lock:
+                        await self._on_timer()
             if workflow.info().get_current_history_length() > self.policy.max_history_events:
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(

@@ -152,6 +152,36 @@ async def test_unanswered_message_breaches_the_sla_escalates_and_auto_resolves(
     assert row - now >= timedelta(hours=2)
 
 
+async def test_each_message_pushes_auto_resolve_later_without_restarting_the_timer(
+    skipping: WorkflowEnvironment, skipping_worker: Worker, store: Store, task_queue: str
+) -> None:
+    client = skipping.client
+    customer_id, handle = await start(client, store, task_queue)
+    now = await skipping.get_current_time()
+    # A long first-response target: the inactivity deadline (2 h) is what the timer waits for.
+    conversation_id = await handle.execute_update(
+        ADD_INTERACTION, inbound(customer_id, now, timedelta(hours=48)), result_type=str
+    )
+    for _ in range(3):
+        await skipping.sleep(timedelta(minutes=90))
+        now = await skipping.get_current_time()
+        await handle.execute_update(
+            ADD_INTERACTION, inbound(customer_id, now, timedelta(hours=48)), result_type=str
+        )
+    # 6 h 29 min after the first message, 1 h 59 min of quiet since the last: still open.
+    await skipping.sleep(timedelta(minutes=119))
+    state: ConversationState = await handle.query(ConversationWorkflow.current)
+    assert state.status == "open" and state.interaction_count == 4
+    await skipping.sleep(timedelta(minutes=2))
+    state = await handle.query(ConversationWorkflow.current)
+    assert state.status == "resolved" and state.resolution_code == "auto_resolved"
+    assert kinds(store, conversation_id)[-1] == "auto_resolved"
+    # The first timer ran to its deadline (2 h), fired early and was replaced: no message
+    # cancelled it.
+    history = await handle.fetch_history()
+    assert not [e for e in history.events if e.HasField("timer_canceled_event_attributes")]
+
+
 async def test_customer_message_reopens_within_the_window_and_opens_anew_after(
     skipping: WorkflowEnvironment, skipping_worker: Worker, store: Store, task_queue: str
 ) -> None:
