@@ -21,14 +21,11 @@ import time
 from pathlib import Path
 
 import httpx
-from sqlalchemy import select
 from temporalio.client import Client
 
 from switchboard.benchmark.baseline import baseline_worker, run_baseline
-from switchboard.benchmark.stack import paced, running_stack, summary
+from switchboard.benchmark.stack import paced, persisted_latencies, running_stack, summary
 from switchboard.simulate import new_message_sid, sign_twilio, sms_fields
-from switchboard.store import Store
-from switchboard.store.tables import interactions
 
 RESULTS = Path(__file__).with_name("results")
 
@@ -78,20 +75,8 @@ async def main(count: int, rate: float) -> dict[str, object]:
             ack = await paced(count, rate, send)
             send_s = time.perf_counter() - started
 
-        store = Store.from_url(f"sqlite:///{stack.data_dir / 'switchboard.db'}")
-        query = select(interactions.c.received_at, interactions.c.persisted_at).where(
-            interactions.c.provider_message_id.in_(sids)
-        )
-        deadline = time.monotonic() + 300
-        while True:
-            with store.engine.connect() as conn:
-                rows = conn.execute(query).all()
-            if len(rows) == count or time.monotonic() > deadline:
-                break
-            await asyncio.sleep(0.5)
+        persisted = await persisted_latencies(stack, sids, timeout_s=300)
         drain_s = time.perf_counter() - started
-        store.close()
-        persisted = [(r.persisted_at - r.received_at).total_seconds() for r in rows]
 
         client = await Client.connect(stack.temporal_address)
         baselines = await bare_baselines(client, count, rate)

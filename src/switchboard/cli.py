@@ -237,7 +237,11 @@ def bench_command(
     from switchboard.benchmark.run import bench
 
     with console.status("benchmarking (an embedded stack of its own, a few minutes)…"):
-        result = asyncio.run(bench(count, rate or None))
+        try:
+            result = asyncio.run(bench(count, rate or None))
+        except RuntimeError as exc:
+            console.print(f"[red]benchmark failed:[/] {exc}")
+            raise typer.Exit(1) from exc
     table = Table("figure", "value")
     fixed, maximum = result["fixed_rate"], result["max_rate"]
     rows = {

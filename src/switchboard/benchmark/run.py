@@ -24,12 +24,15 @@ from typing import Any
 
 import httpx
 import psutil
-from sqlalchemy import select
 
-from switchboard.benchmark.stack import Stack, paced, running_stack, summary
+from switchboard.benchmark.stack import (
+    Stack,
+    paced,
+    persisted_latencies,
+    running_stack,
+    summary,
+)
 from switchboard.simulate import new_message_sid, sign_twilio, sms_fields
-from switchboard.store import Store
-from switchboard.store.tables import interactions
 
 ROLES = ("temporal", "worker", "ingress")
 
@@ -108,24 +111,14 @@ async def _pipeline(stack: Stack, token: str, count: int, rate: float | None) ->
             await asyncio.gather(*(timed(i) for i in range(count)))
         else:
             ack = await paced(count, rate, send)
-    store = Store.from_url(f"sqlite:///{stack.data_dir / 'switchboard.db'}")
-    query = select(interactions.c.received_at, interactions.c.persisted_at).where(
-        interactions.c.provider_message_id.in_(sids)
-    )
-    deadline = time.monotonic() + 600
-    while True:
-        with store.engine.connect() as conn:
-            rows = conn.execute(query).all()
-        if len(rows) == count or time.monotonic() > deadline:
-            break
-        await asyncio.sleep(0.2)
+    persisted = await persisted_latencies(stack, sids, timeout_s=600)
     elapsed = time.perf_counter() - started
-    store.close()
-    persisted = [(r.persisted_at - r.received_at).total_seconds() for r in rows]
+    if len(persisted) < count:
+        raise RuntimeError(f"only {len(persisted)} of {count} messages persisted within 600 s")
     return {
         "messages": count,
-        "persisted": len(rows),
-        "messages_per_s": round(len(rows) / elapsed, 1),
+        "persisted": len(persisted),
+        "messages_per_s": round(len(persisted) / elapsed, 1),
         "ack": summary(ack),
         "receipt_to_persisted": summary(persisted),
     }

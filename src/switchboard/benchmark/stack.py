@@ -15,6 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from sqlalchemy import select
+
+from switchboard.store import Store
+from switchboard.store.tables import interactions
 
 
 def free_port() -> int:
@@ -107,3 +111,21 @@ async def paced(count: int, rate: float, job: Callable[[int], Awaitable[None]]) 
         tasks.append(asyncio.create_task(one(i)))
     await asyncio.gather(*tasks)
     return latencies
+
+
+async def persisted_latencies(stack: Stack, sids: list[str], timeout_s: float) -> list[float]:
+    """Receipt→persisted seconds of the messages `sids`, once all are stored (or at timeout)."""
+    store = Store.from_url(f"sqlite:///{stack.data_dir / 'switchboard.db'}")
+    query = select(interactions.c.received_at, interactions.c.persisted_at).where(
+        interactions.c.provider_message_id.in_(sids)
+    )
+    deadline = time.monotonic() + timeout_s
+    try:
+        while True:
+            with store.engine.connect() as conn:
+                rows = conn.execute(query).all()
+            if len(rows) == len(sids) or time.monotonic() > deadline:
+                return [(r.persisted_at - r.received_at).total_seconds() for r in rows]
+            await asyncio.sleep(0.2)
+    finally:
+        store.close()
