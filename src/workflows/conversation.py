@@ -100,7 +100,7 @@ class ConversationWorkflow:
                     async with self.lock:
                         await self._on_timer()
             else:
-                if due is not None and (timer is None or timer_at is None or due[0] < timer_at):
+                if due is not None and (timer_at is None or due[0] < timer_at):
                     if timer is not None:
                         timer.cancel()
                     timer_at = due[0]

@@ -83,7 +83,6 @@ class InteractionWorkflow:
                 draft.linked_identities,
             ),
             DedupeResult,
-            STORE_TIMEOUT,
         )
         if not self.local:
             workflow.upsert_search_attributes(
@@ -123,7 +122,6 @@ class InteractionWorkflow:
             PERSIST,
             PersistInput(interaction, inp.raw, rederive=inp.reprocess),
             PersistResult,
-            STORE_TIMEOUT,
         )
         conversation_id = None
         # Patched in: histories of workflows from before conversations replay unchanged.
@@ -150,8 +148,13 @@ class InteractionWorkflow:
                 start_to_close_timeout=HAND_OFF_TIMEOUT,
                 retry_policy=STORE_RETRY,
             )
-            workflow.upsert_search_attributes([sa.CONVERSATION_ID.value_set(conversation_id)])
-        workflow.upsert_search_attributes([sa.INTERACTION_STATUS.value_set(Status.COMPLETED)])
+            if not self.local:
+                workflow.upsert_search_attributes([sa.CONVERSATION_ID.value_set(conversation_id)])
+        completed = [sa.INTERACTION_STATUS.value_set(Status.COMPLETED)]
+        if self.local and conversation_id is not None:
+            # One upsert, one visibility write, for the end of the run.
+            completed.insert(0, sa.CONVERSATION_ID.value_set(conversation_id))
+        workflow.upsert_search_attributes(completed)
         return InteractionResult(
             interaction_id=persisted.interaction_id,
             customer_id=dedupe.customer_id,
@@ -159,21 +162,21 @@ class InteractionWorkflow:
             conversation_id=conversation_id,
         )
 
-    async def _step(self, name: str, arg: Any, result_type: type[T], timeout: timedelta) -> T:
-        """A step that touches the store or Temporal: retried with backoff until it succeeds."""
+    async def _step(self, name: str, arg: Any, result_type: type[T]) -> T:
+        """A step that touches the store: retried with backoff until the store is back."""
         if self.local:
             return await workflow.execute_local_activity(
                 name,
                 arg,
                 result_type=result_type,
-                start_to_close_timeout=timeout,
+                start_to_close_timeout=STORE_TIMEOUT,
                 retry_policy=STORE_RETRY,
             )
         return await workflow.execute_activity(
             name,
             arg,
             result_type=result_type,
-            start_to_close_timeout=timeout,
+            start_to_close_timeout=STORE_TIMEOUT,
             retry_policy=STORE_RETRY,
         )
 
