@@ -72,6 +72,10 @@ async def test_TW_RSP_01_signed_sms_is_acked_with_twiml_persisted_and_served_by_
     assert attrs.get(sa.CHANNEL) == "sms"
     assert attrs.get(sa.PROVIDER) == "twilio"
     assert attrs.get(sa.CUSTOMER_ID) == result.customer_id
+    # What an engineer filters on in Temporal UI, set by the end of the run.
+    assert attrs.get(sa.CONVERSATION_ID) == result.conversation_id
+    assert attrs.get(sa.INTERACTION_STATUS) == "completed"
+    assert attrs.get(sa.ROUTE_QUEUE)
 
     found = await http.get("/api/customers", params={"phone": sender}, headers=auth)
     assert found.status_code == 200
