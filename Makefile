@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench clean postgres compose chromium
+.PHONY: run test lint bench bytecode clean postgres compose chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,12 @@ $(STAMP): pyproject.toml
 .env:
 	cp .env.example .env
 
-run: $(STAMP) .env
+# Temporal's sandbox re-imports a workflow's module for every run: with PYTHONDONTWRITEBYTECODE
+# set (common in containers and CI) and no bytecode, each run would compile it from source.
+bytecode: $(STAMP)
+	@$(BIN)/python -m compileall -q src
+
+run: $(STAMP) .env bytecode
 	$(BIN)/switchboard up
 
 lint: $(STAMP)
@@ -39,10 +44,10 @@ chromium:
 	@command -v chromium >/dev/null || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null)
 
-test: $(STAMP) lint postgres compose chromium
+test: $(STAMP) bytecode lint postgres compose chromium
 	$(BIN)/pytest
 
-bench: $(STAMP)
+bench: $(STAMP) bytecode
 	$(BIN)/python -m bench.sms_latency
 	$(BIN)/python -m bench.webhooks
 	$(BIN)/python -m bench.conversation_history

@@ -1,7 +1,5 @@
 """Conversations: one open conversation per customer across channels, and its state changes."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum

@@ -1,7 +1,5 @@
 """Exports: the inputs and results of ExportWorkflow and RetentionWorkflow's activities."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass, field
 from typing import Any
 

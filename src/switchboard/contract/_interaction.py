@@ -1,8 +1,6 @@
 """`CustomerInteraction`, the single source of truth for the shape of an interaction, and the
 inputs and results of `InteractionWorkflow` and its activities."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
