@@ -243,8 +243,9 @@ def bench_command(
             console.print(f"[red]benchmark failed:[/] {exc}")
             raise typer.Exit(1) from exc
     table = Table("figure", "value")
-    fixed, maximum = result["fixed_rate"], result["max_rate"]
+    fixed, maximum, burst = result["fixed_rate"], result["max_rate"], result["burst"]
     rows = {
+        "worker processes (SWITCHBOARD_WORKERS)": result["worker_processes"],
         "bare baseline (workflows/s)": result["baseline_workflows_per_s"],
         "pipeline at max rate (messages/s)": maximum["messages_per_s"],
         "ratio pipeline / baseline": result["ratio_pipeline_to_baseline"],
@@ -254,8 +255,13 @@ def bench_command(
         "receipt→persisted p50 / p99 (ms)": (
             f"{fixed['receipt_to_persisted']['p50_ms']} / {fixed['receipt_to_persisted']['p99_ms']}"
         ),
+        "sustained at the fixed rate (messages/s)": fixed["messages_per_s"],
         "peak RSS (MB)": result["peak_rss_mb"],
         "CPU share": result["cpu_share"],
+        f"burst at {burst['rate_per_s']}/s: messages/s, refused then retried": (
+            f"{burst['messages_per_s']}, {burst['refused_then_retried']}"
+        ),
+        "burst peak RSS (MB)": burst["peak_rss_mb"],
     }
     for name, value in rows.items():
         table.add_row(name, str(value))

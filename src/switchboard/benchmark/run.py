@@ -5,9 +5,12 @@
 2. the pipeline at a fixed rate (half the baseline's unless `--rate`): signed SMS through the
    real ingress, ack latency per request, receipt→persisted from the store;
 3. the pipeline at the maximum rate (64 requests in flight): sustained messages/s from the
-   first request to the last message persisted.
+   first request to the last message persisted;
+4. a burst: ten times the fixed rate (up to 640 requests in flight), refused requests retried
+   after their Retry-After as a provider would; how long the backlog takes to drain.
 
-Meanwhile the processes of `switchboard up` are sampled for peak RSS and CPU time.
+Meanwhile the processes of `switchboard up` are sampled for peak RSS and CPU time, the burst
+on its own: its peak RSS is what bounds the worker's memory.
 """
 
 from __future__ import annotations
@@ -49,24 +52,27 @@ def _role(process: psutil.Process) -> str | None:
 
 @dataclass
 class Sampler:
-    """Peak RSS and CPU seconds of Temporal, the worker and the ingress while it runs."""
+    """Peak RSS and CPU seconds of Temporal, the workers and the ingress while it runs.
 
-    processes: dict[str, psutil.Process]
+    A role with several processes (`SWITCHBOARD_WORKERS`) counts their sum.
+    """
+
+    processes: dict[str, list[psutil.Process]]
     peak_rss: dict[str, int] = field(default_factory=dict)
     cpu: dict[str, float] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
 
     @classmethod
     def of(cls, stack: Stack) -> Sampler:
-        found = {}
+        found: dict[str, list[psutil.Process]] = {}
         for child in psutil.Process(stack.pid).children(recursive=True):
             role = _role(child)
             if role:
-                found[role] = child
+                found.setdefault(role, []).append(child)
         return cls(found)
 
     def _cpu(self) -> dict[str, float]:
-        return {r: sum(p.cpu_times()[:2]) for r, p in self.processes.items()}
+        return {r: sum(sum(p.cpu_times()[:2]) for p in ps) for r, ps in self.processes.items()}
 
     def __enter__(self) -> Sampler:
         self._start = self._cpu()
@@ -75,8 +81,8 @@ class Sampler:
 
     def _sample(self) -> None:
         while not self._stop.wait(0.2):
-            for role, process in self.processes.items():
-                rss = process.memory_info().rss
+            for role, processes in self.processes.items():
+                rss = sum(p.memory_info().rss for p in processes)
                 self.peak_rss[role] = max(self.peak_rss.get(role, 0), rss)
 
     def __exit__(self, *_: object) -> None:
@@ -85,17 +91,32 @@ class Sampler:
         self.cpu = {r: end[r] - self._start[r] for r in end}
 
 
-async def _pipeline(stack: Stack, token: str, count: int, rate: float | None) -> dict[str, Any]:
+async def _pipeline(
+    stack: Stack, token: str, count: int, rate: float | None, in_flight: int = 64
+) -> dict[str, Any]:
     url = stack.base_url + "/webhooks/twilio/sms"
     sids = [new_message_sid() for _ in range(count)]
-    slots = asyncio.Semaphore(64)
-    async with httpx.AsyncClient(timeout=30) as http:
+    slots = asyncio.Semaphore(in_flight)
+    refused = 0
+    # Idle connections are dropped before uvicorn's 5 s keep-alive ends: reusing one the server
+    # is closing would fail the request (a sender waits out a 5 s Retry-After on it).
+    limits = httpx.Limits(
+        max_connections=in_flight, max_keepalive_connections=in_flight, keepalive_expiry=2
+    )
+    async with httpx.AsyncClient(timeout=60, limits=limits) as http:
 
         async def send(i: int) -> None:
+            nonlocal refused
             fields = sms_fields(sids[i], f"+1415555{1000 + i % 200:04d}", "+14155550100", "m")
             request = sign_twilio(url, fields, token)
-            async with slots:
-                response = await http.post(url, content=request.body, headers=request.headers)
+            while True:
+                async with slots:
+                    response = await http.post(url, content=request.body, headers=request.headers)
+                if response.status_code != 503:
+                    break
+                # Not durable yet: a provider keeps the message and retries as told.
+                refused += 1
+                await asyncio.sleep(float(response.headers.get("retry-after", "1")))
             if response.status_code != 200:
                 raise RuntimeError(f"the webhook answered {response.status_code}")
 
@@ -117,6 +138,7 @@ async def _pipeline(stack: Stack, token: str, count: int, rate: float | None) ->
         raise RuntimeError(f"only {len(persisted)} of {count} messages persisted within 600 s")
     return {
         "messages": count,
+        "refused_then_retried": refused,
         "persisted": len(persisted),
         "messages_per_s": round(len(persisted) / elapsed, 1),
         "ack": summary(ack),
@@ -147,8 +169,11 @@ async def bench(count: int, rate: float | None) -> dict[str, Any]:
         with Sampler.of(stack) as sampler:
             fixed = await _pipeline(stack, token, count, fixed_rate)
             maximum = await _pipeline(stack, token, count, None)
+        with Sampler.of(stack) as burst_sampler:
+            burst = await _pipeline(stack, token, count, 10 * fixed_rate, in_flight=640)
     total_cpu = sum(sampler.cpu.values()) or 1.0
     return {
+        "worker_processes": len(sampler.processes.get("worker", [])),
         "baseline_workflows_per_s": round(baseline_rate, 1),
         "fixed_rate": {"rate_per_s": round(fixed_rate, 1), **fixed},
         "max_rate": maximum,
@@ -156,4 +181,9 @@ async def bench(count: int, rate: float | None) -> dict[str, Any]:
         "peak_rss_mb": {r: round(v / 2**20) for r, v in sampler.peak_rss.items()},
         "cpu_share": {r: round(v / total_cpu, 2) for r, v in sampler.cpu.items()},
         "cpu_seconds": {r: round(v, 1) for r, v in sampler.cpu.items()},
+        "burst": {
+            "rate_per_s": round(10 * fixed_rate, 1),
+            **burst,
+            "peak_rss_mb": {r: round(v / 2**20) for r, v in burst_sampler.peak_rss.items()},
+        },
     }

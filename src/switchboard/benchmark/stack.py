@@ -49,7 +49,7 @@ async def running_stack(settings: dict[str, str]) -> AsyncIterator[Stack]:
         "SWITCHBOARD_TEMPORAL_PORT": str(temporal),
         "SWITCHBOARD_TEMPORAL_UI_PORT": str(ui),
         "SWITCHBOARD_DEMO": "0",
-        "SWITCHBOARD_WORKER_METRICS_PORT": str(free_port()),
+        "SWITCHBOARD_WORKER_METRICS_PORT": "0",  # not read here; several workers would clash
         "SWITCHBOARD_DASHBOARD_PORT": str(free_port()),
         **settings,
     }
