@@ -171,10 +171,14 @@ class DashboardSettings(CommonSettings):
     temporal_ui_url: str = "http://127.0.0.1:8233"
 
 
-class UpSettings(IngressSettings, TemporalServerSettings, DashboardSettings):
+class UpSettings(IngressSettings, WorkerSettings, TemporalServerSettings, DashboardSettings):
     """`switchboard up`: everything on one machine."""
 
     demo: bool = True
+    # Worker processes. One Python process runs workflow code on one core (the GIL); a
+    # second one uses what Temporal and the ingress leave of the others. Each extra worker
+    # serves its metrics on the next port after SWITCHBOARD_WORKER_METRICS_PORT.
+    workers: int = Field(default=1, ge=1, le=32)
     simulator_sendgrid_private_key: SecretStr | None = None
 
 

@@ -24,8 +24,6 @@ from switchboard.store import Store
 from switchboard.temporal_server import dev_server_command
 
 console = Console()
-# The children of `up`, in start order (they are stopped in reverse).
-NAMES = ("Temporal", "worker", "ingress", "dashboards")
 
 
 class StartupFailed(RuntimeError):
@@ -118,7 +116,9 @@ def run(settings: UpSettings) -> int:
     }
     me = [sys.executable, "-m", "switchboard"]
     base_url = f"http://{settings.host}:{settings.ingress_port}"
+    # The children, in start order (they are stopped in reverse), and their names.
     children: list[subprocess.Popen[bytes]] = []
+    names: list[str] = []
     stop_demo = threading.Event()
     # Installed explicitly: a shell starts background jobs with SIGINT ignored, and Python
     # then never raises KeyboardInterrupt.
@@ -126,6 +126,7 @@ def run(settings: UpSettings) -> int:
         signal.signal(signum, _interrupt)
     try:
         console.print("starting Temporal dev server…")
+        names.append("Temporal")
         children.append(_spawn(dev_server_command(settings), env))
         _wait(
             "Temporal",
@@ -137,9 +138,16 @@ def run(settings: UpSettings) -> int:
         store = Store.from_url(settings.resolved_database_url(), settings.sqlite_busy_timeout_s)
         store.migrate()
         store.close()
-        children.append(_spawn([*me, "worker"], env))
+        for i in range(settings.workers):
+            port = settings.worker_metrics_port and settings.worker_metrics_port + i
+            names.append("worker" if settings.workers == 1 else f"worker {i + 1}")
+            children.append(
+                _spawn([*me, "worker"], {**env, "SWITCHBOARD_WORKER_METRICS_PORT": str(port)})
+            )
+        names.append("ingress")
         children.append(_spawn([*me, "ingress"], env))
         _wait("ingress", lambda: _http_ready(base_url + "/healthz"), children[-1], 60)
+        names.append("dashboards")
         children.append(_spawn([*me, "dashboards"], env))
         dashboards_url = f"http://{settings.dashboard_host}:{settings.dashboard_port}"
         _wait(
@@ -156,7 +164,7 @@ def run(settings: UpSettings) -> int:
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
         name, code = next(
-            (n, c.returncode) for n, c in zip(NAMES, children, strict=False) if c.poll() is not None
+            (n, c.returncode) for n, c in zip(names, children, strict=True) if c.poll() is not None
         )
         console.print(f"[red]{name} exited with code {code}; stopping the rest[/]")
         return 1
@@ -179,6 +187,13 @@ def _print_ready(settings: UpSettings, base_url: str) -> None:
     table.add_row("Temporal UI", f"http://{settings.temporal_host}:{settings.temporal_ui_port}")
     table.add_row("Temporal gRPC", f"{settings.temporal_host}:{settings.temporal_port}")
     table.add_row("Data directory", str(settings.data_dir.resolve()))
+    workers = f"{settings.workers} (SWITCHBOARD_WORKERS)"
+    if settings.worker_metrics_port:
+        host, port = settings.worker_metrics_host, settings.worker_metrics_port
+        workers += ", metrics " + ", ".join(
+            f"http://{host}:{port + i}/metrics" for i in range(settings.workers)
+        )
+    table.add_row("Workers", workers)
     table.add_row(
         "Demo traffic", "on (SWITCHBOARD_DEMO=0 turns it off)" if settings.demo else "off"
     )

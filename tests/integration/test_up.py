@@ -100,10 +100,22 @@ def test_up_runs_stops_on_ctrl_c_and_keeps_its_data(tmp_path: Path) -> None:
     assert "stopping" in up.output
     assert not listening(ingress_port) and not listening(temporal_port)
 
-    # Second run: the same data directory, demo traffic on.
-    again = Up({**env, "SWITCHBOARD_DEMO": "1"}, tmp_path)
+    # Second run: the same data directory, demo traffic on, two worker processes.
+    metrics = _two_free_ports()
+    again = Up(
+        {
+            **env,
+            "SWITCHBOARD_DEMO": "1",
+            "SWITCHBOARD_WORKERS": "2",
+            "SWITCHBOARD_WORKER_METRICS_PORT": str(metrics),
+        },
+        tmp_path,
+    )
     try:
         again.wait_ready()
+        for port in (metrics, metrics + 1):
+            assert f"127.0.0.1:{port}/metrics" in again.output
+            _worker_metrics(f"http://127.0.0.1:{port}/metrics")
         found = httpx.get(f"{base}/api/customers/{customer}/interactions", headers=auth)
         assert len(found.json()["items"]) == 2
         demo_customer = _wait_for_customer(base, auth, "+14155553000", expected=1)
@@ -112,6 +124,29 @@ def test_up_runs_stops_on_ctrl_c_and_keeps_its_data(tmp_path: Path) -> None:
     finally:
         if again.process.poll() is None:
             again.process.kill()
+
+
+def _two_free_ports() -> int:
+    """A port whose successor is free too: the second worker serves its metrics there."""
+    while True:
+        port = free_port()
+        if port < 65535 and not listening(port + 1):
+            return port
+
+
+def _worker_metrics(url: str) -> str:
+    """The worker's Temporal metrics at `url`, once its worker has polled."""
+    deadline = time.monotonic() + 30
+    text = ""
+    while time.monotonic() < deadline:
+        try:
+            text = httpx.get(url, timeout=5).text
+        except httpx.HTTPError:
+            text = ""
+        if "temporal_" in text:
+            return text
+        time.sleep(0.3)
+    raise AssertionError(f"no worker's Temporal metrics at {url}: {text[:200]!r}")
 
 
 def _wait_for_customer(base: str, auth: dict[str, str], phone: str, expected: int) -> str:
