@@ -176,10 +176,13 @@ class UpSettings(IngressSettings, WorkerSettings, TemporalServerSettings, Dashbo
 
     demo: bool = True
     # Worker processes. One Python process runs workflow code on one core (the GIL); a
-    # second one uses what Temporal and the ingress leave of the others. Each extra worker
-    # serves its metrics on the next port after SWITCHBOARD_WORKER_METRICS_PORT.
+    # second one uses what Temporal and the ingress leave of the others.
     workers: int = Field(default=1, ge=1, le=32)
     simulator_sendgrid_private_key: SecretStr | None = None
+
+    def worker_metrics_port_of(self, i: int) -> int:
+        """The metrics port of the `i`-th worker (from 0); 0, off, for all when it is 0."""
+        return self.worker_metrics_port + i if self.worker_metrics_port else 0
 
 
 class SimulatorSettings(BaseSettings):

@@ -67,8 +67,8 @@ def _http_ready(url: str) -> bool:
         return False
 
 
-def _stop(children: list[subprocess.Popen[bytes]]) -> None:
-    for child in reversed(children):
+def _stop(children: dict[str, subprocess.Popen[bytes]]) -> None:
+    for child in reversed(children.values()):
         if child.poll() is None:
             child.send_signal(signal.SIGTERM)
             try:
@@ -116,9 +116,8 @@ def run(settings: UpSettings) -> int:
     }
     me = [sys.executable, "-m", "switchboard"]
     base_url = f"http://{settings.host}:{settings.ingress_port}"
-    # The children, in start order (they are stopped in reverse), and their names.
-    children: list[subprocess.Popen[bytes]] = []
-    names: list[str] = []
+    # The children by name, in start order (they are stopped in reverse).
+    children: dict[str, subprocess.Popen[bytes]] = {}
     stop_demo = threading.Event()
     # Installed explicitly: a shell starts background jobs with SIGINT ignored, and Python
     # then never raises KeyboardInterrupt.
@@ -126,12 +125,11 @@ def run(settings: UpSettings) -> int:
         signal.signal(signum, _interrupt)
     try:
         console.print("starting Temporal dev server…")
-        names.append("Temporal")
-        children.append(_spawn(dev_server_command(settings), env))
+        children["Temporal"] = _spawn(dev_server_command(settings), env)
         _wait(
             "Temporal",
             lambda: _temporal_ready(temporal_address, settings.temporal_namespace),
-            children[-1],
+            children["Temporal"],
             90,
         )
         # Migrate once here, before two processes could race to create the schema.
@@ -139,21 +137,18 @@ def run(settings: UpSettings) -> int:
         store.migrate()
         store.close()
         for i in range(settings.workers):
-            port = settings.worker_metrics_port and settings.worker_metrics_port + i
-            names.append("worker" if settings.workers == 1 else f"worker {i + 1}")
-            children.append(
-                _spawn([*me, "worker"], {**env, "SWITCHBOARD_WORKER_METRICS_PORT": str(port)})
+            port = settings.worker_metrics_port_of(i)
+            children["worker" if settings.workers == 1 else f"worker {i + 1}"] = _spawn(
+                [*me, "worker"], {**env, "SWITCHBOARD_WORKER_METRICS_PORT": str(port)}
             )
-        names.append("ingress")
-        children.append(_spawn([*me, "ingress"], env))
-        _wait("ingress", lambda: _http_ready(base_url + "/healthz"), children[-1], 60)
-        names.append("dashboards")
-        children.append(_spawn([*me, "dashboards"], env))
+        children["ingress"] = _spawn([*me, "ingress"], env)
+        _wait("ingress", lambda: _http_ready(base_url + "/healthz"), children["ingress"], 60)
+        children["dashboards"] = _spawn([*me, "dashboards"], env)
         dashboards_url = f"http://{settings.dashboard_host}:{settings.dashboard_port}"
         _wait(
             "dashboards",
             lambda: _http_ready(dashboards_url + "/_stcore/health"),
-            children[-1],
+            children["dashboards"],
             60,
         )
         _print_ready(settings, base_url)
@@ -161,11 +156,9 @@ def run(settings: UpSettings) -> int:
             threading.Thread(
                 target=_demo, args=(settings, base_url, stop_demo), daemon=True
             ).start()
-        while all(child.poll() is None for child in children):
+        while all(child.poll() is None for child in children.values()):
             time.sleep(0.5)
-        name, code = next(
-            (n, c.returncode) for n, c in zip(names, children, strict=True) if c.poll() is not None
-        )
+        name, code = next((n, c.returncode) for n, c in children.items() if c.poll() is not None)
         console.print(f"[red]{name} exited with code {code}; stopping the rest[/]")
         return 1
     except StartupFailed as exc:
@@ -189,9 +182,9 @@ def _print_ready(settings: UpSettings, base_url: str) -> None:
     table.add_row("Data directory", str(settings.data_dir.resolve()))
     workers = f"{settings.workers} (SWITCHBOARD_WORKERS)"
     if settings.worker_metrics_port:
-        host, port = settings.worker_metrics_host, settings.worker_metrics_port
         workers += ", metrics " + ", ".join(
-            f"http://{host}:{port + i}/metrics" for i in range(settings.workers)
+            f"http://{settings.worker_metrics_host}:{settings.worker_metrics_port_of(i)}/metrics"
+            for i in range(settings.workers)
         )
     table.add_row("Workers", workers)
     table.add_row(

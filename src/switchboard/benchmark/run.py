@@ -85,6 +85,9 @@ class Sampler:
                 rss = sum(p.memory_info().rss for p in processes)
                 self.peak_rss[role] = max(self.peak_rss.get(role, 0), rss)
 
+    def peak_rss_mb(self) -> dict[str, int]:
+        return {r: round(v / 2**20) for r, v in self.peak_rss.items()}
+
     def __exit__(self, *_: object) -> None:
         self._stop.set()
         end = self._cpu()
@@ -178,12 +181,12 @@ async def bench(count: int, rate: float | None) -> dict[str, Any]:
         "fixed_rate": {"rate_per_s": round(fixed_rate, 1), **fixed},
         "max_rate": maximum,
         "ratio_pipeline_to_baseline": round(maximum["messages_per_s"] / baseline_rate, 2),
-        "peak_rss_mb": {r: round(v / 2**20) for r, v in sampler.peak_rss.items()},
+        "peak_rss_mb": sampler.peak_rss_mb(),
         "cpu_share": {r: round(v / total_cpu, 2) for r, v in sampler.cpu.items()},
         "cpu_seconds": {r: round(v, 1) for r, v in sampler.cpu.items()},
         "burst": {
             "rate_per_s": round(10 * fixed_rate, 1),
             **burst,
-            "peak_rss_mb": {r: round(v / 2**20) for r, v in burst_sampler.peak_rss.items()},
+            "peak_rss_mb": burst_sampler.peak_rss_mb(),
         },
     }
