@@ -24,7 +24,7 @@ import httpx
 from temporalio.client import Client
 
 from switchboard.benchmark.baseline import baseline_worker, run_baseline
-from switchboard.benchmark.stack import paced, persisted_latencies, running_stack, summary
+from switchboard.benchmark.stack import paced, running_stack, stored_latencies, summary
 from switchboard.simulate import new_message_sid, sign_twilio, sms_fields
 
 RESULTS = Path(__file__).with_name("results")
@@ -75,7 +75,8 @@ async def main(count: int, rate: float) -> dict[str, object]:
             ack = await paced(count, rate, send)
             send_s = time.perf_counter() - started
 
-        persisted = await persisted_latencies(stack, sids, timeout_s=300)
+        stored = await stored_latencies(stack, sids, timeout_s=300)
+        persisted = stored.persisted
         drain_s = time.perf_counter() - started
 
         client = await Client.connect(stack.temporal_address)
@@ -89,6 +90,7 @@ async def main(count: int, rate: float) -> dict[str, object]:
         "all_persisted_after_s": round(drain_s, 2),
         "ack": summary(ack),
         "receipt_to_persisted": summary(persisted),
+        "receipt_to_threaded": summary(stored.threaded),
         **baselines,
     }
     start_p50 = baselines["baseline_start_workflow"]["p50_ms"]  # type: ignore[index]

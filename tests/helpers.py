@@ -23,6 +23,7 @@ from switchboard.simulate import (
     sign_twilio,
     sms_fields,
 )
+from switchboard.store import Store
 from tests.conftest import FIXTURE_PUBLIC_URL, FIXTURE_TOKEN
 from workflows import InteractionWorkflow
 
@@ -99,3 +100,18 @@ async def interaction_result(client: Client, provider: str, key: str) -> Interac
         InteractionWorkflow.run, interaction_workflow_id(provider, key)
     )
     return await asyncio.wait_for(handle.result(), timeout=60)
+
+
+async def threaded_conversation(client: Client, store: Store, provider: str, key: str) -> str:
+    """The conversation a provider event was threaded into, as the store records it.
+
+    The interaction workflow signals the conversation and ends; the conversation threads the
+    interaction a moment later.
+    """
+    result = await interaction_result(client, provider, key)
+    for _ in range(300):
+        interaction = store.get_interaction(result.interaction_id)
+        if interaction is not None and interaction.conversation_id:
+            return interaction.conversation_id
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{result.interaction_id} was not threaded into a conversation in 30 s")

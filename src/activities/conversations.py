@@ -1,4 +1,5 @@
-"""hand_off and record_conversation: the activities between interactions and conversations."""
+"""thread_interaction and record_conversation: the activities between interactions and
+conversations (and hand_off, which threaded by update before signals)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from switchboard.contract import (
     ADD_INTERACTION,
     HAND_OFF,
     RECORD_CONVERSATION,
+    THREAD,
+    THREAD_INTERACTION,
     ConversationInput,
     ConversationPolicy,
     HandOffInput,
@@ -40,9 +43,30 @@ class ConversationActivities:
         # The conversation's timers and windows come from the worker's settings.
         self.policy = policy
 
+    @activity.defn(name=THREAD_INTERACTION)
+    async def thread_interaction(self, inp: HandOffInput) -> None:
+        """Signal-with-start: hand an interaction to its customer's conversation, not waiting.
+
+        The conversation workflow is started if it is not running. A retry may signal twice;
+        the conversation ignores an interaction it has already threaded.
+        """
+        customer_id = inp.interaction.customer_id
+        await self.client.start_workflow(
+            CONVERSATION_WORKFLOW,
+            ConversationInput(customer_id=customer_id, policy=self.policy),
+            id=conversation_workflow_id(customer_id),
+            task_queue=self.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            start_signal=THREAD,
+            start_signal_args=[inp.interaction],
+            rpc_timeout=timedelta(seconds=10),
+        )
+
     @activity.defn(name=HAND_OFF)
     async def hand_off(self, inp: HandOffInput) -> str:
         """Thread an interaction into its customer's conversation; return the conversation id.
+
+        Run only by interaction workflows started before `thread_interaction`.
 
         Update-with-start: the customer's conversation workflow is started if it is not
         running, and the caller learns the conversation id once the conversation has stored

@@ -255,6 +255,9 @@ def bench_command(
         "receipt→persisted p50 / p99 (ms)": (
             f"{fixed['receipt_to_persisted']['p50_ms']} / {fixed['receipt_to_persisted']['p99_ms']}"
         ),
+        "receipt→threaded p50 / p99 (ms)": (
+            f"{fixed['receipt_to_threaded']['p50_ms']} / {fixed['receipt_to_threaded']['p99_ms']}"
+        ),
         "sustained at the fixed rate (messages/s)": fixed["messages_per_s"],
         "peak RSS (MB)": result["peak_rss_mb"],
         "CPU share": result["cpu_share"],

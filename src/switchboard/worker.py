@@ -72,6 +72,7 @@ def build_worker(
             store_activities.dedupe,
             store_activities.persist,
             store_activities.record_failure,
+            conversation_activities.thread_interaction,
             conversation_activities.hand_off,
             conversation_activities.record_conversation,
             reply_activities.send_reply,

@@ -1,7 +1,8 @@
 """ConversationWorkflow: one entity workflow per customer, holding their open conversation.
 
-Interactions arrive as updates (update-with-start from InteractionWorkflow's hand-off), agent
-actions as updates too, so each caller gets the result or a validation error. Durable timers
+Interactions arrive as signals (signal-with-start from InteractionWorkflow), threaded in
+batches: those that arrived together are one store write. Agent actions arrive as updates, so
+each caller gets the result or a validation error. Durable timers
 watch the first-response SLA (breach → recorded, escalated) and inactivity (→ auto-resolved).
 Every state change becomes an event in the store. The history continues as new before it
 grows large, carrying the state.
@@ -29,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
         REPLY_FAILED,
         RESOLVE,
         SEND_REPLY,
+        THREAD,
         AssignInput,
         Channel,
         ConversationEvent,
@@ -72,6 +74,8 @@ class ConversationWorkflow:
         self.state = inp.state or ConversationState()
         self.events: list[ConversationEvent] = []
         self.threaded: list[str] = []
+        # Interactions signalled and not yet threaded, in arrival order.
+        self.arrived: list[InteractionRef] = []
         self.changes = 0
         # The search attributes last upserted (none yet in this run).
         self.indexed: tuple[str, str, str | None, bool] | None = None
@@ -87,13 +91,25 @@ class ConversationWorkflow:
         timer: asyncio.Task[None] | None = None
         timer_at: datetime | None = None
         while True:
+            await self._thread_arrived()
+            # Checked after threading: signals lengthen the history without waking the loop
+            # again once threaded.
+            if workflow.info().get_current_history_length() > self.policy.max_history_events:
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                # Signals that came while the updates finished go with this run, not the next.
+                await self._thread_arrived()
+                workflow.continue_as_new(
+                    ConversationInput(self.customer_id, self.policy, self.state)
+                )
             seen = self.changes
             due = self._next_timer()
             if not keep_timer:
                 timeout = None if due is None else max(due[0] - workflow.now(), timedelta(0))
                 try:
                     await workflow.wait_condition(
-                        lambda seen=seen: self.changes != seen,  # type: ignore[misc]
+                        lambda seen=seen: (
+                            self.changes != seen or bool(self.arrived)  # type: ignore[misc]
+                        ),
                         timeout=timeout,
                     )
                 except TimeoutError:
@@ -109,6 +125,7 @@ class ConversationWorkflow:
                 await workflow.wait_condition(
                     lambda seen=seen, t=timer: (
                         self.changes != seen  # type: ignore[misc]
+                        or bool(self.arrived)
                         or (t is not None and t.done())
                     )
                 )
@@ -117,44 +134,60 @@ class ConversationWorkflow:
                     # Fired early when the deadline moved later: `_on_timer` re-checks.
                     async with self.lock:
                         await self._on_timer()
-            if workflow.info().get_current_history_length() > self.policy.max_history_events:
-                await workflow.wait_condition(workflow.all_handlers_finished)
-                workflow.continue_as_new(
-                    ConversationInput(self.customer_id, self.policy, self.state)
-                )
 
     # --- interactions ----------------------------------------------------------------------
 
+    @workflow.signal(name=THREAD)
+    def thread(self, ref: InteractionRef) -> None:
+        """An interaction to thread; the run loop threads what arrived, in one store write."""
+        self.arrived.append(ref)
+
+    async def _thread_arrived(self) -> None:
+        if not self.arrived:
+            return
+        async with self.lock:
+            arrived, self.arrived = self.arrived, []
+            now = workflow.now()
+            new = [ref for ref in arrived if self._thread(ref, now)]
+            if new:
+                await self._record()
+
     @workflow.update(name=ADD_INTERACTION)
     async def add_interaction(self, ref: InteractionRef) -> str:
-        """Thread an interaction into the open conversation (opening one if needed)."""
+        """Thread an interaction and wait for it to be recorded (callers before signals)."""
         async with self.lock:
-            state = self.state
-            if ref.interaction_id in state.recent_interaction_ids:
-                return state.conversation_id or ""
-            now = workflow.now()
-            if ref.direction is Direction.INBOUND:
-                self._customer_message(ref, now)
-                state = self.state  # a new conversation replaces the state
-            elif state.status is ConversationStatus.OPEN and state.first_response_at is None:
-                state.first_response_at = now
-                self._event(EventKind.FIRST_RESPONSE, now, channel=ref.channel)
-            state.interaction_count += 1
-            state.last_activity_at = now
-            state.recent_interaction_ids = [
-                *state.recent_interaction_ids[-(RECENT_INTERACTIONS - 1) :],
-                ref.interaction_id,
-            ]
-            self._event(
-                EventKind.INTERACTION,
-                now,
-                interaction_id=ref.interaction_id,
-                channel=ref.channel,
-                direction=ref.direction,
-            )
-            self.threaded.append(ref.interaction_id)
-            await self._record()
-            return state.conversation_id or ""
+            if self._thread(ref, workflow.now()):
+                await self._record()
+            return self.state.conversation_id or ""
+
+    def _thread(self, ref: InteractionRef, now: datetime) -> bool:
+        """Thread an interaction into the open conversation (opening one if needed).
+
+        False for an interaction already threaded (a redelivered signal or a retried update).
+        """
+        if ref.interaction_id in self.state.recent_interaction_ids:
+            return False
+        if ref.direction is Direction.INBOUND:
+            self._customer_message(ref, now)
+        elif self.state.status is ConversationStatus.OPEN and self.state.first_response_at is None:
+            self.state.first_response_at = now
+            self._event(EventKind.FIRST_RESPONSE, now, channel=ref.channel)
+        state = self.state  # after `_customer_message`: a new conversation replaces the state
+        state.interaction_count += 1
+        state.last_activity_at = now
+        state.recent_interaction_ids = [
+            *state.recent_interaction_ids[-(RECENT_INTERACTIONS - 1) :],
+            ref.interaction_id,
+        ]
+        self._event(
+            EventKind.INTERACTION,
+            now,
+            interaction_id=ref.interaction_id,
+            channel=ref.channel,
+            direction=ref.direction,
+        )
+        self.threaded.append(ref.interaction_id)
+        return True
 
     def _customer_message(self, ref: InteractionRef, now: datetime) -> None:
         state = self.state

@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
         PERSIST,
         RECORD_FAILURE,
         ROUTE,
+        THREAD_INTERACTION,
         DedupeInput,
         DedupeResult,
         Direction,
@@ -56,10 +57,15 @@ T = TypeVar("T")
 class InteractionWorkflow:
     @workflow.run
     async def run(self, inp: InteractionInput) -> InteractionResult:
+        # Patched in: every step a local activity, the conversation signalled (not waited
+        # for), one upsert of the search attributes at the end: a message is one workflow
+        # task. One patch for all of it: each patch also upserts `TemporalChangeVersion`, a
+        # history event and a visibility write per workflow. Histories recorded before
+        # replay the steps they took, under the patches below.
+        self.one_task = workflow.patched("one-workflow-task")
         # Patched in: dedupe and persist run as local activities, so a message takes two
-        # workflow tasks instead of four (see `switchboard bench`). Histories recorded
-        # before keep their regular activities.
-        self.local = workflow.patched("local-store-steps")
+        # workflow tasks instead of four (see `switchboard bench`).
+        self.local = self.one_task or workflow.patched("local-store-steps")
         try:
             draft = await workflow.execute_local_activity(
                 NORMALIZE,
@@ -98,7 +104,7 @@ class InteractionWorkflow:
             result_type=Route,
             start_to_close_timeout=LOCAL_TIMEOUT,
         )
-        if self.local:
+        if self.local and not self.one_task:
             # One upsert for what the local steps found: they share one workflow task.
             workflow.upsert_search_attributes(
                 [
@@ -107,7 +113,7 @@ class InteractionWorkflow:
                     sa.INTERACTION_STATUS.value_set(Status.PROCESSING),
                 ]
             )
-        else:
+        elif not self.local:
             workflow.upsert_search_attributes([sa.ROUTE_QUEUE.value_set(route.queue)])
 
         interaction = draft.complete(
@@ -125,33 +131,39 @@ class InteractionWorkflow:
         )
         conversation_id = None
         # Patched in: histories of workflows from before conversations replay unchanged.
-        if workflow.patched("conversation-handoff") and (
+        if (self.one_task or workflow.patched("conversation-handoff")) and (
             persisted.created and draft.direction is Direction.INBOUND
         ):
-            # Always a regular activity: it waits for the conversation, whose own record
-            # step is a local activity; were the hand-off one too, a burst of hand-offs for
-            # one customer could hold every local-activity slot and starve that step.
-            conversation_id = await workflow.execute_activity(
-                HAND_OFF,
-                HandOffInput(
-                    InteractionRef(
-                        interaction_id=persisted.interaction_id,
-                        customer_id=dedupe.customer_id,
-                        channel=draft.channel,
-                        direction=draft.direction,
-                        from_address=draft.from_address,
-                        route=route,
-                        subject=draft.content.subject,
-                    )
-                ),
-                result_type=str,
-                start_to_close_timeout=HAND_OFF_TIMEOUT,
-                retry_policy=STORE_RETRY,
+            hand_off = HandOffInput(
+                InteractionRef(
+                    interaction_id=persisted.interaction_id,
+                    customer_id=dedupe.customer_id,
+                    channel=draft.channel,
+                    direction=draft.direction,
+                    from_address=draft.from_address,
+                    route=route,
+                    subject=draft.content.subject,
+                )
             )
-            if not self.local:
-                workflow.upsert_search_attributes([sa.CONVERSATION_ID.value_set(conversation_id)])
+            # A signal (signal-with-start) from a local activity, not an update waited for in
+            # a regular one (two workflow tasks and an activity task): the conversation threads
+            # the interaction a moment later and sets its conversation_id in the store.
+            if self.one_task:
+                await workflow.execute_local_activity(
+                    THREAD_INTERACTION,
+                    hand_off,
+                    start_to_close_timeout=LOCAL_TIMEOUT,
+                    retry_policy=STORE_RETRY,
+                )
+            else:
+                conversation_id = await self._hand_off(hand_off)
         completed = [sa.INTERACTION_STATUS.value_set(Status.COMPLETED)]
-        if self.local and conversation_id is not None:
+        if self.one_task:
+            completed[:0] = [
+                sa.CUSTOMER_ID.value_set(dedupe.customer_id),
+                sa.ROUTE_QUEUE.value_set(route.queue),
+            ]
+        elif self.local and conversation_id is not None:
             # One upsert, one visibility write, for the end of the run.
             completed.insert(0, sa.CONVERSATION_ID.value_set(conversation_id))
         workflow.upsert_search_attributes(completed)
@@ -179,6 +191,22 @@ class InteractionWorkflow:
             start_to_close_timeout=STORE_TIMEOUT,
             retry_policy=STORE_RETRY,
         )
+
+    async def _hand_off(self, inp: HandOffInput) -> str:
+        """Thread by update, waiting for the conversation id (histories before signals)."""
+        # A regular activity: it waits for the conversation, whose own record step is a local
+        # activity; were the hand-off one too, a burst of hand-offs for one customer could
+        # hold every local-activity slot and starve that step.
+        conversation_id = await workflow.execute_activity(
+            HAND_OFF,
+            inp,
+            result_type=str,
+            start_to_close_timeout=HAND_OFF_TIMEOUT,
+            retry_policy=STORE_RETRY,
+        )
+        if not self.local:
+            workflow.upsert_search_attributes([sa.CONVERSATION_ID.value_set(conversation_id)])
+        return conversation_id
 
     async def _fail(self, inp: InteractionInput, reason: str) -> None:
         # Set before the activity: attributes upserted in the task that fails the workflow are

@@ -15,7 +15,7 @@ from switchboard.settings import IngressSettings
 from switchboard.simulate import sign_twilio, sms_fields
 from switchboard.store import Store
 from tests.conftest import FIXTURE_PUBLIC_URL, FIXTURE_TOKEN, ingress_settings
-from tests.helpers import interaction_result, post_email, random_phone
+from tests.helpers import post_email, random_phone, threaded_conversation
 
 USER, PASSWORD = "parse", secrets.token_urlsafe(12)
 
@@ -28,12 +28,6 @@ def settings(task_queue: str, tmp_path: Any) -> IngressSettings:
         sendgrid_inbound_password=PASSWORD,
         data_dir=tmp_path / "data",
     )
-
-
-async def conversation_of(client: Client, provider: str, key: str) -> str:
-    result = await interaction_result(client, provider, key)
-    assert result.conversation_id
-    return result.conversation_id
 
 
 async def test_sms_then_call_then_email_from_one_person_are_one_conversation(
@@ -61,7 +55,7 @@ async def test_sms_then_call_then_email_from_one_person_are_one_conversation(
     assert (
         await http.post("/webhooks/twilio/sms", content=sms.body, headers=sms.headers)
     ).status_code == 200
-    first = await conversation_of(client, "twilio", sms_sid)
+    first = await threaded_conversation(client, store, "twilio", sms_sid)
 
     call = sign_twilio(
         FIXTURE_PUBLIC_URL + "/webhooks/twilio/voice",
@@ -71,10 +65,10 @@ async def test_sms_then_call_then_email_from_one_person_are_one_conversation(
     assert (
         await http.post("/webhooks/twilio/voice", content=call.body, headers=call.headers)
     ).status_code == 200
-    second = await conversation_of(client, "twilio", call_sid)
+    second = await threaded_conversation(client, store, "twilio", call_sid)
 
     await post_email(http, (USER, PASSWORD), message_id, f"Sam <{email}>", "Order", "waiting")
-    third = await conversation_of(client, "sendgrid", message_id)
+    third = await threaded_conversation(client, store, "sendgrid", message_id)
     assert first == second == third
 
     detail = await http.get(f"/api/conversations/{first}", headers=auth)
@@ -106,7 +100,7 @@ async def test_agent_actions_are_validated_by_the_conversation(
     assert (
         await http.post("/webhooks/twilio/sms", content=sms.body, headers=sms.headers)
     ).status_code == 200
-    conversation_id = await conversation_of(client, "twilio", sid)
+    conversation_id = await threaded_conversation(client, store, "twilio", sid)
     base = f"/api/conversations/{conversation_id}"
 
     assigned = await http.post(f"{base}/assign", json={"agent": "ana"}, headers=auth)

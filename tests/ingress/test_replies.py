@@ -28,7 +28,7 @@ from switchboard.simulate import (
 from switchboard.store import Store
 from switchboard.worker import build_worker
 from tests.conftest import FIXTURE_PUBLIC_URL, FIXTURE_TOKEN, ingress_settings, timeless_rules
-from tests.helpers import interaction_result, post_email, random_phone
+from tests.helpers import post_email, random_phone, threaded_conversation
 from tests.provider_double import INVALID_NUMBER, ProviderDouble, provider_double
 
 ACCOUNT = "AC" + secrets.token_hex(16)
@@ -77,7 +77,7 @@ async def worker(
             yield w
 
 
-async def converse_by_sms(http: httpx.AsyncClient, client: Client, phone: str) -> str:
+async def converse_by_sms(http: httpx.AsyncClient, client: Client, store: Store, phone: str) -> str:
     sid = "SM" + secrets.token_hex(16)
     sms = sign_twilio(
         FIXTURE_PUBLIC_URL + "/webhooks/twilio/sms",
@@ -87,9 +87,7 @@ async def converse_by_sms(http: httpx.AsyncClient, client: Client, phone: str) -
     assert (
         await http.post("/webhooks/twilio/sms", content=sms.body, headers=sms.headers)
     ).status_code == 200
-    result = await interaction_result(client, "twilio", sid)
-    assert result.conversation_id
-    return result.conversation_id
+    return await threaded_conversation(client, store, "twilio", sid)
 
 
 async def test_sms_reply_goes_through_twilio_and_its_status_merges_back(
@@ -101,7 +99,7 @@ async def test_sms_reply_goes_through_twilio_and_its_status_merges_back(
     auth: dict[str, str],
 ) -> None:
     phone = random_phone()
-    conversation_id = await converse_by_sms(http, client, phone)
+    conversation_id = await converse_by_sms(http, client, store, phone)
     replied = await http.post(
         f"/api/conversations/{conversation_id}/reply",
         json={"text": "It ships today."},
@@ -159,9 +157,9 @@ async def test_email_reply_goes_through_sendgrid_and_its_events_merge_back(
 ) -> None:
     email, message_id = f"kim.{secrets.token_hex(3)}@example.com", f"{secrets.token_hex(6)}@mail"
     await post_email(http, (USER, PASSWORD), message_id, f"Kim <{email}>", "Refund", "news?")
-    result = await interaction_result(client, "sendgrid", message_id)
+    conversation_id = await threaded_conversation(client, store, "sendgrid", message_id)
     replied = await http.post(
-        f"/api/conversations/{result.conversation_id}/reply",
+        f"/api/conversations/{conversation_id}/reply",
         json={"text": "Refund sent."},
         headers=auth,
     )
@@ -203,7 +201,7 @@ async def test_a_refused_reply_is_502_with_the_providers_reason_and_nothing_is_s
     double: ProviderDouble,
     auth: dict[str, str],
 ) -> None:
-    conversation_id = await converse_by_sms(http, client, INVALID_NUMBER)
+    conversation_id = await converse_by_sms(http, client, store, INVALID_NUMBER)
     replied = await http.post(
         f"/api/conversations/{conversation_id}/reply", json={"text": "hi"}, headers=auth
     )

@@ -16,7 +16,11 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
 from switchboard import search_attributes as sa
-from switchboard.contract import InteractionResult, interaction_workflow_id
+from switchboard.contract import (
+    InteractionResult,
+    conversation_workflow_id,
+    interaction_workflow_id,
+)
 from switchboard.settings import IngressSettings
 from switchboard.simulate import sign_twilio, sms_fields
 from switchboard.store import Store
@@ -28,7 +32,7 @@ from tests.conftest import (
     ingress_settings,
     load_fixture,
 )
-from tests.helpers import SMS_PATH, random_phone, signed_sms
+from tests.helpers import SMS_PATH, random_phone, signed_sms, threaded_conversation
 from workflows import InteractionWorkflow
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response />'
@@ -73,9 +77,18 @@ async def test_TW_RSP_01_signed_sms_is_acked_with_twiml_persisted_and_served_by_
     assert attrs.get(sa.PROVIDER) == "twilio"
     assert attrs.get(sa.CUSTOMER_ID) == result.customer_id
     # What an engineer filters on in Temporal UI, set by the end of the run.
-    assert attrs.get(sa.CONVERSATION_ID) == result.conversation_id
     assert attrs.get(sa.INTERACTION_STATUS) == "completed"
     assert attrs.get(sa.ROUTE_QUEUE)
+    # The conversation it was threaded into: found by the same CustomerId, carrying its id.
+    conversation_id = await threaded_conversation(client, store, "twilio", sid)
+    conversation = client.get_workflow_handle(conversation_workflow_id(result.customer_id))
+    for _ in range(100):  # upserted when the workflow task that stored it completes
+        conversation_attrs = (await conversation.describe()).typed_search_attributes
+        if conversation_attrs.get(sa.CONVERSATION_ID):
+            break
+        await asyncio.sleep(0.1)
+    assert conversation_attrs.get(sa.CUSTOMER_ID) == result.customer_id
+    assert conversation_attrs.get(sa.CONVERSATION_ID) == conversation_id
 
     found = await http.get("/api/customers", params={"phone": sender}, headers=auth)
     assert found.status_code == 200

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client, WorkflowHandle
+from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -22,6 +23,7 @@ from switchboard import search_attributes
 from switchboard.contract import (
     ADD_INTERACTION,
     RESOLVE,
+    THREAD,
     Channel,
     ConversationInput,
     ConversationPolicy,
@@ -238,6 +240,59 @@ async def test_history_continues_as_new_and_carries_the_conversation(
     assert len(runs) > 1
     assert state.interaction_count == 25
     assert (await handle.describe()).history_length <= 60 + 15
+
+
+async def test_signalled_interactions_are_threaded_once_each_across_continue_as_new(
+    client: Client, store: Store, task_queue: str
+) -> None:
+    """On the real dev server: 40 interactions signalled at once, each twice (a retried
+    hand-off), into a conversation whose small history limit forces continue-as-new runs.
+    None is lost at a run's end, none is threaded twice."""
+    policy = ConversationPolicy(max_history_events=60)
+    customer_id = store.resolve_customer(Identity(IdentityKind.PHONE, "+14155550778"))
+    refs = [inbound(customer_id, datetime.now(UTC), timedelta(hours=1)) for _ in range(40)]
+
+    async def signal(ref: InteractionRef) -> None:
+        await client.start_workflow(
+            ConversationWorkflow.run,
+            ConversationInput(customer_id, policy),
+            id=conversation_workflow_id(customer_id),
+            task_queue=task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            start_signal=THREAD,
+            start_signal_args=[ref],
+        )
+
+    with ThreadPoolExecutor(8) as executor:
+        async with build_worker(
+            client, store, task_queue, executor, 8, policy, rules=timeless_rules()
+        ):
+            await asyncio.gather(*(signal(ref) for ref in refs + refs))
+            handle = client.get_workflow_handle_for(
+                ConversationWorkflow.run, conversation_workflow_id(customer_id)
+            )
+            for _ in range(300):
+                threaded = threaded_ids(store, customer_id)
+                if len(threaded) >= len(refs):
+                    break
+                await asyncio.sleep(0.1)
+            state: ConversationState = await handle.query(ConversationWorkflow.current)
+            runs = [wf async for wf in client.list_workflows(f"WorkflowId = '{handle.id}'")]
+    assert sorted(threaded) == sorted(ref.interaction_id for ref in refs)
+    assert state.interaction_count == len(refs)
+    assert len(runs) > 1
+
+
+def threaded_ids(store: Store, customer_id: str) -> list[str]:
+    """The interaction ids of a customer's `interaction` events, one per threading."""
+    with store.engine.connect() as conn:
+        details = conn.execute(
+            select(conversation_events.c.detail).where(
+                conversation_events.c.customer_id == customer_id,
+                conversation_events.c.kind == "interaction",
+            )
+        ).scalars()
+        return [detail["interaction_id"] for detail in details]
 
 
 async def test_timers_fire_for_a_worker_started_after_they_were_due(

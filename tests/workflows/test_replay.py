@@ -8,21 +8,31 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from workflows import RUNNER, InteractionWorkflow
+from workflows import RUNNER, ConversationWorkflow, InteractionWorkflow
 
 HISTORIES = sorted(Path(__file__).with_name("histories").glob("*.json"))
 
 
 def test_there_are_histories_to_replay() -> None:
+    # Those of the code before conversations (11-25), before signals (threading by update, the
+    # `hand_off` activity) and of the current code (`record_histories.py`).
     assert {path.stem for path in HISTORIES} >= {
         "interaction_sms_completed",
         "interaction_sms_malformed",
+        "interaction_sms_by_update",
+        "interaction_sms_again_by_update",
+        "conversation_by_update",
+        "interaction_sms_by_signal",
+        "interaction_sms_again_by_signal",
+        "conversation_by_signal",
     }
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda path: path.stem)
 async def test_history_replays_with_current_code(path: Path) -> None:
     history = WorkflowHistory.from_json(path.stem, path.read_text())
-    replayer = Replayer(workflows=[InteractionWorkflow], workflow_runner=RUNNER)
+    replayer = Replayer(
+        workflows=[InteractionWorkflow, ConversationWorkflow], workflow_runner=RUNNER
+    )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None

@@ -113,19 +113,35 @@ async def paced(count: int, rate: float, job: Callable[[int], Awaitable[None]]) 
     return latencies
 
 
-async def persisted_latencies(stack: Stack, sids: list[str], timeout_s: float) -> list[float]:
-    """Receipt→persisted seconds of the messages `sids`, once all are stored (or at timeout)."""
+@dataclass
+class Latencies:
+    """Seconds from the ingress's receipt of each message to its steps in the store."""
+
+    persisted: list[float]
+    threaded: list[float]  # into its conversation (the interaction's conversation_id set)
+
+
+async def stored_latencies(stack: Stack, sids: list[str], timeout_s: float) -> Latencies:
+    """Latencies of the messages `sids`, once all are persisted and threaded (or at timeout)."""
     store = Store.from_url(f"sqlite:///{stack.data_dir / 'switchboard.db'}")
-    query = select(interactions.c.received_at, interactions.c.persisted_at).where(
-        interactions.c.provider_message_id.in_(sids)
-    )
+    query = select(
+        interactions.c.received_at,
+        interactions.c.persisted_at,
+        interactions.c.updated_at,
+        interactions.c.conversation_id,
+    ).where(interactions.c.provider_message_id.in_(sids))
     deadline = time.monotonic() + timeout_s
     try:
         while True:
             with store.engine.connect() as conn:
                 rows = conn.execute(query).all()
-            if len(rows) == len(sids) or time.monotonic() > deadline:
-                return [(r.persisted_at - r.received_at).total_seconds() for r in rows]
+            threaded = [r for r in rows if r.conversation_id is not None]
+            if len(threaded) == len(sids) or time.monotonic() > deadline:
+                # The bench's inbound SMS change only when threaded, so `updated_at` is then.
+                return Latencies(
+                    persisted=[(r.persisted_at - r.received_at).total_seconds() for r in rows],
+                    threaded=[(r.updated_at - r.received_at).total_seconds() for r in threaded],
+                )
             await asyncio.sleep(0.2)
     finally:
         store.close()

@@ -6,8 +6,10 @@ from enum import StrEnum
 
 from switchboard.contract._interaction import Channel, Direction, Route
 
-# Activity names (workflows refer to activities by name).
+# Activity names (workflows refer to activities by name). `hand_off` (an update that waits for
+# the conversation) is kept for interaction workflows started before `thread_interaction`.
 HAND_OFF = "hand_off"
+THREAD_INTERACTION = "thread_interaction"
 RECORD_CONVERSATION = "record_conversation"
 SEND_REPLY = "send_reply"
 
@@ -17,6 +19,9 @@ REPLY = "reply"
 RESOLVE = "resolve"
 REOPEN = "reopen"
 ADD_INTERACTION = "add_interaction"
+# The signal an interaction workflow sends (signal-with-start): it does not wait for the
+# conversation, which threads the interactions that arrived together in one store write.
+THREAD = "thread"
 INVALID_ACTION = "InvalidAction"
 REPLY_FAILED = "ReplyFailed"
 
@@ -179,6 +184,8 @@ __all__ = [
     "REPLY_FAILED",
     "RESOLVE",
     "SEND_REPLY",
+    "THREAD",
+    "THREAD_INTERACTION",
     "AssignInput",
     "ConversationEvent",
     "ConversationInput",
