@@ -64,7 +64,8 @@ def _invalid(message: str) -> ApplicationError:
     return ApplicationError(message, type=INVALID_ACTION, non_retryable=True)
 
 
-@workflow.defn
+# Not sandboxed, as InteractionWorkflow (see there): it handles a signal per message.
+@workflow.defn(sandboxed=False)
 class ConversationWorkflow:
     @workflow.init
     def __init__(self, inp: ConversationInput) -> None:

@@ -53,7 +53,11 @@ STORE_RETRY = RetryPolicy(
 T = TypeVar("T")
 
 
-@workflow.defn
+# Not sandboxed: the sandbox re-imported this module for every message, and ran each payload's
+# serialization context through `exec` of a code string; with the conversation, that was a
+# quarter of the worker's busy time (py-spy, `switchboard bench`). This module does no I/O and
+# reads no clock or randomness but Temporal's; the replay test holds it to that.
+@workflow.defn(sandboxed=False)
 class InteractionWorkflow:
     @workflow.run
     async def run(self, inp: InteractionInput) -> InteractionResult:
