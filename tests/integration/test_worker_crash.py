@@ -103,7 +103,7 @@ async def test_worker_sigkilled_mid_workflow_completes_exactly_once(
 
     assert second.returncode == 0, "the worker stops cleanly on SIGTERM"
     # The worker's Prometheus endpoint: the SDK's metrics and the pipeline's own.
-    assert "temporal_activity_execution_latency" in scraped
+    assert "temporal_workflow_task_execution_latency" in scraped
     assert "switchboard_receipt_to_persisted_seconds" in scraped
     with store.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(interactions)).scalar_one() == 1

@@ -88,6 +88,12 @@ class Store:
         first sightings agree: an identity's primary key lets one insert win, and every
         caller reads back the winner.
         """
+        with self.engine.connect() as conn:
+            # Most messages come from people already known: a read answers, without taking
+            # the store's write lock (one writer at a time on SQLite).
+            owner = self._owner(conn, identity)
+            if owner is not None and all(self._owner(conn, other) for other in linked):
+                return owner
         with self._write() as conn:
             customer_id = self._owner(conn, identity)
             for other in linked:
