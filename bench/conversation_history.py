@@ -1,7 +1,8 @@
 """One customer's conversation after N interactions: history length (continue-as-new) and time.
 
-A real dev server and worker (SQLite store in a temp dir); N interactions are threaded into
-one conversation one after another, the way a customer's messages arrive.
+A real dev server and worker (SQLite store in a temp dir); N interactions are signalled to
+one conversation one after another, the way InteractionWorkflow hands them over, and the time
+runs until the conversation has threaded them all.
 
 Usage:  .venv/bin/python -m bench.conversation_history [--count 1000]
 """
@@ -21,7 +22,7 @@ from temporalio.testing import WorkflowEnvironment
 from bench.sms_latency import write
 from switchboard import routing, search_attributes
 from switchboard.contract import (
-    ADD_INTERACTION,
+    THREAD,
     Channel,
     ConversationInput,
     ConversationPolicy,
@@ -59,8 +60,8 @@ async def main(count: int) -> dict[str, object]:
             channels = [Channel.SMS, Channel.VOICE, Channel.EMAIL]
             started = time.perf_counter()
             for i in range(count):
-                await handle.execute_update(
-                    ADD_INTERACTION,
+                await handle.signal(
+                    THREAD,
                     InteractionRef(
                         interaction_id=str(uuid.uuid4()),
                         customer_id=customer_id,
@@ -69,8 +70,9 @@ async def main(count: int) -> dict[str, object]:
                         from_address="+14155550123",
                         route=Route("messaging", 2, datetime.now(UTC) + timedelta(hours=1)),
                     ),
-                    result_type=str,
                 )
+            while (await handle.query(ConversationWorkflow.current)).interaction_count < count:
+                await asyncio.sleep(0.05)
             elapsed = time.perf_counter() - started
             current = await handle.describe()
             runs = [wf async for wf in env.client.list_workflows(f"WorkflowId = '{handle.id}'")]
