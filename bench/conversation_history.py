@@ -33,6 +33,7 @@ from switchboard.contract import (
     Route,
     conversation_workflow_id,
 )
+from switchboard.converter import DATA_CONVERTER
 from switchboard.store import ConversationStore, Store
 from switchboard.temporal_server import temporal_binary
 from switchboard.worker import build_worker
@@ -41,7 +42,9 @@ from workflows import ConversationWorkflow
 
 async def main(count: int) -> dict[str, object]:
     env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal_binary(), search_attributes=search_attributes.ALL
+        dev_server_existing_path=temporal_binary(),
+        search_attributes=search_attributes.ALL,
+        data_converter=DATA_CONVERTER,
     )
     policy = ConversationPolicy()
     with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(16) as executor:

@@ -27,6 +27,7 @@ from temporalio.worker import Worker
 
 from ingress import create_app
 from switchboard import routing, search_attributes
+from switchboard.converter import DATA_CONVERTER
 from switchboard.routing import Rules
 from switchboard.settings import IngressSettings
 from switchboard.store import Store
@@ -54,6 +55,7 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
         search_attributes=search_attributes.ALL,
         dev_server_log_level="error",
         dev_server_extra_args=["--namespace", PG_NAMESPACE],
+        data_converter=DATA_CONVERTER,
     )
     yield env
     await env.shutdown()
@@ -65,7 +67,11 @@ async def client(request: pytest.FixtureRequest, temporal_env: WorkflowEnvironme
     so fixtures with fixed provider ids start their workflows afresh there."""
     callspec = getattr(request.node, "callspec", None)
     if callspec is not None and callspec.params.get("store") == "postgresql":
-        return Client(temporal_env.client.service_client, namespace=PG_NAMESPACE)
+        return Client(
+            temporal_env.client.service_client,
+            namespace=PG_NAMESPACE,
+            data_converter=DATA_CONVERTER,
+        )
     return temporal_env.client
 
 

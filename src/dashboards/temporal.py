@@ -10,6 +10,7 @@ import streamlit as st
 from temporalio.client import Client
 
 from dashboards.data import settings
+from switchboard.converter import DATA_CONVERTER
 
 STATUSES = ("Running", "Completed", "Failed", "TimedOut", "Terminated", "Canceled")
 TYPES = ("InteractionWorkflow", "ConversationWorkflow", "ExportWorkflow")
@@ -25,7 +26,12 @@ class Failure:
 
 async def _connect() -> Client:
     return await asyncio.wait_for(
-        Client.connect(settings().temporal_address, namespace=settings().temporal_namespace), 3
+        Client.connect(
+            settings().temporal_address,
+            namespace=settings().temporal_namespace,
+            data_converter=DATA_CONVERTER,
+        ),
+        3,
     )
 
 

@@ -18,6 +18,7 @@ from ingress import metrics
 from ingress.routes import api, conversations, health, push, sendgrid, twilio
 from switchboard import telemetry
 from switchboard.blobs import BlobStore
+from switchboard.converter import DATA_CONVERTER
 from switchboard.settings import IngressSettings
 from switchboard.store import Store
 
@@ -34,6 +35,7 @@ async def connect_temporal(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         lazy=True,
+        data_converter=DATA_CONVERTER,
         retry_config=RetryConfig(max_retries=2, max_elapsed_time_millis=3000),
         interceptors=telemetry.temporal_interceptors(tracing),
     )

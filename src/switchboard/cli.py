@@ -20,6 +20,7 @@ from rich.table import Table
 
 from switchboard import routing
 from switchboard.contract import Channel
+from switchboard.converter import DATA_CONVERTER
 from switchboard.routing import Rules
 from switchboard.settings import (
     CommonSettings,
@@ -209,7 +210,9 @@ def replay_check(
 
     async def check() -> None:
         client = await Client.connect(
-            settings.temporal_address, namespace=settings.temporal_namespace
+            settings.temporal_address,
+            namespace=settings.temporal_namespace,
+            data_converter=DATA_CONVERTER,
         )
         report = await replay_recent(client, limit)
         for workflow_id, failure in report.failures:
@@ -314,7 +317,9 @@ def export() -> None:
 
     async def run() -> None:
         client = await Client.connect(
-            settings.temporal_address, namespace=settings.temporal_namespace
+            settings.temporal_address,
+            namespace=settings.temporal_namespace,
+            data_converter=DATA_CONVERTER,
         )
         workflow_id = "export-now-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
         with console.status(f"exporting ({workflow_id})…"):
@@ -398,7 +403,9 @@ def reprocess(
 
     async def run() -> reprocessing.Report:
         client = await Client.connect(
-            settings.temporal_address, namespace=settings.temporal_namespace
+            settings.temporal_address,
+            namespace=settings.temporal_namespace,
+            data_converter=DATA_CONVERTER,
         )
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task(f"reprocess {batch}", total=len(selected))

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from temporalio.client import Client
 from temporalio.worker import Replayer
 
+from switchboard.converter import DATA_CONVERTER
 from switchboard.worker import WORKFLOWS
 from workflows import RUNNER
 
@@ -23,7 +24,7 @@ class ReplayReport:
 
 async def replay_recent(client: Client, limit: int) -> ReplayReport:
     """Replay the `limit` most recent executions of each of our workflow types."""
-    replayer = Replayer(workflows=WORKFLOWS, workflow_runner=RUNNER)
+    replayer = Replayer(workflows=WORKFLOWS, workflow_runner=RUNNER, data_converter=DATA_CONVERTER)
     failures: list[tuple[str, str]] = []
     replayed = 0
     for workflow_class in WORKFLOWS:

@@ -22,6 +22,7 @@ from activities.reply import ReplyActivities, Senders
 from analytics.privacy import Privacy, load_key
 from switchboard import routing, schedules, search_attributes, telemetry
 from switchboard.contract import ConversationPolicy
+from switchboard.converter import DATA_CONVERTER
 from switchboard.routing import Rules
 from switchboard.settings import WorkerSettings
 from switchboard.store import ConversationStore, Store
@@ -96,6 +97,7 @@ async def _connect(
             return await Client.connect(
                 settings.temporal_address,
                 namespace=settings.temporal_namespace,
+                data_converter=DATA_CONVERTER,
                 runtime=runtime,
                 interceptors=telemetry.temporal_interceptors(tracing),
             )

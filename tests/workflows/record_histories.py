@@ -23,6 +23,7 @@ from temporalio.testing import WorkflowEnvironment
 import tests.conftest  # noqa: F401  (before tests.helpers: they import each other, as in pytest)
 from switchboard import search_attributes
 from switchboard.contract import InteractionInput, conversation_workflow_id
+from switchboard.converter import DATA_CONVERTER
 from switchboard.store import Store
 from switchboard.temporal_server import temporal_binary
 from switchboard.worker import build_worker
@@ -51,7 +52,9 @@ async def _interaction(client: Client, name: str, inp: InteractionInput) -> str 
 
 async def main(tag: str) -> None:
     env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal_binary(), search_attributes=search_attributes.ALL
+        dev_server_existing_path=temporal_binary(),
+        search_attributes=search_attributes.ALL,
+        data_converter=DATA_CONVERTER,
     )
     with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(4) as executor:
         store = Store.from_url(f"sqlite:///{tmp}/record.db")

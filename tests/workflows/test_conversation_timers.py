@@ -36,6 +36,7 @@ from switchboard.contract import (
     Route,
     conversation_workflow_id,
 )
+from switchboard.converter import DATA_CONVERTER
 from switchboard.store import Store
 from switchboard.store.tables import conversation_events
 from switchboard.worker import build_worker
@@ -54,7 +55,8 @@ async def skipping() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(binary)
         if binary.exists()
-        else shutil.which("temporal-test-server")
+        else shutil.which("temporal-test-server"),
+        data_converter=DATA_CONVERTER,
     )
     await env.client.operator_service.add_search_attributes(
         AddSearchAttributesRequest(

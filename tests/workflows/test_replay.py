@@ -8,6 +8,7 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
+from switchboard.converter import DATA_CONVERTER
 from workflows import RUNNER, ConversationWorkflow, InteractionWorkflow
 
 HISTORIES = sorted(Path(__file__).with_name("histories").glob("*.json"))
@@ -32,7 +33,9 @@ def test_there_are_histories_to_replay() -> None:
 async def test_history_replays_with_current_code(path: Path) -> None:
     history = WorkflowHistory.from_json(path.stem, path.read_text())
     replayer = Replayer(
-        workflows=[InteractionWorkflow, ConversationWorkflow], workflow_runner=RUNNER
+        workflows=[InteractionWorkflow, ConversationWorkflow],
+        workflow_runner=RUNNER,
+        data_converter=DATA_CONVERTER,
     )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None
