@@ -82,13 +82,14 @@ class ConversationWorkflow:
         self.indexed: tuple[str, str, str | None, bool] | None = None
         # Updates and timers interleave at awaits; one change is recorded at a time.
         self.lock = asyncio.Lock()
+        self.one_patch: bool | None = None
 
     @workflow.run
     async def run(self, inp: ConversationInput) -> None:
         # Patched in: one timer runs until the earliest thing due and is replaced only by an
         # earlier one. Before, every interaction cancelled and restarted it (two history
         # events each), although it mostly just pushes the inactivity deadline later.
-        keep_timer = workflow.patched("keep-earlier-timer")
+        keep_timer = self._current() or workflow.patched("keep-earlier-timer")
         timer: asyncio.Task[None] | None = None
         timer_at: datetime | None = None
         while True:
@@ -135,6 +136,18 @@ class ConversationWorkflow:
                     # Fired early when the deadline moved later: `_on_timer` re-checks.
                     async with self.lock:
                         await self._on_timer()
+
+    def _current(self) -> bool:
+        """Whether this run takes the current code path: one patch stands for the three others.
+
+        Each `workflow.patched` also records a marker and upserts `TemporalChangeVersion` (a
+        history event and a visibility write) once per run, continued runs included. A new run
+        checks this patch alone; histories recorded before it replay under the ones they took.
+        Asked at first need, which may be an update handler running before `run`.
+        """
+        if self.one_patch is None:
+            self.one_patch = workflow.patched("conversation-one-patch")
+        return self.one_patch
 
     # --- interactions ----------------------------------------------------------------------
 
@@ -394,7 +407,7 @@ class ConversationWorkflow:
         # A local activity, with slots of its own: interaction workflows wait for this update
         # in `hand_off` activities, and in a burst those held every regular activity slot, so
         # the recording they waited for could never run (until their timeouts).
-        if workflow.patched("record-conversation-locally"):
+        if self._current() or workflow.patched("record-conversation-locally"):
             await workflow.execute_local_activity(
                 RECORD_CONVERSATION,
                 record,
@@ -416,7 +429,9 @@ class ConversationWorkflow:
         )
         # Patched in: upsert only when an indexed value changed. Most interactions change
         # none, and each upsert is a history event and a visibility write on the server.
-        if indexed != self.indexed or not workflow.patched("upsert-changed-attributes"):
+        if indexed != self.indexed or not (
+            self._current() or workflow.patched("upsert-changed-attributes")
+        ):
             workflow.upsert_search_attributes(
                 [
                     sa.CUSTOMER_ID.value_set(self.customer_id),

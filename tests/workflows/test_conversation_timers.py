@@ -279,7 +279,11 @@ async def test_signalled_interactions_are_threaded_once_each_across_continue_as_
                     break
                 await asyncio.sleep(0.1)
             state: ConversationState = await handle.query(ConversationWorkflow.current)
-            runs = [wf async for wf in client.list_workflows(f"WorkflowId = '{handle.id}'")]
+            for _ in range(100):  # visibility lags behind the runs a moment
+                runs = [wf async for wf in client.list_workflows(f"WorkflowId = '{handle.id}'")]
+                if len(runs) > 1:
+                    break
+                await asyncio.sleep(0.1)
     assert sorted(threaded) == sorted(ref.interaction_id for ref in refs)
     assert state.interaction_count == len(refs)
     assert len(runs) > 1

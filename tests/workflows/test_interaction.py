@@ -6,15 +6,22 @@ import uuid
 
 import pytest
 from sqlalchemy import select
-from temporalio.client import Client, WorkflowFailureError
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowFailureError, WorkflowHistory
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
 from switchboard import search_attributes as sa
-from switchboard.contract import MALFORMED_PAYLOAD, InteractionInput, InteractionResult
+from switchboard.contract import (
+    MALFORMED_PAYLOAD,
+    InteractionInput,
+    InteractionResult,
+    conversation_workflow_id,
+    interaction_workflow_id,
+)
 from switchboard.store import Store
 from switchboard.store.tables import raw_events
-from tests.helpers import sms_input
+from tests.helpers import sms_input, threaded_conversation
 from workflows import InteractionWorkflow
 
 
@@ -40,6 +47,55 @@ async def test_sms_is_normalized_routed_and_persisted(
     assert attrs.get(sa.CUSTOMER_ID) == result.customer_id
     assert attrs.get(sa.ROUTE_QUEUE) == "messaging"
     assert attrs.get(sa.INTERACTION_STATUS) == "completed"
+
+
+def _shape(history: WorkflowHistory) -> dict[str, int]:
+    """Workflow tasks, markers by name and search-attribute upserts by attribute."""
+    shape: dict[str, int] = {}
+    for event in history.events:
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+            names = ["workflow task"]
+        elif event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED:
+            names = [event.marker_recorded_event_attributes.marker_name]
+        elif event.event_type == EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+            attributes = event.upsert_workflow_search_attributes_event_attributes
+            names = [f"upsert {key}" for key in attributes.search_attributes.indexed_fields]
+        else:
+            continue
+        for name in names:
+            shape[name] = shape.get(name, 0) + 1
+    return shape
+
+
+async def test_a_message_is_one_workflow_task_and_each_workflow_records_one_patch(
+    client: Client, worker: Worker, store: Store, task_queue: str
+) -> None:
+    """What an engineer reads in Temporal UI, and what the server stores, for each message.
+
+    Every patch check records a marker and upserts TemporalChangeVersion (a visibility write)
+    once per run: the current code checks one patch per workflow.
+    """
+    sender = f"+1415555{uuid.uuid4().int % 10_000:04d}"
+    for body in ("hello", "anyone there?"):
+        inp = sms_input(sender=sender, body=body)
+        workflow_id = interaction_workflow_id(inp.raw.provider, inp.raw.event_key)
+        result = await client.execute_workflow(
+            InteractionWorkflow.run, inp, id=workflow_id, task_queue=task_queue
+        )
+        await threaded_conversation(client, store, inp.raw.provider, inp.raw.event_key)
+
+    interaction = _shape(await client.get_workflow_handle(workflow_id).fetch_history())
+    # normalize, dedupe, route, persist and the hand-off to the conversation, in one task
+    assert interaction["workflow task"] == 1
+    assert interaction["core_local_activity"] == 5
+    assert interaction["core_patch"] == 1
+    assert interaction["upsert TemporalChangeVersion"] == 1
+    assert interaction["upsert CustomerId"] == 1
+
+    conversation_id = conversation_workflow_id(result.customer_id)
+    conversation = _shape(await client.get_workflow_handle(conversation_id).fetch_history())
+    assert conversation["core_patch"] == 1
+    assert conversation["upsert TemporalChangeVersion"] == 1
 
 
 async def test_second_workflow_for_the_same_message_adds_nothing(

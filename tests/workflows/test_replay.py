@@ -16,7 +16,8 @@ HISTORIES = sorted(Path(__file__).with_name("histories").glob("*.json"))
 
 def test_there_are_histories_to_replay() -> None:
     # Those of the code before conversations (11-25), before signals (threading by update, the
-    # `hand_off` activity) and of the current code (`record_histories.py`).
+    # `hand_off` activity), before the conversation's one patch, and of the current code
+    # (`record_histories.py`).
     assert {path.stem for path in HISTORIES} >= {
         "interaction_sms_completed",
         "interaction_sms_malformed",
@@ -26,6 +27,8 @@ def test_there_are_histories_to_replay() -> None:
         "interaction_sms_by_signal",
         "interaction_sms_again_by_signal",
         "conversation_by_signal",
+        "interaction_sms_one_patch",
+        "conversation_one_patch",
     }
 
 
