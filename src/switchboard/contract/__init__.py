@@ -2,10 +2,10 @@
 pipeline's workflows and activities.
 
 Imported by workflow code inside Temporal's sandbox (passed through), so it uses only the
-standard library: plain dataclasses, which Temporal's default converter serialises. Their
-annotations are real types, not strings (no `from __future__ import annotations`): the converter
-resolves a dataclass's type hints on every conversion, and evaluating strings each time cost a
-quarter of the time to decode a workflow's input.
+standard library: plain dataclasses, put on the wire as JSON by `switchboard.converter`. Their
+annotations are real types, not strings (no `from __future__ import annotations`), so any
+converter can resolve them without evaluating strings (Temporal's default one did so on every
+conversion: a quarter of the time to decode a workflow's input).
 """
 
 from switchboard.contract._conversation import *  # noqa: F403
