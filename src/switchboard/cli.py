@@ -9,7 +9,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import httpx
 import typer
@@ -20,7 +20,6 @@ from rich.table import Table
 
 from switchboard import routing
 from switchboard.contract import Channel
-from switchboard.converter import DATA_CONVERTER
 from switchboard.routing import Rules
 from switchboard.settings import (
     CommonSettings,
@@ -32,6 +31,9 @@ from switchboard.settings import (
     WorkerSettings,
 )
 
+if TYPE_CHECKING:
+    from temporalio.client import Client
+
 app = typer.Typer(
     help="Switchboard: provider webhooks in, one durable customer timeline out.",
     no_args_is_help=True,
@@ -41,6 +43,19 @@ app.add_typer(simulate_app, name="simulate")
 console = Console()
 
 S = TypeVar("S", bound=BaseSettings)
+
+
+async def _temporal(settings: CommonSettings) -> Client:
+    """A client of the configured Temporal, with the payload converter every process uses."""
+    from temporalio.client import Client
+
+    from switchboard.converter import DATA_CONVERTER
+
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=DATA_CONVERTER,
+    )
 
 
 def _load(settings_class: type[S]) -> S:
@@ -202,18 +217,13 @@ def replay_check(
     limit: Annotated[int, typer.Option(min=1, help="recent executions per workflow type")] = 100,
 ) -> None:
     """Replay recent workflow histories against this code; exit 1 if any would break."""
-    from temporalio.client import Client
 
     from switchboard.replay_check import replay_recent
 
     settings = _load(CommonSettings)
 
     async def check() -> None:
-        client = await Client.connect(
-            settings.temporal_address,
-            namespace=settings.temporal_namespace,
-            data_converter=DATA_CONVERTER,
-        )
+        client = await _temporal(settings)
         report = await replay_recent(client, limit)
         for workflow_id, failure in report.failures:
             console.print(f"[red]{workflow_id}[/]: {failure}")
@@ -309,18 +319,14 @@ def export() -> None:
     A worker must be running: the export runs there, as ExportWorkflow. Exit 1 if the quality
     gate refused the batch (the reasons are printed, and shown in Temporal UI).
     """
-    from temporalio.client import Client, WorkflowFailureError
+    from temporalio.client import WorkflowFailureError
 
     from workflows import ExportWorkflow
 
     settings = _load(CommonSettings)
 
     async def run() -> None:
-        client = await Client.connect(
-            settings.temporal_address,
-            namespace=settings.temporal_namespace,
-            data_converter=DATA_CONVERTER,
-        )
+        client = await _temporal(settings)
         workflow_id = "export-now-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
         with console.status(f"exporting ({workflow_id})…"):
             try:
@@ -381,7 +387,6 @@ def reprocess(
     Interaction ids stay; exit 1 if any event still fails.
     """
     from rich.progress import Progress
-    from temporalio.client import Client
 
     from switchboard import reprocess as reprocessing
     from switchboard.store import Store
@@ -402,11 +407,7 @@ def reprocess(
     batch = reprocessing.new_batch()
 
     async def run() -> reprocessing.Report:
-        client = await Client.connect(
-            settings.temporal_address,
-            namespace=settings.temporal_namespace,
-            data_converter=DATA_CONVERTER,
-        )
+        client = await _temporal(settings)
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task(f"reprocess {batch}", total=len(selected))
             return await reprocessing.reprocess(
