@@ -54,6 +54,7 @@ bench: $(STAMP) bytecode
 	$(BIN)/python -m bench.reprocess
 	$(BIN)/python -m bench.export
 	$(BIN)/python -m bench.freshness
+	$(BIN)/python -m bench.message_cpu
 
 clean:
 	rm -rf $(VENV) data
