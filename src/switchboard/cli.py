@@ -217,7 +217,6 @@ def replay_check(
     limit: Annotated[int, typer.Option(min=1, help="recent executions per workflow type")] = 100,
 ) -> None:
     """Replay recent workflow histories against this code; exit 1 if any would break."""
-
     from switchboard.replay_check import replay_recent
 
     settings = _load(CommonSettings)
