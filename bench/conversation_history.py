@@ -20,6 +20,8 @@ from datetime import UTC, datetime, timedelta
 from temporalio.testing import WorkflowEnvironment
 
 from bench.sms_latency import write
+from runtime.temporal_server import temporal_binary
+from runtime.worker import build_worker
 from switchboard import routing, search_attributes
 from switchboard.contract import (
     THREAD,
@@ -35,8 +37,6 @@ from switchboard.contract import (
 )
 from switchboard.converter import DATA_CONVERTER
 from switchboard.store import ConversationStore, Store
-from switchboard.temporal_server import temporal_binary
-from switchboard.worker import build_worker
 from workflows import ConversationWorkflow
 
 

@@ -22,8 +22,8 @@ import duckdb
 import httpx
 
 from analytics import export
-from switchboard.benchmark.stack import running_stack
-from switchboard.simulate import new_message_sid, sign_twilio, sms_fields
+from runtime.benchmark.stack import running_stack
+from runtime.simulate import new_message_sid, sign_twilio, sms_fields
 
 RESULTS = Path(__file__).with_name("results")
 

@@ -31,15 +31,15 @@ from temporalio.testing import WorkflowEnvironment
 
 from bench.sms_latency import write
 from ingress.starter import start_interaction
+from runtime.benchmark.baseline import baseline_worker, run_baseline
+from runtime.simulate import new_message_sid, sms_fields
+from runtime.temporal_server import temporal_binary
+from runtime.worker import build_worker
 from switchboard import routing, search_attributes
-from switchboard.benchmark.baseline import baseline_worker, run_baseline
 from switchboard.contract import Channel, Provider, RawEvent
 from switchboard.converter import DATA_CONVERTER
-from switchboard.simulate import new_message_sid, sms_fields
 from switchboard.store import Store
 from switchboard.store.tables import interactions
-from switchboard.temporal_server import temporal_binary
-from switchboard.worker import build_worker
 
 IN_FLIGHT = 32
 SENDERS = 200

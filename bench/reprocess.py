@@ -16,7 +16,6 @@ import json
 import os
 import secrets
 import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,9 +23,10 @@ from pathlib import Path
 from sqlalchemy import func, select
 from temporalio.client import Client
 
-from switchboard.benchmark.baseline import baseline_worker, run_baseline
-from switchboard.benchmark.stack import running_stack
-from switchboard.simulate import new_message_sid, sms_fields
+from runtime.benchmark.baseline import baseline_worker, run_baseline
+from runtime.benchmark.stack import running_stack
+from runtime.processes import switchboard_argv
+from runtime.simulate import new_message_sid, sms_fields
 from switchboard.store import Store
 from switchboard.store.tables import interactions, raw_events
 
@@ -82,7 +82,7 @@ async def main(count: int) -> dict[str, object]:
         }
         started = time.perf_counter()
         cli = subprocess.run(
-            [sys.executable, "-m", "switchboard", "reprocess", "--since", since.isoformat()],
+            [*switchboard_argv(), "reprocess", "--since", since.isoformat()],
             env=env,
             capture_output=True,
             text=True,

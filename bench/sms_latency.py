@@ -23,9 +23,9 @@ from pathlib import Path
 import httpx
 from temporalio.client import Client
 
-from switchboard.benchmark.baseline import baseline_worker, run_baseline
-from switchboard.benchmark.stack import paced, running_stack, stored_latencies, summary
-from switchboard.simulate import new_message_sid, sign_twilio, sms_fields
+from runtime.benchmark.baseline import baseline_worker, run_baseline
+from runtime.benchmark.stack import paced, running_stack, stored_latencies, summary
+from runtime.simulate import new_message_sid, sign_twilio, sms_fields
 
 RESULTS = Path(__file__).with_name("results")
 

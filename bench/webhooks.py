@@ -22,8 +22,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from temporalio.client import Client
 
 from bench.sms_latency import write
-from switchboard.benchmark.stack import paced, running_stack, summary
-from switchboard.simulate import (
+from runtime.benchmark.stack import paced, running_stack, summary
+from runtime.simulate import (
     inbound_parse_form,
     public_key_b64,
     sendgrid_event_batch,

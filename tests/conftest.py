@@ -26,13 +26,13 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from ingress import create_app
+from runtime.temporal_server import temporal_binary
+from runtime.worker import build_worker
 from switchboard import routing, search_attributes
 from switchboard.converter import DATA_CONVERTER
 from switchboard.routing import Rules
 from switchboard.settings import IngressSettings
 from switchboard.store import Store
-from switchboard.temporal_server import temporal_binary
-from switchboard.worker import build_worker
 
 FIXTURES = Path(__file__).with_name("fixtures")
 # The fixtures were signed with this token for https://hooks.example.com; tests that do not

@@ -12,10 +12,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from analytics import export
 from analytics.privacy import Privacy
+from runtime.worker import build_worker
 from switchboard import routing
 from switchboard.contract import interaction_workflow_id
 from switchboard.store import Store
-from switchboard.worker import build_worker
 from tests.conftest import timeless_rules
 from tests.helpers import sms_input
 from workflows import InteractionWorkflow

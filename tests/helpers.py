@@ -9,19 +9,19 @@ from datetime import UTC, datetime
 import httpx
 from temporalio.client import Client
 
+from runtime.simulate import (
+    SignedRequest,
+    inbound_parse_form,
+    new_message_sid,
+    sign_twilio,
+    sms_fields,
+)
 from switchboard.contract import (
     InteractionInput,
     InteractionResult,
     Provider,
     RawEvent,
     interaction_workflow_id,
-)
-from switchboard.simulate import (
-    SignedRequest,
-    inbound_parse_form,
-    new_message_sid,
-    sign_twilio,
-    sms_fields,
 )
 from switchboard.store import Store
 from tests.conftest import FIXTURE_PUBLIC_URL, FIXTURE_TOKEN

@@ -16,12 +16,12 @@ from temporalio.client import Client, WorkflowFailureError
 from activities.export import ExportActivities, Retention
 from analytics import export, quality
 from analytics.privacy import Privacy
+from runtime.worker import build_worker
 from switchboard import routing
 from switchboard.contract import EXPORT_INVALID
 from switchboard.store import Store
 from switchboard.store.store import PURGED
 from switchboard.store.tables import interactions, raw_events
-from switchboard.worker import build_worker
 from tests.conftest import timeless_rules
 from tests.exported import run_sms
 from tests.helpers import random_phone, sms_raw

@@ -14,7 +14,7 @@ import pytest
 import yaml
 from typer.main import get_command
 
-from switchboard.cli import app
+from runtime.cli import app
 from switchboard.settings import DashboardSettings, IngressSettings, WorkerSettings
 
 ROOT = Path(__file__).parents[2]

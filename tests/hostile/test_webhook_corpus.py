@@ -23,8 +23,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 from temporalio.client import Client
 
-from switchboard.settings import IngressSettings
-from switchboard.simulate import (
+from runtime.simulate import (
     inbound_parse_form,
     public_key_b64,
     sendgrid_event_batch,
@@ -33,6 +32,7 @@ from switchboard.simulate import (
     sign_twilio,
     sms_fields,
 )
+from switchboard.settings import IngressSettings
 from switchboard.store import Store
 from switchboard.store.tables import interactions, raw_events
 from tests.conftest import (

@@ -10,9 +10,9 @@ import pytest
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from runtime.simulate import sign_twilio, sms_fields
 from switchboard.contract import Identity, IdentityKind
 from switchboard.settings import IngressSettings
-from switchboard.simulate import sign_twilio, sms_fields
 from switchboard.store import Store
 from tests.conftest import FIXTURE_PUBLIC_URL, FIXTURE_TOKEN, ingress_settings
 from tests.helpers import post_email, random_phone, threaded_conversation

@@ -16,17 +16,17 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.reply import Senders
-from switchboard.contract import interaction_workflow_id
-from switchboard.settings import IngressSettings, WorkerSettings
-from switchboard.simulate import (
+from runtime.simulate import (
     public_key_b64,
     sendgrid_event_batch,
     sign_sendgrid_events,
     sign_twilio,
     sms_fields,
 )
+from runtime.worker import build_worker
+from switchboard.contract import interaction_workflow_id
+from switchboard.settings import IngressSettings, WorkerSettings
 from switchboard.store import Store
-from switchboard.worker import build_worker
 from tests.conftest import FIXTURE_PUBLIC_URL, FIXTURE_TOKEN, ingress_settings, timeless_rules
 from tests.helpers import post_email, random_phone, threaded_conversation
 from tests.provider_double import INVALID_NUMBER, ProviderDouble, provider_double

@@ -16,9 +16,9 @@ from sqlalchemy import func, select
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from runtime.simulate import sign_twilio
 from switchboard.contract import interaction_workflow_id
 from switchboard.settings import IngressSettings
-from switchboard.simulate import sign_twilio
 from switchboard.store import Store
 from switchboard.store.tables import interactions
 from tests.conftest import (

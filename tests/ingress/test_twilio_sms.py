@@ -15,6 +15,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
+from runtime.simulate import sign_twilio, sms_fields
 from switchboard import search_attributes as sa
 from switchboard.contract import (
     InteractionResult,
@@ -22,7 +23,6 @@ from switchboard.contract import (
     interaction_workflow_id,
 )
 from switchboard.settings import IngressSettings
-from switchboard.simulate import sign_twilio, sms_fields
 from switchboard.store import Store
 from switchboard.store.tables import interactions, raw_events
 from tests.conftest import (

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 from pathlib import Path
+
+from runtime.processes import switchboard_argv
 
 
 def free_port() -> int:
@@ -26,7 +27,7 @@ def switchboard(
     output = subprocess.PIPE if log is None else log.open("ab")
     try:
         return subprocess.Popen(
-            [sys.executable, "-m", "switchboard", *args],
+            [*switchboard_argv(), *args],
             env={**os.environ, **env},
             cwd=cwd,
             stdout=output,

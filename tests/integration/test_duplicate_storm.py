@@ -22,9 +22,9 @@ from sqlalchemy import func, select
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from runtime.simulate import new_message_sid, sign_twilio, sms_fields
 from switchboard.contract import interaction_workflow_id
 from switchboard.settings import IngressSettings
-from switchboard.simulate import new_message_sid, sign_twilio, sms_fields
 from switchboard.store import Store
 from switchboard.store.tables import interactions
 from tests.conftest import FIXTURE_PUBLIC_URL, ingress_settings

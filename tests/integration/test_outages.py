@@ -21,7 +21,7 @@ from sqlalchemy import select
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from switchboard.simulate import SignedRequest, new_message_sid, sign_twilio, sms_fields
+from runtime.simulate import SignedRequest, new_message_sid, sign_twilio, sms_fields
 from switchboard.store import Store
 from switchboard.store.tables import interactions
 from tests.integration.processes import free_port, switchboard

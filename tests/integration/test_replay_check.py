@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from runtime.processes import switchboard_argv
 from tests.helpers import SMS_PATH, interaction_result, signed_sms
 
 
@@ -27,7 +27,7 @@ async def test_replay_check_passes_on_the_histories_this_code_made(
     for sid in sids:
         await interaction_result(client, "twilio", sid)
     done = subprocess.run(
-        [sys.executable, "-m", "switchboard", "replay-check", "--limit", "20"],
+        [*switchboard_argv(), "replay-check", "--limit", "20"],
         env={**os.environ, "TEMPORAL_ADDRESS": client.service_client.config.target_host},
         cwd=tmp_path,
         capture_output=True,

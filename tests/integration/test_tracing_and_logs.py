@@ -24,8 +24,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 from temporalio.testing import WorkflowEnvironment
 
+from runtime.simulate import new_message_sid, sign_twilio, sms_fields
 from switchboard.contract import Identity, IdentityKind
-from switchboard.simulate import new_message_sid, sign_twilio, sms_fields
 from switchboard.store import Store
 from tests.helpers import random_phone
 from tests.integration.processes import free_port, switchboard

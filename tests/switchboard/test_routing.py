@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from runtime.processes import switchboard_argv
 from switchboard import routing
 from switchboard.routing import RulesError
 
@@ -137,7 +137,7 @@ def test_the_cli_refuses_a_bad_rules_file_before_starting(tmp_path: Path) -> Non
     path = rules_file(tmp_path, '\n[[rules]]\nregex = "("\nqueue = "x"\n')
     for command in (["check-rules", str(path)], ["worker"]):
         done = subprocess.run(
-            [sys.executable, "-m", "switchboard", *command],
+            [*switchboard_argv(), *command],
             capture_output=True,
             text=True,
             cwd=tmp_path,

@@ -19,6 +19,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from runtime.worker import build_worker
 from switchboard import search_attributes
 from switchboard.contract import (
     ADD_INTERACTION,
@@ -39,7 +40,6 @@ from switchboard.contract import (
 from switchboard.converter import DATA_CONVERTER
 from switchboard.store import Store
 from switchboard.store.tables import conversation_events
-from switchboard.worker import build_worker
 from tests.conftest import timeless_rules
 from workflows import ConversationWorkflow
 

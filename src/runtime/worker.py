@@ -20,7 +20,8 @@ from activities import ConversationActivities, RouteActivities, StoreActivities,
 from activities.export import ExportActivities, Retention
 from activities.reply import ReplyActivities, Senders
 from analytics.privacy import Privacy, load_key
-from switchboard import routing, schedules, search_attributes, telemetry
+from runtime import schedules
+from switchboard import routing, search_attributes, telemetry
 from switchboard.contract import ConversationPolicy
 from switchboard.converter import DATA_CONVERTER
 from switchboard.routing import Rules

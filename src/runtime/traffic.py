@@ -24,8 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_der_private_key
 from pydantic import SecretStr
 
-from switchboard.settings import SimulatorSettings, UpSettings
-from switchboard.simulate import (
+from runtime.simulate import (
     new_message_sid,
     sendgrid_event_batch,
     sign_sendgrid_events,
@@ -33,6 +32,7 @@ from switchboard.simulate import (
     sign_twilio,
     sms_fields,
 )
+from switchboard.settings import SimulatorSettings, UpSettings
 
 OUR_NUMBER = "+14155550100"
 ACCOUNT = "AC" + "0" * 32

@@ -16,9 +16,9 @@ from sqlalchemy import func, select
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from switchboard import traffic
+from runtime import traffic
+from runtime.simulate import public_key_b64
 from switchboard.settings import IngressSettings
-from switchboard.simulate import public_key_b64
 from switchboard.store import Store
 from switchboard.store.tables import interactions
 from tests.conftest import ingress_settings

@@ -1,7 +1,7 @@
 """`switchboard bench`: the pipeline against bare Temporal on the same embedded stack, one run.
 
 1. the baseline: bare workflows with one local activity, started at the maximum rate by a
-   client in a process of its own (`python -m switchboard.benchmark.baseline`);
+   client in a process of its own (`python -m runtime.benchmark.baseline`);
 2. the pipeline at a fixed rate (half the baseline's unless `--rate`): signed SMS through the
    real ingress, ack latency per request, receipt→persisted and receipt→threaded (into the
    customer's conversation) from the store;
@@ -29,14 +29,14 @@ from typing import Any
 import httpx
 import psutil
 
-from switchboard.benchmark.stack import (
+from runtime.benchmark.stack import (
     Stack,
     paced,
     running_stack,
     stored_latencies,
     summary,
 )
-from switchboard.simulate import new_message_sid, sign_twilio, sms_fields
+from runtime.simulate import new_message_sid, sign_twilio, sms_fields
 
 ROLES = ("temporal", "worker", "ingress")
 
@@ -163,7 +163,7 @@ async def bench(count: int, rate: float | None) -> dict[str, Any]:
             [
                 sys.executable,
                 "-m",
-                "switchboard.benchmark.baseline",
+                "runtime.benchmark.baseline",
                 stack.temporal_address,
                 "--count",
                 str(count),

@@ -11,13 +11,13 @@ from sqlalchemy import func, select
 from temporalio.client import Client
 from typer.testing import CliRunner
 
+from runtime.cli import app
+from runtime.reprocess import channel_of, new_batch, reprocess
+from runtime.worker import build_worker
 from switchboard import routing
-from switchboard.cli import app
 from switchboard.contract import Channel, interaction_workflow_id
-from switchboard.reprocess import channel_of, new_batch, reprocess
 from switchboard.store import Store
 from switchboard.store.tables import interactions, raw_events
-from switchboard.worker import build_worker
 from tests.conftest import timeless_rules
 from tests.helpers import random_phone, sms_input, sms_raw
 from workflows import InteractionWorkflow

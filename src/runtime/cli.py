@@ -76,7 +76,7 @@ def _logging(settings: CommonSettings, service: str) -> None:
 @app.command()
 def up() -> None:
     """Run everything: embedded Temporal dev server, worker and ingress (Ctrl-C stops)."""
-    from switchboard import up as up_module
+    from runtime import up as up_module
 
     settings = _load(UpSettings)
     _rules(_load(WorkerSettings).routing_rules)  # refuse a bad rules file before starting
@@ -86,7 +86,7 @@ def up() -> None:
 @app.command()
 def temporal() -> None:
     """Run the embedded Temporal dev server alone (persistent state in the data directory)."""
-    from switchboard.temporal_server import dev_server_command
+    from runtime.temporal_server import dev_server_command
 
     command = dev_server_command(_load(TemporalServerSettings))
     os.execv(command[0], command)
@@ -95,7 +95,7 @@ def temporal() -> None:
 @app.command()
 def worker() -> None:
     """Run a Temporal worker for the pipeline's workflows and activities."""
-    from switchboard.worker import run_worker
+    from runtime.worker import run_worker
 
     settings = _load(WorkerSettings)
     _logging(settings, "worker")
@@ -217,7 +217,7 @@ def replay_check(
     limit: Annotated[int, typer.Option(min=1, help="recent executions per workflow type")] = 100,
 ) -> None:
     """Replay recent workflow histories against this code; exit 1 if any would break."""
-    from switchboard.replay_check import replay_recent
+    from runtime.replay_check import replay_recent
 
     settings = _load(CommonSettings)
 
@@ -246,7 +246,7 @@ def bench_command(
     """Benchmark the pipeline against bare Temporal on an embedded stack of its own."""
     import json
 
-    from switchboard.benchmark.run import bench
+    from runtime.benchmark.run import bench
 
     with console.status("benchmarking (an embedded stack of its own, a few minutes)…"):
         try:
@@ -387,7 +387,7 @@ def reprocess(
     """
     from rich.progress import Progress
 
-    from switchboard import reprocess as reprocessing
+    from runtime import reprocess as reprocessing
     from switchboard.store import Store
 
     settings = _load(CommonSettings)
@@ -451,7 +451,7 @@ def simulate_traffic(
 
     from rich.progress import Progress
 
-    from switchboard import traffic
+    from runtime import traffic
 
     settings = _load(SimulatorSettings)
     base = (url or settings.target_url()).rstrip("/")
@@ -499,7 +499,7 @@ def simulate_sms(
     ] = None,
 ) -> None:
     """Send inbound SMS webhooks signed with SWITCHBOARD_TWILIO_AUTH_TOKEN."""
-    from switchboard.simulate import new_message_sid, sign_twilio, sms_fields
+    from runtime.simulate import new_message_sid, sign_twilio, sms_fields
 
     settings = _load(SimulatorSettings)
     if settings.twilio_auth_token is None:

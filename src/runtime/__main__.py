@@ -1,4 +1,4 @@
-from switchboard.cli import app
+from runtime.cli import app
 
 if __name__ == "__main__":
     app()

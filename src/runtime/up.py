@@ -8,7 +8,6 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -18,10 +17,11 @@ from rich.console import Console
 from rich.table import Table
 from temporalio.client import Client
 
-from switchboard import traffic
+from runtime import traffic
+from runtime.processes import switchboard_argv
+from runtime.temporal_server import dev_server_command
 from switchboard.settings import UpSettings
 from switchboard.store import Store
-from switchboard.temporal_server import dev_server_command
 
 console = Console()
 
@@ -114,7 +114,7 @@ def run(settings: UpSettings) -> int:
         "SWITCHBOARD_DATA_DIR": str(settings.data_dir),
         "SWITCHBOARD_TEMPORAL_UI_URL": f"http://{settings.temporal_host}:{settings.temporal_ui_port}",
     }
-    me = [sys.executable, "-m", "switchboard"]
+    me = switchboard_argv()
     base_url = f"http://{settings.host}:{settings.ingress_port}"
     # The children by name, in start order (they are stopped in reverse).
     children: dict[str, subprocess.Popen[bytes]] = {}

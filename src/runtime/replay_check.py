@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from temporalio.client import Client
 from temporalio.worker import Replayer
 
+from runtime.worker import WORKFLOWS
 from switchboard.converter import DATA_CONVERTER
-from switchboard.worker import WORKFLOWS
 from workflows import RUNNER
 
 

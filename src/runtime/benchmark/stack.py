@@ -6,7 +6,6 @@ import asyncio
 import os
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -17,6 +16,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import select
 
+from runtime.processes import switchboard_argv
 from switchboard.store import Store
 from switchboard.store.tables import interactions
 
@@ -54,7 +54,7 @@ async def running_stack(settings: dict[str, str]) -> AsyncIterator[Stack]:
         **settings,
     }
     up = subprocess.Popen(
-        [sys.executable, "-m", "switchboard", "up"],
+        [*switchboard_argv(), "up"],
         env=env,
         cwd=tmp,
         stdout=subprocess.DEVNULL,

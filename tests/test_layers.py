@@ -1,0 +1,54 @@
+"""The import layers of DESIGN's layout hold, and `lint-imports` notices when they do not."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
+
+
+def lint_imports(root: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--config", str(root / "pyproject.toml"), "--no-cache"],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root / "src")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def copy_of_tree(tmp_path: Path) -> Path:
+    shutil.copytree(ROOT / "src", tmp_path / "src", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    return tmp_path
+
+
+def test_the_tree_keeps_its_layers() -> None:
+    result = lint_imports(ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout
+
+
+def test_a_core_module_importing_the_composition_root_breaks_the_contract(tmp_path: Path) -> None:
+    root = copy_of_tree(tmp_path)
+    errors = root / "src" / "switchboard" / "errors.py"
+    errors.write_text("import runtime.cli  # noqa: F401\n" + errors.read_text())
+    result = lint_imports(root)
+    assert result.returncode != 0
+    assert "BROKEN" in result.stdout
+    assert "switchboard.errors -> runtime.cli" in result.stdout
+
+
+def test_a_workflow_importing_the_store_breaks_the_contract(tmp_path: Path) -> None:
+    root = copy_of_tree(tmp_path)
+    workflow = root / "src" / "workflows" / "interaction.py"
+    workflow.write_text("import switchboard.store  # noqa: F401\n" + workflow.read_text())
+    result = lint_imports(root)
+    assert result.returncode != 0
+    assert "workflows.interaction -> switchboard.store" in result.stdout
