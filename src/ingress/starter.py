@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
@@ -13,6 +14,7 @@ from switchboard import search_attributes as sa
 from switchboard.contract import (
     Channel,
     InteractionInput,
+    InteractionResult,
     RawEvent,
     Status,
     interaction_workflow_id,
@@ -22,6 +24,39 @@ from workflows import InteractionWorkflow
 
 class TemporalUnavailable(Exception):
     """Temporal did not accept the start: the message is not durable, so it must not be acked."""
+
+
+def interaction_search_attributes(raw: RawEvent, channel: Channel | None) -> TypedSearchAttributes:
+    """What an engineer filters on in Temporal UI from the start, before the message is parsed."""
+    pairs = [
+        SearchAttributePair(sa.PROVIDER, str(raw.provider)),
+        SearchAttributePair(sa.INTERACTION_STATUS, str(Status.RECEIVED)),
+    ]
+    if channel is not None:
+        pairs.append(SearchAttributePair(sa.CHANNEL, str(channel)))
+    return TypedSearchAttributes(pairs)
+
+
+async def start_interaction_workflow(
+    client: Client,
+    interaction: InteractionInput,
+    *,
+    workflow_id: str,
+    task_queue: str,
+    channel: Channel | None,
+    id_reuse_policy: WorkflowIDReusePolicy = WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+    rpc_timeout: timedelta | None = None,
+) -> WorkflowHandle[Any, InteractionResult]:
+    """How a message becomes a durable workflow, for the ingress and for reprocessing alike."""
+    return await client.start_workflow(
+        InteractionWorkflow.run,
+        interaction,
+        id=workflow_id,
+        task_queue=task_queue,
+        id_reuse_policy=id_reuse_policy,
+        search_attributes=interaction_search_attributes(interaction.raw, channel),
+        rpc_timeout=rpc_timeout,
+    )
 
 
 async def start_interaction(
@@ -38,19 +73,13 @@ async def start_interaction(
     reaches the one workflow of its event.
     """
     try:
-        await client.start_workflow(
-            InteractionWorkflow.run,
+        await start_interaction_workflow(
+            client,
             InteractionInput(raw=raw),
-            id=interaction_workflow_id(raw.provider, raw.event_key),
+            workflow_id=interaction_workflow_id(raw.provider, raw.event_key),
             task_queue=task_queue,
+            channel=channel,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(sa.CHANNEL, channel),
-                    SearchAttributePair(sa.PROVIDER, raw.provider),
-                    SearchAttributePair(sa.INTERACTION_STATUS, Status.RECEIVED),
-                ]
-            ),
             rpc_timeout=timeout,
         )
     except WorkflowAlreadyStartedError:

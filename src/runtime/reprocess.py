@@ -17,19 +17,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from temporalio.client import Client, WorkflowFailureError
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
-from switchboard import search_attributes as sa
+from ingress.starter import start_interaction_workflow
 from switchboard.contract import (
     Channel,
     InteractionInput,
     RawEvent,
-    Status,
     reprocess_workflow_id,
 )
 from switchboard.errors import MalformedPayload
 from switchboard.providers import PARSERS
-from workflows import InteractionWorkflow
 
 
 @dataclass
@@ -76,19 +73,13 @@ async def reprocess(
 
     async def one(raw: RawEvent, channel: Channel | None) -> None:
         workflow_id = reprocess_workflow_id(batch, raw.provider, raw.event_key)
-        attributes = [
-            SearchAttributePair(sa.PROVIDER, str(raw.provider)),
-            SearchAttributePair(sa.INTERACTION_STATUS, str(Status.RECEIVED)),
-        ]
-        if channel is not None:
-            attributes.append(SearchAttributePair(sa.CHANNEL, str(channel)))
         try:
-            handle = await client.start_workflow(
-                InteractionWorkflow.run,
+            handle = await start_interaction_workflow(
+                client,
                 InteractionInput(raw, reprocess=True),
-                id=workflow_id,
+                workflow_id=workflow_id,
                 task_queue=task_queue,
-                search_attributes=TypedSearchAttributes(attributes),
+                channel=channel,
             )
             await handle.result()
             report.rederived += 1

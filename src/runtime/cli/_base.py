@@ -1,0 +1,80 @@
+"""The CLI's shared pieces: the app, its console, settings, logging and the Temporal client."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+import typer
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings
+from rich.console import Console
+
+from switchboard import routing
+from switchboard.routing import Rules
+from switchboard.settings import (
+    CommonSettings,
+)
+
+if TYPE_CHECKING:
+    from temporalio.client import Client
+
+app = typer.Typer(
+    help="Switchboard: provider webhooks in, one durable customer timeline out.",
+    no_args_is_help=True,
+)
+simulate_app = typer.Typer(help="Send correctly signed provider webhooks, as the providers would.")
+app.add_typer(simulate_app, name="simulate", rich_help_panel="Data")
+console = Console()
+
+S = TypeVar("S", bound=BaseSettings)
+
+
+async def connect_temporal(settings: CommonSettings) -> Client:
+    """A client of the configured Temporal, with the payload converter every process uses."""
+    from temporalio.client import Client
+
+    from switchboard.converter import DATA_CONVERTER
+
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=DATA_CONVERTER,
+    )
+
+
+def load_settings(settings_class: type[S]) -> S:
+    """Read settings once; a bad value ends the command with a readable message."""
+    try:
+        return settings_class()
+    except ValidationError as exc:
+        console.print(f"[red]invalid settings:[/]\n{exc}")
+        raise typer.Exit(2) from exc
+
+
+def configure_logging(settings: CommonSettings, service: str) -> None:
+    from switchboard import logs
+
+    logs.configure(settings, service)
+
+
+def load_rules(path: Path | None) -> Rules:
+    """The routing rules, checked; a bad file ends the command naming the line and problem."""
+    try:
+        return routing.load(path)
+    except routing.RulesError as exc:
+        console.print(f"[red]routing rules refused:[/] {exc}")
+        raise typer.Exit(2) from exc
+
+
+def parse_utc(value: str | None, option: str) -> datetime | None:
+    """An ISO 8601 date or time from the command line; one without an offset is UTC."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        console.print(f"[red]{option}: not an ISO 8601 date or time:[/] {value!r}")
+        raise typer.Exit(2) from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

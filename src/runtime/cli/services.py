@@ -1,0 +1,117 @@
+"""The long-running services: up, temporal, worker, ingress, dashboards, and migrate before them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from pathlib import Path
+
+import typer
+
+from runtime.cli._base import app, configure_logging, console, load_rules, load_settings
+from switchboard.settings import (
+    CommonSettings,
+    DashboardSettings,
+    IngressSettings,
+    TemporalServerSettings,
+    UpSettings,
+    WorkerSettings,
+)
+
+
+@app.command(rich_help_panel="Services")
+def up() -> None:
+    """Run everything: embedded Temporal dev server, worker and ingress (Ctrl-C stops)."""
+    from runtime import up as up_module
+
+    settings = load_settings(UpSettings)
+    load_rules(
+        load_settings(WorkerSettings).routing_rules
+    )  # refuse a bad rules file before starting
+    raise typer.Exit(up_module.run(settings))
+
+
+@app.command(rich_help_panel="Services")
+def temporal() -> None:
+    """Run the embedded Temporal dev server alone (persistent state in the data directory)."""
+    from runtime.temporal_server import dev_server_command
+
+    command = dev_server_command(load_settings(TemporalServerSettings))
+    os.execv(command[0], command)
+
+
+@app.command(rich_help_panel="Services")
+def worker() -> None:
+    """Run a Temporal worker for the pipeline's workflows and activities."""
+    from runtime.worker import run_worker
+
+    settings = load_settings(WorkerSettings)
+    configure_logging(settings, "worker")
+    asyncio.run(run_worker(settings, load_rules(settings.routing_rules)))
+    # The worker has shut down cleanly. Skip the interpreter's teardown: the SDK's Rust threads
+    # can still call into Python while it finalizes, and abort the process with SIGABRT
+    # ("PyGILState_Release", temporalio/sdk-python#300), turning a clean stop into a crash.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+@app.command(rich_help_panel="Services")
+def ingress() -> None:
+    """Run the webhook and API server."""
+    import uvicorn
+
+    from ingress import create_app
+
+    settings = load_settings(IngressSettings)
+    configure_logging(settings, "ingress")
+    # No log config of uvicorn's own: its lines go through ours, and the app writes the
+    # access lines itself (inside the request's trace, without query strings).
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.ingress_port,
+        log_config=None,
+        access_log=False,
+    )
+
+
+@app.command(rich_help_panel="Services")
+def dashboards() -> None:
+    """Serve the Streamlit dashboards over the published exports (port 8501)."""
+    import dashboards as package
+
+    settings = load_settings(DashboardSettings)
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(Path(package.__file__).with_name("app.py")),
+        "--server.address",
+        settings.dashboard_host,
+        "--server.port",
+        str(settings.dashboard_port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--client.toolbarMode",
+        "viewer",
+    ]
+    os.execv(command[0], command)
+
+
+@app.command(rich_help_panel="Services")
+def migrate() -> None:
+    """Create or upgrade the store's schema."""
+    from switchboard.store import Store
+
+    settings = load_settings(CommonSettings)
+    store = Store.from_url(settings.resolved_database_url(), settings.sqlite_busy_timeout_s)
+    store.migrate()
+    store.close()
+    console.print(f"store at revision head: {settings.resolved_database_url()}")
