@@ -1,1 +1,4 @@
-"""Switchboard's core: the contract, settings, the store and the CLI shared by every process."""
+"""Switchboard's core: what every process shares (the contract, settings, store, providers).
+
+It imports nothing from the packages above it (`lint-imports` checks this in `make lint`).
+"""
