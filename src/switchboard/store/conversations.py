@@ -8,8 +8,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from switchboard.contract import ConversationEvent, ConversationState, SendReplyInput
-from switchboard.store.engine import WRITE
-from switchboard.store.store import _insert
+from switchboard.store.engine import upsert, write_transaction
 from switchboard.store.tables import conversation_events, conversations, interactions, outbox
 
 _STATE_COLUMNS = (
@@ -47,15 +46,15 @@ class ConversationStore:
             return
         row = {name: getattr(state, name) for name in _STATE_COLUMNS}
         row["updated_at"] = datetime.now(UTC)
-        with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
+        with write_transaction(self.engine) as conn:
             conn.execute(
-                _insert(self.engine, conversations)
+                upsert(self.engine, conversations)
                 .values(conversation_id=state.conversation_id, customer_id=customer_id, **row)
                 .on_conflict_do_update(index_elements=["conversation_id"], set_=row)
             )
             for event in events:
                 conn.execute(
-                    _insert(self.engine, conversation_events)
+                    upsert(self.engine, conversation_events)
                     .values(
                         event_id=event.event_id,
                         conversation_id=event.conversation_id,
@@ -79,9 +78,9 @@ class ConversationStore:
 
     def claim_outbox(self, reply: SendReplyInput) -> dict[str, Any]:
         """The outbox row of a reply, written on the first attempt and read on every retry."""
-        with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
+        with write_transaction(self.engine) as conn:
             conn.execute(
-                _insert(self.engine, outbox)
+                upsert(self.engine, outbox)
                 .values(
                     outbox_id=reply.outbox_id,
                     conversation_id=reply.conversation_id,
@@ -107,7 +106,7 @@ class ConversationStore:
         provider_message_id: str | None = None,
         error: str | None = None,
     ) -> None:
-        with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
+        with write_transaction(self.engine) as conn:
             conn.execute(
                 outbox.update()
                 .where(outbox.c.outbox_id == outbox_id)

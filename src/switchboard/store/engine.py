@@ -1,11 +1,18 @@
-"""Engine creation: one pool per process; SQLite tuned for several writing processes."""
+"""Engine creation: one pool per process; SQLite tuned for several writing processes.
+
+Also the two things every writer needs from the engine: a write transaction, and an INSERT
+that can skip or update a row already there.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
 
 # Execution option that makes a SQLite transaction take the write lock at BEGIN.
@@ -42,3 +49,22 @@ def create_store_engine(url: str, busy_timeout_s: float = 5.0) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction that writes: committed on leaving, rolled back on an exception.
+
+    On SQLite it takes the write lock at BEGIN (see `create_store_engine`).
+    """
+    with engine.connect().execution_options(**WRITE) as conn, conn.begin():
+        yield conn
+
+
+def upsert(bind: Engine | Connection, table: Table) -> Any:
+    """An INSERT into `table` in the dialect of `bind`, with ON CONFLICT DO NOTHING/UPDATE."""
+    # Typed Any: postgresql.Insert and sqlite.Insert both have on_conflict_do_nothing/_do_update,
+    # with different signatures mypy cannot unify.
+    if bind.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)

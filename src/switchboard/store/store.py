@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, Table, and_, or_, select, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Engine, and_, or_, select, text
 from sqlalchemy.engine import Connection, RowMapping
 
 from switchboard.contract import (
@@ -32,7 +30,7 @@ from switchboard.contract import (
 )
 from switchboard.merge import forward_status, merge_content
 from switchboard.store import migrate
-from switchboard.store.engine import WRITE, create_store_engine
+from switchboard.store.engine import create_store_engine, upsert, write_transaction
 from switchboard.store.tables import customers, identities, interactions, raw_events
 
 # The URL of a raw event whose payload retention purged (it can no longer be reprocessed).
@@ -41,15 +39,6 @@ PURGED = "purged:"
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _insert(engine: Engine, table: Table) -> Any:
-    # postgresql.Insert | sqlite.Insert: both have on_conflict_do_nothing/_do_update, with
-    # different signatures mypy cannot unify.
-    """A dialect-specific INSERT that supports ON CONFLICT DO NOTHING."""
-    if engine.dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
 
 
 class Store:
@@ -67,11 +56,6 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
-
-    @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
-            yield conn
 
     def ping(self) -> None:
         """Raise if the store cannot answer a query."""
@@ -94,7 +78,7 @@ class Store:
             owner = self._owner(conn, identity)
             if owner is not None and all(self._owner(conn, other) for other in linked):
                 return owner
-        with self._write() as conn:
+        with write_transaction(self.engine) as conn:
             customer_id = self._owner(conn, identity)
             for other in linked:
                 customer_id = customer_id or self._owner(conn, other)
@@ -118,7 +102,7 @@ class Store:
         The answer differs from `customer_id` when the identity already belongs to someone
         else (nothing is changed then); None when the customer does not exist.
         """
-        with self._write() as conn:
+        with write_transaction(self.engine) as conn:
             if self._customer(conn, customer_id) is None:
                 return None
             self._claim(conn, identity, customer_id)
@@ -135,7 +119,7 @@ class Store:
 
     def _claim(self, conn: Connection, identity: Identity, customer_id: str) -> None:
         conn.execute(
-            _insert(self.engine, identities)
+            upsert(self.engine, identities)
             .values(
                 kind=identity.kind,
                 value=identity.value,
@@ -171,7 +155,7 @@ class Store:
         the event yields now replaces what it yielded before, where it yields anything, and
         the event that created the row re-derives its route.
         """
-        with self._write() as conn:
+        with write_transaction(self.engine) as conn:
             if raw is not None:  # our own replies have no webhook to archive
                 self._archive(conn, raw, error=None)
                 if rederive:  # it failed before, perhaps: it no longer does
@@ -180,7 +164,7 @@ class Store:
             # RETURNING, not rowcount: psycopg reports -1 rows for INSERT … ON CONFLICT.
             inserted = (
                 conn.execute(
-                    _insert(self.engine, interactions)
+                    upsert(self.engine, interactions)
                     .values(**row)
                     .on_conflict_do_nothing()
                     .returning(interactions.c.interaction_id)
@@ -210,7 +194,7 @@ class Store:
 
     def record_failure(self, raw: RawEvent, reason: str) -> None:
         """Archive a raw event that could not be processed, with the reason, so it is not lost."""
-        with self._write() as conn:
+        with write_transaction(self.engine) as conn:
             self._archive(conn, raw, error=reason)
             # Reprocessed and still failing: the reason is the current code's.
             conn.execute(
@@ -253,7 +237,7 @@ class Store:
     def _archive(self, conn: Connection, raw: RawEvent, error: str | None) -> None:
         # Raw events are immutable: the first delivery is kept, later ones change nothing.
         conn.execute(
-            _insert(self.engine, raw_events)
+            upsert(self.engine, raw_events)
             .values(
                 provider=raw.provider,
                 kind=raw.kind,
@@ -272,7 +256,7 @@ class Store:
 
     def purge_payloads(self, before: datetime) -> int:
         """Empty the payloads of raw events received before `before`; the rows stay, counted."""
-        with self._write() as conn:
+        with write_transaction(self.engine) as conn:
             result = conn.execute(
                 raw_events.update()
                 .where(raw_events.c.received_at < before, raw_events.c.url != PURGED)
@@ -282,7 +266,7 @@ class Store:
 
     def delete_older_than(self, before: datetime) -> int:
         """Delete raw events and interactions received before `before`."""
-        with self._write() as conn:
+        with write_transaction(self.engine) as conn:
             deleted = conn.execute(
                 raw_events.delete().where(raw_events.c.received_at < before)
             ).rowcount
