@@ -3,13 +3,15 @@
 Callbacks arrive out of order and more than once (a `delivered` before its `sent`, a
 transcription before the call's own webhook). Merging is therefore commutative where it can be:
 content fields fill in what is missing, and provider statuses only move forward.
+
+Pure functions of the contract: the store applies them inside its transaction.
 """
 
 from __future__ import annotations
 
 from dataclasses import fields, replace
 
-from switchboard.contract import Content
+from switchboard.contract import Content, CustomerInteraction
 
 # The order statuses move in; a status never gives way to one ranked lower. Terminal states
 # share the top rank: the first one to arrive stands. Statuses we do not know (providers add
@@ -76,3 +78,42 @@ def merge_content(stored: Content, incoming: Content) -> Content:
         if have in (None, "", [], {}) and new not in (None, "", [], {}):
             updates[field.name] = new
     return replace(stored, **updates) if updates else stored
+
+
+def merge_interaction(
+    stored: CustomerInteraction, incoming: CustomerInteraction
+) -> CustomerInteraction:
+    """`stored` with a later event of the same message or call merged in.
+
+    Content and addresses fill in what is missing, the delivery status moves forward, and the
+    interaction began at the earliest event seen: a callback can arrive before the event it
+    follows. Everything else is the stored row's.
+    """
+    return replace(
+        stored,
+        content=merge_content(stored.content, incoming.content),
+        delivery_status=forward_status(
+            stored.channel, stored.delivery_status, incoming.delivery_status
+        ),
+        from_address=stored.from_address or incoming.from_address,
+        to_address=stored.to_address or incoming.to_address,
+        occurred_at=min(stored.occurred_at, incoming.occurred_at),
+    )
+
+
+def rederive_interaction(
+    stored: CustomerInteraction, incoming: CustomerInteraction
+) -> CustomerInteraction:
+    """`stored` with a reprocessed event's new derivation in place of its old one.
+
+    What the event yields now wins over what is stored, where it yields anything; the route is
+    replaced only when this event is the one that created the interaction.
+    """
+    creator = incoming.received_at == stored.received_at
+    return replace(
+        stored,
+        content=merge_content(incoming.content, stored.content),
+        from_address=incoming.from_address or stored.from_address,
+        to_address=incoming.to_address or stored.to_address,
+        route=incoming.route if creator else stored.route,
+    )

@@ -8,29 +8,23 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, and_, or_, select, text
-from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.engine import Connection
 
-from switchboard.contract import (
-    Channel,
-    Content,
-    CustomerInteraction,
-    Direction,
-    Identity,
-    MediaRef,
-    PersistResult,
-    Provider,
-    RawEvent,
-    Route,
-    Status,
-)
-from switchboard.merge import forward_status, merge_content
+from switchboard.contract import CustomerInteraction, Identity, PersistResult, RawEvent
+from switchboard.merge import merge_interaction, rederive_interaction
 from switchboard.store import migrate
 from switchboard.store.engine import create_store_engine, upsert, write_transaction
+from switchboard.store.rows import (
+    changed_columns,
+    interaction_from_row,
+    interaction_row,
+    raw_event_from_row,
+    raw_event_row,
+)
 from switchboard.store.tables import customers, identities, interactions, raw_events
 
 # The URL of a raw event whose payload retention purged (it can no longer be reprocessed).
@@ -160,7 +154,7 @@ class Store:
                 self._archive(conn, raw, error=None)
                 if rederive:  # it failed before, perhaps: it no longer does
                     conn.execute(raw_events.update().where(*_raw_key(raw)).values(error=None))
-            row = _interaction_row(interaction, _now())
+            row = interaction_row(interaction, _now())
             # RETURNING, not rowcount: psycopg reports -1 rows for INSERT … ON CONFLICT.
             inserted = (
                 conn.execute(
@@ -179,9 +173,11 @@ class Store:
                 conn.execute(select(interactions).where(*key).with_for_update()).mappings().one()
             )
             if not inserted:
-                changes = _merged(_interaction(stored), interaction)
+                current = interaction_from_row(stored)
+                merged = merge_interaction(current, interaction)
                 if rederive:
-                    changes |= _rederived(_interaction(stored), interaction)
+                    merged = rederive_interaction(merged, interaction)
+                changes = changed_columns(current, merged)
                 if changes:
                     conn.execute(
                         interactions.update().where(*key).values(**changes, updated_at=_now())
@@ -229,7 +225,7 @@ class Store:
             with self.engine.connect() as conn:
                 rows = conn.execute(query).mappings().all()
             for row in rows:
-                yield _raw_event(row), row["error"]
+                yield raw_event_from_row(row), row["error"]
             if len(rows) < page:
                 return
             after = rows[-1]["raw_event_id"]
@@ -238,17 +234,7 @@ class Store:
         # Raw events are immutable: the first delivery is kept, later ones change nothing.
         conn.execute(
             upsert(self.engine, raw_events)
-            .values(
-                provider=raw.provider,
-                kind=raw.kind,
-                event_key=raw.event_key,
-                received_at=raw.received_at,
-                url=raw.url,
-                content_type=raw.content_type,
-                fields=[list(pair) for pair in raw.fields],
-                headers=[list(pair) for pair in raw.headers],
-                error=error,
-            )
+            .values(**raw_event_row(raw, error))
             .on_conflict_do_nothing()
         )
 
@@ -330,7 +316,7 @@ class Store:
             interactions.c.occurred_at.desc(), interactions.c.interaction_id.desc()
         ).limit(limit)
         with self.engine.connect() as conn:
-            return [_interaction(row) for row in conn.execute(query).mappings()]
+            return [interaction_from_row(row) for row in conn.execute(query).mappings()]
 
     def get_interaction(self, interaction_id: str) -> CustomerInteraction | None:
         with self.engine.connect() as conn:
@@ -341,41 +327,7 @@ class Store:
                 .mappings()
                 .one_or_none()
             )
-        return None if row is None else _interaction(row)
-
-
-def _merged(stored: CustomerInteraction, incoming: CustomerInteraction) -> dict[str, Any]:
-    """The columns that change when `incoming` is merged into `stored`."""
-    changes: dict[str, Any] = {}
-    content = merge_content(stored.content, incoming.content)
-    if content != stored.content:
-        changes["content"] = asdict(content)
-    status = forward_status(stored.channel, stored.delivery_status, incoming.delivery_status)
-    if status != stored.delivery_status:
-        changes["delivery_status"] = status
-    for name in ("from_address", "to_address"):
-        if not getattr(stored, name) and getattr(incoming, name):
-            changes[name] = getattr(incoming, name)
-    # A callback can arrive before the event it follows; the interaction began at the earliest.
-    if incoming.occurred_at < stored.occurred_at:
-        changes["occurred_at"] = incoming.occurred_at
-    return changes
-
-
-def _rederived(stored: CustomerInteraction, incoming: CustomerInteraction) -> dict[str, Any]:
-    """The columns a reprocessed event replaces: its own content, and the route if it came first."""
-    changes: dict[str, Any] = {}
-    content = merge_content(incoming.content, stored.content)  # the new derivation wins
-    if content != stored.content:
-        changes["content"] = asdict(content)
-    for name in ("from_address", "to_address"):
-        if getattr(incoming, name) and getattr(incoming, name) != getattr(stored, name):
-            changes[name] = getattr(incoming, name)
-    if incoming.received_at == stored.received_at and incoming.route != stored.route:
-        changes["route_queue"] = incoming.route.queue
-        changes["route_priority"] = incoming.route.priority
-        changes["sla_due_at"] = incoming.route.sla_due_at
-    return changes
+        return None if row is None else interaction_from_row(row)
 
 
 def _raw_key(raw: RawEvent) -> tuple[Any, ...]:
@@ -383,68 +335,4 @@ def _raw_key(raw: RawEvent) -> tuple[Any, ...]:
         raw_events.c.provider == raw.provider,
         raw_events.c.kind == raw.kind,
         raw_events.c.event_key == raw.event_key,
-    )
-
-
-def _raw_event(row: RowMapping) -> RawEvent:
-    return RawEvent(
-        provider=Provider(row["provider"]),
-        kind=row["kind"],
-        event_key=row["event_key"],
-        received_at=row["received_at"],
-        url=row["url"],
-        content_type=row["content_type"],
-        fields=[(name, value) for name, value in row["fields"]],
-        headers=[(name, value) for name, value in row["headers"] or []],
-    )
-
-
-def _interaction_row(interaction: CustomerInteraction, persisted_at: datetime) -> dict[str, Any]:
-    return {
-        "interaction_id": interaction.interaction_id,
-        "customer_id": interaction.customer_id,
-        "conversation_id": interaction.conversation_id,
-        "channel": interaction.channel,
-        "direction": interaction.direction,
-        "provider": interaction.provider,
-        "provider_message_id": interaction.provider_message_id,
-        "from_address": interaction.from_address,
-        "to_address": interaction.to_address,
-        "occurred_at": interaction.occurred_at,
-        "received_at": interaction.received_at,
-        "persisted_at": persisted_at,
-        "status": interaction.status,
-        "delivery_status": interaction.delivery_status,
-        "content": asdict(interaction.content),
-        "route_queue": interaction.route.queue,
-        "route_priority": interaction.route.priority,
-        "sla_due_at": interaction.route.sla_due_at,
-        "updated_at": persisted_at,
-    }
-
-
-def _interaction(row: RowMapping) -> CustomerInteraction:
-    content = dict(row["content"])
-    content["media"] = [MediaRef(**media) for media in content.get("media", [])]
-    return CustomerInteraction(
-        interaction_id=row["interaction_id"],
-        customer_id=row["customer_id"],
-        conversation_id=row["conversation_id"],
-        channel=Channel(row["channel"]),
-        direction=Direction(row["direction"]),
-        provider=Provider(row["provider"]),
-        provider_message_id=row["provider_message_id"],
-        from_address=row["from_address"],
-        to_address=row["to_address"],
-        occurred_at=row["occurred_at"],
-        received_at=row["received_at"],
-        persisted_at=row["persisted_at"],
-        status=Status(row["status"]),
-        delivery_status=row["delivery_status"],
-        content=Content(**content),
-        route=Route(
-            queue=row["route_queue"],
-            priority=row["route_priority"],
-            sla_due_at=row["sla_due_at"],
-        ),
     )
