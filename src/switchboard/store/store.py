@@ -6,7 +6,6 @@ message again after Temporal has forgotten the first workflow.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -16,7 +15,7 @@ from sqlalchemy.engine import Connection
 
 from switchboard.contract import CustomerInteraction, Identity, PersistResult, RawEvent
 from switchboard.merge import merge_interaction, rederive_interaction
-from switchboard.store import migrate
+from switchboard.store import customers, migrate
 from switchboard.store.engine import create_store_engine, upsert, write_transaction
 from switchboard.store.rows import (
     changed_columns,
@@ -25,7 +24,7 @@ from switchboard.store.rows import (
     raw_event_from_row,
     raw_event_row,
 )
-from switchboard.store.tables import customers, identities, interactions, raw_events
+from switchboard.store.tables import interactions, raw_events
 
 # The URL of a raw event whose payload retention purged (it can no longer be reprocessed).
 PURGED = "purged:"
@@ -69,26 +68,11 @@ class Store:
         with self.engine.connect() as conn:
             # Most messages come from people already known: a read answers, without taking
             # the store's write lock (one writer at a time on SQLite).
-            owner = self._owner(conn, identity)
-            if owner is not None and all(self._owner(conn, other) for other in linked):
-                return owner
+            found = customers.owner(conn, identity)
+            if found is not None and all(customers.owner(conn, other) for other in linked):
+                return found
         with write_transaction(self.engine) as conn:
-            customer_id = self._owner(conn, identity)
-            for other in linked:
-                customer_id = customer_id or self._owner(conn, other)
-            if customer_id is None:
-                candidate = str(uuid.uuid4())
-                conn.execute(customers.insert().values(customer_id=candidate, created_at=_now()))
-                self._claim(conn, identity, candidate)
-                customer_id = self._owner(conn, identity)
-                if customer_id != candidate:
-                    conn.execute(customers.delete().where(customers.c.customer_id == candidate))
-            else:
-                self._claim(conn, identity, customer_id)
-            assert customer_id is not None
-            for other in linked:
-                self._claim(conn, other, customer_id)
-            return customer_id
+            return customers.resolve(conn, identity, linked)
 
     def link_identity(self, customer_id: str, identity: Identity) -> str | None:
         """Attach an identity to a customer; return the customer who now owns it.
@@ -97,31 +81,10 @@ class Store:
         else (nothing is changed then); None when the customer does not exist.
         """
         with write_transaction(self.engine) as conn:
-            if self._customer(conn, customer_id) is None:
+            if customers.get(conn, customer_id) is None:
                 return None
-            self._claim(conn, identity, customer_id)
-            return self._owner(conn, identity)
-
-    @staticmethod
-    def _owner(conn: Connection, identity: Identity) -> str | None:
-        found = conn.execute(
-            select(identities.c.customer_id).where(
-                identities.c.kind == identity.kind, identities.c.value == identity.value
-            )
-        ).scalar_one_or_none()
-        return None if found is None else str(found)
-
-    def _claim(self, conn: Connection, identity: Identity, customer_id: str) -> None:
-        conn.execute(
-            upsert(self.engine, identities)
-            .values(
-                kind=identity.kind,
-                value=identity.value,
-                customer_id=customer_id,
-                created_at=_now(),
-            )
-            .on_conflict_do_nothing()
-        )
+            customers.claim(conn, identity, customer_id)
+            return customers.owner(conn, identity)
 
     def find_interaction_key(
         self, provider: str, provider_message_id: str
@@ -266,35 +229,12 @@ class Store:
     def find_customer(self, identity: Identity) -> dict[str, Any] | None:
         """The customer an identity belongs to, with all of the customer's identities."""
         with self.engine.connect() as conn:
-            customer_id = conn.execute(
-                select(identities.c.customer_id).where(
-                    identities.c.kind == identity.kind, identities.c.value == identity.value
-                )
-            ).scalar_one_or_none()
-            if customer_id is None:
-                return None
-            return self._customer(conn, str(customer_id))
+            customer_id = customers.owner(conn, identity)
+            return None if customer_id is None else customers.get(conn, customer_id)
 
     def get_customer(self, customer_id: str) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
-            return self._customer(conn, customer_id)
-
-    def _customer(self, conn: Connection, customer_id: str) -> dict[str, Any] | None:
-        created_at = conn.execute(
-            select(customers.c.created_at).where(customers.c.customer_id == customer_id)
-        ).scalar_one_or_none()
-        if created_at is None:
-            return None
-        rows = conn.execute(
-            select(identities.c.kind, identities.c.value)
-            .where(identities.c.customer_id == customer_id)
-            .order_by(identities.c.kind, identities.c.value)
-        ).all()
-        return {
-            "customer_id": customer_id,
-            "created_at": created_at,
-            "identities": [{"kind": row.kind, "value": row.value} for row in rows],
-        }
+            return customers.get(conn, customer_id)
 
     def list_interactions(
         self, customer_id: str, limit: int, before: tuple[datetime, str] | None = None
