@@ -1,169 +1,39 @@
-"""Exports: the store as Parquet, partitioned by date and channel, and DuckDB marts over it.
+"""Staging: the store's rows that changed since the published watermark, as Parquet partitions.
 
-Under the export directory (`SWITCHBOARD_EXPORT_DIR`):
-
-    current -> snapshots/<id>         the published export (a symlink, swapped atomically)
-    snapshots/<id>/
-      interactions/date=…/channel=…/data.parquet
-      conversation_events/date=…/data.parquet
-      raw_event_counts/date=…/provider=…/data.parquet     (per minute, kind, failed or not)
-      conversations/data.parquet                        (per-conversation resolution metrics)
-      marts.duckdb                                      (tables built from marts/*.sql)
-      manifest.json                                     (watermark, row counts, validation)
-
-An export starts from the published snapshot (hard links, nothing copied), rewrites only the
-partitions that changed since its watermark, and is published by swapping `current`: a reader
-sees the old export or the new one, never half of one. Nothing changed, nothing is written, so
-running it twice gives the same files and numbers.
+Only the partitions that changed (a day of a channel, a day of events, a day of a provider's
+raw event counts) are rewritten in the staging copy; the per-conversation metrics are rewritten
+whole. Nothing changed, nothing is written.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy import Engine, func, select
 
 from analytics import resolution
+from analytics.export.marts import build_marts
+from analytics.export.schemas import (
+    CONVERSATIONS_SCHEMA,
+    EVENTS_SCHEMA,
+    INTERACTIONS_SCHEMA,
+    RAW_COUNTS_SCHEMA,
+)
+from analytics.export.snapshots import Staged, Watermark, current, new_staging, published_watermark
 from analytics.privacy import Privacy
 from switchboard.routing import BusinessHours
 from switchboard.store.tables import conversation_events, conversations, interactions, raw_events
 
-MARTS = Path(__file__).with_name("marts")
-DATASETS = ("interactions", "conversation_events", "raw_event_counts", "conversations")
 # Conversation events carry no insertion time: the days near the watermark are redone.
 EVENTS_LOOKBACK = timedelta(days=1)
-KEEP_SNAPSHOTS = 3
-UTC_TS = pa.timestamp("us", tz="UTC")
-
-INTERACTIONS_SCHEMA = pa.schema(
-    [
-        ("interaction_id", pa.string()),
-        ("customer_id", pa.string()),
-        ("conversation_id", pa.string()),
-        ("direction", pa.string()),
-        ("provider", pa.string()),
-        ("occurred_at", UTC_TS),
-        ("received_at", UTC_TS),
-        ("persisted_at", UTC_TS),
-        ("latency_ms", pa.float64()),
-        ("status", pa.string()),
-        ("delivery_status", pa.string()),
-        ("route_queue", pa.string()),
-        ("route_priority", pa.int32()),
-        ("sla_due_at", UTC_TS),
-        ("from_hash", pa.string()),
-        ("to_hash", pa.string()),
-        ("text", pa.string()),
-        ("subject", pa.string()),
-        ("has_media", pa.bool_()),
-    ]
-)
-EVENTS_SCHEMA = pa.schema(
-    [
-        ("event_id", pa.string()),
-        ("conversation_id", pa.string()),
-        ("customer_id", pa.string()),
-        ("kind", pa.string()),
-        ("at", UTC_TS),
-        ("seq", pa.int64()),
-    ]
-)
-RAW_COUNTS_SCHEMA = pa.schema(
-    [
-        ("minute", UTC_TS),
-        ("kind", pa.string()),
-        ("failed", pa.bool_()),
-        ("events", pa.int64()),
-    ]
-)
-CONVERSATIONS_SCHEMA = pa.schema(
-    [
-        ("conversation_id", pa.string()),
-        ("customer_id", pa.string()),
-        ("queue", pa.string()),
-        ("opened_at", UTC_TS),
-        ("first_response_s", pa.float64()),
-        ("resolution_s", pa.float64()),
-        ("resolution_business_s", pa.float64()),
-        ("reopened", pa.bool_()),
-        ("fcr", pa.bool_()),
-        ("sla_attained", pa.bool_()),
-    ]
-)
-SCHEMAS = {
-    "interactions": INTERACTIONS_SCHEMA,
-    "conversation_events": EVENTS_SCHEMA,
-    "raw_event_counts": RAW_COUNTS_SCHEMA,
-    "conversations": CONVERSATIONS_SCHEMA,
-}
-# Columns that live in the directory names (Hive style), not in the files.
-PARTITIONS: dict[str, list[tuple[str, pa.DataType]]] = {
-    "interactions": [("date", pa.date32()), ("channel", pa.string())],
-    "conversation_events": [("date", pa.date32())],
-    "raw_event_counts": [("date", pa.date32()), ("provider", pa.string())],
-    "conversations": [],
-}
-
-
-@dataclass
-class Watermark:
-    """How far the published export has read the store."""
-
-    interactions_updated_at: datetime | None = None
-    raw_event_id: int = 0
-    events_at: datetime | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "interactions_updated_at": _iso(self.interactions_updated_at),
-            "raw_event_id": self.raw_event_id,
-            "events_at": _iso(self.events_at),
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Watermark:
-        return cls(
-            _parse(data.get("interactions_updated_at")),
-            int(data.get("raw_event_id", 0)),
-            _parse(data.get("events_at")),
-        )
-
-
-@dataclass
-class Staged:
-    """An export written to its staging directory, not yet published."""
-
-    path: Path
-    watermark: Watermark
-    changed: bool
-    rows: dict[str, int] = field(default_factory=dict)  # rows written, by dataset
-    partitions: list[str] = field(default_factory=list)  # partitions rewritten
-
-
-def current(root: Path) -> Path | None:
-    """The published snapshot, if there is one."""
-    link = root / "current"
-    return link.resolve() if link.exists() else None
-
-
-def published_watermark(root: Path) -> Watermark:
-    snapshot = current(root)
-    if snapshot is None:
-        return Watermark()
-    manifest = json.loads((snapshot / "manifest.json").read_text())
-    return Watermark.from_json(manifest["watermark"])
 
 
 def stage(
@@ -180,81 +50,14 @@ def stage(
     ):
         return Staged(path=current(root) or root, watermark=previous, changed=False)
 
-    staging = root / "staging" / uuid.uuid4().hex
-    published = current(root)
-    if published is not None:
-        shutil.copytree(published, staging, copy_function=os.link)
-        (staging / "marts.duckdb").unlink(missing_ok=True)  # rebuilt, never written in place
-        (staging / "manifest.json").unlink(missing_ok=True)
-    else:
-        staging.mkdir(parents=True)
+    staging = new_staging(root)
     staged = Staged(path=staging, watermark=high, changed=True)
-    _stage_interactions(engine, staging, privacy, previous, high, staged)
-    _stage_events(engine, staging, previous, high, staged)
-    _stage_raw_counts(engine, staging, previous, high, staged)
+    _stage_interactions(engine, staging, privacy, previous, staged)
+    _stage_events(engine, staging, previous, staged)
+    _stage_raw_counts(engine, staging, previous, staged)
     _stage_conversations(engine, staging, hours, now, staged)
     build_marts(staging)
     return staged
-
-
-def publish(root: Path, staged: Staged, validation: list[dict[str, Any]]) -> Path:
-    """Make the staged export the current one, atomically; keep the last few snapshots."""
-    manifest = {
-        "watermark": staged.watermark.to_json(),
-        "rows": staged.rows,
-        "partitions": staged.partitions,
-        "published_at": datetime.now(UTC).isoformat(),
-        "validation": validation,
-    }
-    (staged.path / "manifest.json").write_text(json.dumps(manifest, indent=2))
-    snapshots = root / "snapshots"
-    snapshots.mkdir(parents=True, exist_ok=True)
-    # Names sort by time: the newest snapshots are kept.
-    target = snapshots / (datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f") + "-" + staged.path.name)
-    staged.path.rename(target)
-    link = root / f".current-{uuid.uuid4().hex}"
-    link.symlink_to(target.relative_to(root))
-    link.replace(root / "current")  # rename(2): atomic
-    for old in sorted(snapshots.iterdir())[:-KEEP_SNAPSHOTS]:
-        shutil.rmtree(old, ignore_errors=True)
-    return target
-
-
-def discard(staged: Staged) -> None:
-    """Drop a staged export that will not be published (it failed validation)."""
-    if staged.changed:
-        shutil.rmtree(staged.path, ignore_errors=True)
-
-
-def build_marts(snapshot: Path) -> None:
-    """Run every marts/*.sql over the snapshot's Parquet into snapshot/marts.duckdb."""
-    con = duckdb.connect(str(snapshot / "marts.duckdb"))
-    try:
-        kinds = {name: register(con, snapshot, name) for name in DATASETS}
-        for sql in sorted(MARTS.glob("*.sql")):
-            con.execute(f"CREATE OR REPLACE TABLE {sql.stem} AS {sql.read_text()}")
-        for name, kind in kinds.items():  # the marts file holds the marts only
-            con.execute(f"DROP {kind} {name}")
-    finally:
-        con.close()
-
-
-def register(con: duckdb.DuckDBPyConnection, snapshot: Path, name: str) -> str:
-    """`name` over the dataset's Parquet files: a view, or an empty table with its schema if
-    there are none yet. Returns which ("VIEW" or "TABLE"), for whoever drops it."""
-    files = sorted((snapshot / name).rglob("*.parquet"))
-    if files:
-        con.execute(
-            f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet("
-            f"'{snapshot / name}/**/*.parquet', hive_partitioning = true)"
-        )
-        return "VIEW"
-    schema = SCHEMAS[name]
-    for column, kind in PARTITIONS[name]:
-        schema = schema.append(pa.field(column, kind))
-    # A table, not a registered Arrow object: cursors of the connection must see it too.
-    con.from_arrow(schema.empty_table()).create(name)
-    return "TABLE"
 
 
 # --- datasets --------------------------------------------------------------------------------
@@ -265,7 +68,6 @@ def _stage_interactions(
     staging: Path,
     privacy: Privacy,
     previous: Watermark,
-    high: Watermark,
     staged: Staged,
 ) -> None:
     changed = select(interactions.c.occurred_at, interactions.c.channel)
@@ -294,9 +96,7 @@ def _stage_interactions(
     staged.rows["interactions"] = rows
 
 
-def _stage_events(
-    engine: Engine, staging: Path, previous: Watermark, high: Watermark, staged: Staged
-) -> None:
+def _stage_events(engine: Engine, staging: Path, previous: Watermark, staged: Staged) -> None:
     days = select(conversation_events.c.at)
     if previous.events_at is not None:
         days = days.where(conversation_events.c.at >= previous.events_at - EVENTS_LOOKBACK)
@@ -319,9 +119,7 @@ def _stage_events(
     staged.rows["conversation_events"] = rows
 
 
-def _stage_raw_counts(
-    engine: Engine, staging: Path, previous: Watermark, high: Watermark, staged: Staged
-) -> None:
+def _stage_raw_counts(engine: Engine, staging: Path, previous: Watermark, staged: Staged) -> None:
     new = select(raw_events.c.received_at).where(raw_events.c.raw_event_id > previous.raw_event_id)
     with engine.connect() as conn:
         changed = sorted({at.date() for (at,) in conn.execute(new)})
@@ -438,11 +236,3 @@ def _day(day: date) -> tuple[datetime, datetime]:
 
 def _seconds(value: timedelta | None) -> float | None:
     return None if value is None else value.total_seconds()
-
-
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
-def _parse(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value)
