@@ -1,50 +1,96 @@
-"""Shared fixtures: a real Temporal dev server for the session, a fresh store and queue per test."""
+"""Shared fixtures: a real Temporal dev server for the session, a fresh store and queue per test.
+
+Plain helpers live in `tests.support`; this module only defines fixtures and the hooks that
+choose which tests run on which store and mark them.
+
+**Where the store runs on PostgreSQL too.** Every test that takes `store` gets a SQLite file.
+The modules in `STORE_MATRIX` run once more on PostgreSQL, because there the store itself is
+what they test, and its SQL differs by dialect (upserts, RETURNING, row locks, timestamps with
+time zones, keyset paging):
+
+- `switchboard/test_store.py`, `test_store_reads.py`, `test_conversation_store.py`: the store
+  at its own seam: migrations, archiving, the customer and timeline reads the API serves, the
+  conversation rows, events and outbox the conversation workflow writes.
+- `activities/test_store_activities.py`: dedupe and persist, concurrent first sightings and
+  idempotent upserts (where psycopg's rowcount of -1 once made every insert look like a merge).
+- `analytics/test_export.py`, `analytics/test_resolution.py`: the export and the metrics read
+  the store by watermark and SQL; retention purges and deletes from it.
+- `runtime/test_reprocess.py`: reprocessing reads the raw-event archive back and rewrites its
+  interactions in place.
+- `integration/test_duplicate_storm.py`: concurrent upserts racing (a fifth of the size on
+  PostgreSQL).
+
+Tests that merely need somewhere to put what they check (ingress, workflows, hostile input,
+dashboards, runtime commands) use SQLite only: they test the app, the workflows and the wiring,
+which do not change with the backend, and the store's part of what they do is covered above.
+
+**Markers** (registered in pyproject.toml; `make test-fast` deselects the first three):
+`postgresql` on every PostgreSQL run, `integration` on every test under tests/integration
+(they start `switchboard` processes or run the full pipeline at scale), `browser` on those that
+drive Chromium.
+"""
 
 from __future__ import annotations
 
-import glob
-import json
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
-import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
-from dataclasses import replace
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import create_engine
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from ingress import create_app
 from runtime.temporal_server import temporal_binary
-from runtime.worker import build_worker
-from switchboard import routing, search_attributes
+from switchboard import search_attributes
 from switchboard.converter import DATA_CONVERTER
-from switchboard.routing import Rules
 from switchboard.settings import IngressSettings
 from switchboard.store import Store
+from tests.support.app import Clock, app_client
+from tests.support.exported import export_a_pipeline_run
+from tests.support.pipeline import running_worker
+from tests.support.settings import API_KEY, ingress_settings
+from tests.support.stores import (
+    postgresql_bin_dir,
+    postgresql_store,
+    sqlite_store,
+    throwaway_postgresql,
+)
 
-FIXTURES = Path(__file__).with_name("fixtures")
-# The fixtures were signed with this token for https://hooks.example.com; tests that do not
-# replay fixtures use their own secrets.
-FIXTURE_TOKEN = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
-FIXTURE_PUBLIC_URL = "https://hooks.example.com"
-API_KEY = "test-api-key-" + uuid.uuid4().hex
+TESTS = Path(__file__).parent
+STORE_MATRIX = tuple(
+    TESTS / path
+    for path in (
+        "switchboard/test_store.py",
+        "switchboard/test_store_reads.py",
+        "switchboard/test_conversation_store.py",
+        "activities/test_store_activities.py",
+        "analytics/test_export.py",
+        "analytics/test_resolution.py",
+        "runtime/test_reprocess.py",
+        "integration/test_duplicate_storm.py",
+    )
+)
+BOTH_STORES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
 PG_NAMESPACE = "postgresql"
 
 
-def load_fixture(name: str) -> Any:
-    return json.loads((FIXTURES / name).read_text())
+def pytest_configure(config: pytest.Config) -> None:
+    missing = [str(path.relative_to(TESTS)) for path in STORE_MATRIX if not path.exists()]
+    if missing:  # a renamed module would silently lose its PostgreSQL runs
+        raise pytest.UsageError(f"STORE_MATRIX names modules that do not exist: {missing}")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "store" in metafunc.fixturenames and metafunc.definition.path in STORE_MATRIX:
+        metafunc.parametrize("store", BOTH_STORES, indirect=True)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.is_relative_to(TESTS / "integration"):
+            item.add_marker(pytest.mark.integration)
 
 
 @pytest.fixture(scope="session")
@@ -82,102 +128,29 @@ def task_queue() -> str:
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[str]:
-    """A throwaway PostgreSQL cluster (Debian's server, installed by `make test`) on a free port."""
-    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if not bins:
-        pytest.fail(
-            "PostgreSQL is not installed: `make test` installs it (apt-get install postgresql)"
-        )
-    bin_dir = Path(bins[-1]).parent
-    root = Path(tempfile.mkdtemp(prefix="switchboard-pg-"))
-    # initdb refuses to run as root: the cluster belongs to the `postgres` user then.
-    as_owner: list[str] = []
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres")
-        as_owner = ["runuser", "-u", "postgres", "--"]
-    data, port = root / "data", _free_port()
-    subprocess.run(
-        [
-            *as_owner,
-            str(bin_dir / "initdb"),
-            "-D",
-            str(data),
-            "-A",
-            "trust",
-            "-U",
-            "postgres",
-            "--no-sync",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    options = (
-        f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
-    )
-    pg_ctl = [*as_owner, str(bin_dir / "pg_ctl"), "-D", str(data), "-w"]
-    subprocess.run(
-        [*pg_ctl, "-o", options, "-l", str(root / "log"), "start"], check=True, capture_output=True
-    )
-    yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
-    subprocess.run([*pg_ctl, "-m", "immediate", "stop"], capture_output=True)
-    shutil.rmtree(root, ignore_errors=True)
+    """A throwaway PostgreSQL cluster for the session, on Debian's server (`make postgres`)."""
+    bin_dir = postgresql_bin_dir()
+    if bin_dir is None:
+        pytest.fail("PostgreSQL is not installed: `make postgres` (or `make test`) installs it")
+    with throwaway_postgresql(bin_dir) as server:
+        yield server
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    """A fresh, migrated store: every test that uses it runs on SQLite and on PostgreSQL."""
-    if request.param == "sqlite":
-        store = Store.from_url(f"sqlite:///{tmp_path / 'switchboard.db'}", busy_timeout_s=2.0)
-        store.migrate()
-        yield store
-        store.close()
-        return
-    server: str = request.getfixturevalue("postgres")
-    name = "t_" + uuid.uuid4().hex
-    admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    store = Store.from_url(f"{server}/{name}")
-    store.migrate()
-    yield store
-    store.close()
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
-    admin.dispose()
-
-
-def timeless_rules() -> Rules:
-    """The shipped rules without those that depend on the time of day, so tests are stable."""
-    rules = routing.load()
-    return replace(rules, rules=tuple(r for r in rules.rules if r.business_hours is None))
+    """A fresh, migrated store: SQLite, and PostgreSQL too in the `STORE_MATRIX` modules."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        with sqlite_store(tmp_path) as store:
+            yield store
+    else:
+        with postgresql_store(request.getfixturevalue("postgres")) as store:
+            yield store
 
 
 @pytest.fixture
 async def worker(client: Client, store: Store, task_queue: str) -> AsyncIterator[Worker]:
-    with ThreadPoolExecutor(max_workers=16) as executor:
-        async with build_worker(
-            client, store, task_queue, executor, 16, rules=timeless_rules()
-        ) as running:
-            yield running
-
-
-def ingress_settings(task_queue: str, **overrides: Any) -> IngressSettings:
-    values: dict[str, Any] = {
-        "public_url": FIXTURE_PUBLIC_URL,
-        "twilio_auth_token": FIXTURE_TOKEN,
-        "api_keys": API_KEY,
-        "task_queue": task_queue,
-        "temporal_start_timeout_s": 3.0,
-    }
-    values.update(overrides)
-    # `_env_file=None`: a developer's .env must not change what the tests check.
-    return IngressSettings(_env_file=None, **values)  # type: ignore[call-arg]
+    async with running_worker(client, store, task_queue) as running:
+        yield running
 
 
 @pytest.fixture
@@ -185,35 +158,9 @@ def settings(task_queue: str) -> IngressSettings:
     return ingress_settings(task_queue)
 
 
-class Clock:
-    """The app's injectable clock, so fixed-timestamp fixtures and stale requests can be tested."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
-
-
-@asynccontextmanager
-async def app_client(
-    settings: IngressSettings,
-    temporal: Client | None = None,
-    store: Store | None = None,
-    clock: Callable[[], float] = time.time,
-    base_url: str = "http://testserver",
-) -> AsyncIterator[httpx.AsyncClient]:
-    """The real FastAPI app, lifespan included, driven over ASGI."""
-    app = create_app(settings, temporal=temporal, store=store, clock=clock)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url=base_url) as http:
-            yield http
 
 
 @pytest.fixture
@@ -229,11 +176,9 @@ def auth() -> dict[str, str]:
     return {"Authorization": f"Bearer {API_KEY}"}
 
 
-async def assert_nothing_started(client: Client, task_queue: str) -> None:
-    """No workflow was started on the test's own task queue (visibility is read directly)."""
-    started = [wf.id async for wf in client.list_workflows(f"TaskQueue = '{task_queue}'")]
-    assert started == [], f"rejected requests started workflows: {started}"
-
-
-# A session-wide export of a real pipeline run, for the dashboards' tests.
-from tests.exported import exported  # noqa: E402, F401
+@pytest.fixture(scope="session")
+async def exported(
+    temporal_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """A session-wide export of a real pipeline run, for the dashboards' tests."""
+    return await export_a_pipeline_run(temporal_env.client, tmp_path_factory.mktemp("dashboards"))

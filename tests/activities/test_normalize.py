@@ -15,8 +15,8 @@ from switchboard.contract import (
     IdentityKind,
     RouteInput,
 )
-from tests.conftest import timeless_rules
-from tests.helpers import sms_input, sms_raw
+from tests.support.builders import sms_input, sms_raw
+from tests.support.settings import timeless_rules
 
 
 def test_sms_becomes_an_inbound_sms_interaction_of_the_sender() -> None:

@@ -15,7 +15,7 @@ from switchboard.contract import (
     Status,
 )
 from switchboard.store import Store
-from tests.helpers import sms_input
+from tests.support.builders import sms_input
 
 
 def phone(value: str) -> Identity:

@@ -22,9 +22,9 @@ from switchboard.contract import EXPORT_INVALID
 from switchboard.store import Store
 from switchboard.store.store import PURGED
 from switchboard.store.tables import interactions, raw_events
-from tests.conftest import timeless_rules
-from tests.exported import run_sms
-from tests.helpers import random_phone, sms_raw
+from tests.support.builders import random_phone, sms_raw
+from tests.support.pipeline import run_sms
+from tests.support.settings import timeless_rules
 from workflows import ExportWorkflow
 
 KEY = b"test-hash-key"

@@ -52,7 +52,7 @@ from switchboard.contract import (
 )
 from switchboard.routing import BusinessHours
 from switchboard.store import ConversationStore, Store
-from tests.helpers import sms_raw
+from tests.support.builders import sms_raw
 
 HOURS = BusinessHours(ZoneInfo("UTC"), frozenset(range(5)), time(9), time(17))
 NOW = datetime(2026, 12, 5, tzinfo=UTC)

@@ -10,7 +10,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 from temporalio.testing import WorkflowEnvironment
 
-from tests.exported import KEY
+from tests.support.exported import KEY
 
 PAGES = Path(__file__).parents[2] / "src" / "dashboards" / "pages"
 

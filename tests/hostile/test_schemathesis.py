@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 
 from ingress import create_app
-from tests.conftest import API_KEY, ingress_settings
+from tests.support.settings import API_KEY, ingress_settings
 
 EXAMPLES_PER_OPERATION = 100  # the operations with inputs: over 1,000 generated requests
 

@@ -35,13 +35,10 @@ from runtime.simulate import (
 from switchboard.settings import IngressSettings
 from switchboard.store import Store
 from switchboard.store.tables import interactions, raw_events
-from tests.conftest import (
-    FIXTURE_PUBLIC_URL,
-    Clock,
-    assert_nothing_started,
-    ingress_settings,
-    load_fixture,
-)
+from tests.support.app import Clock
+from tests.support.fixtures import FIXTURE_PUBLIC_URL, load_fixture
+from tests.support.pipeline import assert_nothing_started
+from tests.support.settings import ingress_settings
 
 TOKEN = secrets.token_hex(16)
 PUSH_SECRET = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()

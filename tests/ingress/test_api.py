@@ -8,19 +8,9 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from switchboard.contract import (
-    Channel,
-    Content,
-    CustomerInteraction,
-    Direction,
-    Identity,
-    IdentityKind,
-    Provider,
-    Route,
-    Status,
-)
+from switchboard.contract import Identity, IdentityKind
 from switchboard.store import Store
-from tests.helpers import sms_raw
+from tests.support.builders import sms_interaction
 
 PATHS = [
     "/api/customers?phone=%2B14155550123",
@@ -49,21 +39,8 @@ def seed(store: Store, phone: str, n: int) -> tuple[str, list[str]]:
     start = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
     ids = []
     for i in range(n):
-        raw = sms_raw(sender=phone, body=f"message {i}")
-        interaction = CustomerInteraction(
-            interaction_id=str(uuid.uuid4()),
-            customer_id=customer_id,
-            channel=Channel.SMS,
-            direction=Direction.INBOUND,
-            provider=Provider.TWILIO,
-            provider_message_id=raw.event_key,
-            from_address=phone,
-            to_address="+14155550100",
-            occurred_at=start + timedelta(minutes=i),
-            received_at=start + timedelta(minutes=i),
-            content=Content(text=f"message {i}"),
-            status=Status.COMPLETED,
-            route=Route(queue="messaging", priority=2),
+        interaction, raw = sms_interaction(
+            customer_id, phone, start + timedelta(minutes=i), f"message {i}"
         )
         ids.append(store.persist_interaction(interaction, raw).interaction_id)
     return customer_id, ids

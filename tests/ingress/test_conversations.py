@@ -14,8 +14,10 @@ from runtime.simulate import sign_twilio, sms_fields
 from switchboard.contract import Identity, IdentityKind
 from switchboard.settings import IngressSettings
 from switchboard.store import Store
-from tests.conftest import FIXTURE_PUBLIC_URL, FIXTURE_TOKEN, ingress_settings
-from tests.helpers import post_email, random_phone, threaded_conversation
+from tests.support.builders import post_email, random_phone
+from tests.support.fixtures import FIXTURE_PUBLIC_URL, FIXTURE_TOKEN
+from tests.support.pipeline import threaded_conversation
+from tests.support.settings import ingress_settings
 
 USER, PASSWORD = "parse", secrets.token_urlsafe(12)
 

@@ -7,7 +7,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from tests.helpers import SMS_PATH, interaction_result, random_phone, signed_sms
+from tests.support.builders import SMS_PATH, random_phone, signed_sms
+from tests.support.pipeline import interaction_result
 
 
 async def scrape(

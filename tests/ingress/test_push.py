@@ -20,8 +20,11 @@ from switchboard.contract import Identity, IdentityKind, interaction_workflow_id
 from switchboard.settings import IngressSettings
 from switchboard.store import Store
 from switchboard.store.tables import interactions, raw_events
-from tests.conftest import Clock, app_client, assert_nothing_started, ingress_settings, load_fixture
-from tests.helpers import random_phone, signed_sms
+from tests.support.app import Clock, app_client
+from tests.support.builders import random_phone, signed_sms
+from tests.support.fixtures import load_fixture
+from tests.support.pipeline import assert_nothing_started
+from tests.support.settings import ingress_settings
 from workflows import InteractionWorkflow
 
 SW = load_fixture("standard_webhooks_example.json")

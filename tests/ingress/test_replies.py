@@ -27,9 +27,11 @@ from runtime.worker import build_worker
 from switchboard.contract import interaction_workflow_id
 from switchboard.settings import IngressSettings, WorkerSettings
 from switchboard.store import Store
-from tests.conftest import FIXTURE_PUBLIC_URL, FIXTURE_TOKEN, ingress_settings, timeless_rules
-from tests.helpers import post_email, random_phone, threaded_conversation
-from tests.provider_double import INVALID_NUMBER, ProviderDouble, provider_double
+from tests.support.builders import post_email, random_phone
+from tests.support.fixtures import FIXTURE_PUBLIC_URL, FIXTURE_TOKEN
+from tests.support.pipeline import threaded_conversation
+from tests.support.provider_double import INVALID_NUMBER, ProviderDouble, provider_double
+from tests.support.settings import ingress_settings, timeless_rules
 
 ACCOUNT = "AC" + secrets.token_hex(16)
 OUR_NUMBER = "+14155550100"

@@ -20,7 +20,10 @@ from switchboard.contract import interaction_workflow_id
 from switchboard.settings import IngressSettings
 from switchboard.store import Store
 from switchboard.store.tables import interactions, raw_events
-from tests.conftest import Clock, app_client, assert_nothing_started, ingress_settings, load_fixture
+from tests.support.app import Clock, app_client
+from tests.support.fixtures import load_fixture
+from tests.support.pipeline import assert_nothing_started
+from tests.support.settings import ingress_settings
 from workflows import InteractionWorkflow
 
 SIGNED = load_fixture("sendgrid_signed_event_webhook_example.json")

@@ -8,7 +8,7 @@ import pytest
 from starlette.requests import Request
 
 from ingress.signatures import public_url, twilio_signature_valid
-from tests.conftest import FIXTURE_TOKEN, load_fixture
+from tests.support.fixtures import FIXTURE_TOKEN, load_fixture
 
 EXAMPLES = {e["name"]: e for e in load_fixture("twilio_signature_examples.json")["examples"]}
 INBOUND = load_fixture("twilio_messaging_inbound.json")

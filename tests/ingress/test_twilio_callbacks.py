@@ -21,12 +21,10 @@ from switchboard.contract import interaction_workflow_id
 from switchboard.settings import IngressSettings
 from switchboard.store import Store
 from switchboard.store.tables import interactions
-from tests.conftest import (
-    FIXTURE_PUBLIC_URL,
-    assert_nothing_started,
-    ingress_settings,
-    load_fixture,
-)
+from tests.support.builders import status_fields
+from tests.support.fixtures import FIXTURE_PUBLIC_URL, load_fixture
+from tests.support.pipeline import assert_nothing_started
+from tests.support.settings import ingress_settings
 from workflows import InteractionWorkflow
 
 TOKEN = secrets.token_hex(16)
@@ -60,12 +58,6 @@ async def settled(client: Client, event_keys: list[str]) -> None:
             InteractionWorkflow.run, interaction_workflow_id("twilio", key)
         )
         await asyncio.wait_for(handle.result(), timeout=60)
-
-
-def status_fields(sid: str, status: str) -> list[tuple[str, str]]:
-    base = STATUS["delivered"]["params"]
-    fields = with_sid(base, MessageSid=sid, SmsSid=sid, MessageStatus=status, SmsStatus=status)
-    return [(k, v) for k, v in fields if k != "RawDlrDoneDate"]
 
 
 @pytest.mark.parametrize(

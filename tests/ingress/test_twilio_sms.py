@@ -25,14 +25,11 @@ from switchboard.contract import (
 from switchboard.settings import IngressSettings
 from switchboard.store import Store
 from switchboard.store.tables import interactions, raw_events
-from tests.conftest import (
-    FIXTURE_TOKEN,
-    app_client,
-    assert_nothing_started,
-    ingress_settings,
-    load_fixture,
-)
-from tests.helpers import SMS_PATH, random_phone, signed_sms, threaded_conversation
+from tests.support.app import app_client
+from tests.support.builders import SMS_PATH, random_phone, signed_sms
+from tests.support.fixtures import FIXTURE_TOKEN, load_fixture
+from tests.support.pipeline import assert_nothing_started, threaded_conversation
+from tests.support.settings import ingress_settings
 from workflows import InteractionWorkflow
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response />'

@@ -13,8 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.exported import KEY
-from tests.integration.processes import free_port, switchboard
+from tests.support.exported import KEY
+from tests.support.processes import free_port, switchboard
+
+pytestmark = pytest.mark.browser
 
 
 def chromium() -> str:

@@ -27,8 +27,9 @@ from switchboard.contract import interaction_workflow_id
 from switchboard.settings import IngressSettings
 from switchboard.store import Store
 from switchboard.store.tables import interactions
-from tests.conftest import FIXTURE_PUBLIC_URL, ingress_settings
-from tests.ingress.test_twilio_callbacks import status_fields
+from tests.support.builders import status_fields
+from tests.support.fixtures import FIXTURE_PUBLIC_URL
+from tests.support.settings import ingress_settings
 from workflows import InteractionWorkflow
 
 TOKEN = secrets.token_hex(16)

@@ -24,7 +24,7 @@ from temporalio.testing import WorkflowEnvironment
 from runtime.simulate import SignedRequest, new_message_sid, sign_twilio, sms_fields
 from switchboard.store import Store
 from switchboard.store.tables import interactions
-from tests.integration.processes import free_port, switchboard
+from tests.support.processes import free_port, switchboard
 
 SMS = "/webhooks/twilio/sms"
 

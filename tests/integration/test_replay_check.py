@@ -11,7 +11,8 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from runtime.processes import switchboard_argv
-from tests.helpers import SMS_PATH, interaction_result, signed_sms
+from tests.support.builders import SMS_PATH, signed_sms
+from tests.support.pipeline import interaction_result
 
 
 async def test_replay_check_passes_on_the_histories_this_code_made(

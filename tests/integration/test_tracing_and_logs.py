@@ -27,8 +27,8 @@ from temporalio.testing import WorkflowEnvironment
 from runtime.simulate import new_message_sid, sign_twilio, sms_fields
 from switchboard.contract import Identity, IdentityKind
 from switchboard.store import Store
-from tests.helpers import random_phone
-from tests.integration.processes import free_port, switchboard
+from tests.support.builders import random_phone
+from tests.support.processes import free_port, switchboard
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.integration.processes import free_port, switchboard
+from tests.support.processes import free_port, switchboard
 
 
 class Up:

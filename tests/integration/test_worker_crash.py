@@ -15,8 +15,8 @@ from temporalio.testing import WorkflowEnvironment
 from switchboard.contract import interaction_workflow_id
 from switchboard.store import Store
 from switchboard.store.tables import interactions
-from tests.helpers import sms_input
-from tests.integration.processes import free_port, switchboard
+from tests.support.builders import sms_input
+from tests.support.processes import free_port, switchboard
 from workflows import InteractionWorkflow
 
 

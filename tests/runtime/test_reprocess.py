@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,13 +12,12 @@ from typer.testing import CliRunner
 
 from runtime.cli import app
 from runtime.reprocess import channel_of, new_batch, reprocess
-from runtime.worker import build_worker
 from switchboard import routing
 from switchboard.contract import Channel, interaction_workflow_id
 from switchboard.store import Store
 from switchboard.store.tables import interactions, raw_events
-from tests.conftest import timeless_rules
-from tests.helpers import random_phone, sms_input, sms_raw
+from tests.support.builders import random_phone, sms_input, sms_raw
+from tests.support.pipeline import running_worker
 from workflows import InteractionWorkflow
 
 NEW_RULE = """
@@ -52,25 +50,22 @@ async def test_reprocessing_rederives_routes_and_recovers_failed_events_in_place
     failed_before = sms_raw(sender=phone, body="hello again")
     store.record_failure(failed_before, "no parser for twilio/sms (old code)")
 
-    with ThreadPoolExecutor(max_workers=8) as executor:
-        async with build_worker(client, store, task_queue, executor, 8, rules=timeless_rules()):
-            results = [
-                await client.execute_workflow(
-                    InteractionWorkflow.run,
-                    inp,
-                    id=interaction_workflow_id("twilio", inp.raw.event_key),
-                    task_queue=task_queue,
-                )
-                for inp in originals
-            ]
-        assert store.get_interaction(results[0].interaction_id).route.queue == "messaging"
+    async with running_worker(client, store, task_queue, slots=8):
+        results = [
+            await client.execute_workflow(
+                InteractionWorkflow.run,
+                inp,
+                id=interaction_workflow_id("twilio", inp.raw.event_key),
+                task_queue=task_queue,
+            )
+            for inp in originals
+        ]
+    assert store.get_interaction(results[0].interaction_id).route.queue == "messaging"
 
-        # The new code: a rule that sends greetings elsewhere.
-        async with build_worker(
-            client, store, task_queue, executor, 8, rules=rules_with_a_new_rule(tmp_path)
-        ):
-            events = [(raw, channel_of(raw)) for raw, _ in store.raw_events_between(since)]
-            report = await reprocess(client, task_queue, events, new_batch(), concurrency=4)
+    # The new code: a rule that sends greetings elsewhere.
+    async with running_worker(client, store, task_queue, 8, rules_with_a_new_rule(tmp_path)):
+        events = [(raw, channel_of(raw)) for raw, _ in store.raw_events_between(since)]
+        report = await reprocess(client, task_queue, events, new_batch(), concurrency=4)
 
     assert (report.started, report.rederived, report.failed) == (3, 3, [])
     assert [channel for _, channel in events] == [Channel.SMS] * 3

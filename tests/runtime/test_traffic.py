@@ -21,7 +21,7 @@ from runtime.simulate import public_key_b64
 from switchboard.settings import IngressSettings
 from switchboard.store import Store
 from switchboard.store.tables import interactions
-from tests.conftest import ingress_settings
+from tests.support.settings import ingress_settings
 
 PRIVATE = ec.generate_private_key(ec.SECP256R1())
 SECRETS = traffic.Secrets(

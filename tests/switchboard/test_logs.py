@@ -15,8 +15,9 @@ from temporalio.worker import Worker
 from switchboard import logs
 from switchboard.contract import interaction_workflow_id
 from switchboard.settings import IngressSettings
-from tests.conftest import API_KEY, FIXTURE_TOKEN
-from tests.helpers import random_phone, signed_sms
+from tests.support.builders import random_phone, signed_sms
+from tests.support.fixtures import FIXTURE_TOKEN
+from tests.support.settings import API_KEY
 from workflows import InteractionWorkflow
 
 

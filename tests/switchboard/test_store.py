@@ -10,7 +10,7 @@ from sqlalchemy import inspect, select, text
 from switchboard.store import Store
 from switchboard.store.migrate import alembic_config
 from switchboard.store.tables import metadata, raw_events
-from tests.helpers import sms_raw
+from tests.support.builders import sms_raw
 
 
 def test_migrations_create_exactly_the_declared_tables(store: Store) -> None:

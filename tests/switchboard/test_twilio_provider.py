@@ -7,7 +7,7 @@ import pytest
 from switchboard.contract import MediaRef
 from switchboard.errors import MalformedPayload
 from switchboard.providers.twilio import parse_message
-from tests.conftest import load_fixture
+from tests.support.fixtures import load_fixture
 
 INBOUND = load_fixture("twilio_messaging_inbound.json")
 

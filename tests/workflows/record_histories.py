@@ -20,14 +20,13 @@ from pathlib import Path
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-import tests.conftest  # noqa: F401  (before tests.helpers: they import each other, as in pytest)
 from runtime.temporal_server import temporal_binary
 from runtime.worker import build_worker
 from switchboard import search_attributes
 from switchboard.contract import InteractionInput, conversation_workflow_id
 from switchboard.converter import DATA_CONVERTER
 from switchboard.store import Store
-from tests.helpers import sms_input
+from tests.support.builders import sms_input
 from workflows import InteractionWorkflow
 
 HISTORIES = Path(__file__).with_name("histories")

@@ -40,7 +40,7 @@ from switchboard.contract import (
 from switchboard.converter import DATA_CONVERTER
 from switchboard.store import Store
 from switchboard.store.tables import conversation_events
-from tests.conftest import timeless_rules
+from tests.support.settings import timeless_rules
 from workflows import ConversationWorkflow
 
 POLICY = ConversationPolicy(

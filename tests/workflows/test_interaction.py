@@ -21,7 +21,8 @@ from switchboard.contract import (
 )
 from switchboard.store import Store
 from switchboard.store.tables import raw_events
-from tests.helpers import sms_input, threaded_conversation
+from tests.support.builders import sms_input
+from tests.support.pipeline import threaded_conversation
 from workflows import InteractionWorkflow
 
 

@@ -1,13 +1,13 @@
-"""Builders shared by tests: raw events and signed requests with the tests' own secrets."""
+"""Builders of provider events: raw events and signed requests with the tests' own secrets."""
 
 from __future__ import annotations
 
-import asyncio
 import secrets
+import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import httpx
-from temporalio.client import Client
 
 from runtime.simulate import (
     SignedRequest,
@@ -17,17 +17,20 @@ from runtime.simulate import (
     sms_fields,
 )
 from switchboard.contract import (
+    Channel,
+    Content,
+    CustomerInteraction,
+    Direction,
     InteractionInput,
-    InteractionResult,
     Provider,
     RawEvent,
-    interaction_workflow_id,
+    Route,
+    Status,
 )
-from switchboard.store import Store
-from tests.conftest import FIXTURE_PUBLIC_URL, FIXTURE_TOKEN
-from workflows import InteractionWorkflow
+from tests.support.fixtures import FIXTURE_PUBLIC_URL, FIXTURE_TOKEN, load_fixture
 
 SMS_PATH = "/webhooks/twilio/sms"
+STATUS_CALLBACKS = load_fixture("twilio_message_status_callbacks.json")
 
 
 def sms_raw(
@@ -45,6 +48,29 @@ def sms_raw(
     )
 
 
+def sms_interaction(
+    customer_id: str, sender: str, at: datetime, body: str = "hi"
+) -> tuple[CustomerInteraction, RawEvent]:
+    """An inbound SMS received at `at` and what the pipeline makes of it, to store directly."""
+    raw = replace(sms_raw(sender=sender, body=body), received_at=at)
+    interaction = CustomerInteraction(
+        interaction_id=str(uuid.uuid4()),
+        customer_id=customer_id,
+        channel=Channel.SMS,
+        direction=Direction.INBOUND,
+        provider=Provider.TWILIO,
+        provider_message_id=raw.event_key,
+        from_address=sender,
+        to_address="+14155550100",
+        occurred_at=at,
+        received_at=at,
+        content=Content(text=body),
+        status=Status.COMPLETED,
+        route=Route(queue="messaging", priority=2),
+    )
+    return interaction, raw
+
+
 def sms_input(**kwargs: str) -> InteractionInput:
     return InteractionInput(raw=sms_raw(**kwargs))
 
@@ -60,6 +86,13 @@ def signed_sms(
         FIXTURE_PUBLIC_URL + SMS_PATH, sms_fields(sid, sender, "+14155550100", body), token
     )
     return sid, request
+
+
+def status_fields(sid: str, status: str) -> list[tuple[str, str]]:
+    """A Twilio status callback (the recorded `delivered` one) for message `sid` at `status`."""
+    base = STATUS_CALLBACKS["delivered"]["params"]
+    overrides = {"MessageSid": sid, "SmsSid": sid, "MessageStatus": status, "SmsStatus": status}
+    return [(k, overrides.get(k, v)) for k, v in base.items() if k != "RawDlrDoneDate"]
 
 
 def random_phone() -> str:
@@ -92,26 +125,3 @@ async def post_email(
         auth=auth,
     )
     assert response.status_code == 200, response.text
-
-
-async def interaction_result(client: Client, provider: str, key: str) -> InteractionResult:
-    """The finished InteractionWorkflow of a provider event."""
-    handle = client.get_workflow_handle_for(
-        InteractionWorkflow.run, interaction_workflow_id(provider, key)
-    )
-    return await asyncio.wait_for(handle.result(), timeout=60)
-
-
-async def threaded_conversation(client: Client, store: Store, provider: str, key: str) -> str:
-    """The conversation a provider event was threaded into, as the store records it.
-
-    The interaction workflow signals the conversation and ends; the conversation threads the
-    interaction a moment later.
-    """
-    result = await interaction_result(client, provider, key)
-    for _ in range(300):
-        interaction = store.get_interaction(result.interaction_id)
-        if interaction is not None and interaction.conversation_id:
-            return interaction.conversation_id
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{result.interaction_id} was not threaded into a conversation in 30 s")

@@ -1,0 +1,40 @@
+"""The real ingress app, driven over ASGI, with a clock the test sets."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+import httpx
+from temporalio.client import Client
+
+from ingress import create_app
+from switchboard.settings import IngressSettings
+from switchboard.store import Store
+
+
+class Clock:
+    """The app's injectable clock, so fixed-timestamp fixtures and stale requests can be tested."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@asynccontextmanager
+async def app_client(
+    settings: IngressSettings,
+    temporal: Client | None = None,
+    store: Store | None = None,
+    clock: Callable[[], float] = time.time,
+    base_url: str = "http://testserver",
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The real FastAPI app, lifespan included, driven over ASGI."""
+    app = create_app(settings, temporal=temporal, store=store, clock=clock)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=base_url) as http:
+            yield http
