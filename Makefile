@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench bytecode clean postgres compose chromium
+.PHONY: run test test-fast lint bench bytecode clean postgres compose chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,11 @@ chromium:
 
 test: $(STAMP) bytecode lint postgres compose chromium
 	$(BIN)/pytest
+
+# The inner loop: SQLite only, no `switchboard` processes, no browser, no lint (markers in
+# pyproject.toml, chosen in tests/conftest.py). `make test` runs everything, as CI does.
+test-fast: $(STAMP) bytecode compose
+	$(BIN)/pytest -m "not postgresql and not integration and not browser"
 
 bench: $(STAMP) bytecode
 	$(BIN)/python -m bench.sms_latency
