@@ -48,10 +48,10 @@ chromium:
 test: $(STAMP) bytecode lint postgres compose chromium
 	$(BIN)/pytest
 
-# The inner loop: SQLite only, no `switchboard` processes, no browser, no lint (markers in
-# pyproject.toml, chosen in tests/conftest.py). `make test` runs everything, as CI does.
+# The inner loop: SQLite only, no `switchboard` processes, no browser, no fuzzing, no lint
+# (markers in pyproject.toml, chosen in tests/conftest.py). `make test` runs all, as CI does.
 test-fast: $(STAMP) bytecode compose
-	$(BIN)/pytest -m "not postgresql and not integration and not browser"
+	$(BIN)/pytest -m "not postgresql and not integration and not browser and not slow"
 
 bench: $(STAMP) bytecode
 	$(BIN)/python -m bench.sms_latency

@@ -24,10 +24,10 @@ Tests that merely need somewhere to put what they check (ingress, workflows, hos
 dashboards, runtime commands) use SQLite only: they test the app, the workflows and the wiring,
 which do not change with the backend, and the store's part of what they do is covered above.
 
-**Markers** (registered in pyproject.toml; `make test-fast` deselects the first three):
+**Markers** (registered in pyproject.toml; `make test-fast` deselects them all):
 `postgresql` on every PostgreSQL run, `integration` on every test under tests/integration
 (they start `switchboard` processes or run the full pipeline at scale), `browser` on those that
-drive Chromium.
+drive Chromium, `slow` on long in-process tests (Schemathesis's generated requests).
 """
 
 from __future__ import annotations

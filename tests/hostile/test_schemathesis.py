@@ -18,6 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from ingress import create_app
 from tests.support.settings import API_KEY, ingress_settings
 
+pytestmark = pytest.mark.slow  # a minute on a busy 2-core machine: not in `make test-fast`
+
 EXAMPLES_PER_OPERATION = 100  # the operations with inputs: over 1,000 generated requests
 
 
