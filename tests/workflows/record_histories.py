@@ -6,6 +6,11 @@ code after, each under a tag of its own, and keep them all:
 
     PYTHONPATH=<the old code's src> .venv/bin/python -m tests.workflows.record_histories by_update
     .venv/bin/python -m tests.workflows.record_histories by_signal
+
+Besides the messages and their conversation, it records a conversation that goes through
+everything an agent and the timers do (a failed and a sent reply, SLA breach, escalation,
+assignment, resolution, reopening, auto-resolution, continue-as-new) and one run of the export
+and of the retention workflow.
 """
 
 from __future__ import annotations
@@ -14,22 +19,63 @@ import asyncio
 import contextlib
 import sys
 import tempfile
+import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+from temporalio.client import (
+    Client,
+    WorkflowFailureError,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
 from temporalio.testing import WorkflowEnvironment
+from twilio.rest import Client as TwilioClient
 
+from activities.export import ExportActivities, Retention
+from activities.reply import Senders
+from analytics.privacy import Privacy
 from runtime.temporal_server import temporal_binary
 from runtime.worker import build_worker
-from switchboard import search_attributes
-from switchboard.contract import InteractionInput, conversation_workflow_id
+from switchboard import routing, search_attributes
+from switchboard.contract import (
+    ASSIGN,
+    REOPEN,
+    REPLY,
+    RESOLVE,
+    THREAD,
+    AssignInput,
+    Channel,
+    ConversationInput,
+    ConversationPolicy,
+    ConversationState,
+    Direction,
+    Identity,
+    IdentityKind,
+    InteractionInput,
+    InteractionRef,
+    ReopenInput,
+    ReplyInput,
+    ResolveInput,
+    Route,
+    conversation_workflow_id,
+)
 from switchboard.converter import DATA_CONVERTER
 from switchboard.store import Store
 from tests.support.builders import sms_input
-from workflows import InteractionWorkflow
+from tests.support.fixtures import FIXTURE_TOKEN
+from tests.support.provider_double import INVALID_NUMBER, provider_double
+from workflows import ConversationWorkflow, ExportWorkflow, InteractionWorkflow, RetentionWorkflow
 
 HISTORIES = Path(__file__).with_name("histories")
+# Short timers, so that they fire while recording; continue-as-new after the last action.
+ACTIONS_POLICY = ConversationPolicy(
+    auto_resolve_after_s=3,
+    reopen_window_s=3600,
+    escalation_queue="escalations",
+    max_history_events=79,
+)
 
 
 async def _save(handle: WorkflowHandle, name: str) -> None:
@@ -49,16 +95,77 @@ async def _interaction(client: Client, name: str, inp: InteractionInput) -> str 
     return customer_id
 
 
+async def _until(handle: WorkflowHandle, done: str) -> ConversationState:
+    """Wait (real time) until the conversation's state says `done` happened."""
+    for _ in range(100):
+        state: ConversationState = await handle.query(ConversationWorkflow.current)
+        if (done == "breached" and state.sla_breached) or (
+            done == "resolved" and state.status == "resolved"
+        ):
+            return state
+        await asyncio.sleep(0.2)
+    raise TimeoutError(f"the conversation never got {done}")
+
+
+async def _conversation_actions(client: Client, store: Store, name: str) -> None:
+    customer_id = store.resolve_customer(Identity(IdentityKind.PHONE, "+14155550177"))
+
+    def inbound(sender: str, first_response: timedelta) -> InteractionRef:
+        return InteractionRef(
+            interaction_id=str(uuid.uuid4()),
+            customer_id=customer_id,
+            channel=Channel.SMS,
+            direction=Direction.INBOUND,
+            from_address=sender,
+            route=Route("messaging", 2, datetime.now(UTC) + first_response),
+        )
+
+    handle = await client.start_workflow(
+        ConversationWorkflow.run,
+        ConversationInput(customer_id, ACTIONS_POLICY),
+        id=conversation_workflow_id(customer_id),
+        task_queue="record",
+        start_signal=THREAD,
+        start_signal_args=[inbound(INVALID_NUMBER, timedelta(seconds=1))],
+    )
+    await _until(handle, "breached")  # and escalated
+    with contextlib.suppress(WorkflowUpdateFailedError):  # Twilio refuses the number
+        await handle.execute_update(REPLY, ReplyInput("We are on it."))
+    await handle.signal(THREAD, inbound("+14155550177", timedelta(hours=1)))
+    await handle.execute_update(ASSIGN, AssignInput("ada"))
+    await handle.execute_update(REPLY, ReplyInput("It ships today."))
+    await handle.execute_update(RESOLVE, ResolveInput("answered"))
+    await handle.execute_update(REOPEN, ReopenInput("not yet"))
+    await _until(handle, "resolved")  # automatically, after 3 s of quiet
+    # A customer message reopens it; the history is past its limit, so the run continues as new.
+    await handle.signal(THREAD, inbound("+14155550177", timedelta(hours=1)))
+    await asyncio.sleep(1)
+    await _save(client.get_workflow_handle(handle.id, run_id=handle.first_execution_run_id), name)
+
+
 async def main(tag: str) -> None:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_binary(),
         search_attributes=search_attributes.ALL,
         data_converter=DATA_CONVERTER,
     )
-    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(4) as executor:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        ThreadPoolExecutor(4) as executor,
+        provider_double() as double,
+    ):
         store = Store.from_url(f"sqlite:///{tmp}/record.db")
         store.migrate()
-        async with build_worker(env.client, store, "record", executor, 4):
+        twilio = TwilioClient("AC" + "0" * 32, FIXTURE_TOKEN)
+        twilio.api.base_url = double.url
+        senders = Senders(twilio, "+14155550100", None, None, None)
+        rules = routing.load()
+        exports = ExportActivities(
+            store, Path(tmp) / "exports", Privacy(b"record"), rules.hours, Retention()
+        )
+        async with build_worker(
+            env.client, store, "record", executor, 4, senders=senders, rules=rules, exports=exports
+        ):
             sender = "+14155550142"
             customer_id = await _interaction(
                 env.client, f"interaction_sms_{tag}", sms_input(sender=sender, body="hello")
@@ -73,6 +180,15 @@ async def main(tag: str) -> None:
             assert customer_id is not None
             conversation = env.client.get_workflow_handle(conversation_workflow_id(customer_id))
             await _save(conversation, f"conversation_{tag}")
+            await _conversation_actions(env.client, store, f"conversation_actions_{tag}")
+            for workflow, name in ((ExportWorkflow, "export"), (RetentionWorkflow, "retention")):
+                handle = await env.client.start_workflow(
+                    workflow.run,  # type: ignore[attr-defined]
+                    id=f"{name}:record",
+                    task_queue="record",
+                )
+                await handle.result()
+                await _save(handle, f"{name}_{tag}")
         store.close()
     await env.shutdown()
 

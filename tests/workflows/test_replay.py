@@ -9,7 +9,13 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from switchboard.converter import DATA_CONVERTER
-from workflows import RUNNER, ConversationWorkflow, InteractionWorkflow
+from workflows import (
+    RUNNER,
+    ConversationWorkflow,
+    ExportWorkflow,
+    InteractionWorkflow,
+    RetentionWorkflow,
+)
 
 HISTORIES = sorted(Path(__file__).with_name("histories").glob("*.json"))
 
@@ -17,7 +23,8 @@ HISTORIES = sorted(Path(__file__).with_name("histories").glob("*.json"))
 def test_there_are_histories_to_replay() -> None:
     # Those of the code before conversations (11-25), before signals (threading by update, the
     # `hand_off` activity), before the conversation's one patch, and of the current code
-    # (`record_histories.py`).
+    # (`record_histories.py`), which also records a conversation through every agent action
+    # and timer, and the export and retention workflows.
     assert {path.stem for path in HISTORIES} >= {
         "interaction_sms_completed",
         "interaction_sms_malformed",
@@ -29,6 +36,9 @@ def test_there_are_histories_to_replay() -> None:
         "conversation_by_signal",
         "interaction_sms_one_patch",
         "conversation_one_patch",
+        "conversation_actions_one_patch",
+        "export_one_patch",
+        "retention_one_patch",
     }
 
 
@@ -36,7 +46,7 @@ def test_there_are_histories_to_replay() -> None:
 async def test_history_replays_with_current_code(path: Path) -> None:
     history = WorkflowHistory.from_json(path.stem, path.read_text())
     replayer = Replayer(
-        workflows=[InteractionWorkflow, ConversationWorkflow],
+        workflows=[InteractionWorkflow, ConversationWorkflow, ExportWorkflow, RetentionWorkflow],
         workflow_runner=RUNNER,
         data_converter=DATA_CONVERTER,
     )
