@@ -15,7 +15,6 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -48,16 +47,9 @@ with workflow.unsafe.imports_passed_through():
         SendReplyResult,
     )
 
-STORE_TIMEOUT = timedelta(seconds=30)
-STORE_RETRY = RetryPolicy(
-    initial_interval=timedelta(milliseconds=200),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(seconds=30),
-)
+from workflows.policies import SEND_RETRY, SEND_TIMEOUT, STORE_RETRY, STORE_TIMEOUT
+
 RECENT_INTERACTIONS = 100
-# An agent waits for the answer: a few quick attempts, then the update fails with the reason.
-SEND_TIMEOUT = timedelta(seconds=20)
-SEND_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3)
 
 
 def _invalid(message: str) -> ApplicationError:

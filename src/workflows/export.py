@@ -6,10 +6,7 @@ refused batch as a failed `validate_export` activity with the expectations it br
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from switchboard.contract import (
@@ -23,8 +20,7 @@ with workflow.unsafe.imports_passed_through():
         PurgeResult,
     )
 
-STEP_TIMEOUT = timedelta(minutes=30)
-RETRY = RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(minutes=1))
+from workflows.policies import ANALYTICS_RETRY, ANALYTICS_TIMEOUT
 
 
 @workflow.defn
@@ -34,8 +30,8 @@ class ExportWorkflow:
         batch = await workflow.execute_activity(
             STAGE_EXPORT,
             result_type=ExportBatch,
-            start_to_close_timeout=STEP_TIMEOUT,
-            retry_policy=RETRY,
+            start_to_close_timeout=ANALYTICS_TIMEOUT,
+            retry_policy=ANALYTICS_RETRY,
         )
         if not batch.changed:
             return ExportSummary(published=False, snapshot=None)
@@ -43,15 +39,15 @@ class ExportWorkflow:
             VALIDATE_EXPORT,
             batch,
             result_type=list,
-            start_to_close_timeout=STEP_TIMEOUT,
-            retry_policy=RETRY,
+            start_to_close_timeout=ANALYTICS_TIMEOUT,
+            retry_policy=ANALYTICS_RETRY,
         )
         snapshot = await workflow.execute_activity(
             PUBLISH_EXPORT,
             PublishInput(batch, validation),
             result_type=str,
-            start_to_close_timeout=STEP_TIMEOUT,
-            retry_policy=RETRY,
+            start_to_close_timeout=ANALYTICS_TIMEOUT,
+            retry_policy=ANALYTICS_RETRY,
         )
         return ExportSummary(published=True, snapshot=snapshot, rows=batch.rows)
 
@@ -63,7 +59,7 @@ class RetentionWorkflow:
         result: PurgeResult = await workflow.execute_activity(
             PURGE_EXPIRED,
             result_type=PurgeResult,
-            start_to_close_timeout=STEP_TIMEOUT,
-            retry_policy=RETRY,
+            start_to_close_timeout=ANALYTICS_TIMEOUT,
+            retry_policy=ANALYTICS_RETRY,
         )
         return result

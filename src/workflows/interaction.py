@@ -7,11 +7,9 @@ when the store is unavailable.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -41,15 +39,8 @@ with workflow.unsafe.imports_passed_through():
         Status,
     )
 
-LOCAL_TIMEOUT = timedelta(seconds=10)
-STORE_TIMEOUT = timedelta(seconds=30)
-HAND_OFF_TIMEOUT = timedelta(seconds=60)
-# The store may be locked or unreachable for a while: keep retrying, backing off to 30 s.
-STORE_RETRY = RetryPolicy(
-    initial_interval=timedelta(milliseconds=200),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(seconds=30),
-)
+from workflows.policies import HAND_OFF_TIMEOUT, LOCAL_TIMEOUT, STORE_RETRY, STORE_TIMEOUT
+
 T = TypeVar("T")
 
 

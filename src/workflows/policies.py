@@ -1,0 +1,36 @@
+"""The timeouts and retry policies of the workflows' activities, shared.
+
+Each value is written into the histories of the activities that use it (a scheduled activity
+carries its timeouts and retry policy; a local activity's marker its attempts), and a retry
+policy decides what a running workflow does next: change one on purpose, never in passing.
+"""
+
+from datetime import timedelta
+
+from temporalio.common import RetryPolicy
+
+# CPU-only steps (normalize, route) and the signal that hands an interaction on: no I/O to wait
+# for beyond one call.
+LOCAL_TIMEOUT = timedelta(seconds=10)
+
+# Steps that touch the store. It may be locked or unreachable for a while: keep retrying,
+# backing off to 30 s, until it is back.
+STORE_TIMEOUT = timedelta(seconds=30)
+STORE_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+)
+
+# `hand_off` waits for the conversation to record the interaction (interaction workflows
+# started before threading by signal).
+HAND_OFF_TIMEOUT = timedelta(seconds=60)
+
+# An agent waits for the answer: a few quick attempts, then the update fails with the reason.
+SEND_TIMEOUT = timedelta(seconds=20)
+SEND_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3)
+
+# The analytics steps (stage, validate, publish, purge) work through files and whole tables: long
+# attempts, a few of them, each a minute apart at most.
+ANALYTICS_TIMEOUT = timedelta(minutes=30)
+ANALYTICS_RETRY = RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(minutes=1))
