@@ -47,6 +47,12 @@ with workflow.unsafe.imports_passed_through():
         SendReplyResult,
     )
 
+from workflows.patches import (
+    CONVERSATION_ONE_PATCH,
+    KEEP_EARLIER_TIMER,
+    RECORD_CONVERSATION_LOCALLY,
+    UPSERT_CHANGED_ATTRIBUTES,
+)
 from workflows.policies import SEND_RETRY, SEND_TIMEOUT, STORE_RETRY, STORE_TIMEOUT
 
 RECENT_INTERACTIONS = 100
@@ -81,7 +87,7 @@ class ConversationWorkflow:
         # Patched in: one timer runs until the earliest thing due and is replaced only by an
         # earlier one. Before, every interaction cancelled and restarted it (two history
         # events each), although it mostly just pushes the inactivity deadline later.
-        keep_timer = self._current() or workflow.patched("keep-earlier-timer")
+        keep_timer = self._current() or workflow.patched(KEEP_EARLIER_TIMER.id)
         timer: asyncio.Task[None] | None = None
         timer_at: datetime | None = None
         while True:
@@ -138,7 +144,7 @@ class ConversationWorkflow:
         Asked at first need, which may be an update handler running before `run`.
         """
         if self.one_patch is None:
-            self.one_patch = workflow.patched("conversation-one-patch")
+            self.one_patch = workflow.patched(CONVERSATION_ONE_PATCH.id)
         return self.one_patch
 
     # --- interactions ----------------------------------------------------------------------
@@ -399,7 +405,7 @@ class ConversationWorkflow:
         # A local activity, with slots of its own: interaction workflows wait for this update
         # in `hand_off` activities, and in a burst those held every regular activity slot, so
         # the recording they waited for could never run (until their timeouts).
-        if self._current() or workflow.patched("record-conversation-locally"):
+        if self._current() or workflow.patched(RECORD_CONVERSATION_LOCALLY.id):
             await workflow.execute_local_activity(
                 RECORD_CONVERSATION,
                 record,
@@ -422,7 +428,7 @@ class ConversationWorkflow:
         # Patched in: upsert only when an indexed value changed. Most interactions change
         # none, and each upsert is a history event and a visibility write on the server.
         if indexed != self.indexed or not (
-            self._current() or workflow.patched("upsert-changed-attributes")
+            self._current() or workflow.patched(UPSERT_CHANGED_ATTRIBUTES.id)
         ):
             workflow.upsert_search_attributes(
                 [

@@ -39,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
         Status,
     )
 
+from workflows.patches import CONVERSATION_HANDOFF, LOCAL_STORE_STEPS, ONE_WORKFLOW_TASK
 from workflows.policies import HAND_OFF_TIMEOUT, LOCAL_TIMEOUT, STORE_RETRY, STORE_TIMEOUT
 
 T = TypeVar("T")
@@ -57,10 +58,10 @@ class InteractionWorkflow:
         # task. One patch for all of it: each patch also upserts `TemporalChangeVersion`, a
         # history event and a visibility write per workflow. Histories recorded before
         # replay the steps they took, under the patches below.
-        self.one_task = workflow.patched("one-workflow-task")
+        self.one_task = workflow.patched(ONE_WORKFLOW_TASK.id)
         # Patched in: dedupe and persist run as local activities, so a message takes two
         # workflow tasks instead of four (see `switchboard bench`).
-        self.local = self.one_task or workflow.patched("local-store-steps")
+        self.local = self.one_task or workflow.patched(LOCAL_STORE_STEPS.id)
         try:
             draft = await workflow.execute_local_activity(
                 NORMALIZE,
@@ -126,7 +127,7 @@ class InteractionWorkflow:
         )
         conversation_id = None
         # Patched in: histories of workflows from before conversations replay unchanged.
-        if (self.one_task or workflow.patched("conversation-handoff")) and (
+        if (self.one_task or workflow.patched(CONVERSATION_HANDOFF.id)) and (
             persisted.created and draft.direction is Direction.INBOUND
         ):
             hand_off = HandOffInput(
