@@ -84,10 +84,10 @@ class ConversationWorkflow:
 
     @workflow.run
     async def run(self, inp: ConversationInput) -> None:
-        # Patched in: one timer runs until the earliest thing due and is replaced only by an
-        # earlier one. Before, every interaction cancelled and restarted it (two history
-        # events each), although it mostly just pushes the inactivity deadline later.
-        keep_timer = self._current() or workflow.patched(KEEP_EARLIER_TIMER.id)
+        # One timer runs until the earliest thing due and is replaced only by an earlier one:
+        # an interaction mostly just pushes the inactivity deadline later.
+        if not self._current():
+            workflow.deprecate_patch(KEEP_EARLIER_TIMER.id)
         timer: asyncio.Task[None] | None = None
         timer_at: datetime | None = None
         while True:
@@ -103,44 +103,31 @@ class ConversationWorkflow:
                 )
             seen = self.changes
             due = self._next_timer()
-            if not keep_timer:
-                timeout = None if due is None else max(due[0] - workflow.now(), timedelta(0))
-                try:
-                    await workflow.wait_condition(
-                        lambda seen=seen: (
-                            self.changes != seen or bool(self.arrived)  # type: ignore[misc]
-                        ),
-                        timeout=timeout,
-                    )
-                except TimeoutError:
-                    async with self.lock:
-                        await self._on_timer()
-            else:
-                if due is not None and (timer_at is None or due[0] < timer_at):
-                    if timer is not None:
-                        timer.cancel()
-                    timer_at = due[0]
-                    delay = max(due[0] - workflow.now(), timedelta(0))
-                    timer = asyncio.ensure_future(workflow.sleep(delay))
-                await workflow.wait_condition(
-                    lambda seen=seen, t=timer: (
-                        self.changes != seen  # type: ignore[misc]
-                        or bool(self.arrived)
-                        or (t is not None and t.done())
-                    )
+            if due is not None and (timer_at is None or due[0] < timer_at):
+                if timer is not None:
+                    timer.cancel()
+                timer_at = due[0]
+                delay = max(due[0] - workflow.now(), timedelta(0))
+                timer = asyncio.ensure_future(workflow.sleep(delay))
+            await workflow.wait_condition(
+                lambda seen=seen, t=timer: (
+                    self.changes != seen  # type: ignore[misc]
+                    or bool(self.arrived)
+                    or (t is not None and t.done())
                 )
-                if timer is not None and timer.done():
-                    timer, timer_at = None, None
-                    # Fired early when the deadline moved later: `_on_timer` re-checks.
-                    async with self.lock:
-                        await self._on_timer()
+            )
+            if timer is not None and timer.done():
+                timer, timer_at = None, None
+                # Fired early when the deadline moved later: `_on_timer` re-checks.
+                async with self.lock:
+                    await self._on_timer()
 
     def _current(self) -> bool:
-        """Whether this run takes the current code path: one patch stands for the three others.
+        """Whether this run started on the current code (`CONVERSATION_ONE_PATCH`).
 
-        Each `workflow.patched` also records a marker and upserts `TemporalChangeVersion` (a
-        history event and a visibility write) once per run, continued runs included. A new run
-        checks this patch alone; histories recorded before it replay under the ones they took.
+        A new run asks this patch alone: each patch asked is a marker and an upsert of
+        `TemporalChangeVersion` per run, continued runs included. A history recorded before it
+        carries the markers of the three deprecated patches, matched where they were asked.
         Asked at first need, which may be an update handler running before `run`.
         """
         if self.one_patch is None:
@@ -405,31 +392,26 @@ class ConversationWorkflow:
         # A local activity, with slots of its own: interaction workflows wait for this update
         # in `hand_off` activities, and in a burst those held every regular activity slot, so
         # the recording they waited for could never run (until their timeouts).
-        if self._current() or workflow.patched(RECORD_CONVERSATION_LOCALLY.id):
-            await workflow.execute_local_activity(
-                RECORD_CONVERSATION,
-                record,
-                start_to_close_timeout=STORE_TIMEOUT,
-                retry_policy=STORE_RETRY,
-            )
-        else:
-            await workflow.execute_activity(
-                RECORD_CONVERSATION,
-                record,
-                start_to_close_timeout=STORE_TIMEOUT,
-                retry_policy=STORE_RETRY,
-            )
+        if not self._current():
+            workflow.deprecate_patch(RECORD_CONVERSATION_LOCALLY.id)
+        await workflow.execute_local_activity(
+            RECORD_CONVERSATION,
+            record,
+            start_to_close_timeout=STORE_TIMEOUT,
+            retry_policy=STORE_RETRY,
+        )
         indexed = (
             self.state.conversation_id or "",
             self.state.status or "",
             self.state.queue,
             self.state.sla_breached,
         )
-        # Patched in: upsert only when an indexed value changed. Most interactions change
-        # none, and each upsert is a history event and a visibility write on the server.
-        if indexed != self.indexed or not (
-            self._current() or workflow.patched(UPSERT_CHANGED_ATTRIBUTES.id)
-        ):
+        # Upserted only when an indexed value changed. Most interactions change none, and each
+        # upsert is a history event and a visibility write on the server.
+        changed = indexed != self.indexed
+        if not changed and not self._current():
+            workflow.deprecate_patch(UPSERT_CHANGED_ATTRIBUTES.id)
+        if changed:
             workflow.upsert_search_attributes(
                 [
                     sa.CUSTOMER_ID.value_set(self.customer_id),

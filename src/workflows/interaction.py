@@ -1,8 +1,9 @@
 """InteractionWorkflow: one inbound provider message, from verified webhook to stored interaction.
 
-normalize → dedupe → route → persist. The CPU-only steps run as local activities (no extra
-history events); the steps that touch the store are regular activities, retried with backoff
-when the store is unavailable.
+normalize → dedupe → route → persist → thread into the customer's conversation. Every step is
+a local activity (a marker in the history, no activity task of its own), so a message is one
+workflow task; the steps that touch the store retry with backoff until it is back. The patches
+it asks are in `workflows.patches`.
 """
 
 from __future__ import annotations
@@ -53,15 +54,12 @@ T = TypeVar("T")
 class InteractionWorkflow:
     @workflow.run
     async def run(self, inp: InteractionInput) -> InteractionResult:
-        # Patched in: every step a local activity, the conversation signalled (not waited
-        # for), one upsert of the search attributes at the end: a message is one workflow
-        # task. One patch for all of it: each patch also upserts `TemporalChangeVersion`, a
-        # history event and a visibility write per workflow. Histories recorded before
-        # replay the steps they took, under the patches below.
+        # One workflow task per message: every step a local activity, the conversation
+        # signalled, one upsert at the end. Without the patch (histories recorded before it):
+        # the conversation threads by update, and the search attributes are upserted twice.
         self.one_task = workflow.patched(ONE_WORKFLOW_TASK.id)
-        # Patched in: dedupe and persist run as local activities, so a message takes two
-        # workflow tasks instead of four (see `switchboard bench`).
-        self.local = self.one_task or workflow.patched(LOCAL_STORE_STEPS.id)
+        if not self.one_task:
+            workflow.deprecate_patch(LOCAL_STORE_STEPS.id)
         try:
             draft = await workflow.execute_local_activity(
                 NORMALIZE,
@@ -86,13 +84,6 @@ class InteractionWorkflow:
             ),
             DedupeResult,
         )
-        if not self.local:
-            workflow.upsert_search_attributes(
-                [
-                    sa.CUSTOMER_ID.value_set(dedupe.customer_id),
-                    sa.INTERACTION_STATUS.value_set(Status.PROCESSING),
-                ]
-            )
 
         route = await workflow.execute_local_activity(
             ROUTE,
@@ -100,7 +91,7 @@ class InteractionWorkflow:
             result_type=Route,
             start_to_close_timeout=LOCAL_TIMEOUT,
         )
-        if self.local and not self.one_task:
+        if not self.one_task:
             # One upsert for what the local steps found: they share one workflow task.
             workflow.upsert_search_attributes(
                 [
@@ -109,8 +100,6 @@ class InteractionWorkflow:
                     sa.INTERACTION_STATUS.value_set(Status.PROCESSING),
                 ]
             )
-        elif not self.local:
-            workflow.upsert_search_attributes([sa.ROUTE_QUEUE.value_set(route.queue)])
 
         interaction = draft.complete(
             # An interaction id is assigned once: a redelivery after Temporal's retention
@@ -126,10 +115,9 @@ class InteractionWorkflow:
             PersistResult,
         )
         conversation_id = None
-        # Patched in: histories of workflows from before conversations replay unchanged.
-        if (self.one_task or workflow.patched(CONVERSATION_HANDOFF.id)) and (
-            persisted.created and draft.direction is Direction.INBOUND
-        ):
+        if not self.one_task:
+            workflow.deprecate_patch(CONVERSATION_HANDOFF.id)
+        if persisted.created and draft.direction is Direction.INBOUND:
             hand_off = HandOffInput(
                 InteractionRef(
                     interaction_id=persisted.interaction_id,
@@ -159,7 +147,7 @@ class InteractionWorkflow:
                 sa.CUSTOMER_ID.value_set(dedupe.customer_id),
                 sa.ROUTE_QUEUE.value_set(route.queue),
             ]
-        elif self.local and conversation_id is not None:
+        elif conversation_id is not None:
             # One upsert, one visibility write, for the end of the run.
             completed.insert(0, sa.CONVERSATION_ID.value_set(conversation_id))
         workflow.upsert_search_attributes(completed)
@@ -172,15 +160,7 @@ class InteractionWorkflow:
 
     async def _step(self, name: str, arg: Any, result_type: type[T]) -> T:
         """A step that touches the store: retried with backoff until the store is back."""
-        if self.local:
-            return await workflow.execute_local_activity(
-                name,
-                arg,
-                result_type=result_type,
-                start_to_close_timeout=STORE_TIMEOUT,
-                retry_policy=STORE_RETRY,
-            )
-        return await workflow.execute_activity(
+        return await workflow.execute_local_activity(
             name,
             arg,
             result_type=result_type,
@@ -193,15 +173,13 @@ class InteractionWorkflow:
         # A regular activity: it waits for the conversation, whose own record step is a local
         # activity; were the hand-off one too, a burst of hand-offs for one customer could
         # hold every local-activity slot and starve that step.
-        conversation_id = await workflow.execute_activity(
+        conversation_id: str = await workflow.execute_activity(
             HAND_OFF,
             inp,
             result_type=str,
             start_to_close_timeout=HAND_OFF_TIMEOUT,
             retry_policy=STORE_RETRY,
         )
-        if not self.local:
-            workflow.upsert_search_attributes([sa.CONVERSATION_ID.value_set(conversation_id)])
         return conversation_id
 
     async def _fail(self, inp: InteractionInput, reason: str) -> None:

@@ -6,29 +6,47 @@ change to what a workflow does is patched: `workflow.patched(id)` is true in new
 records a marker) and false when replaying a history recorded without it, which then takes the
 old branch. A patch is retired in two steps, as samples-python's `hello_patch` shows:
 
-1. `deprecated`: once no execution that can still be replayed took the old branch, the old
-   branch is deleted and `workflow.deprecate_patch(id)` stands where `workflow.patched(id)`
-   was, so that histories carrying the marker still match it.
-2. deleted: once no history carrying the marker can be replayed, the call goes. (Not before:
-   a marker that no call matches fails the replay, unless it was recorded by
-   `deprecate_patch`.)
+1. `deprecated`: once no running execution can take the old branch, the old branch is deleted
+   and `workflow.deprecate_patch(id)` stands where `workflow.patched(id)` was, so that
+   histories carrying the marker still match it.
+2. deleted: once no running execution carries the marker, the call goes. (Not before: a
+   marker that no call matches fails the replay, unless `deprecate_patch` recorded it.)
 
-"Can be replayed" means open (every workflow task replays it on a worker that restarted or lost
-its cache), or closed but within the namespace's retention (a query replays it, and
-`switchboard replay-check` replays the most recent ones). Before either step:
+A running execution replays its history whenever a worker restarts or evicts it from its
+cache. A closed one within the namespace's retention replays only for a query, a reset or
+`switchboard replay-check`, which would fail on it without harming anything running. Before
+either step:
 
-- count the executions that could take the old branch:
-  `temporal workflow count --query "WorkflowType='ConversationWorkflow' AND StartTime < '<the
-  patch's release>'"` (0, open or closed);
-- `switchboard replay-check` against the deployment, and
-  `switchboard replay-check --histories tests/workflows/histories` against the recorded ones,
-  which stand for the executions each release left running (recorded at every patched change,
-  see `tests/workflows/record_histories.py`); a history goes only with the branch it exercised,
-  and the entry here says so.
+- count the running executions started before the patch's release:
+  `temporal workflow count --query "WorkflowType='ConversationWorkflow' AND
+  ExecutionStatus='Running' AND StartTime < '<release>'"` must say 0;
+- `switchboard replay-check` against the deployment (its most recent executions of each type),
+  and `switchboard replay-check --histories tests/workflows/histories` against the recorded
+  histories, which stand for the executions each release left running (recorded at every
+  patched change, see `tests/workflows/record_histories.py`). A history goes only with the
+  branch it exercised, and the ledger says so.
 
-Each `workflow.patched` in a new run also upserts `TemporalChangeVersion` (a history event and
-a visibility write), so each workflow's current code path sits behind one patch, and the
-patches before it are asked only when replaying a history that lacks it.
+Each `workflow.patched` asked in a new run also upserts `TemporalChangeVersion` (a history
+event and a visibility write), so each workflow's current code path sits behind one patch,
+and the patches before it are asked only when replaying a history that lacks it.
+
+The ledger on 2026-12-01:
+
+- The five patches of 2026-11-25 are deprecated. Their old branches are the code of that day's
+  first hours: the code the day ended with (72fe4f7) had all five, and every version since
+  asks them only under the two patches of 2026-11-30, when replaying a history without those.
+  An InteractionWorkflow lasts seconds (longer only while the store is down), so none from
+  those hours is running. A conversation started by a commit of those hours and still running
+  would take the old branches: a deployment that ran one counts its conversations started
+  before 2026-11-25T09:41Z before it takes this version.
+  One recorded history took the old branches, `interaction_sms_completed` (the code before
+  conversations, recorded at b689d1c), and went with them; `interaction_sms_malformed`, of the
+  same code, still replays: a malformed payload fails before any of them. Deleting the calls
+  outright fails the replay of the histories that carry their markers ("Non-deprecated patch
+  marker encountered"), hence the deprecated step.
+- The two patches of 2026-11-30 stay: the versions before them (0d77f4c, 3a52218) ran a day
+  ago and their conversations run until they continue as new. The `*_by_update` and
+  `*_by_signal` histories stand for them.
 """
 
 from dataclasses import dataclass
@@ -60,9 +78,8 @@ CONVERSATION_HANDOFF = Patch(
     commit="027deb4",
     changed="A new inbound interaction is handed to its customer's ConversationWorkflow; "
     "before, there were no conversations.",
-    step="patched",
-    retire_when="No InteractionWorkflow that lacks the marker (started before 2026-11-25 at "
-    "the commit) is open or within retention.",
+    step="deprecated",
+    retire_when="Deleted with the old branch of ONE_WORKFLOW_TASK, under which it is asked.",
 )
 
 LOCAL_STORE_STEPS = Patch(
@@ -73,9 +90,8 @@ LOCAL_STORE_STEPS = Patch(
     changed="dedupe and persist run as local activities, and what the local steps found is "
     "upserted once, after route: two workflow tasks per message instead of four. Before: "
     "regular activities, an upsert after dedupe and another after route.",
-    step="patched",
-    retire_when="No InteractionWorkflow that lacks the marker (started before 2026-11-25 at "
-    "the commit) is open or within retention.",
+    step="deprecated",
+    retire_when="Deleted with the old branch of ONE_WORKFLOW_TASK, under which it is asked.",
 )
 
 ONE_WORKFLOW_TASK = Patch(
@@ -88,10 +104,11 @@ ONE_WORKFLOW_TASK = Patch(
     "`hand_off` activity; one upsert at the end: a message is one workflow task. New runs ask "
     "this patch alone, for the two before it too.",
     step="patched",
-    retire_when="No InteractionWorkflow started before this patch's release (the one after "
-    "0d77f4c) is open or within retention. Then the `interaction_*_by_update` histories go, "
-    "the hand-off by update and the patches asked under it are deleted, and the `hand_off` "
-    "activity goes once no such workflow can schedule it.",
+    retire_when="No InteractionWorkflow started before this patch's release (the version "
+    "after 0d77f4c) is running. Then the hand-off by update goes, with the two patches asked "
+    "under it, the `hand_off` activity and the `interaction_*_by_update` histories; the "
+    "conversation's `add_interaction` update goes once no running conversation run has "
+    "received one.",
 )
 
 # --- ConversationWorkflow --------------------------------------------------------------------
@@ -103,9 +120,8 @@ RECORD_CONVERSATION_LOCALLY = Patch(
     commit="28f2649",
     changed="record_conversation runs as a local activity, with slots of its own: a burst of "
     "hand-offs held every regular activity slot, so the recording they waited for never ran.",
-    step="patched",
-    retire_when="No ConversationWorkflow run that lacks the marker (started before 2026-11-25 "
-    "at the commit) is open or within retention.",
+    step="deprecated",
+    retire_when="Deleted with the old branch of CONVERSATION_ONE_PATCH, under which it is asked.",
 )
 
 UPSERT_CHANGED_ATTRIBUTES = Patch(
@@ -115,9 +131,8 @@ UPSERT_CHANGED_ATTRIBUTES = Patch(
     commit="594aaa5",
     changed="The search attributes are upserted only when an indexed value changed, not after "
     "every recorded change (each upsert is a history event and a visibility write).",
-    step="patched",
-    retire_when="No ConversationWorkflow run that lacks the marker (started before 2026-11-25 "
-    "at the commit) is open or within retention.",
+    step="deprecated",
+    retire_when="Deleted with the old branch of CONVERSATION_ONE_PATCH, under which it is asked.",
 )
 
 KEEP_EARLIER_TIMER = Patch(
@@ -127,9 +142,8 @@ KEEP_EARLIER_TIMER = Patch(
     commit="f8e9c47",
     changed="One timer runs until the earliest thing due and is replaced only by an earlier "
     "one; before, every interaction cancelled and restarted it (two history events each).",
-    step="patched",
-    retire_when="No ConversationWorkflow run that lacks the marker (started before 2026-11-25 "
-    "at the commit) is open or within retention.",
+    step="deprecated",
+    retire_when="Deleted with the old branch of CONVERSATION_ONE_PATCH, under which it is asked.",
 )
 
 CONVERSATION_ONE_PATCH = Patch(
@@ -140,10 +154,9 @@ CONVERSATION_ONE_PATCH = Patch(
     changed="New runs ask this patch alone for the three before it: four history events and "
     "two visibility writes fewer per run, continued runs included.",
     step="patched",
-    retire_when="No ConversationWorkflow run started before this patch's release (the one "
-    "after 3a52218) is open or within retention: a conversation runs until it continues as "
-    "new, so count the open ones. Then the `conversation_by_*` histories go and the branch "
-    "under it is deleted with the three patches asked there.",
+    retire_when="No ConversationWorkflow run started before this patch's release (the version "
+    "after 3a52218) is running: a conversation runs until it continues as new, so count them. "
+    "Then the three patches asked under it go, with the `conversation_by_*` histories.",
 )
 
 LEDGER = (
