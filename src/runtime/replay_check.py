@@ -1,14 +1,17 @@
-"""`switchboard replay-check`: replay recent histories against this code before deploying it.
+"""`switchboard replay-check`: replay histories against this code before deploying it.
 
 A workflow change that is not deterministic fails here instead of in production, where it
-would block every running workflow of that type.
+would block every running workflow of that type. The histories are the server's most recent
+executions, or histories recorded as JSON files (`tests/workflows/histories`).
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHistory
 from temporalio.worker import Replayer
 
 from runtime.worker import WORKFLOWS
@@ -22,18 +25,39 @@ class ReplayReport:
     failures: list[tuple[str, str]]
 
 
-async def replay_recent(client: Client, limit: int) -> ReplayReport:
-    """Replay the `limit` most recent executions of each of our workflow types."""
-    replayer = Replayer(workflows=WORKFLOWS, workflow_runner=RUNNER, data_converter=DATA_CONVERTER)
+def _replayer() -> Replayer:
+    return Replayer(workflows=WORKFLOWS, workflow_runner=RUNNER, data_converter=DATA_CONVERTER)
+
+
+async def _replay(replayer: Replayer, histories: AsyncIterator[WorkflowHistory]) -> ReplayReport:
     failures: list[tuple[str, str]] = []
     replayed = 0
+    async with replayer.workflow_replay_iterator(histories) as results:
+        async for result in results:
+            replayed += 1
+            if result.replay_failure is not None:
+                failures.append((result.history.workflow_id, str(result.replay_failure)))
+    return ReplayReport(replayed=replayed, failures=failures)
+
+
+async def replay_recent(client: Client, limit: int) -> ReplayReport:
+    """Replay the `limit` most recent executions of each of our workflow types."""
+    replayer = _replayer()
+    replayed, failures = 0, []
     for workflow_class in WORKFLOWS:
         name = workflow_class.__name__
         executions = client.list_workflows(f"WorkflowType = '{name}'", limit=limit)
-        histories = executions.map_histories()
-        async with replayer.workflow_replay_iterator(histories) as results:
-            async for result in results:
-                replayed += 1
-                if result.replay_failure is not None:
-                    failures.append((result.history.workflow_id, str(result.replay_failure)))
+        report = await _replay(replayer, executions.map_histories())
+        replayed += report.replayed
+        failures += report.failures
     return ReplayReport(replayed=replayed, failures=failures)
+
+
+async def replay_recorded(directory: Path) -> ReplayReport:
+    """Replay every history recorded in `directory` (`*.json`, named by the file)."""
+
+    async def histories() -> AsyncIterator[WorkflowHistory]:
+        for path in sorted(directory.glob("*.json")):
+            yield WorkflowHistory.from_json(path.stem, path.read_text())
+
+    return await _replay(_replayer(), histories())

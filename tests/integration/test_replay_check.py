@@ -1,8 +1,12 @@
-"""`switchboard replay-check` replays what the server ran against this code."""
+"""`switchboard replay-check` replays what the server ran, or the recorded histories, against
+this code."""
 
 from __future__ import annotations
 
+import base64
+import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -13,6 +17,20 @@ from temporalio.worker import Worker
 from runtime.processes import switchboard_argv
 from tests.support.builders import SMS_PATH, signed_sms
 from tests.support.pipeline import interaction_result
+
+RECORDED = Path(__file__).parents[1] / "workflows" / "histories"
+
+
+def replay_check(*args: str, cwd: Path, env: dict[str, str] | None = None) -> tuple[int, str]:
+    done = subprocess.run(
+        [*switchboard_argv(), "replay-check", *args],
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return done.returncode, done.stdout + done.stderr
 
 
 async def test_replay_check_passes_on_the_histories_this_code_made(
@@ -27,15 +45,39 @@ async def test_replay_check_passes_on_the_histories_this_code_made(
         sids.append(sid)
     for sid in sids:
         await interaction_result(client, "twilio", sid)
-    done = subprocess.run(
-        [*switchboard_argv(), "replay-check", "--limit", "20"],
-        env={**os.environ, "TEMPORAL_ADDRESS": client.service_client.config.target_host},
+    code, output = replay_check(
+        "--limit",
+        "20",
         cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
+        env={"TEMPORAL_ADDRESS": client.service_client.config.target_host},
     )
-    assert done.returncode == 0, done.stdout + done.stderr
-    replayed = int(done.stdout.split("replayed ")[1].split()[0])
+    assert code == 0, output
+    replayed = int(output.split("replayed ")[1].split()[0])
     assert replayed >= 4  # the three interactions and at least one conversation
-    assert ", 0 failed" in done.stdout
+    assert ", 0 failed" in output
+
+
+def test_replay_check_replays_the_recorded_histories_and_names_one_that_breaks(
+    tmp_path: Path,
+) -> None:
+    code, output = replay_check("--histories", str(RECORDED), cwd=tmp_path)
+    assert code == 0, output
+    assert f"replayed {len(list(RECORDED.glob('*.json')))} histories, 0 failed" in output
+
+    # A history carrying the marker of a patch the code no longer asks: what deleting a patch
+    # call too early does to the executions still running.
+    shutil.copy(RECORDED / "interaction_sms_one_patch.json", tmp_path / "kept.json")
+    history = json.loads((RECORDED / "conversation_one_patch.json").read_text())
+    for event in history["events"]:
+        details = event.get("markerRecordedEventAttributes", {}).get("details", {})
+        if "patch-data" in details:
+            payload = details["patch-data"]["payloads"][0]
+            patch = json.loads(base64.b64decode(payload["data"]))
+            payload["data"] = base64.b64encode(
+                json.dumps({**patch, "id": "a-deleted-patch"}).encode()
+            ).decode()
+    (tmp_path / "broken.json").write_text(json.dumps(history))
+    code, output = replay_check("--histories", str(tmp_path), cwd=tmp_path)
+    assert code == 1
+    assert "broken" in output and "kept" not in output
+    assert "replayed 2 histories, 1 failed" in output

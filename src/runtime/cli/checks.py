@@ -49,15 +49,24 @@ def checkload_rules(
 @app.command("replay-check", rich_help_panel="Checks")
 def replay_check(
     limit: Annotated[int, typer.Option(min=1, help="recent executions per workflow type")] = 100,
+    histories: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            file_okay=False,
+            help="replay the histories recorded in this directory (*.json) instead",
+        ),
+    ] = None,
 ) -> None:
     """Replay recent workflow histories against this code; exit 1 if any would break."""
-    from runtime.replay_check import replay_recent
-
-    settings = load_settings(CommonSettings)
+    from runtime.replay_check import replay_recent, replay_recorded
 
     async def check() -> None:
-        client = await connect_temporal(settings)
-        report = await replay_recent(client, limit)
+        if histories is not None:
+            report = await replay_recorded(histories)
+        else:
+            client = await connect_temporal(load_settings(CommonSettings))
+            report = await replay_recent(client, limit)
         for workflow_id, failure in report.failures:
             console.print(f"[red]{workflow_id}[/]: {failure}")
         console.print(f"replayed {report.replayed} histories, {len(report.failures)} failed")
