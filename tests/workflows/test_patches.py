@@ -8,7 +8,7 @@ from pathlib import Path
 import workflows
 from workflows import patches
 
-SOURCES = sorted(Path(workflows.__file__).parent.glob("*.py"))
+SOURCES = sorted(Path(workflows.__file__).parent.rglob("*.py"))
 CALLS = {"patched": "patched", "deprecate_patch": "deprecated"}
 
 

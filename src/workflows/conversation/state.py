@@ -1,0 +1,164 @@
+"""A customer's conversation as data: what threading an interaction, an agent's action or a
+timer does to its state, and the events each change records until they are written.
+
+Workflow code all the same: new ids come from `workflow.uuid4`, and the caller passes the
+workflow's time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from switchboard.contract import (
+        INVALID_ACTION,
+        Channel,
+        ConversationEvent,
+        ConversationPolicy,
+        ConversationState,
+        ConversationStatus,
+        Direction,
+        EventKind,
+        InteractionRef,
+        RecordConversationInput,
+    )
+
+RECENT_INTERACTIONS = 100
+
+
+def invalid(message: str) -> ApplicationError:
+    """An action the conversation's state does not allow: the update fails with the reason."""
+    return ApplicationError(message, type=INVALID_ACTION, non_retryable=True)
+
+
+class Conversation:
+    """A customer's open (or last) conversation, and the changes not yet recorded."""
+
+    def __init__(
+        self, customer_id: str, policy: ConversationPolicy, state: ConversationState | None
+    ) -> None:
+        self.customer_id = customer_id
+        self.policy = policy
+        self.state = state or ConversationState()
+        self.events: list[ConversationEvent] = []
+        self.threaded: list[str] = []
+
+    def thread(self, ref: InteractionRef, now: datetime) -> bool:
+        """Thread an interaction into the open conversation (opening one if needed).
+
+        False for an interaction already threaded (a redelivered signal or a retried update).
+        """
+        if ref.interaction_id in self.state.recent_interaction_ids:
+            return False
+        if ref.direction is Direction.INBOUND:
+            self._customer_message(ref, now)
+        elif self.state.status is ConversationStatus.OPEN and self.state.first_response_at is None:
+            self.state.first_response_at = now
+            self.event(EventKind.FIRST_RESPONSE, now, channel=ref.channel)
+        state = self.state  # after `_customer_message`: a new conversation replaces the state
+        state.interaction_count += 1
+        state.last_activity_at = now
+        state.recent_interaction_ids = [
+            *state.recent_interaction_ids[-(RECENT_INTERACTIONS - 1) :],
+            ref.interaction_id,
+        ]
+        self.event(
+            EventKind.INTERACTION,
+            now,
+            interaction_id=ref.interaction_id,
+            channel=ref.channel,
+            direction=ref.direction,
+        )
+        self.threaded.append(ref.interaction_id)
+        return True
+
+    def _customer_message(self, ref: InteractionRef, now: datetime) -> None:
+        state = self.state
+        resolved_long_ago = (
+            state.status is ConversationStatus.RESOLVED
+            and state.resolved_at is not None
+            and (now - state.resolved_at).total_seconds() > self.policy.reopen_window_s
+        )
+        if state.status is None or resolved_long_ago:
+            self.state = state = ConversationState(
+                conversation_id=str(workflow.uuid4()),
+                status=ConversationStatus.OPEN,
+                queue=ref.route.queue,
+                priority=ref.route.priority,
+                opened_at=now,
+                first_response_due_at=ref.route.sla_due_at,
+                interaction_count=state.interaction_count,
+                event_count=state.event_count,
+                recent_interaction_ids=state.recent_interaction_ids,
+            )
+            self.event(EventKind.OPENED, now, queue=ref.route.queue, channel=ref.channel)
+        elif state.status is ConversationStatus.RESOLVED:
+            self.reopen(now, reason="customer message")
+        state.reply_channel = ref.channel
+        state.reply_address = ref.from_address
+        state.reply_subject = ref.subject or state.reply_subject
+
+    def replied(self, interaction_id: str, channel: Channel, now: datetime) -> None:
+        """The agent's reply was sent: it is the first response if none came before."""
+        state = self.state
+        if state.first_response_at is None:
+            state.first_response_at = now
+            self.event(EventKind.FIRST_RESPONSE, now, channel=channel)
+        state.interaction_count += 1
+        state.last_activity_at = now
+        self.event(
+            EventKind.INTERACTION,
+            now,
+            interaction_id=interaction_id,
+            channel=channel,
+            direction=Direction.OUTBOUND,
+        )
+        self.threaded.append(interaction_id)
+
+    def assign(self, agent: str, now: datetime) -> None:
+        self.state.assignee = agent
+        self.event(EventKind.ASSIGNED, now, agent=agent)
+
+    def resolve(self, now: datetime, code: str, kind: EventKind = EventKind.RESOLVED) -> None:
+        self.state.status = ConversationStatus.RESOLVED
+        self.state.resolved_at = now
+        self.state.resolution_code = code
+        self.event(kind, now, code=code)
+
+    def reopen(self, now: datetime, reason: str) -> None:
+        self.state.status = ConversationStatus.OPEN
+        self.state.resolved_at = None
+        self.state.resolution_code = None
+        self.state.last_activity_at = now
+        self.event(EventKind.REOPENED, now, reason=reason)
+
+    def require(self, status: ConversationStatus, action: str) -> None:
+        """Refuse an action unless the conversation is in `status`."""
+        if self.state.status is not status:
+            raise invalid(
+                f"cannot {action} a conversation that is {self.state.status or 'not started'}"
+            )
+
+    def event(self, kind: EventKind, at: datetime, **detail: str) -> None:
+        self.state.event_count += 1
+        self.events.append(
+            ConversationEvent(
+                event_id=str(workflow.uuid4()),
+                conversation_id=self.state.conversation_id or "",
+                customer_id=self.customer_id,
+                kind=kind,
+                at=at,
+                seq=self.state.event_count,
+                detail=detail,
+            )
+        )
+
+    def take_changes(self) -> RecordConversationInput:
+        """The state and the events and interactions not yet recorded, handed over once."""
+        events, threaded = self.events, self.threaded
+        self.events, self.threaded = [], []
+        return RecordConversationInput(self.customer_id, replace(self.state), events, threaded)

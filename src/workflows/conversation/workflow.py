@@ -1,0 +1,156 @@
+"""ConversationWorkflow: one entity workflow per customer, holding their open conversation.
+
+Interactions arrive as signals (signal-with-start from InteractionWorkflow), threaded in
+batches: those that arrived together are one store write. Agent actions arrive as updates
+(`actions`), so each caller gets the result or a validation error. Durable timers (`timers`)
+watch the first-response SLA and inactivity. Every state change becomes an event in the store
+(`state`). The history continues as new before it grows large, carrying the state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from switchboard import search_attributes as sa
+    from switchboard.contract import (
+        ADD_INTERACTION,
+        RECORD_CONVERSATION,
+        THREAD,
+        ConversationInput,
+        ConversationState,
+        InteractionRef,
+    )
+
+from workflows.conversation import timers
+from workflows.conversation.actions import AgentActions
+from workflows.conversation.state import Conversation
+from workflows.patches import (
+    CONVERSATION_ONE_PATCH,
+    KEEP_EARLIER_TIMER,
+    RECORD_CONVERSATION_LOCALLY,
+    UPSERT_CHANGED_ATTRIBUTES,
+)
+from workflows.policies import STORE_RETRY, STORE_TIMEOUT
+
+
+# Not sandboxed, as InteractionWorkflow (see there): it handles a signal per message.
+@workflow.defn(sandboxed=False)
+class ConversationWorkflow(AgentActions):
+    @workflow.init
+    def __init__(self, inp: ConversationInput) -> None:
+        # Set here, not in run: with update-with-start the update handler runs first.
+        self.conversation = Conversation(inp.customer_id, inp.policy, inp.state)
+        # Interactions signalled and not yet threaded, in arrival order.
+        self.arrived: list[InteractionRef] = []
+        self.changes = 0
+        # The search attributes last upserted (none yet in this run).
+        self.indexed: tuple[str, str, str | None, bool] | None = None
+        self.lock = asyncio.Lock()
+        self.deadline = timers.Deadline()
+        self.one_patch: bool | None = None
+
+    @workflow.run
+    async def run(self, inp: ConversationInput) -> None:
+        if not self._current():
+            workflow.deprecate_patch(KEEP_EARLIER_TIMER.id)
+        conversation = self.conversation
+        while True:
+            await self._thread_arrived()
+            # Checked after threading: signals lengthen the history without waking the loop
+            # again once threaded.
+            policy = conversation.policy
+            if workflow.info().get_current_history_length() > policy.max_history_events:
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                # Signals that came while the updates finished go with this run, not the next.
+                await self._thread_arrived()
+                workflow.continue_as_new(
+                    ConversationInput(conversation.customer_id, policy, conversation.state)
+                )
+            seen = self.changes
+            due = timers.next_due(conversation)
+            self.deadline.arm(None if due is None else due[0])
+            await workflow.wait_condition(
+                lambda seen=seen: (  # type: ignore[misc]
+                    self.changes != seen or bool(self.arrived) or self.deadline.passed()
+                )
+            )
+            if self.deadline.fired():
+                # Re-checked under the lock: an update may have changed what is due.
+                async with self.lock:
+                    if timers.apply_due(conversation, workflow.now()):
+                        await self._record()
+
+    def _current(self) -> bool:
+        """Whether this run started on the current code (`CONVERSATION_ONE_PATCH`).
+
+        A new run asks this patch alone: each patch asked is a marker and an upsert of
+        `TemporalChangeVersion` per run, continued runs included. A history recorded before it
+        carries the markers of the three deprecated patches, matched where they were asked.
+        Asked at first need, which may be an update handler running before `run`.
+        """
+        if self.one_patch is None:
+            self.one_patch = workflow.patched(CONVERSATION_ONE_PATCH.id)
+        return self.one_patch
+
+    @workflow.signal(name=THREAD)
+    def thread(self, ref: InteractionRef) -> None:
+        """An interaction to thread; the run loop threads what arrived, in one store write."""
+        self.arrived.append(ref)
+
+    async def _thread_arrived(self) -> None:
+        if not self.arrived:
+            return
+        async with self.lock:
+            arrived, self.arrived = self.arrived, []
+            now = workflow.now()
+            new = [ref for ref in arrived if self.conversation.thread(ref, now)]
+            if new:
+                await self._record()
+
+    @workflow.update(name=ADD_INTERACTION)
+    async def add_interaction(self, ref: InteractionRef) -> str:
+        """Thread an interaction and wait for it to be recorded (callers before signals)."""
+        async with self.lock:
+            if self.conversation.thread(ref, workflow.now()):
+                await self._record()
+            return self.conversation.state.conversation_id or ""
+
+    @workflow.query
+    def current(self) -> ConversationState:
+        return self.conversation.state
+
+    async def _record(self) -> None:
+        record = self.conversation.take_changes()
+        # A local activity, with slots of its own: interaction workflows wait for this update
+        # in `hand_off` activities, and in a burst those held every regular activity slot, so
+        # the recording they waited for could never run (until their timeouts).
+        if not self._current():
+            workflow.deprecate_patch(RECORD_CONVERSATION_LOCALLY.id)
+        await workflow.execute_local_activity(
+            RECORD_CONVERSATION,
+            record,
+            start_to_close_timeout=STORE_TIMEOUT,
+            retry_policy=STORE_RETRY,
+        )
+        state = self.conversation.state
+        indexed = (state.conversation_id or "", state.status or "", state.queue, state.sla_breached)
+        # Upserted only when an indexed value changed. Most interactions change none, and each
+        # upsert is a history event and a visibility write on the server.
+        changed = indexed != self.indexed
+        if not changed and not self._current():
+            workflow.deprecate_patch(UPSERT_CHANGED_ATTRIBUTES.id)
+        if changed:
+            workflow.upsert_search_attributes(
+                [
+                    sa.CUSTOMER_ID.value_set(self.conversation.customer_id),
+                    sa.CONVERSATION_ID.value_set(indexed[0]),
+                    sa.CONVERSATION_STATUS.value_set(indexed[1]),
+                    sa.ROUTE_QUEUE.value_set(indexed[2]),
+                    sa.SLA_BREACHED.value_set(indexed[3]),
+                ]
+            )
+            self.indexed = indexed
+        self.changes += 1
