@@ -1,4 +1,4 @@
-"""stage_export, validate_export, publish_export and purge_expired: the analytics activities.
+"""stage_export, validate_export and publish_export: the export's activities.
 
 Synchronous (files, SQL, Great Expectations): they run in the worker's thread pool. The
 staging directory is on the export volume, which every worker shares.
@@ -6,8 +6,7 @@ staging directory is on the export volume, which every worker shares.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,37 +18,21 @@ from analytics.privacy import Privacy
 from switchboard.contract import (
     EXPORT_INVALID,
     PUBLISH_EXPORT,
-    PURGE_EXPIRED,
     STAGE_EXPORT,
     VALIDATE_EXPORT,
     ExportBatch,
     PublishInput,
-    PurgeResult,
 )
 from switchboard.routing import BusinessHours
 from switchboard.store import Store
 
 
-@dataclass(frozen=True)
-class Retention:
-    payload_days: int = 0  # 0: kept
-    row_days: int = 0  # 0: kept
-
-
 class ExportActivities:
-    def __init__(
-        self,
-        store: Store,
-        root: Path,
-        privacy: Privacy,
-        hours: BusinessHours,
-        retention: Retention | None = None,
-    ) -> None:
+    def __init__(self, store: Store, root: Path, privacy: Privacy, hours: BusinessHours) -> None:
         self.store = store
         self.root = root
         self.privacy = privacy
         self.hours = hours
-        self.retention = retention or Retention()
 
     @activity.defn(name=STAGE_EXPORT)
     def stage(self) -> ExportBatch:
@@ -90,16 +73,6 @@ class ExportActivities:
             snapshot = export.current(self.root)
             return str(snapshot) if snapshot else ""
         return str(export.publish(self.root, _staged(inp.batch), inp.validation))
-
-    @activity.defn(name=PURGE_EXPIRED)
-    def purge(self) -> PurgeResult:
-        now = datetime.now(UTC)
-        payloads = rows = 0
-        if self.retention.payload_days:
-            payloads = self.store.purge_payloads(now - timedelta(days=self.retention.payload_days))
-        if self.retention.row_days:
-            rows = self.store.delete_older_than(now - timedelta(days=self.retention.row_days))
-        return PurgeResult(payloads_purged=payloads, rows_deleted=rows)
 
 
 def _staged(batch: ExportBatch) -> export.Staged:

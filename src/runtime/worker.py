@@ -17,8 +17,9 @@ from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from activities import ConversationActivities, RouteActivities, StoreActivities, normalize
-from activities.export import ExportActivities, Retention
+from activities.export import ExportActivities
 from activities.reply import ReplyActivities, Senders
+from activities.retention import Retention, RetentionActivities
 from analytics.privacy import Privacy, load_key
 from runtime import schedules
 from switchboard import routing, search_attributes, telemetry
@@ -50,6 +51,7 @@ def build_worker(
     senders: Senders | None = None,
     rules: Rules | None = None,
     exports: ExportActivities | None = None,
+    retention: RetentionActivities | None = None,
 ) -> Worker:
     """One worker for the whole pipeline; the store activities run in `executor`'s threads."""
     store_activities = StoreActivities(store)
@@ -61,8 +63,10 @@ def build_worker(
         store, conversations, senders or Senders(None, None, None, None, None)
     )
     analytics: list[Callable[..., Any]] = (
-        [exports.stage, exports.validate, exports.publish, exports.purge] if exports else []
+        [exports.stage, exports.validate, exports.publish] if exports else []
     )
+    if retention:
+        analytics.append(retention.purge)
     return Worker(
         client,
         task_queue=task_queue,
@@ -142,6 +146,9 @@ async def run_worker(settings: WorkerSettings, rules: Rules) -> None:
             Senders.from_settings(settings),
             rules,
             export_activities(settings, store, rules),
+            RetentionActivities(
+                store, Retention(settings.retention_payload_days, settings.retention_days)
+            ),
         )
         await schedules.ensure(client, settings)
         loop = asyncio.get_running_loop()
@@ -166,5 +173,4 @@ def export_activities(settings: WorkerSettings, store: Store, rules: Rules) -> E
         root,
         Privacy(load_key(key, root), keep_text=settings.export_keep_text),
         rules.hours,
-        Retention(settings.retention_payload_days, settings.retention_days),
     )

@@ -12,15 +12,16 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from workflows.conversation import ConversationWorkflow
-    from workflows.export import ExportWorkflow, RetentionWorkflow
+    from workflows.export import ExportWorkflow
     from workflows.interaction import InteractionWorkflow
+    from workflows.retention import RetentionWorkflow
     from workflows.sandbox import RUNNER
 
 _MODULES = {
     "RUNNER": "workflows.sandbox",
     "ConversationWorkflow": "workflows.conversation",
     "ExportWorkflow": "workflows.export",
-    "RetentionWorkflow": "workflows.export",
+    "RetentionWorkflow": "workflows.retention",
     "InteractionWorkflow": "workflows.interaction",
 }
 

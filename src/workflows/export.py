@@ -1,6 +1,6 @@
-"""ExportWorkflow (the store to Parquet and marts, behind a quality gate) and RetentionWorkflow.
+"""ExportWorkflow: the store to Parquet and marts, behind a quality gate.
 
-Both run on Temporal Schedules created by the worker; each run is visible in Temporal UI, a
+Runs on a Temporal Schedule created by the worker; each run is visible in Temporal UI, a
 refused batch as a failed `validate_export` activity with the expectations it broke.
 """
 
@@ -11,13 +11,11 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from switchboard.contract import (
         PUBLISH_EXPORT,
-        PURGE_EXPIRED,
         STAGE_EXPORT,
         VALIDATE_EXPORT,
         ExportBatch,
         ExportSummary,
         PublishInput,
-        PurgeResult,
     )
 
 from workflows.policies import ANALYTICS_RETRY, ANALYTICS_TIMEOUT
@@ -50,16 +48,3 @@ class ExportWorkflow:
             retry_policy=ANALYTICS_RETRY,
         )
         return ExportSummary(published=True, snapshot=snapshot, rows=batch.rows)
-
-
-@workflow.defn
-class RetentionWorkflow:
-    @workflow.run
-    async def run(self) -> PurgeResult:
-        result: PurgeResult = await workflow.execute_activity(
-            PURGE_EXPIRED,
-            result_type=PurgeResult,
-            start_to_close_timeout=ANALYTICS_TIMEOUT,
-            retry_policy=ANALYTICS_RETRY,
-        )
-        return result

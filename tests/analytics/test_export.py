@@ -10,19 +10,17 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from sqlalchemy import select
 from temporalio.client import Client, WorkflowFailureError
 
-from activities.export import ExportActivities, Retention
+from activities.export import ExportActivities
 from analytics import export, quality
 from analytics.privacy import Privacy
 from runtime.worker import build_worker
 from switchboard import routing
 from switchboard.contract import EXPORT_INVALID
 from switchboard.store import Store
-from switchboard.store.store import PURGED
-from switchboard.store.tables import interactions, raw_events
-from tests.support.builders import random_phone, sms_raw
+from switchboard.store.tables import interactions
+from tests.support.builders import random_phone
 from tests.support.pipeline import run_sms
 from tests.support.settings import timeless_rules
 from workflows import ExportWorkflow
@@ -172,26 +170,3 @@ def test_an_empty_store_exports_empty_marts(store: Store, tmp_path: Path) -> Non
     run_export(store, root)
     assert marts(root, "SELECT count(*) FROM ingest_rate") == [(0,)]
     assert os.path.islink(root / "current")
-
-
-def test_retention_empties_old_payloads_and_deletes_old_rows(store: Store, tmp_path: Path) -> None:
-    old, recent = sms_raw(), sms_raw()
-    old.received_at -= timedelta(days=40)
-    for raw in (old, recent):
-        store.record_failure(raw, "kept for the test")
-    purge = ExportActivities(
-        store, tmp_path, Privacy(KEY), routing.load().hours, Retention(payload_days=30)
-    ).purge
-    assert purge().payloads_purged == 1
-    assert purge().payloads_purged == 0  # already empty
-    with store.engine.connect() as conn:
-        rows = {r.event_key: r for r in conn.execute(select(raw_events))}
-    assert rows[old.event_key].fields == [] and rows[old.event_key].url == PURGED
-    assert rows[recent.event_key].fields != []
-
-    deleted = ExportActivities(
-        store, tmp_path, Privacy(KEY), routing.load().hours, Retention(row_days=30)
-    ).purge()
-    assert deleted.rows_deleted == 1
-    with store.engine.connect() as conn:
-        assert [r.event_key for r in conn.execute(select(raw_events))] == [recent.event_key]

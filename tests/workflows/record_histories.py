@@ -33,8 +33,9 @@ from temporalio.client import (
 from temporalio.testing import WorkflowEnvironment
 from twilio.rest import Client as TwilioClient
 
-from activities.export import ExportActivities, Retention
+from activities.export import ExportActivities
 from activities.reply import Senders
+from activities.retention import Retention, RetentionActivities
 from analytics.privacy import Privacy
 from runtime.temporal_server import temporal_binary
 from runtime.worker import build_worker
@@ -160,11 +161,17 @@ async def main(tag: str) -> None:
         twilio.api.base_url = double.url
         senders = Senders(twilio, "+14155550100", None, None, None)
         rules = routing.load()
-        exports = ExportActivities(
-            store, Path(tmp) / "exports", Privacy(b"record"), rules.hours, Retention()
-        )
+        exports = ExportActivities(store, Path(tmp) / "exports", Privacy(b"record"), rules.hours)
         async with build_worker(
-            env.client, store, "record", executor, 4, senders=senders, rules=rules, exports=exports
+            env.client,
+            store,
+            "record",
+            executor,
+            4,
+            senders=senders,
+            rules=rules,
+            exports=exports,
+            retention=RetentionActivities(store, Retention()),
         ):
             sender = "+14155550142"
             customer_id = await _interaction(
