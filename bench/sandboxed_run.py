@@ -21,9 +21,9 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from bench.sms_latency import write
+from runtime.temporal_server import temporal_binary
 from switchboard.contract import PURGE_EXPIRED, PurgeResult
 from switchboard.converter import DATA_CONVERTER
-from switchboard.temporal_server import temporal_binary
 from workflows import RUNNER, RetentionWorkflow
 
 
