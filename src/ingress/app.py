@@ -14,8 +14,9 @@ from sendgrid.helpers.eventwebhook import EventWebhook
 from temporalio.client import Client
 from temporalio.service import RetryConfig
 
-from ingress import metrics
-from ingress.routes import api, conversations, health, push, sendgrid, twilio
+from ingress import audit, loopback, metrics
+from ingress.auth.oidc import OidcVerifier
+from ingress.routes import access, api, conversations, health, push, sendgrid, twilio
 from switchboard import telemetry
 from switchboard.blobs import BlobStore
 from switchboard.converter import DATA_CONVERTER
@@ -76,6 +77,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.clock = clock
+        app.state.oidc = OidcVerifier(settings) if settings.oidc_issuer else None
         app.state.sendgrid_events = sendgrid_event_verifier(settings)
         app.state.blobs = BlobStore(settings.data_dir / "blobs")
         app.state.temporal = temporal or await connect_temporal(settings, tracing)
@@ -102,7 +104,10 @@ def create_app(
     app.include_router(sendgrid.router)
     app.include_router(api.router)
     app.include_router(conversations.router)
+    app.include_router(access.router)
     app.include_router(health.router)
+    app.middleware("http")(audit.record)
+    app.middleware("http")(loopback.guard)
     app.middleware("http")(metrics.observe)
     app.add_route("/metrics", metrics.metrics_endpoint, include_in_schema=False)
     if tracing is not None:

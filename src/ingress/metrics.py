@@ -36,6 +36,11 @@ WORKFLOW_STARTS = Counter(
     "InteractionWorkflows started by accepted webhooks.",
     ["provider", "kind"],
 )
+AUTH_REFUSALS = Counter(
+    "switchboard_auth_refusals_total",
+    "API calls refused: missing or invalid credentials (401), a role without the permission (403).",
+    ["route", "reason"],
+)
 DUPLICATES = Counter(
     "switchboard_duplicate_deliveries_total",
     "Accepted webhooks whose event already had its workflow (provider retries, duplicates).",

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from switchboard.contract import ConversationPolicy
@@ -87,8 +89,18 @@ class IngressSettings(CommonSettings):
     sendgrid_inbound_max_bytes: int = 40 * 1024 * 1024
     # SendGrid signs each batch with its send time; older (or future) batches are refused.
     sendgrid_event_max_age_s: int = 600
+    # Bootstrap admin keys; named keys with a role come from `switchboard keys create`.
     api_keys: Annotated[list[SecretStr], NoDecode] = []
     temporal_start_timeout_s: float = 5.0
+    # OIDC bearer tokens (signed JWTs) from an identity provider: off unless an issuer is set.
+    # The JWKS URL comes from the issuer's discovery document unless given; the roles claim
+    # (a dotted path for nested claims, e.g. `realm_access.roles`) lists role names.
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    oidc_jwks_url: str | None = None
+    oidc_roles_claim: str = "roles"
+    # /metrics and the OpenAPI docs answer clients on loopback only (closed to the outside).
+    ops_loopback_only: bool = False
 
     @field_validator("api_keys", mode="before")
     @classmethod
@@ -117,6 +129,35 @@ class IngressSettings(CommonSettings):
     @classmethod
     def _strip_slash(cls, value: str | None) -> str | None:
         return value.rstrip("/") if value else value
+
+    @field_validator("oidc_issuer", "oidc_jwks_url")
+    @classmethod
+    def _https_unless_loopback(cls, value: str | None) -> str | None:
+        # Keys fetched over plain http could be swapped by anyone on the path.
+        if value is None:
+            return value
+        url = urlsplit(value)
+        if url.scheme == "https" or (url.scheme == "http" and is_loopback(url.hostname)):
+            return value.rstrip("/")
+        raise ValueError("must be an https URL (plain http only on loopback)")
+
+    @model_validator(mode="after")
+    def _oidc_complete(self) -> IngressSettings:
+        if self.oidc_issuer and not self.oidc_audience:
+            raise ValueError("SWITCHBOARD_OIDC_AUDIENCE is required with SWITCHBOARD_OIDC_ISSUER")
+        return self
+
+
+def is_loopback(host: str | None) -> bool:
+    """127.0.0.0/8, ::1 or localhost."""
+    if not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 class WorkerSettings(CommonSettings):

@@ -1,4 +1,4 @@
-"""The client API: customers and their cross-channel timelines. Every route needs an API key."""
+"""The client API: customers and their cross-channel timelines, each route behind a permission."""
 
 from __future__ import annotations
 
@@ -8,15 +8,17 @@ import json
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel
 
-from ingress.deps import ApiKey, StoreDep
+from ingress.auth import Permission, require
+from ingress.deps import StoreDep
 from switchboard.addresses import normalize_email, normalize_phone
 from switchboard.contract import CustomerInteraction, Identity, IdentityKind
 from switchboard.errors import MalformedPayload
 
-router = APIRouter(prefix="/api", tags=["api"], dependencies=[ApiKey])
+router = APIRouter(prefix="/api", tags=["api"])
+READ = [Depends(require(Permission.READ))]
 
 
 class IdentityOut(BaseModel):
@@ -67,7 +69,7 @@ def _identity(kind: IdentityKind, value: str) -> Identity:
     return Identity(kind, value.strip())
 
 
-@router.get("/customers", response_model=Customer)
+@router.get("/customers", response_model=Customer, dependencies=READ)
 def find_customer(
     store: StoreDep,
     phone: Annotated[str | None, Query(description="any format; compared in E.164")] = None,
@@ -90,6 +92,7 @@ def find_customer(
     "/customers/{customer_id}/identities",
     response_model=Customer,
     status_code=status.HTTP_201_CREATED,
+    dependencies=[Depends(require(Permission.IDENTITIES_LINK))],
     responses={409: {"description": "the identity belongs to another customer"}},
 )
 def link_identity(customer_id: str, body: IdentityIn, store: StoreDep) -> Customer:
@@ -113,7 +116,9 @@ def link_identity(customer_id: str, body: IdentityIn, store: StoreDep) -> Custom
     return Customer.model_validate(found)
 
 
-@router.get("/customers/{customer_id}/interactions", response_model=InteractionPage)
+@router.get(
+    "/customers/{customer_id}/interactions", response_model=InteractionPage, dependencies=READ
+)
 def customer_interactions(
     customer_id: str,
     store: StoreDep,
@@ -130,7 +135,7 @@ def customer_interactions(
     return InteractionPage(items=page, next_cursor=_encode_cursor(page[-1]) if more else None)
 
 
-@router.get("/interactions/{interaction_id}", response_model=CustomerInteraction)
+@router.get("/interactions/{interaction_id}", response_model=CustomerInteraction, dependencies=READ)
 def get_interaction(interaction_id: str, store: StoreDep) -> CustomerInteraction:
     found = store.get_interaction(interaction_id)
     if found is None:

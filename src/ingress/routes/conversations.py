@@ -11,7 +11,8 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
-from ingress.deps import ApiKey, TemporalDep
+from ingress.auth import Agent, Permission, require
+from ingress.deps import TemporalDep
 from switchboard.contract import (
     ASSIGN,
     INVALID_ACTION,
@@ -28,7 +29,8 @@ from switchboard.contract import (
 )
 from switchboard.store import ConversationStore
 
-router = APIRouter(prefix="/api/conversations", tags=["conversations"], dependencies=[ApiKey])
+router = APIRouter(prefix="/api/conversations", tags=["conversations"])
+READ = [Depends(require(Permission.READ))]
 
 
 def get_conversations(request: Request) -> ConversationStore:
@@ -42,6 +44,10 @@ class ConversationEventOut(BaseModel):
     kind: str
     at: datetime
     detail: dict[str, Any]
+    actor: str | None = Field(
+        description="who caused it (`key:<name>`, `oidc:<sub>`); null for the customer's "
+        "messages and timers"
+    )
 
 
 class Conversation(BaseModel):
@@ -66,7 +72,9 @@ class ConversationDetail(Conversation):
 
 
 class AssignBody(BaseModel):
-    agent: str = Field(min_length=1, max_length=128)
+    agent: str | None = Field(
+        default=None, min_length=1, max_length=128, description="default: the caller"
+    )
 
 
 class ReplyBody(BaseModel):
@@ -81,7 +89,7 @@ class ReopenBody(BaseModel):
     reason: str = Field(default="", max_length=256)
 
 
-@router.get("", response_model=list[Conversation])
+@router.get("", response_model=list[Conversation], dependencies=READ)
 def list_conversations(
     conversations: ConversationsDep,
     status_: Annotated[str | None, Query(alias="status", pattern="^(open|resolved)$")] = None,
@@ -92,7 +100,7 @@ def list_conversations(
     return [Conversation.model_validate(row) for row in conversations.list(status_, queue, limit)]
 
 
-@router.get("/{conversation_id}", response_model=ConversationDetail)
+@router.get("/{conversation_id}", response_model=ConversationDetail, dependencies=READ)
 def get_conversation(conversation_id: str, conversations: ConversationsDep) -> ConversationDetail:
     """The conversation, its state changes (oldest first) and its interactions."""
     found = conversations.get(conversation_id)
@@ -138,9 +146,16 @@ async def _act(
 
 @router.post("/{conversation_id}/assign", response_model=ConversationDetail)
 async def assign(
-    conversation_id: str, body: AssignBody, conversations: ConversationsDep, temporal: TemporalDep
+    conversation_id: str,
+    body: AssignBody,
+    conversations: ConversationsDep,
+    temporal: TemporalDep,
+    caller: Agent,
 ) -> ConversationDetail:
-    return await _act(conversations, temporal, conversation_id, ASSIGN, AssignInput(body.agent))
+    """Assign the conversation to an agent; without one, to the caller."""
+    agent = body.agent or caller.actor
+    update = AssignInput(agent, actor=caller.actor)
+    return await _act(conversations, temporal, conversation_id, ASSIGN, update)
 
 
 @router.post(
@@ -149,21 +164,36 @@ async def assign(
     responses={502: {"description": "the provider did not take the message; the reason says why"}},
 )
 async def reply(
-    conversation_id: str, body: ReplyBody, conversations: ConversationsDep, temporal: TemporalDep
+    conversation_id: str,
+    body: ReplyBody,
+    conversations: ConversationsDep,
+    temporal: TemporalDep,
+    caller: Agent,
 ) -> ConversationDetail:
     """Reply to the customer on the channel they last wrote on (SMS for calls)."""
-    return await _act(conversations, temporal, conversation_id, REPLY, ReplyInput(body.text))
+    update = ReplyInput(body.text, actor=caller.actor)
+    return await _act(conversations, temporal, conversation_id, REPLY, update)
 
 
 @router.post("/{conversation_id}/resolve", response_model=ConversationDetail)
 async def resolve(
-    conversation_id: str, body: ResolveBody, conversations: ConversationsDep, temporal: TemporalDep
+    conversation_id: str,
+    body: ResolveBody,
+    conversations: ConversationsDep,
+    temporal: TemporalDep,
+    caller: Agent,
 ) -> ConversationDetail:
-    return await _act(conversations, temporal, conversation_id, RESOLVE, ResolveInput(body.code))
+    update = ResolveInput(body.code, actor=caller.actor)
+    return await _act(conversations, temporal, conversation_id, RESOLVE, update)
 
 
 @router.post("/{conversation_id}/reopen", response_model=ConversationDetail)
 async def reopen(
-    conversation_id: str, body: ReopenBody, conversations: ConversationsDep, temporal: TemporalDep
+    conversation_id: str,
+    body: ReopenBody,
+    conversations: ConversationsDep,
+    temporal: TemporalDep,
+    caller: Agent,
 ) -> ConversationDetail:
-    return await _act(conversations, temporal, conversation_id, REOPEN, ReopenInput(body.reason))
+    update = ReopenInput(body.reason, actor=caller.actor)
+    return await _act(conversations, temporal, conversation_id, REOPEN, update)

@@ -119,6 +119,8 @@ class ConversationEvent:
     at: datetime
     seq: int = 0
     detail: dict[str, str] = field(default_factory=dict)
+    # Who caused it: `key:<name>` or `oidc:<sub>`; None for customers' messages and timers.
+    actor: str | None = None
 
 
 @dataclass
@@ -139,21 +141,26 @@ class HandOffInput:
 @dataclass
 class AssignInput:
     agent: str
+    # The caller, as `key:<name>` or `oidc:<sub>` (empty in histories from before actors).
+    actor: str = ""
 
 
 @dataclass
 class ReplyInput:
     text: str
+    actor: str = ""
 
 
 @dataclass
 class ResolveInput:
     code: str
+    actor: str = ""
 
 
 @dataclass
 class ReopenInput:
     reason: str = ""
+    actor: str = ""
 
 
 @dataclass

@@ -63,6 +63,7 @@ class ConversationStore:
                         at=event.at,
                         seq=event.seq,
                         detail=event.detail,
+                        actor=event.actor,
                     )
                     .on_conflict_do_nothing()
                 )
@@ -143,7 +144,13 @@ class ConversationStore:
             return {
                 **dict(row),
                 "events": [
-                    {"kind": e["kind"], "at": e["at"], "detail": e["detail"]} for e in events
+                    {
+                        "kind": e["kind"],
+                        "at": e["at"],
+                        "detail": e["detail"],
+                        "actor": e["actor"],
+                    }
+                    for e in events
                 ],
                 "interaction_ids": list(threaded),
             }

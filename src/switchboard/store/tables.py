@@ -143,6 +143,8 @@ conversation_events = Table(
     Column("at", UTCDateTime(), nullable=False),
     Column("seq", Integer, nullable=False),
     Column("detail", JSON, nullable=False),
+    # Who caused it (`key:<name>`, `oidc:<sub>`); empty for the customer's messages and timers.
+    Column("actor", String(320)),
     Index("ix_conversation_events_conversation", "conversation_id", "at"),
 )
 
@@ -161,4 +163,33 @@ outbox = Table(
     Column("error", Text),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("sent_at", UTCDateTime()),
+)
+
+# Named API keys: only a hash of each key is kept; the key itself is shown once, at creation.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("last_used_at", UTCDateTime()),
+    Column("revoked_at", UTCDateTime()),
+)
+
+# Who changed what through the API: never a body, an address or a message's text.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("audit_id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("actor", String(320)),
+    Column("role", String(16)),
+    Column("method", String(8), nullable=False),
+    Column("route", String(255), nullable=False),
+    Column("target", String(255)),
+    Column("status", Integer, nullable=False),
+    Column("detail", JSON),
+    Index("ix_audit_log_at", "at"),
+    Index("ix_audit_log_actor_at", "actor", "at"),
 )

@@ -45,7 +45,7 @@ class AgentActions:
     @workflow.update(name=ASSIGN)
     async def assign(self, inp: AssignInput) -> ConversationState:
         async with self.lock:
-            self.conversation.assign(inp.agent, workflow.now())
+            self.conversation.assign(inp.agent, workflow.now(), by=inp.actor)
             await self._record()
             return self.conversation.state
 
@@ -83,7 +83,7 @@ class AgentActions:
                 cause = err.cause
                 message = cause.message if isinstance(cause, ApplicationError) else str(err)
                 raise ApplicationError(message, type=REPLY_FAILED, non_retryable=True) from err
-            self.conversation.replied(sent.interaction_id, channel, workflow.now())
+            self.conversation.replied(sent.interaction_id, channel, workflow.now(), by=inp.actor)
             await self._record()
             return self.conversation.state
 
@@ -99,7 +99,7 @@ class AgentActions:
     @workflow.update(name=RESOLVE)
     async def resolve(self, inp: ResolveInput) -> ConversationState:
         async with self.lock:
-            self.conversation.resolve(workflow.now(), inp.code)
+            self.conversation.resolve(workflow.now(), inp.code, by=inp.actor)
             await self._record()
             return self.conversation.state
 
@@ -112,7 +112,7 @@ class AgentActions:
     @workflow.update(name=REOPEN)
     async def reopen(self, inp: ReopenInput) -> ConversationState:
         async with self.lock:
-            self.conversation.reopen(workflow.now(), reason=inp.reason or "agent")
+            self.conversation.reopen(workflow.now(), reason=inp.reason or "agent", by=inp.actor)
             await self._record()
             return self.conversation.state
 

@@ -102,39 +102,42 @@ class Conversation:
         state.reply_address = ref.from_address
         state.reply_subject = ref.subject or state.reply_subject
 
-    def replied(self, interaction_id: str, channel: Channel, now: datetime) -> None:
+    def replied(self, interaction_id: str, channel: Channel, now: datetime, by: str = "") -> None:
         """The agent's reply was sent: it is the first response if none came before."""
         state = self.state
         if state.first_response_at is None:
             state.first_response_at = now
-            self.event(EventKind.FIRST_RESPONSE, now, channel=channel)
+            self.event(EventKind.FIRST_RESPONSE, now, by=by, channel=channel)
         state.interaction_count += 1
         state.last_activity_at = now
         self.event(
             EventKind.INTERACTION,
             now,
+            by=by,
             interaction_id=interaction_id,
             channel=channel,
             direction=Direction.OUTBOUND,
         )
         self.threaded.append(interaction_id)
 
-    def assign(self, agent: str, now: datetime) -> None:
+    def assign(self, agent: str, now: datetime, by: str = "") -> None:
         self.state.assignee = agent
-        self.event(EventKind.ASSIGNED, now, agent=agent)
+        self.event(EventKind.ASSIGNED, now, by=by, agent=agent)
 
-    def resolve(self, now: datetime, code: str, kind: EventKind = EventKind.RESOLVED) -> None:
+    def resolve(
+        self, now: datetime, code: str, kind: EventKind = EventKind.RESOLVED, by: str = ""
+    ) -> None:
         self.state.status = ConversationStatus.RESOLVED
         self.state.resolved_at = now
         self.state.resolution_code = code
-        self.event(kind, now, code=code)
+        self.event(kind, now, by=by, code=code)
 
-    def reopen(self, now: datetime, reason: str) -> None:
+    def reopen(self, now: datetime, reason: str, by: str = "") -> None:
         self.state.status = ConversationStatus.OPEN
         self.state.resolved_at = None
         self.state.resolution_code = None
         self.state.last_activity_at = now
-        self.event(EventKind.REOPENED, now, reason=reason)
+        self.event(EventKind.REOPENED, now, by=by, reason=reason)
 
     def require(self, status: ConversationStatus, action: str) -> None:
         """Refuse an action unless the conversation is in `status`."""
@@ -143,7 +146,9 @@ class Conversation:
                 f"cannot {action} a conversation that is {self.state.status or 'not started'}"
             )
 
-    def event(self, kind: EventKind, at: datetime, **detail: str) -> None:
+    def event(self, kind: EventKind, at: datetime, by: str = "", **detail: str) -> None:
+        # `by`, the actor, is data of the event and changes no command: histories from before
+        # actors replay unchanged, so it needs no patch.
         self.state.event_count += 1
         self.events.append(
             ConversationEvent(
@@ -154,6 +159,7 @@ class Conversation:
                 at=at,
                 seq=self.state.event_count,
                 detail=detail,
+                actor=by or None,
             )
         )
 

@@ -1,0 +1,119 @@
+"""`require(permission)`: who is calling (an API key or an OIDC token), and may they?
+
+No credentials or bad ones → 401; valid credentials whose role lacks the permission → 403,
+whose detail names the permission. Each refusal is counted by route and reason.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.routing import APIRoute
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from ingress.auth.oidc import InvalidToken, NoRole, OidcVerifier, looks_like_jwt
+from ingress.auth.permissions import Permission, Role, allows
+from ingress.metrics import AUTH_REFUSALS
+from switchboard.settings import IngressSettings
+from switchboard.store import ApiKeys
+
+BOOTSTRAP_ACTOR = "key:bootstrap"
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="A named API key (`switchboard keys create`), a bootstrap key from "
+    "SWITCHBOARD_API_KEYS, or an OIDC access token",
+)
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller: `key:<name>` or `oidc:<sub>`, and their role."""
+
+    actor: str
+    role: Role
+
+
+def _refuse(request: Request, code: int, reason: str, detail: str) -> HTTPException:
+    route = getattr(request.scope.get("route"), "path", "unmatched")
+    AUTH_REFUSALS.labels(route, reason).inc()
+    headers = {"WWW-Authenticate": "Bearer"} if code == status.HTTP_401_UNAUTHORIZED else None
+    return HTTPException(code, detail, headers=headers)
+
+
+def _unauthorized(request: Request, reason: str) -> HTTPException:
+    return _refuse(
+        request,
+        status.HTTP_401_UNAUTHORIZED,
+        reason,
+        "a valid API key or OIDC token is required in 'Authorization: Bearer <key>'",
+    )
+
+
+def _bootstrap(settings: IngressSettings, presented: str) -> bool:
+    # Every key is compared, in constant time, so the timing says nothing about a near miss.
+    matched = False
+    for key in settings.api_keys:
+        matched |= hmac.compare_digest(presented.encode(), key.get_secret_value().encode())
+    return matched
+
+
+def authenticate(request: Request, credentials: Credentials) -> Principal:
+    """The caller behind the bearer credentials, or 401."""
+    if credentials is None or not credentials.credentials:
+        raise _unauthorized(request, "missing")
+    token = credentials.credentials
+    settings: IngressSettings = request.app.state.settings
+    verifier: OidcVerifier | None = request.app.state.oidc
+    if verifier is not None and looks_like_jwt(token):
+        try:
+            subject, role = verifier.verify(token)
+        except InvalidToken as exc:
+            raise _unauthorized(request, "invalid") from exc
+        except NoRole as exc:
+            raise _refuse(request, status.HTTP_403_FORBIDDEN, "forbidden", str(exc)) from exc
+        return Principal(f"oidc:{subject}", role)
+    if _bootstrap(settings, token):
+        return Principal(BOOTSTRAP_ACTOR, Role.ADMIN)
+    found = ApiKeys(request.app.state.store.engine).authenticate(token)
+    if found is None:
+        raise _unauthorized(request, "invalid")
+    return Principal(f"key:{found.name}", Role(found.role))
+
+
+def require(permission: Permission) -> Callable[..., Principal]:
+    """A route dependency: the caller, when their role has `permission`; else 401 or 403."""
+
+    def dependency(
+        request: Request, principal: Annotated[Principal, Depends(authenticate)]
+    ) -> Principal:
+        request.state.principal = principal
+        if not allows(principal.role, permission):
+            raise _refuse(
+                request,
+                status.HTTP_403_FORBIDDEN,
+                "forbidden",
+                f"the {principal.role} role lacks the permission '{permission}'",
+            )
+        return principal
+
+    dependency.permission = permission  # type: ignore[attr-defined]
+    dependency.__name__ = f"require_{permission.name.lower()}"
+    return dependency
+
+
+def permission_of(route: APIRoute) -> Permission | None:
+    """The permission a route declares through `require`, wherever in its dependencies."""
+    pending = list(route.dependant.dependencies)
+    while pending:
+        dependant = pending.pop()
+        found = getattr(dependant.call, "permission", None)
+        if isinstance(found, Permission):
+            return found
+        pending.extend(dependant.dependencies)
+    return None

@@ -1,0 +1,74 @@
+"""The audit log: who changed what, when, and how it ended.
+
+Rows hold the actor, role, method, route template, target id, outcome status and optional
+non-personal detail (counts): never a body, an address or a message's text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from switchboard.store.engine import WRITE
+from switchboard.store.tables import audit_log
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    method: str
+    route: str
+    status: int
+    actor: str | None = None
+    role: str | None = None
+    target: str | None = None
+    detail: dict[str, int | str] = field(default_factory=dict)
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+class AuditLog:
+    """The `audit_log` table. The API records through a middleware, CLI commands directly:
+    `AuditLog(store.engine).record(AuditEntry("CLI", "erase", 0, actor="cli:root", ...))`.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def record(self, entry: AuditEntry) -> None:
+        with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
+            conn.execute(
+                audit_log.insert().values(
+                    at=entry.at,
+                    actor=entry.actor,
+                    role=entry.role,
+                    method=entry.method,
+                    route=entry.route,
+                    target=entry.target,
+                    status=entry.status,
+                    detail=entry.detail or None,
+                )
+            )
+
+    def list(
+        self,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        actor: str | None = None,
+        limit: int = 100,
+    ) -> list[dict[str, Any]]:
+        """Entries newest first, optionally in [since, until) and of one actor."""
+        query = select(audit_log)
+        if since is not None:
+            query = query.where(audit_log.c.at >= since)
+        if until is not None:
+            query = query.where(audit_log.c.at < until)
+        if actor is not None:
+            query = query.where(audit_log.c.actor == actor)
+        query = query.order_by(audit_log.c.at.desc(), audit_log.c.audit_id.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            return [
+                {**dict(row), "detail": row["detail"] or {}}
+                for row in conn.execute(query).mappings()
+            ]
