@@ -99,6 +99,8 @@ class IngressSettings(CommonSettings):
     oidc_audience: str | None = None
     oidc_jwks_url: str | None = None
     oidc_roles_claim: str = "roles"
+    # A token naming an unknown key id refetches the JWKS at most this often (rotation).
+    oidc_jwks_refetch_cooldown_s: float = Field(default=30.0, ge=0)
     # /metrics and the OpenAPI docs answer clients on loopback only (closed to the outside).
     ops_loopback_only: bool = False
 

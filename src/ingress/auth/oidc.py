@@ -40,6 +40,7 @@ class OidcVerifier:
         self.audience = settings.oidc_audience
         self.roles_claim = settings.oidc_roles_claim
         self._jwks_url = settings.oidc_jwks_url
+        self._cooldown_s = settings.oidc_jwks_refetch_cooldown_s
         self._client: PyJWKClient | None = None
         self._lock = threading.Lock()
 
@@ -47,7 +48,13 @@ class OidcVerifier:
         with self._lock:
             if self._client is None:
                 url = self._jwks_url or self._discover()
-                self._client = PyJWKClient(url, cache_keys=True, lifespan=3600, timeout=5)
+                self._client = PyJWKClient(
+                    url,
+                    cache_keys=True,
+                    lifespan=3600,
+                    timeout=5,
+                    cooldown_duration=self._cooldown_s,
+                )
             return self._client
 
     def _discover(self) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, RouteContext
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ingress.auth.oidc import InvalidToken, NoRole, OidcVerifier, looks_like_jwt
@@ -107,7 +107,7 @@ def require(permission: Permission) -> Callable[..., Principal]:
     return dependency
 
 
-def permission_of(route: APIRoute) -> Permission | None:
+def permission_of(route: APIRoute | RouteContext) -> Permission | None:
     """The permission a route declares through `require`, wherever in its dependencies."""
     pending = list(route.dependant.dependencies)
     while pending:
