@@ -27,6 +27,7 @@ app = typer.Typer(
 simulate_app = typer.Typer(help="Send correctly signed provider webhooks, as the providers would.")
 app.add_typer(simulate_app, name="simulate", rich_help_panel="Data")
 console = Console()
+err_console = Console(stderr=True)
 
 S = TypeVar("S", bound=BaseSettings)
 
@@ -51,6 +52,25 @@ def load_settings(settings_class: type[S]) -> S:
     except ValidationError as exc:
         console.print(f"[red]invalid settings:[/]\n{exc}")
         raise typer.Exit(2) from exc
+
+
+def refuse_exposed_dev_secrets(settings: BaseSettings, binds: dict[str, str]) -> None:
+    """Exit 2 when the process binds beyond loopback with a published, empty or weak secret.
+
+    `binds` maps each address setting's variable to its value. The message names variables only.
+    """
+    from switchboard import exposure
+
+    exposed = {name: host for name, host in binds.items() if not exposure.is_loopback_bind(host)}
+    if not exposed:
+        return
+    problems = exposure.unsafe_secrets(settings)
+    if problems:
+        where = ", ".join(f"{host} ({name})" for name, host in exposed.items())
+        err_console.print(f"[red]refusing to listen on {where}:[/]")
+        for problem in problems:
+            err_console.print(f"  {problem}")
+        raise typer.Exit(2)
 
 
 def configure_logging(settings: CommonSettings, service: str) -> None:

@@ -10,7 +10,14 @@ from pathlib import Path
 
 import typer
 
-from runtime.cli._base import app, configure_logging, console, load_rules, load_settings
+from runtime.cli._base import (
+    app,
+    configure_logging,
+    console,
+    load_rules,
+    load_settings,
+    refuse_exposed_dev_secrets,
+)
 from switchboard.settings import (
     CommonSettings,
     DashboardSettings,
@@ -27,6 +34,15 @@ def up() -> None:
     from runtime import up as up_module
 
     settings = load_settings(UpSettings)
+    refuse_exposed_dev_secrets(
+        settings,
+        {
+            "SWITCHBOARD_HOST": settings.host,
+            "SWITCHBOARD_DASHBOARD_HOST": settings.dashboard_host,
+            "SWITCHBOARD_TEMPORAL_HOST": settings.temporal_host,
+            "SWITCHBOARD_WORKER_METRICS_HOST": settings.worker_metrics_host,
+        },
+    )
     load_rules(
         load_settings(WorkerSettings).routing_rules
     )  # refuse a bad rules file before starting
@@ -48,6 +64,10 @@ def worker() -> None:
     from runtime.worker import run_worker
 
     settings = load_settings(WorkerSettings)
+    if settings.worker_metrics_port:
+        refuse_exposed_dev_secrets(
+            settings, {"SWITCHBOARD_WORKER_METRICS_HOST": settings.worker_metrics_host}
+        )
     configure_logging(settings, "worker")
     asyncio.run(run_worker(settings, load_rules(settings.routing_rules)))
     # The worker has shut down cleanly. Skip the interpreter's teardown: the SDK's Rust threads
@@ -67,6 +87,7 @@ def ingress() -> None:
     from ingress import create_app
 
     settings = load_settings(IngressSettings)
+    refuse_exposed_dev_secrets(settings, {"SWITCHBOARD_HOST": settings.host})
     configure_logging(settings, "ingress")
     # No log config of uvicorn's own: its lines go through ours, and the app writes the
     # access lines itself (inside the request's trace, without query strings).
@@ -85,6 +106,7 @@ def dashboards() -> None:
     import dashboards as package
 
     settings = load_settings(DashboardSettings)
+    refuse_exposed_dev_secrets(settings, {"SWITCHBOARD_DASHBOARD_HOST": settings.dashboard_host})
     command = [
         sys.executable,
         "-m",
