@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-fast lint bench bytecode clean postgres compose chromium
+.PHONY: run test test-fast lint bench bytecode clean postgres compose caddy chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,17 +40,22 @@ compose:
 	@command -v docker-compose >/dev/null || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose >/dev/null)
 
+# deploy/Caddyfile is run for real by the tests with Debian's caddy.
+caddy:
+	@command -v caddy >/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends caddy >/dev/null)
+
 # The dashboards are tested in a real browser: Debian's headless Chromium.
 chromium:
 	@command -v chromium >/dev/null || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null)
 
-test: $(STAMP) bytecode lint postgres compose chromium
+test: $(STAMP) bytecode lint postgres compose caddy chromium
 	$(BIN)/pytest
 
 # The inner loop: SQLite only, no `switchboard` processes, no browser, no fuzzing, no lint
 # (markers in pyproject.toml, chosen in tests/conftest.py). `make test` runs all, as CI does.
-test-fast: $(STAMP) bytecode compose
+test-fast: $(STAMP) bytecode compose caddy
 	$(BIN)/pytest -m "not postgresql and not integration and not browser and not slow"
 
 bench: $(STAMP) bytecode

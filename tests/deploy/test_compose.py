@@ -20,9 +20,17 @@ from switchboard.settings import DashboardSettings, IngressSettings, WorkerSetti
 ROOT = Path(__file__).parents[2]
 SECRETS = {
     "POSTGRES_PASSWORD": "pg-secret-1",
+    "TEMPORAL_DB_PASSWORD": "pg-secret-temporal",
     "SWITCHBOARD_PUBLIC_URL": "https://hooks.example.org",
     "SWITCHBOARD_TWILIO_AUTH_TOKEN": "token-2",
     "SWITCHBOARD_API_KEYS": "key-3",
+    "SWITCHBOARD_OIDC_ISSUER": "https://idp.example.org/realms/support",
+    "SWITCHBOARD_OIDC_AUDIENCE": "switchboard-api",
+    "DASHBOARDS_OIDC_CLIENT_ID": "dashboards",
+    "DASHBOARDS_OIDC_CLIENT_SECRET": "dash-secret-4",
+    "DASHBOARDS_COOKIE_SECRET": "cookie-secret-5",
+    "TEMPORAL_UI_OIDC_CLIENT_ID": "temporal-ui",
+    "TEMPORAL_UI_OIDC_CLIENT_SECRET": "tui-secret-6",
 }
 LONG_RUNNING = ("postgresql", "temporal", "worker", "ingress", "dashboards")
 
@@ -86,15 +94,47 @@ def test_the_deployment_has_every_part_with_two_replicas_of_ours(config: dict[st
         )
     for name in LONG_RUNNING:
         assert services[name]["healthcheck"]["test"], f"{name} has no healthcheck"
-    assert set(config["volumes"]) == {"postgresql-data", "switchboard-data"}
+    assert set(config["volumes"]) == {"postgresql-data", "switchboard-data", "caddy-data"}
     # Named volumes, not host paths: the data outlives the containers.
     assert services["postgresql"]["volumes"][0].startswith("postgresql-data:")
     assert services["ingress"]["volumes"][0].startswith("switchboard-data:/data")
     assert services["worker"]["volumes"][0].startswith("switchboard-data:/data")
     assert services["dashboards"]["volumes"][0].startswith("switchboard-data:/data")
-    assert services["dashboards"]["environment"]["SWITCHBOARD_DATABASE_URL"].startswith(
-        "postgresql+psycopg://"
-    )
+
+
+def test_nothing_is_published_but_the_proxy_and_only_on_loopback_by_default(
+    config: dict[str, Any],
+) -> None:
+    services = config["services"]
+    published = {name for name, service in services.items() if service.get("ports")}
+    assert published == {"proxy"}
+    assert services["proxy"]["ports"] == ["127.0.0.1:443:443/tcp", "127.0.0.1:80:80/tcp"]
+
+
+def test_each_service_gets_only_the_secrets_it_uses(config: dict[str, Any]) -> None:
+    services = config["services"]
+    dashboards = services["dashboards"]
+    assert dashboards["volumes"][0].endswith(":ro"), "the dashboards read the exports only"
+    assert not set(SECRETS.values()) & set(map(str, dashboards["environment"].values()))
+    assert "pg-secret-1" not in str(services["dashboards"])
+    worker, ingress = services["worker"]["environment"], services["ingress"]["environment"]
+    assert "SWITCHBOARD_API_KEYS" not in worker and "SWITCHBOARD_SENDGRID_API_KEY" not in ingress
+    assert ingress["SWITCHBOARD_OPS_LOOPBACK_ONLY"] == "1"
+    # The application and Temporal reach PostgreSQL as different users.
+    assert services["temporal"]["environment"]["POSTGRES_USER"] == "temporal"
+    assert services["temporal"]["environment"]["POSTGRES_PWD"] == "pg-secret-temporal"
+    assert "pg-secret-1" not in str(services["temporal"]) + str(services["temporal-schema"])
+
+
+def test_every_ui_signs_users_in(config: dict[str, Any]) -> None:
+    services = config["services"]
+    ui = services["temporal-ui"]["environment"]
+    assert ui["TEMPORAL_AUTH_ENABLED"] == "true"
+    assert ui["TEMPORAL_DISABLE_WRITE_ACTIONS"] == "true"
+    assert ui["TEMPORAL_AUTH_PROVIDER_URL"] == SECRETS["SWITCHBOARD_OIDC_ISSUER"]
+    sign_in = services["oauth2-proxy"]["environment"]
+    assert sign_in["OAUTH2_PROXY_ALLOWED_GROUPS"] == "analyst,agent,admin"
+    assert sign_in["OAUTH2_PROXY_OIDC_ISSUER_URL"] == SECRETS["SWITCHBOARD_OIDC_ISSUER"]
 
 
 def test_our_services_run_real_commands_with_real_settings(config: dict[str, Any]) -> None:
