@@ -68,22 +68,21 @@ def authenticate(request: Request, credentials: Credentials) -> Principal:
     if credentials is None or not credentials.credentials:
         raise _unauthorized(request, "missing")
     token = credentials.credentials
-    settings: IngressSettings = request.app.state.settings
-    verifier: OidcVerifier | None = request.app.state.oidc
-    if verifier is not None and looks_like_jwt(token):
-        try:
-            subject, role = verifier.verify(token)
-        except InvalidToken as exc:
-            raise _unauthorized(request, "invalid") from exc
-        except NoRole as exc:
-            raise _refuse(request, status.HTTP_403_FORBIDDEN, "forbidden", str(exc)) from exc
-        return Principal(f"oidc:{subject}", role)
-    if _bootstrap(settings, token):
+    if _bootstrap(request.app.state.settings, token):
         return Principal(BOOTSTRAP_ACTOR, Role.ADMIN)
     found = ApiKeys(request.app.state.store.engine).authenticate(token)
-    if found is None:
+    if found is not None:
+        return Principal(f"key:{found.name}", Role(found.role))
+    verifier: OidcVerifier | None = request.app.state.oidc
+    if verifier is None or not looks_like_jwt(token):
         raise _unauthorized(request, "invalid")
-    return Principal(f"key:{found.name}", Role(found.role))
+    try:
+        subject, role = verifier.verify(token)
+    except InvalidToken as exc:
+        raise _unauthorized(request, "invalid") from exc
+    except NoRole as exc:
+        raise _refuse(request, status.HTTP_403_FORBIDDEN, "forbidden", str(exc)) from exc
+    return Principal(f"oidc:{subject}", role)
 
 
 def require(permission: Permission) -> Callable[..., Principal]:

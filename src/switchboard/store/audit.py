@@ -8,12 +8,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Engine, select
 
-from switchboard.store.engine import WRITE
+from switchboard.store.engine import write_transaction
 from switchboard.store.tables import audit_log
+
+
+class HasEngine(Protocol):
+    """A `Store` (or anything else holding the process's engine)."""
+
+    engine: Engine
 
 
 @dataclass(frozen=True)
@@ -30,14 +36,16 @@ class AuditEntry:
 
 class AuditLog:
     """The `audit_log` table. The API records through a middleware, CLI commands directly:
-    `AuditLog(store.engine).record(AuditEntry("CLI", "erase", 0, actor="cli:root", ...))`.
+    `AuditLog(store).record(AuditEntry("CLI", "erase", 0, actor="cli:root", target=id))`, or
+    with the same fields as keywords: `AuditLog(store).record(method="CLI", route="erase", ...)`.
     """
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, bind: Engine | HasEngine) -> None:
+        self.engine: Engine = bind if isinstance(bind, Engine) else bind.engine
 
-    def record(self, entry: AuditEntry) -> None:
-        with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
+    def record(self, entry: AuditEntry | None = None, /, **fields: Any) -> None:
+        entry = entry or AuditEntry(**fields)
+        with write_transaction(self.engine) as conn:
             conn.execute(
                 audit_log.insert().values(
                     at=entry.at,

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 
-from switchboard.store.engine import WRITE
+from switchboard.store.engine import write_transaction
 from switchboard.store.tables import api_keys
 
 PREFIX = "sbk_"
@@ -54,7 +54,7 @@ class ApiKeys:
         key = PREFIX + secrets.token_urlsafe(32)
         row = {"name": name, "key_hash": key_hash(key), "role": role}
         try:
-            with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
+            with write_transaction(self.engine) as conn:
                 conn.execute(api_keys.insert().values(**row, created_at=datetime.now(UTC)))
         except IntegrityError as exc:
             raise KeyNameTaken(f"a key named {name!r} exists already") from exc
@@ -74,7 +74,7 @@ class ApiKeys:
         now = datetime.now(UTC)
         last = row["last_used_at"]
         if last is None or now - last > TOUCH_EVERY:
-            with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
+            with write_transaction(self.engine) as conn:
                 conn.execute(
                     api_keys.update().where(api_keys.c.key_hash == digest).values(last_used_at=now)
                 )
@@ -92,7 +92,7 @@ class ApiKeys:
 
     def revoke(self, name: str) -> bool:
         """Revoke the key; False when there is no live key of that name."""
-        with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
+        with write_transaction(self.engine) as conn:
             done = conn.execute(
                 api_keys.update()
                 .where(api_keys.c.name == name, api_keys.c.revoked_at.is_(None))

@@ -1,0 +1,48 @@
+"""Named keys are kept as hashes only; the audit log filters by time and actor."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from switchboard.store import ApiKeys, AuditEntry, AuditLog, KeyNameTaken, Store
+from switchboard.store.tables import api_keys
+
+
+def test_a_key_is_stored_as_a_hash_and_stops_working_when_revoked(store: Store) -> None:
+    keys = ApiKeys(store.engine)
+    key = keys.create("ana", "agent")
+    with store.engine.connect() as conn:
+        stored = conn.execute(select(api_keys)).mappings().one()
+    assert key not in str(dict(stored))
+    found = keys.authenticate(key)
+    assert found is not None and (found.name, found.role) == ("ana", "agent")
+    assert found.last_used_at is not None
+    assert keys.authenticate(key + "x") is None
+    with pytest.raises(KeyNameTaken):
+        keys.create("ana", "admin")
+    assert keys.revoke("ana") and not keys.revoke("ana")
+    assert keys.authenticate(key) is None
+    assert [k.revoked_at is not None for k in keys.list()] == [True]
+
+
+def test_the_audit_log_filters_by_time_and_actor(store: Store) -> None:
+    audit = AuditLog(store)  # a Store or its engine
+    start = datetime(2026, 12, 1, 9, tzinfo=UTC)
+    audit.record(AuditEntry("POST", "/api/x", 200, actor="key:ana", at=start))
+    audit.record(
+        method="CLI",
+        route="erase",
+        status=0,
+        actor="cli:root",
+        target="c-1",
+        detail={"interactions": 3},
+        at=start + timedelta(minutes=5),
+    )
+    assert [e["actor"] for e in audit.list()] == ["cli:root", "key:ana"]
+    assert [e["route"] for e in audit.list(actor="key:ana")] == ["/api/x"]
+    later = audit.list(since=start + timedelta(minutes=1))
+    assert [(e["target"], e["detail"]) for e in later] == [("c-1", {"interactions": 3})]
+    assert audit.list(until=start) == []
