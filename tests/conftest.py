@@ -11,6 +11,8 @@ time zones, keyset paging):
 - `switchboard/test_store.py`, `test_store_reads.py`, `test_conversation_store.py`: the store
   at its own seam: migrations, archiving, the customer and timeline reads the API serves, the
   conversation rows, events and outbox the conversation workflow writes.
+- `switchboard/test_access_store.py`: named keys (hash lookups, revocation) and the audit log
+  (filters by time and actor) every API call reads or writes.
 - `activities/test_store_activities.py`: dedupe and persist, concurrent first sightings and
   idempotent upserts (where psycopg's rowcount of -1 once made every insert look like a merge).
 - `analytics/test_export.py`, `analytics/test_resolution.py`: the export and the metrics read
@@ -65,6 +67,7 @@ STORE_MATRIX = tuple(
         "switchboard/test_store.py",
         "switchboard/test_store_reads.py",
         "switchboard/test_conversation_store.py",
+        "switchboard/test_access_store.py",
         "activities/test_store_activities.py",
         "analytics/test_export.py",
         "analytics/test_resolution.py",

@@ -5,17 +5,15 @@ from __future__ import annotations
 import secrets
 
 import httpx
-import pytest
 from prometheus_client import REGISTRY
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from runtime.simulate import sign_twilio, sms_fields
 from switchboard.store import ApiKeys, Store
-from tests.conftest import FIXTURE_PUBLIC_URL, FIXTURE_TOKEN
-from tests.helpers import random_phone, threaded_conversation
-
-ON_SQLITE = pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+from tests.support.builders import random_phone
+from tests.support.fixtures import FIXTURE_PUBLIC_URL, FIXTURE_TOKEN
+from tests.support.pipeline import threaded_conversation
 
 
 def bearer(key: str) -> dict[str, str]:
@@ -29,7 +27,6 @@ def refusals(route: str, reason: str) -> float:
     return value or 0.0
 
 
-@ON_SQLITE
 async def test_agent_resolve_is_attributed_and_analyst_resolve_changes_nothing(
     http: httpx.AsyncClient, client: Client, worker: Worker, store: Store, auth: dict[str, str]
 ) -> None:

@@ -16,8 +16,8 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from ingress import create_app
 from ingress.auth import Permission, Role, allows, permission_of
 from switchboard.store import ApiKeys, Store
-from tests.conftest import API_KEY, ingress_settings
-from tests.oidc_issuer import AUDIENCE, Issuer, serve_issuer
+from tests.support.oidc_issuer import AUDIENCE, Issuer, serve_issuer
+from tests.support.settings import API_KEY, ingress_settings
 
 # The routes outside the table: providers sign their webhooks; health is open to probes.
 OPEN_PREFIXES = ("/webhooks/", "/healthz", "/readyz", "/metrics", "/docs", "/redoc", "/openapi")

@@ -16,8 +16,9 @@ from pydantic import ValidationError
 
 from switchboard.settings import IngressSettings
 from switchboard.store import Store
-from tests.conftest import app_client, ingress_settings
-from tests.oidc_issuer import AUDIENCE, Issuer, serve_issuer
+from tests.support.app import app_client
+from tests.support.oidc_issuer import AUDIENCE, Issuer, serve_issuer
+from tests.support.settings import ingress_settings
 
 PATH = "/api/conversations"
 

@@ -10,7 +10,7 @@ import pytest
 
 from ingress import create_app
 from switchboard.store import Store
-from tests.conftest import ingress_settings
+from tests.support.settings import ingress_settings
 
 
 async def status_of(path: str, client_host: str, loopback_only: bool, tmp_path: Path) -> int:

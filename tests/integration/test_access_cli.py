@@ -14,7 +14,7 @@ import pytest
 
 from runtime.processes import switchboard_argv
 from switchboard import exposure
-from tests.integration.processes import free_port
+from tests.support.processes import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
