@@ -9,7 +9,7 @@ from fastapi import HTTPException, Request, status
 from temporalio.client import Client
 
 from ingress.metrics import DUPLICATES, WORKFLOW_STARTS
-from ingress.starter import TemporalUnavailable, start_interaction
+from ingress.starter import TemporalRefused, TemporalUnavailable, start_interaction
 from switchboard.contract import Channel, RawEvent
 from switchboard.settings import IngressSettings
 
@@ -60,6 +60,10 @@ async def start_durably(
             "temporarily unable to accept messages",
             headers={"Retry-After": RETRY_AFTER_S},
         ) from exc
+    except TemporalRefused as exc:
+        log.warning("temporal refused %s/%s for good: %s", raw.provider, raw.kind, exc)
+        code = status.HTTP_413_CONTENT_TOO_LARGE if exc.too_large else status.HTTP_400_BAD_REQUEST
+        raise HTTPException(code, f"refused by Temporal: {exc}") from exc
     (WORKFLOW_STARTS if started else DUPLICATES).labels(raw.provider, raw.kind).inc()
     # Keys stay at DEBUG: an email's Message-ID can carry an address.
     log.info("%s %s accepted%s", raw.provider, raw.kind, "" if started else " (duplicate)")

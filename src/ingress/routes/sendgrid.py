@@ -21,7 +21,7 @@ from switchboard.blobs import PREFIX as BLOB_PREFIX
 from switchboard.blobs import BlobStore
 from switchboard.contract import Channel, MediaRef, Provider, RawEvent
 from switchboard.errors import MalformedPayload
-from switchboard.providers import sendgrid, sendgrid_inbound
+from switchboard.providers import bounds, sendgrid, sendgrid_inbound
 from switchboard.settings import IngressSettings
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ async def events(
         for index, event in enumerate(sendgrid.split_events(body.decode("utf-8"))):
             fields = sendgrid.event_fields(event)
             try:
-                parsed = sendgrid.parse_event(fields, received_at)
+                parsed = bounds.check(sendgrid.parse_event(fields, received_at))
             except MalformedPayload as exc:
                 raise MalformedPayload(f"event {index}: {exc}") from exc
             raws.append(
@@ -129,6 +129,10 @@ async def inbound(
         raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, str(exc)) from exc
     except (ValueError, MalformedPayload) as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
+    if mail.message_id and len(mail.message_id) > bounds.MAX_KEY_CHARS:
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST, f"Message-ID longer than {bounds.MAX_KEY_CHARS} characters"
+        )
     blobs: BlobStore = request.app.state.blobs
     raw_ref = await run_in_threadpool(blobs.put, body)
     attachments = [
