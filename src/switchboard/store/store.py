@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 
 from switchboard.contract import CustomerInteraction, Identity, PersistResult, RawEvent
 from switchboard.merge import merge_interaction, rederive_interaction
-from switchboard.store import customers, migrate
+from switchboard.store import customers
 from switchboard.store.engine import create_store_engine, upsert, write_transaction
 from switchboard.store.rows import (
     changed_columns,
@@ -45,6 +45,10 @@ class Store:
         return cls(create_store_engine(url, busy_timeout_s))
 
     def migrate(self) -> None:
+        # Imported here: Alembic is a second or more of start-up, and the ingress (restarted
+        # by `up` while providers wait) never migrates.
+        from switchboard.store import migrate
+
         migrate.upgrade(self.engine)
 
     def close(self) -> None:
