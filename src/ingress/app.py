@@ -15,7 +15,7 @@ from temporalio.client import Client
 from temporalio.service import RetryConfig
 
 from ingress import metrics
-from ingress.routes import api, conversations, health, push, sendgrid, twilio
+from ingress.routes import api, conversations, failures, health, push, sendgrid, twilio
 from switchboard import telemetry
 from switchboard.blobs import BlobStore
 from switchboard.converter import DATA_CONVERTER
@@ -102,6 +102,7 @@ def create_app(
     app.include_router(sendgrid.router)
     app.include_router(api.router)
     app.include_router(conversations.router)
+    app.include_router(failures.router)
     app.include_router(health.router)
     app.middleware("http")(metrics.observe)
     app.add_route("/metrics", metrics.metrics_endpoint, include_in_schema=False)

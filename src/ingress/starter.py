@@ -78,6 +78,7 @@ async def start_interaction(
     raw: RawEvent,
     channel: Channel,
     timeout: timedelta,
+    orphan_wait_s: float | None = None,
 ) -> bool:
     """Start the event's workflow; return False when an earlier delivery already did.
 
@@ -88,7 +89,7 @@ async def start_interaction(
     try:
         await start_interaction_workflow(
             client,
-            InteractionInput(raw=raw),
+            InteractionInput(raw=raw, orphan_wait_s=orphan_wait_s),
             workflow_id=interaction_workflow_id(raw.provider, raw.event_key),
             task_queue=task_queue,
             channel=channel,

@@ -52,6 +52,7 @@ async def start_durably(
             raw,
             channel,
             timedelta(seconds=settings.temporal_start_timeout_s),
+            settings.orphan_callback_wait_s,
         )
     except TemporalUnavailable as exc:
         log.error("temporal unavailable, %s/%s not accepted: %s", raw.provider, raw.kind, exc)

@@ -89,6 +89,13 @@ class IngressSettings(CommonSettings):
     sendgrid_event_max_age_s: int = 600
     api_keys: Annotated[list[SecretStr], NoDecode] = []
     temporal_start_timeout_s: float = 5.0
+    # A callback (a recording, a status) for an interaction never seen waits this long for it,
+    # then is kept as an orphaned event and its workflow completes.
+    orphan_callback_wait_s: float = Field(default=24 * 3600.0, gt=0)
+    # The failures console calls a workflow still retrying after this long "stuck".
+    failures_stuck_after_s: float = Field(default=3600.0, gt=0)
+    # Where the failures console links workflows to.
+    temporal_ui_url: str = "http://127.0.0.1:8233"
 
     @field_validator("api_keys", mode="before")
     @classmethod

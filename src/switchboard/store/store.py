@@ -166,6 +166,18 @@ class Store:
                 .values(error=reason)
             )
 
+    def find_raw_event(self, provider: str, event_key: str) -> tuple[RawEvent, str | None] | None:
+        """The archived raw event of a provider's event key (its first kind), with its error."""
+        query = (
+            select(raw_events)
+            .where(raw_events.c.provider == provider, raw_events.c.event_key == event_key)
+            .order_by(raw_events.c.raw_event_id)
+            .limit(1)
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        return (_raw_event(row), row["error"]) if row else None
+
     def raw_events_between(
         self,
         since: datetime,
