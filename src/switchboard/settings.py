@@ -58,6 +58,9 @@ class CommonSettings(BaseSettings):
     # Retention: raw payloads emptied, and old rows deleted, after so many days (0: kept).
     retention_payload_days: int = 0
     retention_days: int = 0
+    # The failures console (API, CLI, dashboard) calls a workflow still retrying after this
+    # long "stuck".
+    failures_stuck_after_s: float = Field(default=3600.0, gt=0)
 
     def resolved_export_dir(self) -> Path:
         return self.export_dir or self.data_dir / "exports"
@@ -92,8 +95,6 @@ class IngressSettings(CommonSettings):
     # A callback (a recording, a status) for an interaction never seen waits this long for it,
     # then is kept as an orphaned event and its workflow completes.
     orphan_callback_wait_s: float = Field(default=24 * 3600.0, gt=0)
-    # The failures console calls a workflow still retrying after this long "stuck".
-    failures_stuck_after_s: float = Field(default=3600.0, gt=0)
     # Where the failures console links workflows to.
     temporal_ui_url: str = "http://127.0.0.1:8233"
 

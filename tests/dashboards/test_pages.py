@@ -10,6 +10,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 from temporalio.testing import WorkflowEnvironment
 
+from switchboard.store import Store
 from tests.support.exported import KEY
 
 PAGES = Path(__file__).parents[2] / "src" / "dashboards" / "pages"
@@ -80,6 +81,19 @@ def test_pipeline_counts_workflows_from_temporal(dashboard_env: Path) -> None:
     assert "InteractionWorkflow" in app.dataframe[0].value.index
 
 
+def test_failures_lists_from_temporal_and_shows_the_retry_command(
+    dashboard_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = Store.from_url(f"sqlite:///{tmp_path / 'store.db'}")
+    store.migrate()
+    store.close()
+    monkeypatch.setenv("SWITCHBOARD_DATABASE_URL", f"sqlite:///{tmp_path / 'store.db'}")
+    app = run("failures.py")
+    assert not app.warning
+    assert "switchboard failures retry" in app.code[0].value
+    assert not app.button  # read-only: the page never acts
+
+
 @pytest.mark.parametrize("page", sorted(p.name for p in PAGES.glob("*.py") if p.stem != "__init__"))
 def test_every_page_has_a_helpful_empty_state(
     page: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -91,5 +105,5 @@ def test_every_page_has_a_helpful_empty_state(
     app = run(page)
     said = [*(i.value for i in app.info), *(w.value for w in app.warning)]
     assert said, f"{page} shows nothing to explain the empty state"
-    if page != "pipeline.py":  # the pipeline page reads Temporal, not the exports
+    if page not in ("pipeline.py", "failures.py"):  # these read Temporal, not the exports
         assert "No export has been published yet" in said[0] or "validated" in said[0]
