@@ -14,7 +14,7 @@ from sendgrid.helpers.eventwebhook import EventWebhook
 from temporalio.client import Client
 from temporalio.service import RetryConfig
 
-from ingress import metrics
+from ingress import limits, metrics
 from ingress.routes import api, conversations, failures, health, push, sendgrid, twilio
 from switchboard import telemetry
 from switchboard.blobs import BlobStore
@@ -105,6 +105,8 @@ def create_app(
     app.include_router(failures.router)
     app.include_router(health.router)
     app.middleware("http")(metrics.observe)
+    # Added last, so it runs first: a refused request costs nothing else.
+    app.add_middleware(limits.ConcurrencyCap, limit=settings.max_concurrent_requests)
     app.add_route("/metrics", metrics.metrics_endpoint, include_in_schema=False)
     if tracing is not None:
         FastAPIInstrumentor.instrument_app(

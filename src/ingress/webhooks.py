@@ -8,6 +8,7 @@ from datetime import timedelta
 from fastapi import HTTPException, Request, status
 from temporalio.client import Client
 
+from ingress import limits
 from ingress.metrics import DUPLICATES, WORKFLOW_STARTS
 from ingress.starter import TemporalRefused, TemporalUnavailable, start_interaction
 from switchboard.contract import Channel, RawEvent
@@ -18,14 +19,9 @@ RETRY_AFTER_S = "5"
 
 
 async def read_body(request: Request, limit: int) -> bytes:
-    """The raw body, or 413 when it is larger than `limit` (declared or actual)."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, "request body too large")
-    body = await request.body()
-    if len(body) > limit:
-        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, "request body too large")
-    return body
+    """The raw body, bounded while it is read (413) and in time (408): see `ingress.limits`."""
+    settings: IngressSettings = request.app.state.settings
+    return await limits.read_body(request, limit, settings.body_read_timeout_s)
 
 
 def require_media_type(request: Request, expected: str) -> None:

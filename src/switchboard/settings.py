@@ -97,6 +97,12 @@ class IngressSettings(CommonSettings):
     orphan_callback_wait_s: float = Field(default=24 * 3600.0, gt=0)
     # Where the failures console links workflows to.
     temporal_ui_url: str = "http://127.0.0.1:8233"
+    # A request body not received within this long is refused (408): slow clients cannot hold
+    # connections open.
+    body_read_timeout_s: float = Field(default=30.0, gt=0)
+    # Requests in flight beyond this are refused with 503 + Retry-After; high enough that the
+    # performance issue's bursts are queued, not refused.
+    max_concurrent_requests: int = Field(default=2000, ge=1)
 
     @field_validator("api_keys", mode="before")
     @classmethod

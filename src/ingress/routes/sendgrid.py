@@ -120,11 +120,9 @@ async def inbound(
     body = await read_body(request, limit)
     require_media_type(request, MULTIPART)
     try:
-        form = await multipart.parse_form(request.headers["content-type"], body, limit)
-        mail = sendgrid_inbound.parse_form(
-            form.fields,
-            [sendgrid_inbound.Attachment(f.filename, f.content_type, f.data) for f in form.files],
-        )
+        # Off the event loop: a 30 MB email takes a while to split and decode, and a Twilio
+        # acknowledgement must not wait for it.
+        mail = await run_in_threadpool(_parse_mail, request.headers["content-type"], body, limit)
     except multipart.FormTooLarge as exc:
         raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, str(exc)) from exc
     except (ValueError, MalformedPayload) as exc:
@@ -157,3 +155,11 @@ async def inbound(
     )
     await start_durably(temporal, settings, raw, Channel.EMAIL)
     return Response(status_code=200)
+
+
+def _parse_mail(content_type: str, body: bytes, limit: int) -> sendgrid_inbound.InboundEmail:
+    form = asyncio.run(multipart.parse_form(content_type, body, limit))
+    return sendgrid_inbound.parse_form(
+        form.fields,
+        [sendgrid_inbound.Attachment(f.filename, f.content_type, f.data) for f in form.files],
+    )
