@@ -32,15 +32,15 @@ class Chunked:
     """A body of `total` bytes sent in 1 MB chunks without a Content-Length; counts what the
     server pulled."""
 
-    def __init__(self, total: int, pause_s: float = 0.0) -> None:
-        self.total, self.pause_s, self.sent = total, pause_s, 0
+    def __init__(self, total: int, pause_s: float = 0.0, chunk: int = CHUNK) -> None:
+        self.total, self.pause_s, self.chunk, self.sent = total, pause_s, chunk, 0
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         while self.sent < self.total:
             if self.pause_s:
                 await asyncio.sleep(self.pause_s)
-            self.sent += CHUNK
-            yield b"x" * CHUNK
+            self.sent += self.chunk
+            yield b"x" * self.chunk
 
 
 @pytest.fixture
@@ -77,7 +77,7 @@ async def test_a_slow_body_is_timed_out_and_requests_beyond_the_cap_wait_no_long
     async with app_client(settings, client, store, clock) as http:
         slow = await http.post(
             "/webhooks/twilio/sms",
-            content=Chunked(3 * CHUNK, pause_s=0.6),
+            content=Chunked(30, pause_s=0.6, chunk=10),
             headers={"content-type": "application/x-www-form-urlencoded"},
         )
         assert slow.status_code == 408
@@ -86,7 +86,7 @@ async def test_a_slow_body_is_timed_out_and_requests_beyond_the_cap_wait_no_long
             asyncio.create_task(
                 http.post(
                     "/webhooks/push",
-                    content=Chunked(2 * CHUNK, pause_s=0.4),
+                    content=Chunked(20, pause_s=0.4, chunk=10),
                     headers={"content-type": "application/json"},
                 )
             )
