@@ -176,7 +176,7 @@ class Store:
         )
         with self.engine.connect() as conn:
             row = conn.execute(query).mappings().first()
-        return (_raw_event(row), row["error"]) if row else None
+        return (raw_event_from_row(row), row["error"]) if row else None
 
     def raw_events_between(
         self,
