@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -79,6 +80,19 @@ def test_pipeline_counts_workflows_from_temporal(dashboard_env: Path) -> None:
     app = run("pipeline.py")
     assert int(metrics(app)["Interactions running"]) >= 0
     assert "InteractionWorkflow" in app.dataframe[0].value.index
+
+
+def test_pipeline_shows_uptime_per_service_from_the_supervisor(
+    dashboard_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = {"running": True, "restarts": 1, "last_exit_code": -9, "up_s": 99.0}
+    status = {"services": {"ingress": {**service, "down_s": 1.0, "uptime": 0.99}}}
+    (tmp_path / "supervisor.json").write_text(json.dumps(status))
+    monkeypatch.setenv("SWITCHBOARD_DATA_DIR", str(tmp_path))
+    app = run("pipeline.py")
+    uptime = app.dataframe[1].value
+    assert uptime.loc["ingress", "uptime %"] == 99.0
+    assert uptime.loc["ingress", "restarts"] == 1
 
 
 def test_failures_lists_from_temporal_and_shows_the_retry_command(
