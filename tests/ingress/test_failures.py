@@ -16,7 +16,8 @@ from switchboard.contract import InteractionResult, interaction_workflow_id
 from switchboard.settings import IngressSettings
 from switchboard.store import Store
 from switchboard.store.tables import interactions
-from tests.conftest import FIXTURE_PUBLIC_URL, ingress_settings, load_fixture
+from tests.support.fixtures import FIXTURE_PUBLIC_URL, load_fixture
+from tests.support.settings import ingress_settings
 
 TOKEN = secrets.token_hex(16)
 VOICE = load_fixture("twilio_voice.json")

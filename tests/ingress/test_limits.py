@@ -12,7 +12,8 @@ from temporalio.client import Client
 
 from switchboard.settings import IngressSettings
 from switchboard.store import Store
-from tests.conftest import Clock, app_client, ingress_settings
+from tests.support.app import Clock, app_client
+from tests.support.settings import ingress_settings
 
 WEBHOOKS = [
     "/webhooks/twilio/sms",
