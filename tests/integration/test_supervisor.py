@@ -143,7 +143,8 @@ def test_up_restarts_killed_children_while_traffic_flows(tmp_path: Path) -> None
         traffic.stop.set()
         sender.join(timeout=15)
     try:
-        assert len(traffic.acked) >= 5
+        # At least one acknowledged after each of the three kills (the waits above saw them).
+        assert len(traffic.acked) >= 3
         store = Store.from_url(f"sqlite:///{data / 'switchboard.db'}")
         column = interactions.c.provider_message_id
 
