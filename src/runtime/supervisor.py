@@ -88,6 +88,7 @@ class Supervisor:
         a second."""
         now = time.monotonic()
         elapsed, self._last_tick = now - self._last_tick, now
+        changed = False
         for child in self.children.values():
             if child.running:
                 child.up_s += elapsed
@@ -95,13 +96,16 @@ class Supervisor:
             child.down_s += elapsed
             if child.restart_at is None:
                 self._exited(child, now)
+                changed = True
             elif now >= child.restart_at:
+                changed = True
                 child.restarts += 1
                 child.start()
                 self.console.print(f"{child.name} restarted (restart {child.restarts})")
                 if child.ready is not None:
                     threading.Thread(target=self._announce_back, args=(child,), daemon=True).start()
-        if now - self._written_at >= 5:
+        # At once when a child exits or restarts, else every few seconds for the uptime figures.
+        if changed or now - self._written_at >= 5:
             self._write_status()
             self._written_at = now
 
