@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-fast lint bench bytecode clean postgres compose caddy chromium
+.PHONY: run test test-fast lint bench bytecode clean postgres compose caddy chromium prometheus
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,12 +50,17 @@ chromium:
 	@command -v chromium >/dev/null || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null)
 
-test: $(STAMP) bytecode lint postgres compose caddy chromium
+# The alert rules are checked and unit-tested with promtool: Debian's prometheus package.
+prometheus:
+	@command -v promtool >/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null)
+
+test: $(STAMP) bytecode lint postgres compose caddy chromium prometheus
 	$(BIN)/pytest
 
 # The inner loop: SQLite only, no `switchboard` processes, no browser, no fuzzing, no lint
 # (markers in pyproject.toml, chosen in tests/conftest.py). `make test` runs all, as CI does.
-test-fast: $(STAMP) bytecode compose caddy
+test-fast: $(STAMP) bytecode compose caddy prometheus
 	$(BIN)/pytest -m "not postgresql and not integration and not browser and not slow"
 
 bench: $(STAMP) bytecode

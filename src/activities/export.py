@@ -6,6 +6,7 @@ staging directory is on the export volume, which every worker shares.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -72,7 +73,13 @@ class ExportActivities:
         if not Path(inp.batch.path).exists():  # a retry after the rename: already published
             snapshot = export.current(self.root)
             return str(snapshot) if snapshot else ""
-        return str(export.publish(self.root, _staged(inp.batch), inp.validation))
+        published = str(export.publish(self.root, _staged(inp.batch), inp.validation))
+        # For the "export stale" alert (deploy/prometheus/alerts.yml).
+        activity.metric_meter().create_gauge_float(
+            "switchboard_export_published_timestamp_seconds",
+            "Unix time of the last published export.",
+        ).set(time.time())
+        return published
 
 
 def _staged(batch: ExportBatch) -> export.Staged:

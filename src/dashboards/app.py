@@ -19,5 +19,6 @@ st.navigation(
         st.Page(PAGES / "timeline.py", title="Customer timeline", icon=":material/person_search:"),
         st.Page(PAGES / "quality.py", title="Data quality", icon=":material/rule:"),
         st.Page(PAGES / "pipeline.py", title="Pipeline", icon=":material/account_tree:"),
+        st.Page(PAGES / "failures.py", title="Failures", icon=":material/error:"),
     ]
 ).run()

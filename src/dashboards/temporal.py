@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import quote
 
 import streamlit as st
 from temporalio.client import Client
 
 from dashboards.data import settings
+from switchboard import failures
 from switchboard.converter import DATA_CONVERTER
+from switchboard.store import Store
 
 STATUSES = ("Running", "Completed", "Failed", "TimedOut", "Terminated", "Canceled")
 TYPES = ("InteractionWorkflow", "ConversationWorkflow", "ExportWorkflow")
@@ -80,3 +83,26 @@ def workflow_url(workflow_id: str) -> str:
     base = settings().temporal_ui_url.rstrip("/")
     namespace = quote(settings().temporal_namespace, safe="")
     return f"{base}/namespaces/{namespace}/workflows/{quote(workflow_id, safe='')}"
+
+
+@st.cache_data(ttl=10, show_spinner=False)
+def interaction_failures() -> list[failures.Failure] | None:
+    """Failed, orphaned and stuck interactions; None when Temporal does not answer."""
+
+    async def run() -> list[failures.Failure]:
+        store = Store.from_url(settings().resolved_database_url(), settings().sqlite_busy_timeout_s)
+        try:
+            found = failures.Failures(
+                await _connect(),
+                store,
+                settings().temporal_ui_url,
+                timedelta(seconds=settings().failures_stuck_after_s),
+            )
+            return await found.list()
+        finally:
+            store.close()
+
+    try:
+        return asyncio.run(run())
+    except Exception:
+        return None

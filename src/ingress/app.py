@@ -14,9 +14,9 @@ from sendgrid.helpers.eventwebhook import EventWebhook
 from temporalio.client import Client
 from temporalio.service import RetryConfig
 
-from ingress import audit, loopback, metrics
+from ingress import audit, limits, loopback, metrics
 from ingress.auth.oidc import OidcVerifier
-from ingress.routes import access, api, conversations, health, push, sendgrid, twilio
+from ingress.routes import access, api, conversations, failures, health, push, sendgrid, twilio
 from switchboard import telemetry
 from switchboard.blobs import BlobStore
 from switchboard.converter import DATA_CONVERTER
@@ -105,10 +105,13 @@ def create_app(
     app.include_router(api.router)
     app.include_router(conversations.router)
     app.include_router(access.router)
+    app.include_router(failures.router)
     app.include_router(health.router)
     app.middleware("http")(audit.record)
     app.middleware("http")(loopback.guard)
     app.middleware("http")(metrics.observe)
+    # Added last, so it runs first: a refused request costs nothing else.
+    app.add_middleware(limits.ConcurrencyCap, limit=settings.max_concurrent_requests)
     app.add_route("/metrics", metrics.metrics_endpoint, include_in_schema=False)
     if tracing is not None:
         FastAPIInstrumentor.instrument_app(

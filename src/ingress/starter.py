@@ -8,7 +8,7 @@ from typing import Any
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from switchboard import search_attributes as sa
 from switchboard.contract import (
@@ -24,6 +24,19 @@ from workflows import InteractionWorkflow
 
 class TemporalUnavailable(Exception):
     """Temporal did not accept the start: the message is not durable, so it must not be acked."""
+
+
+class TemporalRefused(Exception):
+    """Temporal refused the start for good (its payload or id is too large): retrying the same
+    delivery can never succeed, so the provider must not be told to retry."""
+
+    def __init__(self, reason: str, too_large: bool) -> None:
+        super().__init__(reason)
+        self.too_large = too_large
+
+
+# What Temporal answers for a request that is wrong in itself, not for a passing condition.
+PERMANENT = (RPCStatusCode.INVALID_ARGUMENT, RPCStatusCode.OUT_OF_RANGE)
 
 
 def interaction_search_attributes(raw: RawEvent, channel: Channel | None) -> TypedSearchAttributes:
@@ -65,6 +78,7 @@ async def start_interaction(
     raw: RawEvent,
     channel: Channel,
     timeout: timedelta,
+    orphan_wait_s: float | None = None,
 ) -> bool:
     """Start the event's workflow; return False when an earlier delivery already did.
 
@@ -75,7 +89,7 @@ async def start_interaction(
     try:
         await start_interaction_workflow(
             client,
-            InteractionInput(raw=raw),
+            InteractionInput(raw=raw, orphan_wait_s=orphan_wait_s),
             workflow_id=interaction_workflow_id(raw.provider, raw.event_key),
             task_queue=task_queue,
             channel=channel,
@@ -85,6 +99,10 @@ async def start_interaction(
     except WorkflowAlreadyStartedError:
         return False
     except RPCError as exc:
+        if exc.status in PERMANENT:
+            # Temporal's own wording ("Blob data size exceeds limit."), never the payload.
+            too_large = "size" in exc.message.lower() or "length" in exc.message.lower()
+            raise TemporalRefused(exc.message, too_large) from exc
         raise TemporalUnavailable(str(exc)) from exc
     except RuntimeError as exc:
         # A lazy client that has never reached the server fails its first call this way.

@@ -8,8 +8,9 @@ from datetime import timedelta
 from fastapi import HTTPException, Request, status
 from temporalio.client import Client
 
+from ingress import limits
 from ingress.metrics import DUPLICATES, WORKFLOW_STARTS
-from ingress.starter import TemporalUnavailable, start_interaction
+from ingress.starter import TemporalRefused, TemporalUnavailable, start_interaction
 from switchboard.contract import Channel, RawEvent
 from switchboard.settings import IngressSettings
 
@@ -18,14 +19,9 @@ RETRY_AFTER_S = "5"
 
 
 async def read_body(request: Request, limit: int) -> bytes:
-    """The raw body, or 413 when it is larger than `limit` (declared or actual)."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, "request body too large")
-    body = await request.body()
-    if len(body) > limit:
-        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, "request body too large")
-    return body
+    """The raw body, bounded while it is read (413) and in time (408): see `ingress.limits`."""
+    settings: IngressSettings = request.app.state.settings
+    return await limits.read_body(request, limit, settings.body_read_timeout_s)
 
 
 def require_media_type(request: Request, expected: str) -> None:
@@ -52,6 +48,7 @@ async def start_durably(
             raw,
             channel,
             timedelta(seconds=settings.temporal_start_timeout_s),
+            settings.orphan_callback_wait_s,
         )
     except TemporalUnavailable as exc:
         log.error("temporal unavailable, %s/%s not accepted: %s", raw.provider, raw.kind, exc)
@@ -60,6 +57,10 @@ async def start_durably(
             "temporarily unable to accept messages",
             headers={"Retry-After": RETRY_AFTER_S},
         ) from exc
+    except TemporalRefused as exc:
+        log.warning("temporal refused %s/%s for good: %s", raw.provider, raw.kind, exc)
+        code = status.HTTP_413_CONTENT_TOO_LARGE if exc.too_large else status.HTTP_400_BAD_REQUEST
+        raise HTTPException(code, f"refused by Temporal: {exc}") from exc
     (WORKFLOW_STARTS if started else DUPLICATES).labels(raw.provider, raw.kind).inc()
     # Keys stay at DEBUG: an email's Message-ID can carry an address.
     log.info("%s %s accepted%s", raw.provider, raw.kind, "" if started else " (duplicate)")

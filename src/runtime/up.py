@@ -7,10 +7,9 @@ import contextlib
 import os
 import random
 import signal
-import subprocess
+import socket
 import threading
 import time
-from collections.abc import Callable
 
 import httpx
 from rich.console import Console
@@ -19,6 +18,7 @@ from temporalio.client import Client
 
 from runtime import traffic
 from runtime.processes import switchboard_argv
+from runtime.supervisor import Child, Supervisor
 from runtime.temporal_server import dev_server_command
 from switchboard.settings import UpSettings
 from switchboard.store import Store
@@ -26,27 +26,36 @@ from switchboard.store import Store
 console = Console()
 
 
+# What the supervisor observed (up, restarts, uptime per service), for the Pipeline page.
+SUPERVISOR_STATUS = "supervisor.json"
+
+
 class StartupFailed(RuntimeError):
     pass
 
 
-def _spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    # A session of its own: the terminal's Ctrl-C reaches only `up`, which then stops the
-    # children in order (ingress, worker, Temporal) instead of all at once.
-    return subprocess.Popen(args, env=env, start_new_session=True)
-
-
-def _wait(
-    what: str, ready: Callable[[], bool], child: subprocess.Popen[bytes], timeout_s: float
-) -> None:
+def _wait(what: str, child: Child, timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if child.poll() is not None:
-            raise StartupFailed(f"{what} exited with code {child.returncode} while starting")
-        if ready():
+        if not child.running:
+            code = child.process.returncode if child.process else None
+            raise StartupFailed(f"{what} exited with code {code} while starting")
+        if child.ready is None or child.ready():
             return
         time.sleep(0.25)
     raise StartupFailed(f"{what} not ready after {timeout_s:.0f}s")
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The ingress's listening socket, held here and inherited by each ingress process.
+
+    While a crashed ingress restarts, the kernel keeps accepting connections into this
+    socket's backlog, so a provider's request waits for the new process instead of being
+    refused (Twilio does not retry an SMS webhook that cannot connect).
+    """
+    listener = socket.create_server((host, port), backlog=2048)
+    listener.set_inheritable(True)
+    return listener
 
 
 def _temporal_ready(address: str, namespace: str) -> bool:
@@ -65,17 +74,6 @@ def _http_ready(url: str) -> bool:
         return httpx.get(url, timeout=1.0).status_code == 200
     except httpx.HTTPError:
         return False
-
-
-def _stop(children: dict[str, subprocess.Popen[bytes]]) -> None:
-    for child in reversed(children.values()):
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
-            try:
-                child.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
 
 
 def _demo(settings: UpSettings, base_url: str, stop: threading.Event) -> None:
@@ -116,51 +114,67 @@ def run(settings: UpSettings) -> int:
     }
     me = switchboard_argv()
     base_url = f"http://{settings.host}:{settings.ingress_port}"
-    # The children by name, in start order (they are stopped in reverse).
-    children: dict[str, subprocess.Popen[bytes]] = {}
+    dashboards_url = f"http://{settings.dashboard_host}:{settings.dashboard_port}"
+    supervisor = Supervisor(console, settings.data_dir / SUPERVISOR_STATUS)
     stop_demo = threading.Event()
+    listener: socket.socket | None = None
     # Installed explicitly: a shell starts background jobs with SIGINT ignored, and Python
     # then never raises KeyboardInterrupt.
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, _interrupt)
     try:
         console.print("starting Temporal dev server…")
-        children["Temporal"] = _spawn(dev_server_command(settings), env)
-        _wait(
-            "Temporal",
-            lambda: _temporal_ready(temporal_address, settings.temporal_namespace),
-            children["Temporal"],
-            90,
+        temporal = supervisor.add(
+            Child(
+                "Temporal",
+                dev_server_command(settings),
+                env,
+                lambda: _temporal_ready(temporal_address, settings.temporal_namespace),
+            )
         )
+        _wait("Temporal", temporal, 90)
         # Migrate once here, before two processes could race to create the schema.
         store = Store.from_url(settings.resolved_database_url(), settings.sqlite_busy_timeout_s)
         store.migrate()
         store.close()
         for i in range(settings.workers):
             port = settings.worker_metrics_port_of(i)
-            children["worker" if settings.workers == 1 else f"worker {i + 1}"] = _spawn(
-                [*me, "worker"], {**env, "SWITCHBOARD_WORKER_METRICS_PORT": str(port)}
+            supervisor.add(
+                Child(
+                    "worker" if settings.workers == 1 else f"worker {i + 1}",
+                    [*me, "worker"],
+                    {**env, "SWITCHBOARD_WORKER_METRICS_PORT": str(port)},
+                )
             )
-        children["ingress"] = _spawn([*me, "ingress"], env)
-        _wait("ingress", lambda: _http_ready(base_url + "/healthz"), children["ingress"], 60)
-        children["dashboards"] = _spawn([*me, "dashboards"], env)
-        dashboards_url = f"http://{settings.dashboard_host}:{settings.dashboard_port}"
-        _wait(
-            "dashboards",
-            lambda: _http_ready(dashboards_url + "/_stcore/health"),
-            children["dashboards"],
-            60,
+        listener = _listen(settings.host, settings.ingress_port)
+        ingress = supervisor.add(
+            Child(
+                "ingress",
+                [*me, "ingress", "--fd", str(listener.fileno())],
+                env,
+                lambda: _http_ready(base_url + "/healthz"),
+                pass_fds=(listener.fileno(),),
+            )
         )
+        _wait("ingress", ingress, 60)
+        dashboards = supervisor.add(
+            Child(
+                "dashboards",
+                [*me, "dashboards"],
+                env,
+                lambda: _http_ready(dashboards_url + "/_stcore/health"),
+            )
+        )
+        _wait("dashboards", dashboards, 60)
         _print_ready(settings, base_url)
         if settings.demo:
             threading.Thread(
                 target=_demo, args=(settings, base_url, stop_demo), daemon=True
             ).start()
-        while all(child.poll() is None for child in children.values()):
-            time.sleep(0.5)
-        name, code = next((n, c.returncode) for n, c in children.items() if c.poll() is not None)
-        console.print(f"[red]{name} exited with code {code}; stopping the rest[/]")
-        return 1
+        # From here on a child that exits is restarted; only Ctrl-C or SIGTERM ends `up`.
+        while True:
+            supervisor.tick()
+            time.sleep(0.2)
     except StartupFailed as exc:
         console.print(f"[red]startup failed: {exc}[/]")
         return 1
@@ -169,7 +183,9 @@ def run(settings: UpSettings) -> int:
         return 0
     finally:
         stop_demo.set()
-        _stop(children)
+        supervisor.stop()
+        if listener is not None:
+            listener.close()
 
 
 def _print_ready(settings: UpSettings, base_url: str) -> None:

@@ -60,6 +60,9 @@ class CommonSettings(BaseSettings):
     # Retention: raw payloads emptied, and old rows deleted, after so many days (0: kept).
     retention_payload_days: int = 0
     retention_days: int = 0
+    # The failures console (API, CLI, dashboard) calls a workflow still retrying after this
+    # long "stuck".
+    failures_stuck_after_s: float = Field(default=3600.0, gt=0)
 
     def resolved_export_dir(self) -> Path:
         return self.export_dir or self.data_dir / "exports"
@@ -103,6 +106,17 @@ class IngressSettings(CommonSettings):
     oidc_jwks_refetch_cooldown_s: float = Field(default=30.0, ge=0)
     # /metrics and the OpenAPI docs answer clients on loopback only (closed to the outside).
     ops_loopback_only: bool = False
+    # A callback (a recording, a status) for an interaction never seen waits this long for it,
+    # then is kept as an orphaned event and its workflow completes.
+    orphan_callback_wait_s: float = Field(default=24 * 3600.0, gt=0)
+    # Where the failures console links workflows to.
+    temporal_ui_url: str = "http://127.0.0.1:8233"
+    # A request body not received within this long is refused (408): slow clients cannot hold
+    # connections open.
+    body_read_timeout_s: float = Field(default=30.0, gt=0)
+    # Requests in flight beyond this are refused with 503 + Retry-After; high enough that the
+    # performance issue's bursts are queued, not refused.
+    max_concurrent_requests: int = Field(default=2000, ge=1)
 
     @field_validator("api_keys", mode="before")
     @classmethod

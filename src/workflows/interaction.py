@@ -8,6 +8,7 @@ it asks are in `workflows.patches`.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
@@ -16,10 +17,13 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from switchboard import search_attributes as sa
     from switchboard.contract import (
+        AWAITING_INTERACTION,
         DEDUPE,
+        DEFAULT_ORPHAN_WAIT_S,
         HAND_OFF,
         MALFORMED_PAYLOAD,
         NORMALIZE,
+        ORPHANED,
         PERSIST,
         RECORD_FAILURE,
         ROUTE,
@@ -40,8 +44,20 @@ with workflow.unsafe.imports_passed_through():
         Status,
     )
 
-from workflows.patches import CONVERSATION_HANDOFF, LOCAL_STORE_STEPS, ONE_WORKFLOW_TASK
-from workflows.policies import HAND_OFF_TIMEOUT, LOCAL_TIMEOUT, STORE_RETRY, STORE_TIMEOUT
+from workflows.patches import (
+    CONVERSATION_HANDOFF,
+    LOCAL_STORE_STEPS,
+    ONE_WORKFLOW_TASK,
+    ORPHAN_CALLBACK_WAIT,
+)
+from workflows.policies import (
+    AWAITING_RETRY,
+    HAND_OFF_TIMEOUT,
+    LOCAL_TIMEOUT,
+    ORPHAN_MAX_DELAY,
+    STORE_RETRY,
+    STORE_TIMEOUT,
+)
 
 T = TypeVar("T")
 
@@ -74,16 +90,22 @@ class InteractionWorkflow:
             await self._fail(inp, reason)
             raise ApplicationError(reason, type=MALFORMED_PAYLOAD, non_retryable=True) from err
 
-        dedupe = await self._step(
-            DEDUPE,
-            DedupeInput(
-                draft.provider,
-                draft.provider_message_id,
-                draft.customer_identity,
-                draft.linked_identities,
-            ),
-            DedupeResult,
+        dedupe_input = DedupeInput(
+            draft.provider,
+            draft.provider_message_id,
+            draft.customer_identity,
+            draft.linked_identities,
         )
+        # Patched in (ORPHAN_CALLBACK_WAIT): a callback for an interaction never seen waits a
+        # bounded time, then is kept as orphaned. Asked only for such callbacks, so no other
+        # history gets its marker.
+        if draft.customer_identity is None and workflow.patched(ORPHAN_CALLBACK_WAIT.id):
+            found = await self._await_interaction(dedupe_input, inp.orphan_wait_s)
+            if found is None:
+                return await self._orphan(inp, draft)
+            dedupe = found
+        else:
+            dedupe = await self._step(DEDUPE, dedupe_input, DedupeResult)
 
         route = await workflow.execute_local_activity(
             ROUTE,
@@ -157,6 +179,50 @@ class InteractionWorkflow:
             created=persisted.created,
             conversation_id=conversation_id,
         )
+
+    async def _await_interaction(
+        self, inp: DedupeInput, wait_s: float | None
+    ) -> DedupeResult | None:
+        """Dedupe, retried on timers (not in a local activity's loop, whose heartbeats would
+        fill the history for a day) until the interaction is stored or `wait_s` has passed;
+        None then."""
+        deadline = workflow.now() + timedelta(seconds=wait_s or DEFAULT_ORPHAN_WAIT_S)
+        delay = timedelta(seconds=1)
+        while True:
+            try:
+                return await workflow.execute_local_activity(
+                    DEDUPE,
+                    inp,
+                    result_type=DedupeResult,
+                    start_to_close_timeout=STORE_TIMEOUT,
+                    retry_policy=AWAITING_RETRY,
+                )
+            except (ActivityError, ApplicationError) as err:
+                cause = err.cause if isinstance(err, ActivityError) else err
+                if not (isinstance(cause, ApplicationError) and cause.type == AWAITING_INTERACTION):
+                    raise
+            remaining = deadline - workflow.now()
+            if remaining <= timedelta(0):
+                return None
+            await workflow.sleep(min(delay, remaining))
+            delay = min(delay * 2, ORPHAN_MAX_DELAY)
+
+    async def _orphan(
+        self, inp: InteractionInput, draft: NormalizedInteraction
+    ) -> InteractionResult:
+        """Keep the raw event as orphaned, with the reason, and complete: no longer backlog."""
+        workflow.upsert_search_attributes([sa.INTERACTION_STATUS.value_set(ORPHANED)])
+        reason = (
+            f"{AWAITING_INTERACTION}: orphaned, {draft.provider} "
+            f"{draft.provider_message_id} never arrived"
+        )
+        await workflow.execute_activity(
+            RECORD_FAILURE,
+            FailureInput(inp.raw, reason),
+            start_to_close_timeout=STORE_TIMEOUT,
+            retry_policy=STORE_RETRY,
+        )
+        return InteractionResult(interaction_id="", customer_id="", created=False, orphaned=True)
 
     async def _step(self, name: str, arg: Any, result_type: type[T]) -> T:
         """A step that touches the store: retried with backoff until the store is back."""

@@ -111,6 +111,22 @@ ONE_WORKFLOW_TASK = Patch(
     "received one.",
 )
 
+ORPHAN_CALLBACK_WAIT = Patch(
+    id="orphan-callback-wait",
+    workflow="InteractionWorkflow",
+    introduced=date(2026, 12, 1),
+    commit="h-uptime (issue 19)",
+    changed="A callback that names no customer (a recording, a transcription) for an "
+    "interaction not stored yet waits on timers at most `InteractionInput.orphan_wait_s` "
+    "(SWITCHBOARD_ORPHAN_CALLBACK_WAIT_S, default 24 h), then is archived as orphaned and the "
+    "workflow completes. Before: dedupe retried in a local activity for ever. Asked only for "
+    "such callbacks.",
+    step="patched",
+    retire_when="No InteractionWorkflow started before this patch's release is still waiting "
+    "for its interaction (count Running ones started before the release): then the old branch "
+    "(the retry for ever) goes and the call becomes deprecate_patch.",
+)
+
 # --- ConversationWorkflow --------------------------------------------------------------------
 
 RECORD_CONVERSATION_LOCALLY = Patch(
@@ -163,6 +179,7 @@ LEDGER = (
     CONVERSATION_HANDOFF,
     LOCAL_STORE_STEPS,
     ONE_WORKFLOW_TASK,
+    ORPHAN_CALLBACK_WAIT,
     RECORD_CONVERSATION_LOCALLY,
     UPSERT_CHANGED_ATTRIBUTES,
     KEEP_EARLIER_TIMER,

@@ -22,6 +22,17 @@ STORE_RETRY = RetryPolicy(
     maximum_interval=timedelta(seconds=30),
 )
 
+# A callback (a recording, a status) whose interaction is not stored yet: dedupe fails at once
+# with AwaitingInteraction (other store errors retry as above) and the workflow waits on timers,
+# 1 s doubling to 5 minutes, until its interaction arrives or the orphan wait is over.
+AWAITING_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+    non_retryable_error_types=["AwaitingInteraction"],
+)
+ORPHAN_MAX_DELAY = timedelta(minutes=5)
+
 # `hand_off` waits for the conversation to record the interaction (interaction workflows
 # started before threading by signal).
 HAND_OFF_TIMEOUT = timedelta(seconds=60)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 from temporalio.testing import WorkflowEnvironment
 
+from switchboard.store import Store
 from tests.support.exported import KEY
 
 PAGES = Path(__file__).parents[2] / "src" / "dashboards" / "pages"
@@ -80,6 +82,32 @@ def test_pipeline_counts_workflows_from_temporal(dashboard_env: Path) -> None:
     assert "InteractionWorkflow" in app.dataframe[0].value.index
 
 
+def test_pipeline_shows_uptime_per_service_from_the_supervisor(
+    dashboard_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = {"running": True, "restarts": 1, "last_exit_code": -9, "up_s": 99.0}
+    status = {"services": {"ingress": {**service, "down_s": 1.0, "uptime": 0.99}}}
+    (tmp_path / "supervisor.json").write_text(json.dumps(status))
+    monkeypatch.setenv("SWITCHBOARD_DATA_DIR", str(tmp_path))
+    app = run("pipeline.py")
+    uptime = app.dataframe[1].value
+    assert uptime.loc["ingress", "uptime %"] == 99.0
+    assert uptime.loc["ingress", "restarts"] == 1
+
+
+def test_failures_lists_from_temporal_and_shows_the_retry_command(
+    dashboard_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = Store.from_url(f"sqlite:///{tmp_path / 'store.db'}")
+    store.migrate()
+    store.close()
+    monkeypatch.setenv("SWITCHBOARD_DATABASE_URL", f"sqlite:///{tmp_path / 'store.db'}")
+    app = run("failures.py")
+    assert not app.warning
+    assert "switchboard failures retry" in app.code[0].value
+    assert not app.button  # read-only: the page never acts
+
+
 @pytest.mark.parametrize("page", sorted(p.name for p in PAGES.glob("*.py") if p.stem != "__init__"))
 def test_every_page_has_a_helpful_empty_state(
     page: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -91,5 +119,5 @@ def test_every_page_has_a_helpful_empty_state(
     app = run(page)
     said = [*(i.value for i in app.info), *(w.value for w in app.warning)]
     assert said, f"{page} shows nothing to explain the empty state"
-    if page != "pipeline.py":  # the pipeline page reads Temporal, not the exports
+    if page not in ("pipeline.py", "failures.py"):  # these read Temporal, not the exports
         assert "No export has been published yet" in said[0] or "validated" in said[0]

@@ -94,7 +94,12 @@ def test_the_deployment_has_every_part_with_two_replicas_of_ours(config: dict[st
         )
     for name in LONG_RUNNING:
         assert services[name]["healthcheck"]["test"], f"{name} has no healthcheck"
-    assert set(config["volumes"]) == {"postgresql-data", "switchboard-data", "caddy-data"}
+    assert set(config["volumes"]) == {
+        "postgresql-data",
+        "switchboard-data",
+        "caddy-data",
+        "prometheus-data",
+    }
     # Named volumes, not host paths: the data outlives the containers.
     assert services["postgresql"]["volumes"][0].startswith("postgresql-data:")
     assert services["ingress"]["volumes"][0].startswith("switchboard-data:/data")
@@ -168,3 +173,22 @@ def test_an_empty_optional_setting_means_not_set(monkeypatch: pytest.MonkeyPatch
     settings = IngressSettings(_env_file=None)  # type: ignore[call-arg]
     assert settings.push_webhook_secret is None
     assert settings.sendgrid_inbound_password is None
+
+
+def test_prometheus_scrapes_and_alerts_without_publishing_its_ui(config: dict[str, Any]) -> None:
+    prometheus = config["services"]["prometheus"]
+    assert "ports" not in prometheus
+    mounted = " ".join(str(v) for v in prometheus["volumes"])
+    assert "alerts.yml" in mounted and "prometheus.yml" in mounted
+
+
+def test_alert_rules_are_valid_and_pass_their_unit_tests() -> None:
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.fail("promtool is not installed: `make test` installs Debian's prometheus")
+    rules = ROOT / "deploy" / "prometheus"
+    for args in (["check", "rules", "alerts.yml"], ["test", "rules", "alerts.test.yml"]):
+        result = subprocess.run(
+            [promtool, *args], cwd=rules, capture_output=True, text=True, timeout=60
+        )
+        assert result.returncode == 0, result.stdout + result.stderr

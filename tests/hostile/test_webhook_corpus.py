@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+import time
 from collections import Counter
 from dataclasses import dataclass, replace
 
@@ -378,3 +379,53 @@ async def test_replayed_genuine_requests_are_answered_alike_and_start_nothing_ne
     ]
     assert await _counter(http, "switchboard_workflow_starts_total") - starts == started
     assert await _counter(http, "switchboard_duplicate_deliveries_total") - duplicates == started
+
+
+def poison_attempts(now: int) -> list[tuple[Attempt, str]]:
+    """Genuinely signed requests with values no provider sends, each with the field its 400
+    must name."""
+    out: list[tuple[Attempt, str]] = []
+
+    def twilio(path: str, change: dict[str, str], field: str) -> None:
+        fields = dict(_twilio_fields(path)) | change
+        signed = sign_twilio(FIXTURE_PUBLIC_URL + path, list(fields.items()), TOKEN)
+        out.append(
+            (Attempt(path, f"poison {change}"[:60], signed.body, signed.headers, 400), field)
+        )
+
+    for value in ("inf", "nan", "1000000000", "-1", "11", "1e3", "٣", "9" * 5000):
+        twilio("/webhooks/twilio/sms", {"NumMedia": value}, "NumMedia")
+    for value in ("inf", "-nan", "-5", "1e300"):
+        twilio(
+            "/webhooks/twilio/voice/recording", {"RecordingDuration": value}, "RecordingDuration"
+        )
+    twilio("/webhooks/twilio/sms", {"MessageSid": "SM" + "a" * 300}, "event key")
+    twilio("/webhooks/twilio/sms/status", {"MessageStatus": "x" * 300}, "event key")
+    twilio("/webhooks/twilio/voice/status", {"CallStatus": "y" * 40}, "delivery status")
+    for timestamp in ("1e300", "Infinity", "-1"):
+        body = sendgrid_event_attempts(now)[0].body.replace(
+            str(now - 30).encode(), timestamp.encode()
+        )
+        headers = sign_sendgrid_events(EVENT_KEY, body, now)
+        out.append(
+            (Attempt("/webhooks/sendgrid/events", "poison", body, headers, 400), "timestamp")
+        )
+    return out
+
+
+async def test_poison_values_are_400_naming_the_field_in_milliseconds(
+    http: httpx.AsyncClient, store: Store, client: Client, task_queue: str, clock: Clock
+) -> None:
+    wrong: list[str] = []
+    slowest = 0.0
+    for attempt, field in poison_attempts(int(clock.now)):
+        began = time.perf_counter()
+        response = await http.post(attempt.webhook, content=attempt.body, headers=attempt.headers)
+        slowest = max(slowest, time.perf_counter() - began)
+        detail = response.json().get("detail", "") if response.status_code < 500 else ""
+        if response.status_code != 400 or field not in detail:
+            wrong.append(f"{attempt.webhook} {attempt.attack}: {response.status_code} {detail}")
+    assert wrong == []
+    assert slowest < 0.25, f"a poison value took {slowest * 1000:.0f} ms to refuse"
+    assert count(store, raw_events) == 0 and count(store, interactions) == 0
+    await assert_nothing_started(client, task_queue)

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
+from temporalio.client import Client
 
 from ingress import create_app
 from ingress.auth import Permission, Role, allows, permission_of
@@ -67,12 +68,13 @@ def role_keys(matrix_store: Store) -> dict[Role, str]:
 
 @pytest.fixture
 async def matrix_http(
-    issuer: Issuer, matrix_store: Store, tmp_path: Path
+    issuer: Issuer, matrix_store: Store, client: Client, tmp_path: Path
 ) -> AsyncIterator[httpx.AsyncClient]:
     settings = ingress_settings(
         "matrix", oidc_issuer=issuer.url, oidc_audience=AUDIENCE, data_dir=tmp_path
     )
-    app = create_app(settings, store=matrix_store)
+    # The real Temporal: routes that list or start workflows answer as they would in service.
+    app = create_app(settings, temporal=client, store=matrix_store)
     async with app.router.lifespan_context(app):
         # A caller from outside: no loopback exception may stand in for a permission.
         transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 40000))

@@ -4,47 +4,14 @@ from __future__ import annotations
 
 import os
 import secrets
-import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import httpx
 
-from tests.support.processes import free_port, switchboard
-
-
-class Up:
-    """A running `switchboard up`, its output collected as it comes."""
-
-    def __init__(self, env: dict[str, str], cwd: Path) -> None:
-        self.process = switchboard(["up"], env, cwd)
-        self.output = ""
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in iter(self.process.stdout.readline, b""):
-            self.output += line.decode(errors="replace")
-
-    def wait_ready(self, timeout_s: float = 120) -> None:
-        deadline = time.monotonic() + timeout_s
-        while "Switchboard is running" not in self.output:
-            assert self.process.poll() is None, f"`up` exited early:\n{self.output}"
-            assert time.monotonic() < deadline, f"`up` not ready:\n{self.output}"
-            time.sleep(0.2)
-
-    def interrupt(self) -> int:
-        self.process.send_signal(signal.SIGINT)
-        return self.process.wait(timeout=60)
-
-
-def listening(port: int) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) == 0
+from tests.support.processes import Up, free_port, listening
 
 
 def test_up_runs_stops_on_ctrl_c_and_keeps_its_data(tmp_path: Path) -> None:
@@ -75,7 +42,7 @@ def test_up_runs_stops_on_ctrl_c_and_keeps_its_data(tmp_path: Path) -> None:
             [
                 sys.executable,
                 "-m",
-                "switchboard",
+                "runtime",
                 "simulate",
                 "sms",
                 "--count",

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import subprocess
+import threading
+import time
 from pathlib import Path
+
+import psutil
 
 from runtime.processes import switchboard_argv
 
@@ -36,3 +42,46 @@ def switchboard(
     finally:
         if log is not None:
             output.close()  # type: ignore[union-attr]
+
+
+class Up:
+    """A running `switchboard up`, its output collected as it comes."""
+
+    def __init__(self, env: dict[str, str], cwd: Path) -> None:
+        self.process = switchboard(["up"], env, cwd)
+        self.output = ""
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in iter(self.process.stdout.readline, b""):
+            self.output += line.decode(errors="replace")
+
+    def wait_ready(self, timeout_s: float = 120) -> None:
+        deadline = time.monotonic() + timeout_s
+        while "Switchboard is running" not in self.output:
+            assert self.process.poll() is None, f"`up` exited early:\n{self.output}"
+            assert time.monotonic() < deadline, f"`up` not ready:\n{self.output}"
+            time.sleep(0.2)
+
+    def interrupt(self) -> int:
+        self.process.send_signal(signal.SIGINT)
+        return self.process.wait(timeout=60)
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def child_of(up: Up, role: str) -> psutil.Process:
+    """The direct child of `up` in `role` (worker, ingress, dashboards or start-dev for
+    Temporal), found by its parent rather than by name: other runs may share the machine."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        for child in psutil.Process(up.process.pid).children():
+            with contextlib.suppress(psutil.Error):
+                if role in child.cmdline() and child.status() != psutil.STATUS_ZOMBIE:
+                    return child
+        time.sleep(0.2)
+    raise AssertionError(f"`up` has no {role} child:\n{up.output}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboards import temporal
+from dashboards import temporal, uptime
 from dashboards.data import settings
 
 st.title("Pipeline")
@@ -25,6 +25,11 @@ cols[0].metric("Interactions running", interactions["Running"])
 cols[1].metric("Interactions failed", interactions["Failed"])
 cols[2].metric("Conversations open", counts["ConversationWorkflow"]["Running"])
 st.link_button("Open Temporal UI", settings().temporal_ui_url)
+
+uptime_table = uptime.table(settings().data_dir)
+if uptime_table is not None:
+    st.subheader("Uptime per service (as `switchboard up` observed it)")
+    st.dataframe(uptime_table)
 
 st.subheader("Recent failures")
 failures = temporal.recent_failures() or []

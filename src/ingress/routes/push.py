@@ -13,7 +13,7 @@ from ingress.signatures import public_url, standard_webhook_error
 from ingress.webhooks import read_body, require_media_type, start_durably
 from switchboard.contract import Channel, Provider, RawEvent
 from switchboard.errors import MalformedPayload
-from switchboard.providers import push
+from switchboard.providers import bounds, push
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["push"])
@@ -52,7 +52,7 @@ async def push_event(
         fields = push.raw_fields(
             headers["webhook-id"], headers["webhook-timestamp"], body.decode("utf-8")
         )
-        event = push.parse(fields, received_at)
+        event = bounds.check(push.parse(fields, received_at))
     except (UnicodeDecodeError, MalformedPayload) as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
     raw = RawEvent(

@@ -21,7 +21,7 @@ from switchboard.blobs import PREFIX as BLOB_PREFIX
 from switchboard.blobs import BlobStore
 from switchboard.contract import Channel, MediaRef, Provider, RawEvent
 from switchboard.errors import MalformedPayload
-from switchboard.providers import sendgrid, sendgrid_inbound
+from switchboard.providers import bounds, sendgrid, sendgrid_inbound
 from switchboard.settings import IngressSettings
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ async def events(
         for index, event in enumerate(sendgrid.split_events(body.decode("utf-8"))):
             fields = sendgrid.event_fields(event)
             try:
-                parsed = sendgrid.parse_event(fields, received_at)
+                parsed = bounds.check(sendgrid.parse_event(fields, received_at))
             except MalformedPayload as exc:
                 raise MalformedPayload(f"event {index}: {exc}") from exc
             raws.append(
@@ -120,15 +120,17 @@ async def inbound(
     body = await read_body(request, limit)
     require_media_type(request, MULTIPART)
     try:
-        form = await multipart.parse_form(request.headers["content-type"], body, limit)
-        mail = sendgrid_inbound.parse_form(
-            form.fields,
-            [sendgrid_inbound.Attachment(f.filename, f.content_type, f.data) for f in form.files],
-        )
+        # Off the event loop: a 30 MB email takes a while to split and decode, and a Twilio
+        # acknowledgement must not wait for it.
+        mail = await run_in_threadpool(_parse_mail, request.headers["content-type"], body, limit)
     except multipart.FormTooLarge as exc:
         raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, str(exc)) from exc
     except (ValueError, MalformedPayload) as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
+    if mail.message_id and len(mail.message_id) > bounds.MAX_KEY_CHARS:
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST, f"Message-ID longer than {bounds.MAX_KEY_CHARS} characters"
+        )
     blobs: BlobStore = request.app.state.blobs
     raw_ref = await run_in_threadpool(blobs.put, body)
     attachments = [
@@ -153,3 +155,11 @@ async def inbound(
     )
     await start_durably(temporal, settings, raw, Channel.EMAIL)
     return Response(status_code=200)
+
+
+def _parse_mail(content_type: str, body: bytes, limit: int) -> sendgrid_inbound.InboundEmail:
+    form = asyncio.run(multipart.parse_form(content_type, body, limit))
+    return sendgrid_inbound.parse_form(
+        form.fields,
+        [sendgrid_inbound.Attachment(f.filename, f.content_type, f.data) for f in form.files],
+    )

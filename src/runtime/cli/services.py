@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -80,7 +81,15 @@ def worker() -> None:
 
 
 @app.command(rich_help_panel="Services")
-def ingress() -> None:
+def ingress(
+    fd: Annotated[
+        int | None,
+        typer.Option(
+            help="Serve on this inherited listening socket (from `switchboard up`) instead of "
+            "binding the port.",
+        ),
+    ] = None,
+) -> None:
     """Run the webhook and API server."""
     import uvicorn
 
@@ -95,6 +104,7 @@ def ingress() -> None:
         create_app(settings),
         host=settings.host,
         port=settings.ingress_port,
+        fd=fd,
         log_config=None,
         access_log=False,
     )

@@ -51,6 +51,11 @@ RECORD_FAILURE = "record_failure"
 MALFORMED_PAYLOAD = "MalformedPayload"
 # Retryable: an event that names no customer arrived before the interaction it belongs to.
 AWAITING_INTERACTION = "AwaitingInteraction"
+# The `InteractionStatus` of a callback whose interaction never arrived in time: its raw event
+# is kept (with the reason) and its workflow completed, to be retried from the failures console.
+ORPHANED = "orphaned"
+# How long such a callback waits for its interaction when its input does not say.
+DEFAULT_ORPHAN_WAIT_S = 24 * 3600.0
 
 
 def interaction_workflow_id(provider: str, provider_message_id: str) -> str:
@@ -147,6 +152,9 @@ class InteractionInput:
     raw: RawEvent
     # Re-deriving an archived event: what it yields now replaces what it yielded before.
     reprocess: bool = False
+    # An event that names no customer (a recording) waits at most this long for its
+    # interaction (SWITCHBOARD_ORPHAN_CALLBACK_WAIT_S); None: DEFAULT_ORPHAN_WAIT_S.
+    orphan_wait_s: float | None = None
 
 
 @dataclass
@@ -247,13 +255,17 @@ class InteractionResult:
     customer_id: str
     created: bool
     conversation_id: str | None = None
+    # The event's interaction never arrived: nothing was stored but the raw event.
+    orphaned: bool = False
 
 
 __all__ = [
     "AWAITING_INTERACTION",
     "DEDUPE",
+    "DEFAULT_ORPHAN_WAIT_S",
     "MALFORMED_PAYLOAD",
     "NORMALIZE",
+    "ORPHANED",
     "PERSIST",
     "RECORD_FAILURE",
     "ROUTE",

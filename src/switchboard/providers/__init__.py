@@ -10,12 +10,22 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from switchboard.contract import Provider
-from switchboard.providers import push, sendgrid, sendgrid_inbound, twilio
+from switchboard.providers import bounds, push, sendgrid, sendgrid_inbound, twilio
 from switchboard.providers.events import ProviderEvent
 
 Parser = Callable[[Iterable[tuple[str, str]], datetime], ProviderEvent]
 
-PARSERS: dict[tuple[str, str], Parser] = {
+
+def _bounded(parse: Parser) -> Parser:
+    def parse_within_bounds(
+        fields: Iterable[tuple[str, str]], received_at: datetime
+    ) -> ProviderEvent:
+        return bounds.check(parse(fields, received_at))
+
+    return parse_within_bounds
+
+
+_PARSERS: dict[tuple[str, str], Parser] = {
     (Provider.TWILIO, "sms"): twilio.sms,
     (Provider.TWILIO, "sms_status"): twilio.sms_status,
     (Provider.TWILIO, "voice"): twilio.voice,
@@ -26,5 +36,7 @@ PARSERS: dict[tuple[str, str], Parser] = {
     (Provider.SENDGRID, "email_event"): sendgrid.parse_event,
     (Provider.SENDGRID, "email"): sendgrid_inbound.parse,
 }
+# Every parser's event is checked against the store's and Temporal's bounds.
+PARSERS: dict[tuple[str, str], Parser] = {key: _bounded(p) for key, p in _PARSERS.items()}
 
 __all__ = ["PARSERS", "Parser", "ProviderEvent"]

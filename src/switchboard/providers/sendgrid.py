@@ -26,7 +26,11 @@ from switchboard.contract import (
     Provider,
 )
 from switchboard.errors import MalformedPayload
+from switchboard.providers import bounds
 from switchboard.providers.events import ProviderEvent
+
+# The latest unix time a datetime holds (9999-12-31).
+MAX_TIMESTAMP = 253402300799.0
 
 
 def split_events(body: str) -> list[dict[str, Any]]:
@@ -86,8 +90,8 @@ def parse_event(fields: Iterable[tuple[str, str]], received_at: datetime) -> Pro
     recipient = normalize_email(email)
     timestamp = event.get("timestamp")
     occurred_at = (
-        datetime.fromtimestamp(timestamp, UTC)
-        if isinstance(timestamp, int | float)
+        datetime.fromtimestamp(bounds.finite(timestamp, "timestamp", MAX_TIMESTAMP), UTC)
+        if isinstance(timestamp, int | float) and not isinstance(timestamp, bool)
         else received_at
     )
     interaction = NormalizedInteraction(

@@ -26,6 +26,7 @@ from switchboard.contract import (
     Provider,
 )
 from switchboard.errors import MalformedPayload
+from switchboard.providers import bounds
 from switchboard.providers.events import ProviderEvent
 
 Fields = Iterable[tuple[str, str]]
@@ -67,9 +68,10 @@ def _number(values: dict[str, str], name: str) -> float | None:
     if not raw:
         return None
     try:
-        return float(raw)
+        number = float(raw)
     except ValueError as exc:
-        raise MalformedPayload(f"{name} is not a number: {raw!r}") from exc
+        raise MalformedPayload(f"{name} is not a number") from exc
+    return bounds.finite(number, name, bounds.MAX_DURATION_S)
 
 
 def parse_message(fields: Fields) -> TwilioMessage:
@@ -77,7 +79,7 @@ def parse_message(fields: Fields) -> TwilioMessage:
     values = first_values(fields)
     message_sid = _required(values, "MessageSid")
     from_address = normalize_phone(_required(values, "From"))
-    num_media = int(_number(values, "NumMedia") or 0)
+    num_media = bounds.count(values.get("NumMedia", ""), "NumMedia", bounds.MAX_TWILIO_MEDIA)
     # MediaUrl{N} is 0-based; the files stay with Twilio and are referenced, never fetched here.
     media = [
         MediaRef(url=values[f"MediaUrl{n}"], content_type=values.get(f"MediaContentType{n}"))

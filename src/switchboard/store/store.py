@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 
 from switchboard.contract import CustomerInteraction, Identity, PersistResult, RawEvent
 from switchboard.merge import merge_interaction, rederive_interaction
-from switchboard.store import customers, migrate
+from switchboard.store import customers
 from switchboard.store.engine import create_store_engine, upsert, write_transaction
 from switchboard.store.rows import (
     changed_columns,
@@ -45,6 +45,10 @@ class Store:
         return cls(create_store_engine(url, busy_timeout_s))
 
     def migrate(self) -> None:
+        # Imported here: Alembic is a second or more of start-up, and the ingress (restarted
+        # by `up` while providers wait) never migrates.
+        from switchboard.store import migrate
+
         migrate.upgrade(self.engine)
 
     def close(self) -> None:
@@ -161,6 +165,18 @@ class Store:
                 .where(*_raw_key(raw), raw_events.c.error.is_not(None))
                 .values(error=reason)
             )
+
+    def find_raw_event(self, provider: str, event_key: str) -> tuple[RawEvent, str | None] | None:
+        """The archived raw event of a provider's event key (its first kind), with its error."""
+        query = (
+            select(raw_events)
+            .where(raw_events.c.provider == provider, raw_events.c.event_key == event_key)
+            .order_by(raw_events.c.raw_event_id)
+            .limit(1)
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        return (raw_event_from_row(row), row["error"]) if row else None
 
     def raw_events_between(
         self,

@@ -1,0 +1,125 @@
+"""The failed-event console over HTTP: list failed, orphaned and stuck interaction workflows,
+and retry them from their archived raw events (the same as `switchboard failures`)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response, status
+from pydantic import BaseModel
+
+from ingress.auth.permissions import Permission
+from ingress.auth.require import require
+from ingress.deps import SettingsDep, StoreDep, TemporalDep
+from ingress.failures import Console, Failure, Filter
+
+router = APIRouter(prefix="/api/failures", tags=["failures"])
+
+
+def get_console(settings: SettingsDep, store: StoreDep, temporal: TemporalDep) -> Console:
+    return Console(
+        temporal,
+        store,
+        settings.task_queue,
+        settings.temporal_ui_url,
+        timedelta(seconds=settings.failures_stuck_after_s),
+        settings.orphan_callback_wait_s,
+    )
+
+
+ConsoleDep = Annotated[Console, Depends(get_console)]
+
+
+class FailureOut(BaseModel):
+    workflow_id: str
+    provider: str
+    kind: str
+    state: str
+    reason: str
+    attempts: int
+    first_seen: datetime
+    temporal_url: str
+
+
+class FailureList(BaseModel):
+    items: list[FailureOut]
+    retry_command: str
+
+
+class RetryOut(BaseModel):
+    workflow_id: str
+    outcome: str
+
+
+class RetryFilter(BaseModel):
+    provider: str | None = None
+    kind: str | None = None
+    reason: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+class RetryCountsOut(BaseModel):
+    matched: int
+    started: int
+    already_succeeded: int
+    running: int
+    not_archived: int
+
+
+def _out(failure: Failure) -> FailureOut:
+    return FailureOut(**asdict(failure))
+
+
+@router.get(
+    "",
+    dependencies=[Depends(require(Permission.FAILURES_READ))],
+    summary="Failed, orphaned and stuck interactions",
+)
+async def list_failures(
+    console: ConsoleDep,
+    provider: Annotated[str | None, Query()] = None,
+    kind: Annotated[str | None, Query()] = None,
+    reason: Annotated[str | None, Query(description="a part of the reason")] = None,
+    since: Annotated[datetime | None, Query()] = None,
+    until: Annotated[datetime | None, Query()] = None,
+) -> FailureList:
+    found = await console.list(Filter(provider, kind, reason, since, until))
+    return FailureList(
+        items=[_out(f) for f in found], retry_command="switchboard failures retry --help"
+    )
+
+
+@router.post(
+    "/retry",
+    dependencies=[Depends(require(Permission.FAILURES_RETRY))],
+    summary="Retry every failure matching a filter",
+)
+async def retry_matching(console: ConsoleDep, body: RetryFilter) -> RetryCountsOut:
+    counts = await console.retry_matching(
+        Filter(body.provider, body.kind, body.reason, body.since, body.until)
+    )
+    return RetryCountsOut(
+        matched=counts.matched,
+        started=counts.started,
+        already_succeeded=counts.already_succeeded,
+        running=counts.running,
+        not_archived=counts.not_archived,
+    )
+
+
+@router.post(
+    "/{workflow_id:path}/retry",
+    dependencies=[Depends(require(Permission.FAILURES_RETRY))],
+    summary="Retry one failed or orphaned interaction from its archived raw event",
+    responses={202: {"model": RetryOut}, 404: {"description": "no archived raw event"}},
+)
+async def retry_one(workflow_id: str, console: ConsoleDep, response: Response) -> RetryOut:
+    outcome = await console.retry(workflow_id)
+    if outcome == "not_archived":
+        response.status_code = status.HTTP_404_NOT_FOUND
+    elif outcome in ("started", "running"):
+        response.status_code = status.HTTP_202_ACCEPTED
+    return RetryOut(workflow_id=workflow_id, outcome=outcome)
