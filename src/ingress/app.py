@@ -16,7 +16,17 @@ from temporalio.service import RetryConfig
 
 from ingress import audit, limits, loopback, metrics
 from ingress.auth.oidc import OidcVerifier
-from ingress.routes import access, api, conversations, failures, health, push, sendgrid, twilio
+from ingress.routes import (
+    access,
+    api,
+    conversations,
+    failures,
+    health,
+    push,
+    sendgrid,
+    subscriptions,
+    twilio,
+)
 from switchboard import telemetry
 from switchboard.blobs import BlobStore
 from switchboard.converter import DATA_CONVERTER
@@ -106,6 +116,7 @@ def create_app(
     app.include_router(conversations.router)
     app.include_router(access.router)
     app.include_router(failures.router)
+    app.include_router(subscriptions.router)
     app.include_router(health.router)
     app.middleware("http")(audit.record)
     app.middleware("http")(loopback.guard)

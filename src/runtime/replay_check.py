@@ -14,7 +14,7 @@ from pathlib import Path
 from temporalio.client import Client, WorkflowHistory
 from temporalio.worker import Replayer
 
-from runtime.worker import WORKFLOWS
+from runtime.worker import ALL_WORKFLOWS
 from switchboard.converter import DATA_CONVERTER
 from workflows import RUNNER
 
@@ -26,7 +26,7 @@ class ReplayReport:
 
 
 def _replayer() -> Replayer:
-    return Replayer(workflows=WORKFLOWS, workflow_runner=RUNNER, data_converter=DATA_CONVERTER)
+    return Replayer(workflows=ALL_WORKFLOWS, workflow_runner=RUNNER, data_converter=DATA_CONVERTER)
 
 
 async def _replay(replayer: Replayer, histories: AsyncIterator[WorkflowHistory]) -> ReplayReport:
@@ -44,7 +44,7 @@ async def replay_recent(client: Client, limit: int) -> ReplayReport:
     """Replay the `limit` most recent executions of each of our workflow types."""
     replayer = _replayer()
     replayed, failures = 0, []
-    for workflow_class in WORKFLOWS:
+    for workflow_class in ALL_WORKFLOWS:
         name = workflow_class.__name__
         executions = client.list_workflows(f"WorkflowType = '{name}'", limit=limit)
         report = await _replay(replayer, executions.map_histories())

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
+import httpx
 from opentelemetry.sdk.trace import TracerProvider
 from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
@@ -17,20 +18,24 @@ from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from activities import ConversationActivities, RouteActivities, StoreActivities, normalize
+from activities.deliver import DeliveryActivities
 from activities.export import ExportActivities
 from activities.reply import ReplyActivities, Senders
 from activities.retention import Retention, RetentionActivities
 from analytics.privacy import Privacy, load_key
 from runtime import schedules
+from runtime.relay import EventRelay
 from switchboard import routing, search_attributes, telemetry
 from switchboard.contract import ConversationPolicy
 from switchboard.converter import DATA_CONVERTER
 from switchboard.routing import Rules
 from switchboard.settings import WorkerSettings
 from switchboard.store import ConversationStore, Store
+from switchboard.store.subscriptions import SubscriptionStore
 from workflows import (
     RUNNER,
     ConversationWorkflow,
+    DeliveryWorkflow,
     ExportWorkflow,
     InteractionWorkflow,
     RetentionWorkflow,
@@ -39,6 +44,8 @@ from workflows import (
 log = logging.getLogger(__name__)
 
 WORKFLOWS = [InteractionWorkflow, ConversationWorkflow, ExportWorkflow, RetentionWorkflow]
+# Every workflow type, the pipeline's and the deliveries' (which have a task queue of their own).
+ALL_WORKFLOWS = [*WORKFLOWS, DeliveryWorkflow]
 
 
 def build_worker(
@@ -89,6 +96,39 @@ def build_worker(
         max_concurrent_local_activities=max_concurrent_activities,
         # On SIGTERM, let in-flight store writes finish rather than cancel them mid-retry.
         graceful_shutdown_timeout=timedelta(seconds=10),
+    )
+
+
+def build_delivery_worker(
+    client: Client,
+    store: Store,
+    task_queue: str,
+    http: httpx.AsyncClient,
+    allow_private: bool = False,
+    max_concurrent_deliveries: int = 200,
+) -> Worker:
+    """The worker of events out, on its own task queue: a slow subscriber holds only its slots.
+
+    Deliveries are async activities waiting on the network, so many run at once cheaply.
+    """
+    deliveries = DeliveryActivities(store, http, allow_private)
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[DeliveryWorkflow],
+        workflow_runner=RUNNER,
+        activities=[deliveries.attempt_delivery],
+        max_concurrent_activities=max_concurrent_deliveries,
+        graceful_shutdown_timeout=timedelta(seconds=5),
+    )
+
+
+def delivery_http(settings: WorkerSettings) -> httpx.AsyncClient:
+    """The client deliveries share: no redirects followed, a timeout per attempt."""
+    return httpx.AsyncClient(
+        timeout=settings.event_delivery_timeout_s,
+        follow_redirects=False,
+        limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
     )
 
 
@@ -150,16 +190,36 @@ async def run_worker(settings: WorkerSettings, rules: Rules) -> None:
                 store, Retention(settings.retention_payload_days, settings.retention_days)
             ),
         )
+        http = delivery_http(settings)
+        events_queue = settings.events_task_queue()
+        delivery_worker = build_delivery_worker(
+            client, store, events_queue, http, settings.subscriptions_allow_private
+        )
+        relay = EventRelay(
+            client, SubscriptionStore(store.engine), events_queue, settings.event_retry_schedule_s
+        )
         await schedules.ensure(client, settings)
         loop = asyncio.get_running_loop()
+
+        stopping: list[asyncio.Future[None]] = []
+
+        def stop() -> None:
+            stopping.extend(asyncio.ensure_future(w.shutdown()) for w in (worker, delivery_worker))
+
         for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, lambda: asyncio.ensure_future(worker.shutdown()))
+            loop.add_signal_handler(signum, stop)
         log.info(
-            "worker polling task queue %s on %s", settings.task_queue, settings.temporal_address
+            "worker polling task queues %s and %s on %s",
+            settings.task_queue,
+            events_queue,
+            settings.temporal_address,
         )
+        relaying = asyncio.ensure_future(relay.run())
         try:
-            await worker.run()
+            await asyncio.gather(worker.run(), delivery_worker.run())
         finally:
+            relaying.cancel()
+            await http.aclose()
             store.close()
             if tracing is not None:
                 tracing.shutdown()  # flushes the spans not yet exported

@@ -64,6 +64,31 @@ class CommonSettings(BaseSettings):
     # long "stuck".
     failures_stuck_after_s: float = Field(default=3600.0, gt=0)
 
+    # Events out: private addresses (and plain http) for subscriptions, in development and
+    # tests only; the waits between delivery attempts (Svix's schedule: 8 attempts in ~28 h).
+    subscriptions_allow_private: bool = False
+    event_retry_schedule_s: Annotated[list[float], NoDecode] = [
+        5,
+        300,
+        1800,
+        7200,
+        18000,
+        36000,
+        36000,
+    ]
+    event_delivery_timeout_s: float = 15.0
+
+    @field_validator("event_retry_schedule_s", mode="before")
+    @classmethod
+    def _split_schedule(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [float(part) for part in value.split(",") if part.strip()]
+        return value
+
+    def events_task_queue(self) -> str:
+        """Deliveries run on a task queue of their own: slow receivers never hold intake's."""
+        return f"{self.task_queue}-events"
+
     def resolved_export_dir(self) -> Path:
         return self.export_dir or self.data_dir / "exports"
 

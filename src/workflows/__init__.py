@@ -7,6 +7,7 @@ run (export, retention) re-imports it, with the modules it never runs there pass
 """
 
 from workflows.conversation import ConversationWorkflow
+from workflows.delivery import DeliveryWorkflow
 from workflows.export import ExportWorkflow
 from workflows.interaction import InteractionWorkflow
 from workflows.retention import RetentionWorkflow
@@ -15,6 +16,7 @@ from workflows.sandbox import RUNNER
 __all__ = [
     "RUNNER",
     "ConversationWorkflow",
+    "DeliveryWorkflow",
     "ExportWorkflow",
     "InteractionWorkflow",
     "RetentionWorkflow",

@@ -10,9 +10,11 @@ conversion: a quarter of the time to decode a workflow's input).
 
 from switchboard.contract._conversation import *  # noqa: F403
 from switchboard.contract._conversation import __all__ as _conversation_all
+from switchboard.contract._events import *  # noqa: F403
+from switchboard.contract._events import __all__ as _events_all
 from switchboard.contract._export import *  # noqa: F403
 from switchboard.contract._export import __all__ as _export_all
 from switchboard.contract._interaction import *  # noqa: F403
 from switchboard.contract._interaction import __all__ as _interaction_all
 
-__all__ = [*_interaction_all, *_conversation_all, *_export_all]
+__all__ = [*_interaction_all, *_conversation_all, *_export_all, *_events_all]

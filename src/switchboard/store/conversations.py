@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from switchboard.contract import ConversationEvent, ConversationState, SendReplyInput
+from switchboard.store import outbound
 from switchboard.store.engine import upsert, write_transaction
 from switchboard.store.tables import conversation_events, conversations, interactions, outbox
 
@@ -76,6 +77,7 @@ class ConversationStore:
                     )
                     .values(conversation_id=state.conversation_id, updated_at=datetime.now(UTC))
                 )
+            outbound.conversation_changed(conn, customer_id, state, events)
 
     def claim_outbox(self, reply: SendReplyInput) -> dict[str, Any]:
         """The outbox row of a reply, written on the first attempt and read on every retry."""

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 
 from switchboard.contract import CustomerInteraction, Identity, PersistResult, RawEvent
 from switchboard.merge import merge_interaction, rederive_interaction
-from switchboard.store import customers
+from switchboard.store import customers, outbound
 from switchboard.store.engine import create_store_engine, upsert, write_transaction
 from switchboard.store.rows import (
     changed_columns,
@@ -139,15 +139,21 @@ class Store:
             stored = (
                 conn.execute(select(interactions).where(*key).with_for_update()).mappings().one()
             )
-            if not inserted:
+            if inserted:
+                outbound.interaction_persisted(conn, dict(stored))
+            else:
                 current = interaction_from_row(stored)
                 merged = merge_interaction(current, interaction)
                 if rederive:
                     merged = rederive_interaction(merged, interaction)
                 changes = changed_columns(current, merged)
                 if changes:
+                    now = _now()
                     conn.execute(
-                        interactions.update().where(*key).values(**changes, updated_at=_now())
+                        interactions.update().where(*key).values(**changes, updated_at=now)
+                    )
+                    outbound.interaction_status_changed(
+                        conn, dict(stored), {**stored, **changes, "updated_at": now}, now
                     )
         return PersistResult(
             interaction_id=stored["interaction_id"],

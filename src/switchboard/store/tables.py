@@ -193,3 +193,71 @@ audit_log = Table(
     Index("ix_audit_log_at", "at"),
     Index("ix_audit_log_actor_at", "actor", "at"),
 )
+
+# Events out (issue 21): who subscribes to what, the events themselves, and each delivery.
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("subscription_id", String(36), primary_key=True),
+    Column("url", Text, nullable=False),
+    # Event types, or ["*"] for all of them.
+    Column("events", JSON, nullable=False),
+    Column("description", Text),
+    Column("include_content", Boolean, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("disabled_reason", String(200)),
+    # Kept as is: every delivery signs with it (HMAC needs the secret itself, not a hash).
+    Column("secret", String(128), nullable=False),
+    # After a rotation the old secret signs too, until it expires.
+    Column("previous_secret", String(128)),
+    Column("previous_secret_expires_at", UTCDateTime()),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+# Every event emitted while any subscription exists. No message content: a subscription that
+# includes content reads it from `interactions` when it is sent, so erasure reaches it there.
+outbound_events = Table(
+    "outbound_events",
+    metadata,
+    # Derived from what happened (not random), so a repeated activity writes it once.
+    Column("event_id", String(36), primary_key=True),
+    Column("type", String(48), nullable=False),
+    Column("occurred_at", UTCDateTime(), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("conversation_id", String(36)),
+    Column("interaction_id", String(36)),
+    Column("sequence", Integer),
+    Column("body", JSON, nullable=False),
+    # Set once deliveries to the subscriptions of the moment have been started.
+    Column("dispatched_at", UTCDateTime()),
+    Index("ix_outbound_events_created_at", "created_at"),
+    Index("ix_outbound_events_dispatched_at", "dispatched_at"),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("delivery_id", String(36), primary_key=True),
+    Column(
+        "subscription_id",
+        String(36),
+        ForeignKey("subscriptions.subscription_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("event_id", String(36), nullable=False),
+    Column("event_type", String(48), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("last_status_code", Integer),
+    Column("last_latency_ms", Integer),
+    # Why the last attempt failed, in a few words (never the receiver's whole answer).
+    Column("last_error", String(200)),
+    Column("response_excerpt", String(200)),
+    Column("next_attempt_at", UTCDateTime()),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("delivered_at", UTCDateTime()),
+    UniqueConstraint("subscription_id", "event_id", name="uq_deliveries_subscription_event"),
+    Index("ix_deliveries_subscription_created", "subscription_id", "created_at"),
+)

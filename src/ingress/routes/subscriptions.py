@@ -1,0 +1,213 @@
+"""Subscriptions to events out (admin): create, read, change, rotate; deliveries and replay."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from pydantic import BaseModel, Field, field_validator
+
+from ingress.deps import ApiKey, SettingsDep, TemporalDep
+from switchboard import egress
+from switchboard.contract import DeliveryStatus, EventType
+from switchboard.deliveries import start_deliveries
+from switchboard.store.subscriptions import SubscriptionStore
+
+# permission: subscriptions:manage (ApiKey until access/17's `require` is on main)
+router = APIRouter(prefix="/api/subscriptions", tags=["subscriptions"], dependencies=[ApiKey])
+
+
+def get_subscriptions(request: Request) -> SubscriptionStore:
+    return SubscriptionStore(request.app.state.store.engine)
+
+
+SubscriptionsDep = Annotated[SubscriptionStore, Depends(get_subscriptions)]
+EventFilter = list[EventType | Literal["*"]]
+
+
+def _events(value: Any) -> Any:
+    # `"*"` alone reads better than `["*"]`; both mean every event type.
+    return ["*"] if value == "*" else value
+
+
+class SubscriptionIn(BaseModel):
+    url: str = Field(max_length=2000, examples=["https://crm.example.com/hooks/switchboard"])
+    events: EventFilter | Literal["*"] = Field(
+        min_length=1, description="event types, or `*` for all of them"
+    )
+    description: str | None = Field(default=None, max_length=500)
+    include_content: bool = Field(
+        default=False, description="send message content (text, subject, media) in events"
+    )
+
+    _normalize = field_validator("events", mode="after")(_events)
+
+
+class SubscriptionPatch(BaseModel):
+    url: str | None = Field(default=None, max_length=2000)
+    events: EventFilter | Literal["*"] | None = Field(default=None, min_length=1)
+    enabled: bool | None = None
+
+    _normalize = field_validator("events", mode="after")(_events)
+
+
+class Subscription(BaseModel):
+    id: str
+    url: str
+    events: list[str]
+    description: str | None
+    include_content: bool
+    enabled: bool
+    disabled_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class SubscriptionCreated(Subscription):
+    secret: str = Field(description="the signing secret (`whsec_…`), shown only this once")
+
+
+class SecretRotated(BaseModel):
+    id: str
+    secret: str = Field(description="the new signing secret, shown only this once")
+    previous_secret_expires_at: datetime = Field(
+        description="until then, deliveries carry signatures with both secrets"
+    )
+
+
+class Delivery(BaseModel):
+    delivery_id: str
+    event_id: str = Field(description="the `webhook-id` header: the same on every attempt")
+    event_type: str
+    status: DeliveryStatus
+    attempts: int
+    last_status_code: int | None
+    last_latency_ms: int | None
+    last_error: str | None
+    response_excerpt: str | None
+    next_attempt_at: datetime | None
+    created_at: datetime
+    delivered_at: datetime | None
+
+
+class ReplayIn(BaseModel):
+    since: datetime = Field(description="resend every event since then not yet delivered")
+
+
+class Started(BaseModel):
+    deliveries: int
+
+
+def _out(row: dict[str, Any]) -> dict[str, Any]:
+    return {**row, "id": row["subscription_id"]}
+
+
+async def _check_url(url: str, allow_private: bool) -> None:
+    try:
+        await egress.resolve(url, allow_private)
+    except egress.RefusedUrl as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+
+
+def _found(row: dict[str, Any] | None) -> dict[str, Any]:
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such subscription")
+    return row
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=SubscriptionCreated)
+async def create(
+    body: SubscriptionIn, store: SubscriptionsDep, settings: SettingsDep
+) -> dict[str, Any]:
+    await _check_url(body.url, settings.subscriptions_allow_private)
+    row = store.create(
+        body.url, [str(e) for e in body.events], body.description, body.include_content
+    )
+    return _out(row)
+
+
+@router.get("", response_model=list[Subscription])
+def list_subscriptions(store: SubscriptionsDep) -> list[dict[str, Any]]:
+    return [_out(row) for row in store.list_all()]
+
+
+@router.get("/{subscription_id}", response_model=Subscription)
+def get(subscription_id: str, store: SubscriptionsDep) -> dict[str, Any]:
+    return _out(_found(store.get(subscription_id)))
+
+
+@router.patch("/{subscription_id}", response_model=Subscription)
+async def change(
+    subscription_id: str, body: SubscriptionPatch, store: SubscriptionsDep, settings: SettingsDep
+) -> dict[str, Any]:
+    _found(store.get(subscription_id))
+    changes = body.model_dump(exclude_none=True, mode="json")
+    if body.url is not None:
+        await _check_url(body.url, settings.subscriptions_allow_private)
+    return _out(_found(store.update(subscription_id, **changes)))
+
+
+@router.delete("/{subscription_id}", status_code=status.HTTP_204_NO_CONTENT)
+def remove(subscription_id: str, store: SubscriptionsDep) -> Response:
+    if not store.delete(subscription_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such subscription")
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/{subscription_id}/rotate-secret", response_model=SecretRotated)
+def rotate_secret(subscription_id: str, store: SubscriptionsDep) -> dict[str, Any]:
+    return _out(_found(store.rotate(subscription_id)))
+
+
+@router.get("/{subscription_id}/deliveries", response_model=list[Delivery])
+def deliveries(
+    subscription_id: str,
+    store: SubscriptionsDep,
+    status_: Annotated[DeliveryStatus | None, Query(alias="status")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[dict[str, Any]]:
+    _found(store.get(subscription_id))
+    return store.deliveries(subscription_id, status_, limit)
+
+
+@router.post(
+    "/{subscription_id}/deliveries/{delivery_id}/retry",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=Started,
+)
+async def retry_delivery(
+    subscription_id: str,
+    delivery_id: str,
+    store: SubscriptionsDep,
+    settings: SettingsDep,
+    temporal: TemporalDep,
+) -> dict[str, int]:
+    if not store.reset(subscription_id, delivery_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such delivery")
+    await _start(temporal, settings, [delivery_id])
+    return {"deliveries": 1}
+
+
+@router.post(
+    "/{subscription_id}/replay", status_code=status.HTTP_202_ACCEPTED, response_model=Started
+)
+async def replay(
+    subscription_id: str,
+    body: ReplayIn,
+    store: SubscriptionsDep,
+    settings: SettingsDep,
+    temporal: TemporalDep,
+) -> dict[str, int]:
+    _found(store.get(subscription_id))
+    if body.since.tzinfo is None:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "since needs a time zone")
+    ids = store.replay(subscription_id, body.since)
+    await _start(temporal, settings, ids)
+    return {"deliveries": len(ids)}
+
+
+async def _start(temporal: Any, settings: Any, ids: list[str]) -> None:
+    await start_deliveries(
+        temporal, ids, settings.events_task_queue(), settings.event_retry_schedule_s
+    )
