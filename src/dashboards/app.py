@@ -20,5 +20,6 @@ st.navigation(
         st.Page(PAGES / "quality.py", title="Data quality", icon=":material/rule:"),
         st.Page(PAGES / "pipeline.py", title="Pipeline", icon=":material/account_tree:"),
         st.Page(PAGES / "failures.py", title="Failures", icon=":material/error:"),
+        st.Page(PAGES / "deliveries.py", title="Events out", icon=":material/send:"),
     ]
 ).run()

@@ -14,7 +14,7 @@ from sendgrid.helpers.eventwebhook import EventWebhook
 from temporalio.client import Client
 from temporalio.service import RetryConfig
 
-from ingress import audit, limits, loopback, metrics
+from ingress import audit, events_out, limits, loopback, metrics
 from ingress.auth.oidc import OidcVerifier
 from ingress.routes import (
     access,
@@ -117,6 +117,7 @@ def create_app(
     app.include_router(access.router)
     app.include_router(failures.router)
     app.include_router(subscriptions.router)
+    events_out.document(app)
     app.include_router(health.router)
     app.middleware("http")(audit.record)
     app.middleware("http")(loopback.guard)

@@ -121,3 +121,28 @@ def test_every_page_has_a_helpful_empty_state(
     assert said, f"{page} shows nothing to explain the empty state"
     if page not in ("pipeline.py", "failures.py"):  # these read Temporal, not the exports
         assert "No export has been published yet" in said[0] or "validated" in said[0]
+
+
+def test_events_out_shows_delivery_health_per_subscription(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from switchboard.store import Store
+    from switchboard.store.subscriptions import SubscriptionStore
+
+    url = f"sqlite:///{tmp_path / 'switchboard.db'}"
+    monkeypatch.setenv("SWITCHBOARD_DATABASE_URL", url)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    store = Store.from_url(url)
+    store.migrate()
+    empty = run("deliveries.py")
+    assert "No subscriptions" in empty.info[0].value
+    SubscriptionStore(store.engine).create("https://crm.example.com/h?token=x", ["*"], None, False)
+    st.cache_data.clear()
+    app = run("deliveries.py")
+    assert metrics(app)["Subscriptions"] == "1"
+    table = app.dataframe[0].value
+    assert list(table.host) == ["crm.example.com"]
+    store.close()
+    st.cache_data.clear()
+    st.cache_resource.clear()

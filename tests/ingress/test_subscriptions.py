@@ -18,8 +18,10 @@ import pytest
 import standardwebhooks
 from temporalio.client import Client
 
+from ingress.events_out import EVENT_MODELS
 from runtime.relay import EventRelay
 from runtime.worker import build_delivery_worker, build_worker
+from switchboard.contract import EventType
 from switchboard.settings import IngressSettings
 from switchboard.store import Store
 from switchboard.store.subscriptions import SubscriptionStore
@@ -316,3 +318,45 @@ async def test_subscriptions_need_an_api_key_and_known_event_types(
     assert changed.json()["events"] == ["sla.breached"] and changed.json()["enabled"] is False
     assert (await http.delete(f"/api/subscriptions/{sub['id']}", headers=auth)).status_code == 204
     assert (await http.get(f"/api/subscriptions/{sub['id']}", headers=auth)).status_code == 404
+
+
+async def test_conversation_changes_in_order_and_as_documented(
+    http: httpx.AsyncClient,
+    auth: dict[str, str],
+    client: Client,
+    store: Store,
+    running: None,
+    hooks: Receiver,
+) -> None:
+    await subscribe(http, auth, hooks.url, "*")
+    sid = await send_sms(http)
+    conversation_id = await threaded_conversation(client, store, "twilio", sid)
+    for action, body in (
+        ("assign", {"agent": "ada"}),
+        ("resolve", {"code": "answered"}),
+        ("reopen", {"reason": "customer called back"}),
+    ):
+        done = await http.post(
+            f"/api/conversations/{conversation_id}/{action}", json=body, headers=auth
+        )
+        assert done.status_code == 200, done.text
+    await hooks.wait_for("conversation.reopened")
+    events = {r.event["type"]: r.event for r in hooks.received}
+    for event_type, event in events.items():
+        EVENT_MODELS[EventType(event_type)].model_validate(event)
+    changes = [
+        events[t]["data"]
+        for t in (
+            "conversation.opened",
+            "conversation.assigned",
+            "conversation.resolved",
+            "conversation.reopened",
+        )
+    ]
+    assert [c["conversation_id"] for c in changes] == [conversation_id] * 4
+    sequences = [c["sequence"] for c in changes]
+    assert sequences == sorted(sequences) and len(set(sequences)) == 4
+    assert changes[0]["interaction_id"] == events["interaction.persisted"]["data"]["interaction_id"]
+    assert changes[0]["provider_message_id"] == sid
+    assert changes[1]["detail"] == {"agent": "ada"} and changes[1]["assignee"] == "ada"
+    assert changes[3]["detail"] == {"reason": "customer called back"}

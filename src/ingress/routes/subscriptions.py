@@ -8,14 +8,18 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel, Field, field_validator
 
-from ingress.deps import ApiKey, SettingsDep, TemporalDep
+from ingress.auth import Permission, require
+from ingress.deps import SettingsDep, TemporalDep
 from switchboard import egress
 from switchboard.contract import DeliveryStatus, EventType
 from switchboard.deliveries import start_deliveries
 from switchboard.store.subscriptions import SubscriptionStore
 
-# permission: subscriptions:manage (ApiKey until access/17's `require` is on main)
-router = APIRouter(prefix="/api/subscriptions", tags=["subscriptions"], dependencies=[ApiKey])
+router = APIRouter(
+    prefix="/api/subscriptions",
+    tags=["subscriptions"],
+    dependencies=[Depends(require(Permission.SUBSCRIPTIONS_MANAGE))],
+)
 
 
 def get_subscriptions(request: Request) -> SubscriptionStore:

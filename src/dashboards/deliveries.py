@@ -1,0 +1,50 @@
+"""Delivery health of events out, read from the operational store (not in the exports)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import pandas as pd
+import streamlit as st
+
+from dashboards.data import settings
+from switchboard.contract import DeliveryStatus
+from switchboard.store import Store
+from switchboard.store.subscriptions import SubscriptionStore
+
+
+@st.cache_resource
+def subscriptions() -> SubscriptionStore:
+    s = settings()
+    return SubscriptionStore(
+        Store.from_url(s.resolved_database_url(), s.sqlite_busy_timeout_s).engine
+    )
+
+
+@st.cache_data(ttl=10, show_spinner=False)
+def health() -> pd.DataFrame:
+    """One row per subscription: deliveries by status, success rate, mean latency."""
+    rows = subscriptions().health()
+    if not rows:
+        return pd.DataFrame()
+    frame = pd.DataFrame(rows)
+    # A subscription without deliveries yet: one row with no status and a count of 0.
+    frame["status"] = frame["status"].fillna(DeliveryStatus.PENDING.value)
+    # The host only: a URL's path or query may hold the subscriber's own token.
+    frame["host"] = frame["url"].map(lambda url: urlsplit(url).hostname or "")
+    counts = frame.pivot_table(
+        index=["subscription_id", "host", "enabled"],
+        columns="status",
+        values="deliveries",
+        aggfunc="sum",
+        fill_value=0,
+    )
+    counts = counts.reindex(columns=[s.value for s in DeliveryStatus], fill_value=0)
+    latency = frame.groupby("subscription_id")["mean_latency_ms"].mean()
+    last = frame.groupby("subscription_id")["last_activity_at"].max()
+    table = counts.reset_index()
+    finished = table["delivered"] + table["failed"] + table["dead"]
+    table["success rate"] = (table["delivered"] / finished.where(finished > 0)).fillna(1.0)
+    table["mean latency (ms)"] = table["subscription_id"].map(latency).round(0)
+    table["last activity"] = table["subscription_id"].map(last)
+    return table
