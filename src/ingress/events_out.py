@@ -80,7 +80,7 @@ def _envelope(event_type: EventType, data: type[BaseModel]) -> type[BaseModel]:
     name = "".join(part.title() for part in event_type.replace(".", "_").split("_")) + "Event"
     return create_model(
         name,
-        type=(Literal[event_type.value], ...),  # type: ignore[valid-type, arg-type]
+        type=(Literal[event_type.value], ...),  # type: ignore[arg-type]
         timestamp=(datetime, ...),
         data=(data, ...),
     )
