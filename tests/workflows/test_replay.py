@@ -12,6 +12,7 @@ from switchboard.converter import DATA_CONVERTER
 from workflows import (
     RUNNER,
     ConversationWorkflow,
+    DeliveryWorkflow,
     ExportWorkflow,
     InteractionWorkflow,
     RetentionWorkflow,
@@ -39,6 +40,9 @@ def test_there_are_histories_to_replay() -> None:
         "conversation_actions_one_patch",
         "export_one_patch",
         "retention_one_patch",
+        # Events out: retried (500, 429) then delivered; dead-lettered after the schedule.
+        "delivery_retried_then_delivered",
+        "delivery_dead_lettered",
     }
 
 
@@ -46,7 +50,13 @@ def test_there_are_histories_to_replay() -> None:
 async def test_history_replays_with_current_code(path: Path) -> None:
     history = WorkflowHistory.from_json(path.stem, path.read_text())
     replayer = Replayer(
-        workflows=[InteractionWorkflow, ConversationWorkflow, ExportWorkflow, RetentionWorkflow],
+        workflows=[
+            InteractionWorkflow,
+            ConversationWorkflow,
+            ExportWorkflow,
+            RetentionWorkflow,
+            DeliveryWorkflow,
+        ],
         workflow_runner=RUNNER,
         data_converter=DATA_CONVERTER,
     )
