@@ -13,6 +13,8 @@ time zones, keyset paging):
   conversation rows, events and outbox the conversation workflow writes.
 - `switchboard/test_access_store.py`: named keys (hash lookups, revocation) and the audit log
   (filters by time and actor) every API call reads or writes.
+- `switchboard/test_outbound_events.py`: events out written with the changes they describe,
+  subscriptions, deliveries, replay.
 - `activities/test_store_activities.py`: dedupe and persist, concurrent first sightings and
   idempotent upserts (where psycopg's rowcount of -1 once made every insert look like a merge).
 - `analytics/test_export.py`, `analytics/test_resolution.py`: the export and the metrics read
@@ -68,6 +70,7 @@ STORE_MATRIX = tuple(
         "switchboard/test_store_reads.py",
         "switchboard/test_conversation_store.py",
         "switchboard/test_access_store.py",
+        "switchboard/test_outbound_events.py",
         "activities/test_store_activities.py",
         "analytics/test_export.py",
         "analytics/test_resolution.py",

@@ -13,8 +13,8 @@ from switchboard.contract import AttemptInput, AttemptOutcome
 from switchboard.store import Store
 from switchboard.store.subscriptions import SubscriptionStore
 from switchboard.store.tables import outbound_events
-from tests.receiver import receiver
-from tests.switchboard.test_outbound_events import outbound_sms
+from tests.support.builders import outbound_sms
+from tests.support.receiver import receiver
 
 
 def one_delivery(store: Store, url: str) -> str:

@@ -10,7 +10,6 @@ import asyncio
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,20 +24,13 @@ from switchboard.contract import EventType
 from switchboard.settings import IngressSettings
 from switchboard.store import Store
 from switchboard.store.subscriptions import SubscriptionStore
-from tests.conftest import app_client, ingress_settings, timeless_rules
-from tests.helpers import SMS_PATH, random_phone, signed_sms, threaded_conversation
-from tests.receiver import Receiver, receiver
+from tests.support.app import app_client
+from tests.support.builders import SMS_PATH, random_phone, signed_sms
+from tests.support.pipeline import threaded_conversation
+from tests.support.receiver import Receiver, receiver
+from tests.support.settings import ingress_settings, timeless_rules
 
 SCHEDULE = [1.0, 1.0]
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    # SQLite only: the store's PostgreSQL paths are covered in tests/switchboard.
-    store = Store.from_url(f"sqlite:///{tmp_path / 'switchboard.db'}", busy_timeout_s=2.0)
-    store.migrate()
-    yield store
-    store.close()
 
 
 @pytest.fixture

@@ -21,12 +21,15 @@ from switchboard.contract import (
     Content,
     CustomerInteraction,
     Direction,
+    Identity,
+    IdentityKind,
     InteractionInput,
     Provider,
     RawEvent,
     Route,
     Status,
 )
+from switchboard.store import Store
 from tests.support.fixtures import FIXTURE_PUBLIC_URL, FIXTURE_TOKEN, load_fixture
 
 SMS_PATH = "/webhooks/twilio/sms"
@@ -125,3 +128,25 @@ async def post_email(
         auth=auth,
     )
     assert response.status_code == 200, response.text
+
+
+def outbound_sms(store: Store, delivery_status: str) -> CustomerInteraction:
+    """An outbound SMS of a known customer, with its delivery status so far."""
+    customer_id = store.resolve_customer(Identity(IdentityKind.PHONE, "+14155550142"))
+    now = datetime.now(UTC)
+    return CustomerInteraction(
+        interaction_id=str(uuid.uuid4()),
+        customer_id=customer_id,
+        channel=Channel.SMS,
+        direction=Direction.OUTBOUND,
+        provider=Provider.TWILIO,
+        provider_message_id="SM" + uuid.uuid4().hex,
+        from_address="+14155550100",
+        to_address="+14155550142",
+        occurred_at=now,
+        received_at=now,
+        content=Content(text="your parcel left the depot"),
+        status=Status.COMPLETED,
+        route=Route(queue="messaging", priority=2),
+        delivery_status=delivery_status,
+    )

@@ -8,41 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from switchboard.contract import (
-    Channel,
-    Content,
-    CustomerInteraction,
-    Direction,
-    Identity,
-    IdentityKind,
-    Provider,
-    Route,
-    Status,
-)
 from switchboard.store import Store
 from switchboard.store.subscriptions import SubscriptionStore
 from switchboard.store.tables import outbound_events
-
-
-def outbound_sms(store: Store, delivery_status: str) -> CustomerInteraction:
-    customer_id = store.resolve_customer(Identity(IdentityKind.PHONE, "+14155550142"))
-    now = datetime.now(UTC)
-    return CustomerInteraction(
-        interaction_id=str(uuid.uuid4()),
-        customer_id=customer_id,
-        channel=Channel.SMS,
-        direction=Direction.OUTBOUND,
-        provider=Provider.TWILIO,
-        provider_message_id="SM" + uuid.uuid4().hex,
-        from_address="+14155550100",
-        to_address="+14155550142",
-        occurred_at=now,
-        received_at=now,
-        content=Content(text="your parcel left the depot"),
-        status=Status.COMPLETED,
-        route=Route(queue="messaging", priority=2),
-        delivery_status=delivery_status,
-    )
+from tests.support.builders import outbound_sms
 
 
 def events(store: Store) -> list[dict[str, object]]:
