@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pandas as pd
 import streamlit as st
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from dashboards.data import settings
 from switchboard.contract import DeliveryStatus
@@ -14,17 +17,27 @@ from switchboard.store.subscriptions import SubscriptionStore
 
 
 @st.cache_resource
-def subscriptions() -> SubscriptionStore:
+def subscriptions() -> SubscriptionStore | None:
+    """The store, or None where there is none yet (a dashboard never creates one)."""
     s = settings()
-    return SubscriptionStore(
-        Store.from_url(s.resolved_database_url(), s.sqlite_busy_timeout_s).engine
-    )
+    url = make_url(s.resolved_database_url())
+    if url.get_backend_name() == "sqlite" and not Path(url.database or "").exists():
+        return None
+    engine = Store.from_url(s.resolved_database_url(), s.sqlite_busy_timeout_s).engine
+    return SubscriptionStore(engine)
 
 
 @st.cache_data(ttl=10, show_spinner=False)
-def health() -> pd.DataFrame:
-    """One row per subscription: deliveries by status, success rate, mean latency."""
-    rows = subscriptions().health()
+def health() -> pd.DataFrame | None:
+    """One row per subscription: deliveries by status, success rate, mean latency; None when
+    the store cannot be read (not created or not migrated yet, or unreachable)."""
+    store = subscriptions()
+    if store is None:
+        return None
+    try:
+        rows = store.health()
+    except SQLAlchemyError:
+        return None
     if not rows:
         return pd.DataFrame()
     frame = pd.DataFrame(rows)

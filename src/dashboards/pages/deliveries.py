@@ -8,6 +8,12 @@ from dashboards import deliveries
 
 st.title("Events out")
 table = deliveries.health()
+if table is None:
+    st.warning(
+        "The store cannot be read yet: is the worker running? It creates and migrates the "
+        "store (`SWITCHBOARD_DATABASE_URL`)."
+    )
+    st.stop()
 if table.empty:
     st.info("No subscriptions yet: `POST /api/subscriptions` creates one.")
     st.stop()
