@@ -13,7 +13,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+
+from workflows.policies import DELIVERY_ATTEMPT_TIMEOUT, STORE_RETRY
 
 with workflow.unsafe.imports_passed_through():
     from switchboard.contract import (
@@ -26,14 +27,6 @@ with workflow.unsafe.imports_passed_through():
         DeliveryStatus,
     )
 
-# Above the HTTP timeout: the activity itself turns a slow receiver into a failed attempt.
-ATTEMPT_TIMEOUT = timedelta(seconds=120)
-# Retries of the activity are for our own troubles (the store locked), not the receiver's.
-STORE_RETRY = RetryPolicy(
-    initial_interval=timedelta(milliseconds=500),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(seconds=30),
-)
 # Nobody asks us to wait longer than this between two attempts.
 MAX_RETRY_AFTER_S = 24 * 3600.0
 
@@ -53,7 +46,7 @@ class DeliveryWorkflow:
                 ATTEMPT_DELIVERY,
                 AttemptInput(inp.delivery_id, attempt, next_wait),
                 result_type=AttemptResult,
-                start_to_close_timeout=ATTEMPT_TIMEOUT,
+                start_to_close_timeout=DELIVERY_ATTEMPT_TIMEOUT,
                 retry_policy=STORE_RETRY,
             )
             if result.outcome is AttemptOutcome.DELIVERED:

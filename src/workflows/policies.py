@@ -45,3 +45,7 @@ SEND_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts
 # attempts, a few of them, each a minute apart at most.
 ANALYTICS_TIMEOUT = timedelta(minutes=30)
 ANALYTICS_RETRY = RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(minutes=1))
+
+# Events out: one delivery attempt, above the HTTP timeout (the activity itself turns a slow
+# receiver into a failed attempt); its retries are for our own troubles (the store locked).
+DELIVERY_ATTEMPT_TIMEOUT = timedelta(seconds=120)

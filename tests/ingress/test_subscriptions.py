@@ -96,7 +96,7 @@ async def deliveries(
 
 
 async def settled(
-    http: httpx.AsyncClient, auth: dict[str, str], subscription_id: str, timeout: float = 20.0
+    http: httpx.AsyncClient, auth: dict[str, str], subscription_id: str, timeout: float = 60.0
 ) -> list[dict[str, Any]]:
     """The delivery log once no delivery is pending any more."""
     for _ in range(int(timeout * 10)):
