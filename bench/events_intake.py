@@ -7,7 +7,7 @@ it sends signed SMS through the real webhook at a fixed rate and at the maximum 
 reports ack p99, receipt→persisted p99 and messages/s (`runtime.benchmark.run`'s measures),
 then how many events reached the receiver and how long the deliveries took to drain.
 
-Usage:  .venv/bin/python -m bench.events_intake [--count 300] [--rate 10]
+Usage:  .venv/bin/python -m bench.events_intake [--count 300] [--rate 10] [--drain-timeout 300]
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ async def drained(http: httpx.AsyncClient, ids: list[str], timeout_s: float) -> 
     return None
 
 
-async def bench(count: int, rate: float) -> dict[str, Any]:
+async def bench(count: int, rate: float, drain_timeout_s: float) -> dict[str, Any]:
     token, key = secrets.token_hex(16), secrets.token_hex(16)
     counter = Counter()
     server = counter.serve()
@@ -98,7 +98,7 @@ async def bench(count: int, rate: float) -> dict[str, Any]:
                 before = counter.received
                 fixed = await _pipeline(stack, token, count, rate)
                 maximum = await _pipeline(stack, token, count, None)
-                drain_s = await drained(api, subscriptions, timeout_s=900)
+                drain_s = await drained(api, subscriptions, timeout_s=drain_timeout_s)
                 results[f"{wanted}_subscriptions"] = {
                     "fixed_rate": {
                         "rate_per_s": rate,
@@ -113,6 +113,11 @@ async def bench(count: int, rate: float) -> dict[str, Any]:
                     "events_delivered": counter.received - before,
                     "deliveries_drained_after_s": drain_s,
                 }
+                # As it goes: a long run stopped half-way still leaves its figures.
+                print(
+                    json.dumps({f"{wanted}_subscriptions": results[f"{wanted}_subscriptions"]}),
+                    flush=True,
+                )
     server.shutdown()
     return results
 
@@ -121,8 +126,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=300)
     parser.add_argument("--rate", type=float, default=10.0)
+    parser.add_argument("--drain-timeout", type=float, default=300.0)
     args = parser.parse_args()
-    result = asyncio.run(bench(args.count, args.rate))
+    result = asyncio.run(bench(args.count, args.rate, args.drain_timeout))
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "events_intake.json").write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))
