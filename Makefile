@@ -71,6 +71,7 @@ bench: $(STAMP) bytecode
 	$(BIN)/python -m bench.export
 	$(BIN)/python -m bench.freshness
 	$(BIN)/python -m bench.message_cpu
+	$(BIN)/python -m bench.events_intake
 
 clean:
 	rm -rf $(VENV) data
