@@ -23,8 +23,9 @@ from activities.retention import Retention, RetentionActivities
 from analytics.privacy import Privacy, load_key
 from runtime import schedules
 from switchboard import routing, search_attributes, telemetry
+from switchboard.codec import Keyring
 from switchboard.contract import ConversationPolicy
-from switchboard.converter import DATA_CONVERTER
+from switchboard.converter import data_converter
 from switchboard.routing import Rules
 from switchboard.settings import WorkerSettings
 from switchboard.store import ConversationStore, Store
@@ -81,6 +82,7 @@ def build_worker(
             conversation_activities.thread_interaction,
             conversation_activities.hand_off,
             conversation_activities.record_conversation,
+            conversation_activities.load_interactions,
             reply_activities.send_reply,
             *analytics,
         ],
@@ -93,7 +95,10 @@ def build_worker(
 
 
 async def _connect(
-    settings: WorkerSettings, runtime: Runtime | None, tracing: TracerProvider | None
+    settings: WorkerSettings,
+    keyring: Keyring,
+    runtime: Runtime | None,
+    tracing: TracerProvider | None,
 ) -> Client:
     """Connect, waiting for Temporal if it is not up yet (a host restart, a compose start)."""
     delay = 0.5
@@ -102,7 +107,7 @@ async def _connect(
             return await Client.connect(
                 settings.temporal_address,
                 namespace=settings.temporal_namespace,
-                data_converter=DATA_CONVERTER,
+                data_converter=data_converter(keyring),
                 runtime=runtime,
                 interceptors=telemetry.temporal_interceptors(tracing),
             )
@@ -117,7 +122,7 @@ async def _connect(
             delay = min(delay * 2, 10.0)
 
 
-async def run_worker(settings: WorkerSettings, rules: Rules) -> None:
+async def run_worker(settings: WorkerSettings, rules: Rules, keyring: Keyring) -> None:
     """Run until SIGINT or SIGTERM, then finish in-flight tasks and stop."""
     runtime = None
     if settings.worker_metrics_port:
@@ -125,7 +130,7 @@ async def run_worker(settings: WorkerSettings, rules: Rules) -> None:
         runtime = Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=address)))
         log.info("worker metrics at http://%s/metrics", address)
     tracing = telemetry.tracer_provider(settings, "worker")
-    client = await _connect(settings, runtime, tracing)
+    client = await _connect(settings, keyring, runtime, tracing)
     try:
         added = await search_attributes.ensure_registered(client)
         if added:

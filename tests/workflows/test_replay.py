@@ -8,7 +8,7 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from switchboard.converter import DATA_CONVERTER
+from tests.support.keys import DATA_CONVERTER
 from workflows import (
     RUNNER,
     ConversationWorkflow,
@@ -25,7 +25,8 @@ def test_there_are_histories_to_replay() -> None:
     # went with the branches it took, see `workflows.patches`), before signals (threading by
     # update, the `hand_off` activity), before the conversation's one patch, and of the current
     # code (`record_histories.py`), which also records a conversation through every agent action
-    # and timer, and the export and retention workflows.
+    # and timer, and the export and retention workflows, with its payloads sealed by the tests'
+    # key A, and after the conversation took interactions from the store.
     assert {path.stem for path in HISTORIES} >= {
         "interaction_sms_malformed",
         "interaction_sms_by_update",
@@ -39,6 +40,10 @@ def test_there_are_histories_to_replay() -> None:
         "conversation_actions_one_patch",
         "export_one_patch",
         "retention_one_patch",
+        "interaction_sms_encrypted",
+        "conversation_encrypted",
+        "interaction_sms_facts_from_store",
+        "conversation_facts_from_store",
     }
 
 

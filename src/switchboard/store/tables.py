@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
+    Date,
     DateTime,
     Dialect,
     ForeignKey,
@@ -192,4 +193,22 @@ audit_log = Table(
     Column("detail", JSON),
     Index("ix_audit_log_at", "at"),
     Index("ix_audit_log_actor_at", "actor", "at"),
+)
+# Erasure (issue 18). A keyed hash of each erased provider key, so a redelivery of an erased
+# message is acknowledged and dropped instead of coming back; the key itself is not kept.
+erased_keys = Table(
+    "erased_keys",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("erased_at", UTCDateTime(), nullable=False),
+)
+
+# Export partitions that held erased rows: the next export rewrites them, then forgets them.
+export_rewrites = Table(
+    "export_rewrites",
+    metadata,
+    Column("dataset", String(32), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("part", String(32), primary_key=True),
+    Column("requested_at", UTCDateTime(), nullable=False),
 )
