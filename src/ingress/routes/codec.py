@@ -10,7 +10,6 @@ from loopback to an ingress bound to loopback.
 from __future__ import annotations
 
 import base64
-import binascii
 from typing import Annotated
 
 from cryptography.exceptions import InvalidTag
@@ -83,7 +82,7 @@ def _to_proto(body: Payloads) -> list[Payload]:
             )
             for p in body.payloads
         ]
-    except binascii.Error as exc:
+    except ValueError as exc:  # binascii.Error, or characters outside ASCII
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "payloads must be base64") from exc
 
 
