@@ -23,6 +23,7 @@ from bench.sms_latency import write
 from runtime.temporal_server import temporal_binary
 from runtime.worker import build_worker
 from switchboard import routing, search_attributes
+from switchboard.codec import Keyring
 from switchboard.contract import (
     THREAD,
     Channel,
@@ -35,7 +36,7 @@ from switchboard.contract import (
     Route,
     conversation_workflow_id,
 )
-from switchboard.converter import DATA_CONVERTER
+from switchboard.converter import data_converter
 from switchboard.store import ConversationStore, Store
 from workflows import ConversationWorkflow
 
@@ -44,7 +45,7 @@ async def main(count: int) -> dict[str, object]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_binary(),
         search_attributes=search_attributes.ALL,
-        data_converter=DATA_CONVERTER,
+        data_converter=data_converter(Keyring.parse(Keyring.new_entry("bench"))),
     )
     policy = ConversationPolicy()
     with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(16) as executor:

@@ -9,7 +9,9 @@ own; the server's CPU is read from its process.
 2. pipeline: `--count` SMS from 200 senders through InteractionWorkflow, until each is
    persisted and threaded into its customer's conversation.
 
-Usage:  .venv/bin/python -m bench.message_cpu [--count 400]
+Usage:  .venv/bin/python -m bench.message_cpu [--count 400] [--plain]
+
+`--plain` runs it without payload encryption, to compare what the codec costs.
 """
 
 from __future__ import annotations
@@ -36,8 +38,9 @@ from runtime.simulate import new_message_sid, sms_fields
 from runtime.temporal_server import temporal_binary
 from runtime.worker import build_worker
 from switchboard import routing, search_attributes
+from switchboard.codec import Keyring
 from switchboard.contract import Channel, Provider, RawEvent
-from switchboard.converter import DATA_CONVERTER
+from switchboard.converter import data_converter
 from switchboard.store import Store
 from switchboard.store.tables import interactions
 
@@ -127,11 +130,12 @@ async def _pipeline(client: Client, store: Store, count: int) -> dict[str, float
     return await _measure(count, one, lambda: threaded_count() >= warm + count)
 
 
-async def main(count: int) -> dict[str, object]:
+async def main(count: int, encrypted: bool = True) -> dict[str, object]:
+    keyring = Keyring.parse(Keyring.new_entry("bench")) if encrypted else None
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_binary(),
         search_attributes=search_attributes.ALL,
-        data_converter=DATA_CONVERTER,
+        data_converter=data_converter(keyring),
         dev_server_log_level="error",
     )
     try:
@@ -146,6 +150,7 @@ async def main(count: int) -> dict[str, object]:
         await env.shutdown()
     return {
         "count": count,
+        "payloads_encrypted": encrypted,
         "bare_workflow": bare,
         "pipeline_message": pipeline,
         "server_cpu_ratio_pipeline_to_bare": round(
@@ -160,5 +165,9 @@ async def main(count: int) -> dict[str, object]:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="CPU per message against a bare workflow")
     parser.add_argument("--count", type=int, default=400)
+    parser.add_argument(
+        "--plain", action="store_true", help="payloads not encrypted (to measure the codec)"
+    )
     args = parser.parse_args()
-    write("message_cpu", asyncio.run(main(args.count)))
+    name = "message_cpu_plain" if args.plain else "message_cpu"
+    write(name, asyncio.run(main(args.count, encrypted=not args.plain)))

@@ -23,7 +23,7 @@ from temporalio.worker import Worker
 from bench.sms_latency import write
 from runtime.temporal_server import temporal_binary
 from switchboard.contract import PURGE_EXPIRED, PurgeResult
-from switchboard.converter import DATA_CONVERTER
+from switchboard.converter import data_converter
 from workflows import RUNNER, RetentionWorkflow
 
 
@@ -34,7 +34,7 @@ def purge() -> PurgeResult:
 
 async def main(count: int) -> None:
     env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal_binary(), data_converter=DATA_CONVERTER
+        dev_server_existing_path=temporal_binary(), data_converter=data_converter(None)
     )
     with ThreadPoolExecutor(2) as executor:
         async with Worker(

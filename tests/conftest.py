@@ -48,11 +48,11 @@ from temporalio.worker import Worker
 
 from runtime.temporal_server import temporal_binary
 from switchboard import search_attributes
-from switchboard.converter import DATA_CONVERTER
 from switchboard.settings import IngressSettings
 from switchboard.store import Store
 from tests.support.app import Clock, app_client
 from tests.support.exported import export_a_pipeline_run
+from tests.support.keys import DATA_CONVERTER
 from tests.support.pipeline import running_worker
 from tests.support.settings import API_KEY, ingress_settings
 from tests.support.stores import (
@@ -76,6 +76,7 @@ STORE_MATRIX = tuple(
         "analytics/test_resolution.py",
         "runtime/test_reprocess.py",
         "integration/test_duplicate_storm.py",
+        "integration/test_erasure.py",
     )
 )
 BOTH_STORES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]

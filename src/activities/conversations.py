@@ -13,12 +13,15 @@ from temporalio.common import WorkflowIDConflictPolicy
 from switchboard.contract import (
     ADD_INTERACTION,
     HAND_OFF,
+    LOAD_INTERACTIONS,
     RECORD_CONVERSATION,
     THREAD,
     THREAD_INTERACTION,
     ConversationInput,
     ConversationPolicy,
     HandOffInput,
+    LoadInteractionsInput,
+    LoadInteractionsResult,
     RecordConversationInput,
     conversation_workflow_id,
 )
@@ -89,6 +92,10 @@ class ConversationActivities:
             rpc_timeout=timedelta(seconds=30),
         )
         return conversation_id
+
+    @activity.defn(name=LOAD_INTERACTIONS)
+    def load_interactions(self, inp: LoadInteractionsInput) -> LoadInteractionsResult:
+        return LoadInteractionsResult(self.store.interaction_refs(inp.interaction_ids))
 
     @activity.defn(name=RECORD_CONVERSATION)
     def record_conversation(self, inp: RecordConversationInput) -> None:

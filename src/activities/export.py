@@ -15,6 +15,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from analytics import export
+from analytics.export import erased
 from analytics.privacy import Privacy
 from switchboard.contract import (
     EXPORT_INVALID,
@@ -73,7 +74,11 @@ class ExportActivities:
         if not Path(inp.batch.path).exists():  # a retry after the rename: already published
             snapshot = export.current(self.root)
             return str(snapshot) if snapshot else ""
-        published = str(export.publish(self.root, _staged(inp.batch), inp.validation))
+        staged = _staged(inp.batch)
+        target = export.publish(self.root, staged, inp.validation)
+        if staged.watermark.rewrites_until is not None:
+            erased.settle(self.store.engine, self.root, target, staged.watermark.rewrites_until)
+        published = str(target)
         # For the "export stale" alert (deploy/prometheus/alerts.yml).
         activity.metric_meter().create_gauge_float(
             "switchboard_export_published_timestamp_seconds",

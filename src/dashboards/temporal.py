@@ -12,7 +12,7 @@ from temporalio.client import Client
 
 from dashboards.data import settings
 from switchboard import failures
-from switchboard.converter import DATA_CONVERTER
+from switchboard.converter import data_converter
 from switchboard.store import Store
 
 STATUSES = ("Running", "Completed", "Failed", "TimedOut", "Terminated", "Canceled")
@@ -32,7 +32,8 @@ async def _connect() -> Client:
         Client.connect(
             settings().temporal_address,
             namespace=settings().temporal_namespace,
-            data_converter=DATA_CONVERTER,
+            # Counts and ids only: no payload is read, so no key is needed here.
+            data_converter=data_converter(None),
         ),
         3,
     )

@@ -14,12 +14,15 @@ from sendgrid.helpers.eventwebhook import EventWebhook
 from temporalio.client import Client
 from temporalio.service import RetryConfig
 
+from analytics.privacy import load_key
 from ingress import audit, events_out, limits, loopback, metrics
 from ingress.auth.oidc import OidcVerifier
 from ingress.routes import (
     access,
     api,
+    codec,
     conversations,
+    erasure,
     failures,
     health,
     push,
@@ -29,13 +32,15 @@ from ingress.routes import (
 )
 from switchboard import telemetry
 from switchboard.blobs import BlobStore
-from switchboard.converter import DATA_CONVERTER
+from switchboard.codec import EncryptionCodec, Keyring
+from switchboard.converter import data_converter
 from switchboard.settings import IngressSettings
 from switchboard.store import Store
+from switchboard.store.erasure import Erasure
 
 
 async def connect_temporal(
-    settings: IngressSettings, tracing: TracerProvider | None = None
+    settings: IngressSettings, keyring: Keyring, tracing: TracerProvider | None = None
 ) -> Client:
     """A lazy client: the ingress starts (and answers 503) even while Temporal is down.
 
@@ -46,7 +51,7 @@ async def connect_temporal(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         lazy=True,
-        data_converter=DATA_CONVERTER,
+        data_converter=data_converter(keyring),
         retry_config=RetryConfig(max_retries=2, max_elapsed_time_millis=3000),
         interceptors=telemetry.temporal_interceptors(tracing),
     )
@@ -76,11 +81,15 @@ def sendgrid_event_verifier(settings: IngressSettings) -> EventWebhook | None:
 
 def create_app(
     settings: IngressSettings,
+    keyring: Keyring,
     temporal: Client | None = None,
     store: Store | None = None,
     clock: Callable[[], float] = time.time,
 ) -> FastAPI:
-    """Build the app; tests may hand in their own client, store and clock (unix seconds)."""
+    """Build the app; tests may hand in their own client, store and clock (unix seconds).
+
+    `keyring` seals what the app starts in Temporal and serves the codec endpoints.
+    """
     tracing = telemetry.tracer_provider(settings, "ingress")
 
     @asynccontextmanager
@@ -90,10 +99,19 @@ def create_app(
         app.state.oidc = OidcVerifier(settings) if settings.oidc_issuer else None
         app.state.sendgrid_events = sendgrid_event_verifier(settings)
         app.state.blobs = BlobStore(settings.data_dir / "blobs")
-        app.state.temporal = temporal or await connect_temporal(settings, tracing)
+        app.state.codec = EncryptionCodec(keyring)
+        app.state.temporal = temporal or await connect_temporal(settings, keyring, tracing)
         owned_store = store is None
         app.state.store = store or Store.from_url(
             settings.resolved_database_url(), settings.sqlite_busy_timeout_s
+        )
+        app.state.erasure = Erasure(
+            app.state.store.engine,
+            load_key(
+                settings.export_hash_key.get_secret_value() if settings.export_hash_key else None,
+                settings.resolved_export_dir(),
+            ),
+            app.state.blobs,
         )
         try:
             yield
@@ -119,6 +137,8 @@ def create_app(
     app.include_router(subscriptions.router)
     events_out.document(app)
     app.include_router(health.router)
+    app.include_router(codec.router)
+    app.include_router(erasure.router)
     app.middleware("http")(audit.record)
     app.middleware("http")(loopback.guard)
     app.middleware("http")(metrics.observe)

@@ -13,6 +13,7 @@ from temporalio.client import Client
 
 from switchboard.settings import IngressSettings
 from switchboard.store import Store
+from switchboard.store.erasure import Erasure
 
 
 def get_settings(request: Request) -> IngressSettings:
@@ -30,6 +31,11 @@ def get_temporal(request: Request) -> Client:
     return client
 
 
+def get_erasure(request: Request) -> Erasure:
+    erasure: Erasure = request.app.state.erasure
+    return erasure
+
+
 def get_clock(request: Request) -> Callable[[], float]:
     clock: Callable[[], float] = request.app.state.clock
     return clock
@@ -39,3 +45,4 @@ SettingsDep = Annotated[IngressSettings, Depends(get_settings)]
 ClockDep = Annotated[Callable[[], float], Depends(get_clock)]
 StoreDep = Annotated[Store, Depends(get_store)]
 TemporalDep = Annotated[Client, Depends(get_temporal)]
+ErasureDep = Annotated[Erasure, Depends(get_erasure)]

@@ -41,6 +41,11 @@ AUTH_REFUSALS = Counter(
     "API calls refused: missing or invalid credentials (401), a role without the permission (403).",
     ["route", "reason"],
 )
+ERASED_DROPS = Counter(
+    "switchboard_erased_deliveries_total",
+    "Accepted webhooks dropped because their message's customer was erased.",
+    ["provider", "kind"],
+)
 DUPLICATES = Counter(
     "switchboard_duplicate_deliveries_total",
     "Accepted webhooks whose event already had its workflow (provider retries, duplicates).",

@@ -6,13 +6,15 @@ import logging
 from datetime import timedelta
 
 from fastapi import HTTPException, Request, status
+from fastapi.concurrency import run_in_threadpool
 from temporalio.client import Client
 
 from ingress import limits
-from ingress.metrics import DUPLICATES, WORKFLOW_STARTS
+from ingress.metrics import DUPLICATES, ERASED_DROPS, WORKFLOW_STARTS
 from ingress.starter import TemporalRefused, TemporalUnavailable, start_interaction
 from switchboard.contract import Channel, RawEvent
 from switchboard.settings import IngressSettings
+from switchboard.store.erasure import Erasure
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_S = "5"
@@ -34,13 +36,18 @@ def require_media_type(request: Request, expected: str) -> None:
 
 
 async def start_durably(
-    temporal: Client, settings: IngressSettings, raw: RawEvent, channel: Channel
+    temporal: Client, settings: IngressSettings, raw: RawEvent, channel: Channel, erasure: Erasure
 ) -> None:
     """Start the event's workflow; 503 with Retry-After when Temporal cannot take it.
 
     A provider only hears 2xx once the event is durable, so it keeps (and retries) anything
-    we could not accept.
+    we could not accept. An event of an erased customer's message is acknowledged and
+    dropped: the provider stops redelivering it, and it does not come back.
     """
+    if await run_in_threadpool(erasure.is_erased, raw.provider, raw.event_key):
+        ERASED_DROPS.labels(raw.provider, raw.kind).inc()
+        log.info("%s %s dropped: its message was erased", raw.provider, raw.kind)
+        return
     try:
         started = await start_interaction(
             temporal,

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from temporalio.client import Client, WorkflowHistory
+from temporalio.converter import DataConverter
 from temporalio.worker import Replayer
 
 from runtime.worker import ALL_WORKFLOWS
-from switchboard.converter import DATA_CONVERTER
 from workflows import RUNNER
 
 
@@ -25,8 +25,8 @@ class ReplayReport:
     failures: list[tuple[str, str]]
 
 
-def _replayer() -> Replayer:
-    return Replayer(workflows=ALL_WORKFLOWS, workflow_runner=RUNNER, data_converter=DATA_CONVERTER)
+def _replayer(converter: DataConverter) -> Replayer:
+    return Replayer(workflows=ALL_WORKFLOWS, workflow_runner=RUNNER, data_converter=converter)
 
 
 async def _replay(replayer: Replayer, histories: AsyncIterator[WorkflowHistory]) -> ReplayReport:
@@ -42,7 +42,8 @@ async def _replay(replayer: Replayer, histories: AsyncIterator[WorkflowHistory])
 
 async def replay_recent(client: Client, limit: int) -> ReplayReport:
     """Replay the `limit` most recent executions of each of our workflow types."""
-    replayer = _replayer()
+    # The client's converter: it holds this process's keys, which the histories need.
+    replayer = _replayer(client.data_converter)
     replayed, failures = 0, []
     for workflow_class in ALL_WORKFLOWS:
         name = workflow_class.__name__
@@ -53,11 +54,11 @@ async def replay_recent(client: Client, limit: int) -> ReplayReport:
     return ReplayReport(replayed=replayed, failures=failures)
 
 
-async def replay_recorded(directory: Path) -> ReplayReport:
+async def replay_recorded(directory: Path, converter: DataConverter) -> ReplayReport:
     """Replay every history recorded in `directory` (`*.json`, named by the file)."""
 
     async def histories() -> AsyncIterator[WorkflowHistory]:
         for path in sorted(directory.glob("*.json")):
             yield WorkflowHistory.from_json(path.stem, path.read_text())
 
-    return await _replay(_replayer(), histories())
+    return await _replay(_replayer(converter), histories())

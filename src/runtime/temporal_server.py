@@ -21,8 +21,11 @@ def temporal_binary() -> str:
     return found
 
 
-def dev_server_command(settings: TemporalServerSettings) -> list[str]:
-    """`temporal server start-dev` with persistent state, WAL pragmas and our search attributes."""
+def dev_server_command(
+    settings: TemporalServerSettings, codec_endpoint: str | None = None
+) -> list[str]:
+    """`temporal server start-dev` with persistent state, WAL pragmas and our search attributes;
+    its UI decodes payloads through `codec_endpoint` (the ingress's `/codec`) when given."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     command = [
         temporal_binary(),
@@ -46,6 +49,8 @@ def dev_server_command(settings: TemporalServerSettings) -> list[str]:
         "--log-level",
         "error",
     ]
+    if codec_endpoint:
+        command += ["--ui-codec-endpoint", codec_endpoint]
     for key in search_attributes.ALL:
         kind = key.indexed_value_type.name.capitalize()  # KEYWORD → Keyword, BOOL → Bool
         command += ["--search-attribute", f"{key.name}={kind}"]

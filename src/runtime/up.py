@@ -127,7 +127,10 @@ def run(settings: UpSettings) -> int:
         temporal = supervisor.add(
             Child(
                 "Temporal",
-                dev_server_command(settings),
+                # Temporal UI decodes payloads through the ingress: no extra step to read them.
+                dev_server_command(
+                    settings, f"http://{settings.host}:{settings.ingress_port}/codec"
+                ),
                 env,
                 lambda: _temporal_ready(temporal_address, settings.temporal_namespace),
             )

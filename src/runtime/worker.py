@@ -26,8 +26,9 @@ from analytics.privacy import Privacy, load_key
 from runtime import schedules
 from runtime.relay import EventRelay
 from switchboard import routing, search_attributes, telemetry
+from switchboard.codec import Keyring
 from switchboard.contract import ConversationPolicy
-from switchboard.converter import DATA_CONVERTER
+from switchboard.converter import data_converter
 from switchboard.routing import Rules
 from switchboard.settings import WorkerSettings
 from switchboard.store import ConversationStore, Store
@@ -88,6 +89,7 @@ def build_worker(
             conversation_activities.thread_interaction,
             conversation_activities.hand_off,
             conversation_activities.record_conversation,
+            conversation_activities.load_interactions,
             reply_activities.send_reply,
             *analytics,
         ],
@@ -133,7 +135,10 @@ def delivery_http(settings: WorkerSettings) -> httpx.AsyncClient:
 
 
 async def _connect(
-    settings: WorkerSettings, runtime: Runtime | None, tracing: TracerProvider | None
+    settings: WorkerSettings,
+    keyring: Keyring,
+    runtime: Runtime | None,
+    tracing: TracerProvider | None,
 ) -> Client:
     """Connect, waiting for Temporal if it is not up yet (a host restart, a compose start)."""
     delay = 0.5
@@ -142,7 +147,7 @@ async def _connect(
             return await Client.connect(
                 settings.temporal_address,
                 namespace=settings.temporal_namespace,
-                data_converter=DATA_CONVERTER,
+                data_converter=data_converter(keyring),
                 runtime=runtime,
                 interceptors=telemetry.temporal_interceptors(tracing),
             )
@@ -157,7 +162,7 @@ async def _connect(
             delay = min(delay * 2, 10.0)
 
 
-async def run_worker(settings: WorkerSettings, rules: Rules) -> None:
+async def run_worker(settings: WorkerSettings, rules: Rules, keyring: Keyring) -> None:
     """Run until SIGINT or SIGTERM, then finish in-flight tasks and stop."""
     runtime = None
     if settings.worker_metrics_port:
@@ -165,7 +170,7 @@ async def run_worker(settings: WorkerSettings, rules: Rules) -> None:
         runtime = Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=address)))
         log.info("worker metrics at http://%s/metrics", address)
     tracing = telemetry.tracer_provider(settings, "worker")
-    client = await _connect(settings, runtime, tracing)
+    client = await _connect(settings, keyring, runtime, tracing)
     try:
         added = await search_attributes.ensure_registered(client)
         if added:

@@ -14,7 +14,9 @@ _CHANNEL_PREFIXES = ("whatsapp:", "sms:", "tel:")
 def normalize_phone(raw: str, default_region: str = "US") -> str:
     """Return `raw` in E.164 form, or raise `MalformedPayload` if it is not a phone number.
 
-    `default_region` applies only to numbers written without a country code.
+    `default_region` applies only to numbers written without a country code. Errors never
+    echo the value: it is personal data even when malformed, and errors reach API answers,
+    logs and workflow failures.
     """
     value = raw.strip()
     for prefix in _CHANNEL_PREFIXES:
@@ -24,9 +26,9 @@ def normalize_phone(raw: str, default_region: str = "US") -> str:
     try:
         number = phonenumbers.parse(value, default_region)
     except phonenumbers.NumberParseException as exc:
-        raise MalformedPayload(f"not a phone number: {raw!r}") from exc
+        raise MalformedPayload("not a phone number") from exc
     if not phonenumbers.is_possible_number(number):
-        raise MalformedPayload(f"not a possible phone number: {raw!r}")
+        raise MalformedPayload("not a possible phone number")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -35,5 +37,5 @@ def normalize_email(raw: str) -> str:
     value = raw.strip().casefold()
     local, _, domain = value.rpartition("@")
     if not local or not domain:
-        raise MalformedPayload(f"not an email address: {raw!r}")
+        raise MalformedPayload("not an email address")
     return value

@@ -36,5 +36,16 @@ class BlobStore:
             raise ValueError(f"not a blob reference: {ref!r}")
         return self._path(ref.removeprefix(PREFIX)).read_bytes()
 
+    def delete(self, ref: str) -> bool:
+        """Remove a blob (erasure, retention); False if it was not there."""
+        if not ref.startswith(PREFIX):
+            raise ValueError(f"not a blob reference: {ref!r}")
+        path = self._path(ref.removeprefix(PREFIX))
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
     def _path(self, digest: str) -> Path:
         return self.root / digest[:2] / digest

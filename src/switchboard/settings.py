@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from switchboard.codec import Keyring
 from switchboard.contract import ConversationPolicy
 
 _CONFIG = SettingsConfigDict(
@@ -25,6 +26,8 @@ _CONFIG = SettingsConfigDict(
     extra="ignore",
     # `VAR=` means "not set", as compose files write optional settings (`${VAR:-}`).
     env_ignore_empty=True,
+    # A refused value may be a secret: errors name the setting, never echo its value.
+    hide_input_in_errors=True,
 )
 
 
@@ -63,6 +66,16 @@ class CommonSettings(BaseSettings):
     # The failures console (API, CLI, dashboard) calls a workflow still retrying after this
     # long "stuck".
     failures_stuck_after_s: float = Field(default=3600.0, gt=0)
+    # Payload encryption keys, `id:base64-of-32-bytes`, comma-separated: the first seals, all
+    # open. Unset on one machine: a key generated under the data directory (`payload_keys`).
+    payload_keys: SecretStr | None = None
+
+    @field_validator("payload_keys")
+    @classmethod
+    def _keyring(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            Keyring.parse(value.get_secret_value())  # a KeyringError is a ValueError
+        return value
 
     # Events out: private addresses (and plain http) for subscriptions, in development and
     # tests only; the waits between delivery attempts (Svix's schedule: 8 attempts in ~28 h).
@@ -134,7 +147,7 @@ class IngressSettings(CommonSettings):
     # A callback (a recording, a status) for an interaction never seen waits this long for it,
     # then is kept as an orphaned event and its workflow completes.
     orphan_callback_wait_s: float = Field(default=24 * 3600.0, gt=0)
-    # Where the failures console links workflows to.
+    # Where the failures console links workflows to; its origin may call the codec server.
     temporal_ui_url: str = "http://127.0.0.1:8233"
     # A request body not received within this long is refused (408): slow clients cannot hold
     # connections open.

@@ -175,6 +175,20 @@ CONVERSATION_ONE_PATCH = Patch(
     "Then the three patches asked under it go, with the `conversation_by_*` histories.",
 )
 
+CONVERSATION_FACTS_FROM_STORE = Patch(
+    id="conversation-facts-from-store",
+    workflow="ConversationWorkflow",
+    introduced=date(2026, 12, 1),
+    commit="h-privacy (issue 18)",
+    changed="A signalled interaction's customer, channel and address are read from the store "
+    "(local activity `load_interactions`), never from the signal; another customer's is "
+    "ignored. New runs ask this patch alone: it stands for CONVERSATION_ONE_PATCH's path plus "
+    "the read.",
+    step="patched",
+    retire_when="No ConversationWorkflow run started before this patch's release is running; "
+    "then CONVERSATION_ONE_PATCH's branch without the read goes.",
+)
+
 LEDGER = (
     CONVERSATION_HANDOFF,
     LOCAL_STORE_STEPS,
@@ -184,4 +198,5 @@ LEDGER = (
     UPSERT_CHANGED_ATTRIBUTES,
     KEEP_EARLIER_TIMER,
     CONVERSATION_ONE_PATCH,
+    CONVERSATION_FACTS_FROM_STORE,
 )

@@ -31,6 +31,7 @@ SECRETS = {
     "DASHBOARDS_COOKIE_SECRET": "cookie-secret-5",
     "TEMPORAL_UI_OIDC_CLIENT_ID": "temporal-ui",
     "TEMPORAL_UI_OIDC_CLIENT_SECRET": "tui-secret-6",
+    "SWITCHBOARD_PAYLOAD_KEYS": "k1:" + "A" * 43 + "=",
 }
 LONG_RUNNING = ("postgresql", "temporal", "worker", "ingress", "dashboards")
 

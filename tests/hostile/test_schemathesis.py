@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 
 from ingress import create_app
+from tests.support.keys import KEYRING
 from tests.support.settings import API_KEY, ingress_settings
 
 pytestmark = pytest.mark.slow  # a minute on a busy 2-core machine: not in `make test-fast`
@@ -43,7 +44,7 @@ def app_client(
     store.migrate()
     store.close()
     # The app creates its own Temporal client and store in its lifespan, on TestClient's loop.
-    with TestClient(create_app(settings_), raise_server_exceptions=False) as client:
+    with TestClient(create_app(settings_, KEYRING), raise_server_exceptions=False) as client:
         yield client
 
 

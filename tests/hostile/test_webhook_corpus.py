@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
+import re
 import secrets
 import time
 from collections import Counter
@@ -429,3 +431,25 @@ async def test_poison_values_are_400_naming_the_field_in_milliseconds(
     assert slowest < 0.25, f"a poison value took {slowest * 1000:.0f} ms to refuse"
     assert count(store, raw_events) == 0 and count(store, interactions) == 0
     await assert_nothing_started(client, task_queue)
+
+
+# What the corpus carries that is personal: its customers' numbers, address and message text.
+PERSONAL = re.compile(r"\+?1?415555\d{4}|someone@example\.com|\bhello\b|\bQuestion\b")
+
+
+async def test_no_personal_data_reaches_the_logs_or_the_error_answers(
+    http: httpx.AsyncClient, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The hostile corpus and its genuine requests: no phone number, address or message text
+    in the ingress's INFO log lines or in a refusal's reason."""
+    caplog.set_level(logging.INFO)
+    leaked: list[str] = []
+    for attempt in [*corpus(int(clock.now)), *genuine_requests(int(clock.now))]:
+        response = await http.post(attempt.webhook, content=attempt.body, headers=attempt.headers)
+        if response.status_code >= 400 and PERSONAL.search(response.text):
+            leaked.append(f"{attempt.webhook} {attempt.attack}: {response.text[:200]}")
+    for record in caplog.records:
+        text = record.getMessage() + (record.exc_text or "")
+        if PERSONAL.search(text):
+            leaked.append(f"log {record.name}: {text[:200]}")
+    assert leaked == []

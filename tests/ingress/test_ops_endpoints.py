@@ -10,6 +10,7 @@ import pytest
 
 from ingress import create_app
 from switchboard.store import Store
+from tests.support.keys import KEYRING
 from tests.support.settings import ingress_settings
 
 
@@ -17,7 +18,7 @@ async def status_of(path: str, client_host: str, loopback_only: bool, tmp_path: 
     store = Store.from_url(f"sqlite:///{tmp_path / 'switchboard.db'}")
     store.migrate()
     settings = ingress_settings("ops", ops_loopback_only=loopback_only, data_dir=tmp_path)
-    app = create_app(settings, store=store)
+    app = create_app(settings, KEYRING, store=store)
     try:
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app, client=(client_host, 40000))

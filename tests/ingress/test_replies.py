@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import secrets
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from unittest.mock import ANY
 
 import httpx
 import pytest
@@ -24,7 +27,15 @@ from runtime.simulate import (
     sms_fields,
 )
 from runtime.worker import build_worker
-from switchboard.contract import interaction_workflow_id
+from switchboard.contract import (
+    THREAD,
+    Channel,
+    Direction,
+    InteractionRef,
+    Route,
+    conversation_workflow_id,
+    interaction_workflow_id,
+)
 from switchboard.settings import IngressSettings, WorkerSettings
 from switchboard.store import Store
 from tests.support.builders import post_email, random_phone
@@ -216,3 +227,48 @@ async def test_a_refused_reply_is_502_with_the_providers_reason_and_nothing_is_s
         f"/api/conversations/{conversation_id}/reply", json={"text": ""}, headers=auth
     )
     assert empty.status_code == 422
+
+
+async def test_a_forged_thread_signal_cannot_redirect_the_next_reply(
+    http: httpx.AsyncClient,
+    client: Client,
+    worker: Worker,
+    store: Store,
+    double: ProviderDouble,
+    auth: dict[str, str],
+) -> None:
+    phone, other_phone, attacker = random_phone(), random_phone(), "+19995550666"
+    conversation_id = await converse_by_sms(http, client, store, phone)
+    other = (
+        await http.get(
+            f"/api/conversations/{await converse_by_sms(http, client, store, other_phone)}",
+            headers=auth,
+        )
+    ).json()
+    mine = (await http.get(f"/api/conversations/{conversation_id}", headers=auth)).json()
+    customer_id = mine["customer_id"]
+
+    # Whoever can signal names an interaction that does not exist, with their own address, and
+    # another customer's real interaction: the store knows neither as this customer's.
+    conversation = client.get_workflow_handle(conversation_workflow_id(customer_id))
+    for interaction_id in (str(uuid.uuid4()), other["interaction_ids"][0]):
+        await conversation.signal(
+            THREAD,
+            InteractionRef(
+                interaction_id=interaction_id,
+                customer_id=customer_id,
+                channel=Channel.SMS,
+                direction=Direction.INBOUND,
+                from_address=attacker,
+                route=Route("default", 0),
+            ),
+        )
+    await asyncio.sleep(1)  # the conversation handles the signals
+
+    replied = await http.post(
+        f"/api/conversations/{conversation_id}/reply", json={"text": "On its way."}, headers=auth
+    )
+    assert replied.status_code == 200, replied.text
+    assert double.requests[-1].form()["To"] == phone
+    assert attacker not in {r.form().get("To") for r in double.requests}
+    assert replied.json()["interaction_ids"] == [*mine["interaction_ids"], ANY]

@@ -16,6 +16,7 @@ from temporalio.worker import Worker
 
 from runtime.processes import switchboard_argv
 from tests.support.builders import SMS_PATH, signed_sms
+from tests.support.keys import KEY_A, KEY_B
 from tests.support.pipeline import interaction_result
 
 RECORDED = Path(__file__).parents[1] / "workflows" / "histories"
@@ -24,7 +25,8 @@ RECORDED = Path(__file__).parents[1] / "workflows" / "histories"
 def replay_check(*args: str, cwd: Path, env: dict[str, str] | None = None) -> tuple[int, str]:
     done = subprocess.run(
         [*switchboard_argv(), "replay-check", *args],
-        env={**os.environ, **(env or {})},
+        # The tests' keys: the histories are sealed (with B by the key-rotation test, if run).
+        env={**os.environ, "SWITCHBOARD_PAYLOAD_KEYS": f"{KEY_A},{KEY_B}", **(env or {})},
         cwd=cwd,
         capture_output=True,
         text=True,

@@ -12,6 +12,7 @@ from temporalio.client import Client
 from ingress import create_app
 from switchboard.settings import IngressSettings
 from switchboard.store import Store
+from tests.support.keys import KEYRING
 
 
 class Clock:
@@ -33,7 +34,7 @@ async def app_client(
     base_url: str = "http://testserver",
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The real FastAPI app, lifespan included, driven over ASGI."""
-    app = create_app(settings, temporal=temporal, store=store, clock=clock)
+    app = create_app(settings, KEYRING, temporal=temporal, store=store, clock=clock)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url=base_url) as http:

@@ -10,6 +10,7 @@ from switchboard import routing
 from switchboard.routing import Rules
 from switchboard.settings import IngressSettings
 from tests.support.fixtures import FIXTURE_PUBLIC_URL, FIXTURE_TOKEN
+from tests.support.keys import PAYLOAD_KEYS
 
 API_KEY = "test-api-key-" + uuid.uuid4().hex
 
@@ -21,6 +22,7 @@ def ingress_settings(task_queue: str, **overrides: Any) -> IngressSettings:
         "api_keys": API_KEY,
         "task_queue": task_queue,
         "temporal_start_timeout_s": 3.0,
+        "payload_keys": PAYLOAD_KEYS,
     }
     values.update(overrides)
     # `_env_file=None`: a developer's .env must not change what the tests check.

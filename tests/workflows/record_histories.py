@@ -62,10 +62,10 @@ from switchboard.contract import (
     Route,
     conversation_workflow_id,
 )
-from switchboard.converter import DATA_CONVERTER
 from switchboard.store import Store
 from tests.support.builders import sms_input
 from tests.support.fixtures import FIXTURE_TOKEN
+from tests.support.keys import DATA_CONVERTER
 from tests.support.provider_double import INVALID_NUMBER, provider_double
 from workflows import ConversationWorkflow, ExportWorkflow, InteractionWorkflow, RetentionWorkflow
 

@@ -26,20 +26,25 @@ from switchboard.contract import (
     RESOLVE,
     THREAD,
     Channel,
+    Content,
     ConversationInput,
     ConversationPolicy,
     ConversationState,
+    CustomerInteraction,
     Direction,
     Identity,
     IdentityKind,
     InteractionRef,
+    Provider,
     ResolveInput,
     Route,
+    Status,
     conversation_workflow_id,
 )
-from switchboard.converter import DATA_CONVERTER
 from switchboard.store import Store
 from switchboard.store.tables import conversation_events
+from tests.support.builders import sms_raw
+from tests.support.keys import DATA_CONVERTER
 from tests.support.settings import timeless_rules
 from workflows import ConversationWorkflow
 
@@ -86,8 +91,12 @@ async def skipping_worker(
                 await STARTED.pop().terminate("test finished")
 
 
-def inbound(customer_id: str, now: datetime, first_response: timedelta) -> InteractionRef:
-    return InteractionRef(
+def inbound(
+    store: Store, customer_id: str, now: datetime, first_response: timedelta
+) -> InteractionRef:
+    """An inbound SMS of the customer, stored as the interaction workflow would have: the
+    conversation takes the facts from the store, not from the ref it is given."""
+    ref = InteractionRef(
         interaction_id=str(uuid.uuid4()),
         customer_id=customer_id,
         channel=Channel.SMS,
@@ -95,6 +104,26 @@ def inbound(customer_id: str, now: datetime, first_response: timedelta) -> Inter
         from_address="+14155550123",
         route=Route(queue="messaging", priority=2, sla_due_at=now + first_response),
     )
+    raw = sms_raw(sender=ref.from_address)
+    store.persist_interaction(
+        CustomerInteraction(
+            interaction_id=ref.interaction_id,
+            customer_id=customer_id,
+            channel=ref.channel,
+            direction=ref.direction,
+            provider=Provider.TWILIO,
+            provider_message_id=raw.event_key,
+            from_address=ref.from_address,
+            to_address="+14155550100",
+            occurred_at=now,
+            received_at=now,
+            content=Content(text="hello"),
+            status=Status.COMPLETED,
+            route=ref.route,
+        ),
+        raw,
+    )
+    return ref
 
 
 async def start(client: Client, store: Store, task_queue: str) -> tuple[str, WorkflowHandle]:
@@ -132,7 +161,7 @@ async def test_unanswered_message_breaches_the_sla_escalates_and_auto_resolves(
     customer_id, handle = await start(client, store, task_queue)
     now = await skipping.get_current_time()
     conversation_id = await handle.execute_update(
-        ADD_INTERACTION, inbound(customer_id, now, timedelta(minutes=15)), result_type=str
+        ADD_INTERACTION, inbound(store, customer_id, now, timedelta(minutes=15)), result_type=str
     )
     await skipping.sleep(timedelta(minutes=16))
     state: ConversationState = await handle.query(ConversationWorkflow.current)
@@ -164,13 +193,13 @@ async def test_each_message_pushes_auto_resolve_later_without_restarting_the_tim
     now = await skipping.get_current_time()
     # A long first-response target: the inactivity deadline (2 h) is what the timer waits for.
     conversation_id = await handle.execute_update(
-        ADD_INTERACTION, inbound(customer_id, now, timedelta(hours=48)), result_type=str
+        ADD_INTERACTION, inbound(store, customer_id, now, timedelta(hours=48)), result_type=str
     )
     for _ in range(3):
         await skipping.sleep(timedelta(minutes=90))
         now = await skipping.get_current_time()
         await handle.execute_update(
-            ADD_INTERACTION, inbound(customer_id, now, timedelta(hours=48)), result_type=str
+            ADD_INTERACTION, inbound(store, customer_id, now, timedelta(hours=48)), result_type=str
         )
     # 6 h 29 min after the first message, 1 h 59 min of quiet since the last: still open.
     await skipping.sleep(timedelta(minutes=119))
@@ -193,13 +222,13 @@ async def test_customer_message_reopens_within_the_window_and_opens_anew_after(
     customer_id, handle = await start(client, store, task_queue)
     now = await skipping.get_current_time()
     first = await handle.execute_update(
-        ADD_INTERACTION, inbound(customer_id, now, timedelta(hours=1)), result_type=str
+        ADD_INTERACTION, inbound(store, customer_id, now, timedelta(hours=1)), result_type=str
     )
     await handle.execute_update(RESOLVE, ResolveInput("answered"), result_type=ConversationState)
     await skipping.sleep(timedelta(minutes=30))
     now = await skipping.get_current_time()
     reopened = await handle.execute_update(
-        ADD_INTERACTION, inbound(customer_id, now, timedelta(hours=1)), result_type=str
+        ADD_INTERACTION, inbound(store, customer_id, now, timedelta(hours=1)), result_type=str
     )
     assert reopened == first
     assert kinds(store, first).count("reopened") == 1
@@ -207,7 +236,7 @@ async def test_customer_message_reopens_within_the_window_and_opens_anew_after(
     await skipping.sleep(timedelta(hours=2))
     now = await skipping.get_current_time()
     later = await handle.execute_update(
-        ADD_INTERACTION, inbound(customer_id, now, timedelta(hours=1)), result_type=str
+        ADD_INTERACTION, inbound(store, customer_id, now, timedelta(hours=1)), result_type=str
     )
     assert later != first
     assert kinds(store, later)[0] == "opened"
@@ -232,7 +261,9 @@ async def test_history_continues_as_new_and_carries_the_conversation(
             now = datetime.now(UTC)
             ids = {
                 await handle.execute_update(
-                    ADD_INTERACTION, inbound(customer_id, now, timedelta(hours=1)), result_type=str
+                    ADD_INTERACTION,
+                    inbound(store, customer_id, now, timedelta(hours=1)),
+                    result_type=str,
                 )
                 for _ in range(25)
             }
@@ -252,7 +283,7 @@ async def test_signalled_interactions_are_threaded_once_each_across_continue_as_
     None is lost at a run's end, none is threaded twice."""
     policy = ConversationPolicy(max_history_events=60)
     customer_id = store.resolve_customer(Identity(IdentityKind.PHONE, "+14155550778"))
-    refs = [inbound(customer_id, datetime.now(UTC), timedelta(hours=1)) for _ in range(40)]
+    refs = [inbound(store, customer_id, datetime.now(UTC), timedelta(hours=1)) for _ in range(40)]
 
     async def signal(ref: InteractionRef) -> None:
         await client.start_workflow(
@@ -313,7 +344,7 @@ async def test_timers_fire_for_a_worker_started_after_they_were_due(
             customer_id, handle = await start(client, store, task_queue)
             conversation_id = await handle.execute_update(
                 ADD_INTERACTION,
-                inbound(customer_id, datetime.now(UTC), timedelta(seconds=2)),
+                inbound(store, customer_id, datetime.now(UTC), timedelta(seconds=2)),
                 result_type=str,
             )
     await asyncio.sleep(3)  # the worker is gone; the first response falls due meanwhile

@@ -8,7 +8,7 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from switchboard.converter import DATA_CONVERTER
+from tests.support.keys import DATA_CONVERTER
 from workflows import (
     RUNNER,
     ConversationWorkflow,
@@ -26,7 +26,8 @@ def test_there_are_histories_to_replay() -> None:
     # went with the branches it took, see `workflows.patches`), before signals (threading by
     # update, the `hand_off` activity), before the conversation's one patch, and of the current
     # code (`record_histories.py`), which also records a conversation through every agent action
-    # and timer, and the export and retention workflows.
+    # and timer, and the export and retention workflows, with its payloads sealed by the tests'
+    # key A, and after the conversation took interactions from the store.
     assert {path.stem for path in HISTORIES} >= {
         "interaction_sms_malformed",
         "interaction_sms_by_update",
@@ -43,6 +44,10 @@ def test_there_are_histories_to_replay() -> None:
         # Events out: retried (500, 429) then delivered; dead-lettered after the schedule.
         "delivery_retried_then_delivered",
         "delivery_dead_lettered",
+        "interaction_sms_encrypted",
+        "conversation_encrypted",
+        "interaction_sms_facts_from_store",
+        "conversation_facts_from_store",
     }
 
 

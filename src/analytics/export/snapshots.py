@@ -26,12 +26,15 @@ class Watermark:
     interactions_updated_at: datetime | None = None
     raw_event_id: int = 0
     events_at: datetime | None = None
+    # Erasures whose partitions this export rewrote, up to (`analytics.export.erased`).
+    rewrites_until: datetime | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
             "interactions_updated_at": _iso(self.interactions_updated_at),
             "raw_event_id": self.raw_event_id,
             "events_at": _iso(self.events_at),
+            "rewrites_until": _iso(self.rewrites_until),
         }
 
     @classmethod
@@ -40,6 +43,7 @@ class Watermark:
             _parse(data.get("interactions_updated_at")),
             int(data.get("raw_event_id", 0)),
             _parse(data.get("events_at")),
+            _parse(data.get("rewrites_until")),
         )
 
 

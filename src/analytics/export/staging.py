@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 from sqlalchemy import Engine, func, select
 
 from analytics import resolution
+from analytics.export import erased
 from analytics.export.marts import build_marts
 from analytics.export.schemas import (
     CONVERSATIONS_SCHEMA,
@@ -42,17 +43,20 @@ def stage(
     """Write the partitions that changed since the published watermark to a staging copy."""
     previous = published_watermark(root)
     high = _high_watermark(engine)
+    rewrites = erased.pending(engine)
+    high.rewrites_until = rewrites.until
     if (
         high.interactions_updated_at == previous.interactions_updated_at
         and high.raw_event_id == previous.raw_event_id
         and high.events_at == previous.events_at
+        and rewrites.until is None
         and current(root) is not None
     ):
         return Staged(path=current(root) or root, watermark=previous, changed=False)
 
     staging = new_staging(root)
     staged = Staged(path=staging, watermark=high, changed=True)
-    _stage_interactions(engine, staging, privacy, previous, staged)
+    _stage_interactions(engine, staging, privacy, previous, rewrites.partitions, staged)
     _stage_events(engine, staging, previous, staged)
     _stage_raw_counts(engine, staging, previous, staged)
     _stage_conversations(engine, staging, hours, now, staged)
@@ -68,6 +72,7 @@ def _stage_interactions(
     staging: Path,
     privacy: Privacy,
     previous: Watermark,
+    erased_from: set[tuple[date, str]],
     staged: Staged,
 ) -> None:
     changed = select(interactions.c.occurred_at, interactions.c.channel)
@@ -75,6 +80,7 @@ def _stage_interactions(
         changed = changed.where(interactions.c.updated_at > previous.interactions_updated_at)
     with engine.connect() as conn:
         partitions = {(at.date(), channel) for at, channel in conn.execute(changed)}
+    partitions |= erased_from  # partitions that held an erased customer's rows
     rows = 0
     for day, channel in sorted(partitions):
         start, end = _day(day)

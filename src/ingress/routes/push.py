@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
 
-from ingress.deps import ClockDep, SettingsDep, TemporalDep
+from ingress.deps import ClockDep, SettingsDep, TemporalDep, get_erasure
 from ingress.metrics import SIGNATURE_FAILURES
 from ingress.signatures import public_url, standard_webhook_error
 from ingress.webhooks import read_body, require_media_type, start_durably
@@ -64,5 +64,5 @@ async def push_event(
         content_type=JSON,
         fields=fields,
     )
-    await start_durably(temporal, settings, raw, Channel.PUSH)
+    await start_durably(temporal, settings, raw, Channel.PUSH, get_erasure(request))
     return Response(status_code=204)

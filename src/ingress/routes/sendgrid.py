@@ -13,7 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 
 from ingress import multipart
-from ingress.deps import ClockDep, SettingsDep, TemporalDep
+from ingress.deps import ClockDep, SettingsDep, TemporalDep, get_erasure
 from ingress.metrics import SIGNATURE_FAILURES
 from ingress.signatures import public_url, sendgrid_event_error
 from ingress.webhooks import read_body, require_media_type, start_durably
@@ -77,7 +77,12 @@ async def events(
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
     # All or nothing for the provider: if any start fails the batch is answered 503 and
     # retried whole, and the events already started are deduplicated by their keys.
-    await asyncio.gather(*(start_durably(temporal, settings, raw, Channel.EMAIL) for raw in raws))
+    await asyncio.gather(
+        *(
+            start_durably(temporal, settings, raw, Channel.EMAIL, get_erasure(request))
+            for raw in raws
+        )
+    )
     return Response(status_code=204)
 
 
@@ -153,7 +158,7 @@ async def inbound(
         content_type=MULTIPART,
         fields=sendgrid_inbound.compact_fields(mail, key, raw_ref, attachments),
     )
-    await start_durably(temporal, settings, raw, Channel.EMAIL)
+    await start_durably(temporal, settings, raw, Channel.EMAIL, get_erasure(request))
     return Response(status_code=200)
 
 

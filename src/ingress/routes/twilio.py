@@ -11,7 +11,7 @@ from temporalio.client import Client
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
-from ingress.deps import SettingsDep, TemporalDep
+from ingress.deps import SettingsDep, TemporalDep, get_erasure
 from ingress.metrics import SIGNATURE_FAILURES
 from ingress.signatures import public_url, twilio_request_valid
 from ingress.webhooks import read_body, require_media_type, start_durably
@@ -126,7 +126,7 @@ async def accept(
             (name, request.headers[name]) for name in ARCHIVED_HEADERS if name in request.headers
         ],
     )
-    await start_durably(temporal, settings, raw, channel)
+    await start_durably(temporal, settings, raw, channel, get_erasure(request))
     return Response(content=answer, media_type="text/xml")
 
 

@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings
 from rich.console import Console
 
 from switchboard import routing
+from switchboard.codec import Keyring, KeyringError
 from switchboard.routing import Rules
 from switchboard.settings import (
     CommonSettings,
@@ -36,13 +37,24 @@ async def connect_temporal(settings: CommonSettings) -> Client:
     """A client of the configured Temporal, with the payload converter every process uses."""
     from temporalio.client import Client
 
-    from switchboard.converter import DATA_CONVERTER
+    from switchboard.converter import data_converter
 
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
-        data_converter=DATA_CONVERTER,
+        data_converter=data_converter(load_keyring(settings)),
     )
+
+
+def load_keyring(settings: CommonSettings, *bound_hosts: str) -> Keyring:
+    """The payload keys; missing or malformed ones end the command with a readable message."""
+    from switchboard.payload_keys import load_keyring as load
+
+    try:
+        return load(settings, *bound_hosts)
+    except KeyringError as exc:
+        console.print(f"[red]payload keys refused:[/] {exc}")
+        raise typer.Exit(2) from exc
 
 
 def load_settings(settings_class: type[S]) -> S:

@@ -9,7 +9,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from runtime.cli._base import app, connect_temporal, console, load_rules, load_settings
+from runtime.cli._base import (
+    app,
+    connect_temporal,
+    console,
+    load_keyring,
+    load_rules,
+    load_settings,
+)
 from switchboard import routing
 from switchboard.settings import (
     CommonSettings,
@@ -63,7 +70,11 @@ def replay_check(
 
     async def check() -> None:
         if histories is not None:
-            report = await replay_recorded(histories)
+            from switchboard.converter import data_converter
+
+            report = await replay_recorded(
+                histories, data_converter(load_keyring(load_settings(CommonSettings)))
+            )
         else:
             client = await connect_temporal(load_settings(CommonSettings))
             report = await replay_recent(client, limit)
@@ -120,6 +131,10 @@ def bench_command(
             f"{burst['messages_per_s']}, {burst['refused_then_retried']}"
         ),
         "burst peak RSS (MB)": burst["peak_rss_mb"],
+        "payload encryption, converter CPU per message off / on (µs)": (
+            f"{result['encryption']['converter_cpu_us_per_message_encryption_off']} / "
+            f"{result['encryption']['converter_cpu_us_per_message_encryption_on']}"
+        ),
     }
     for name, value in rows.items():
         table.add_row(name, str(value))

@@ -15,6 +15,7 @@ from runtime.cli._base import (
     app,
     configure_logging,
     console,
+    load_keyring,
     load_rules,
     load_settings,
     refuse_exposed_dev_secrets,
@@ -44,6 +45,8 @@ def up() -> None:
             "SWITCHBOARD_WORKER_METRICS_HOST": settings.worker_metrics_host,
         },
     )
+    # Refuse a missing key before starting anything; on loopback, generate it for all children.
+    load_keyring(settings, settings.host, settings.temporal_host, settings.dashboard_host)
     load_rules(
         load_settings(WorkerSettings).routing_rules
     )  # refuse a bad rules file before starting
@@ -70,7 +73,9 @@ def worker() -> None:
             settings, {"SWITCHBOARD_WORKER_METRICS_HOST": settings.worker_metrics_host}
         )
     configure_logging(settings, "worker")
-    asyncio.run(run_worker(settings, load_rules(settings.routing_rules)))
+    metrics_host = (settings.worker_metrics_host,) if settings.worker_metrics_port else ()
+    keyring = load_keyring(settings, *metrics_host)
+    asyncio.run(run_worker(settings, load_rules(settings.routing_rules), keyring))
     # The worker has shut down cleanly. Skip the interpreter's teardown: the SDK's Rust threads
     # can still call into Python while it finalizes, and abort the process with SIGABRT
     # ("PyGILState_Release", temporalio/sdk-python#300), turning a clean stop into a crash.
@@ -101,7 +106,7 @@ def ingress(
     # No log config of uvicorn's own: its lines go through ours, and the app writes the
     # access lines itself (inside the request's trace, without query strings).
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, keyring=load_keyring(settings, settings.host)),
         host=settings.host,
         port=settings.ingress_port,
         fd=fd,

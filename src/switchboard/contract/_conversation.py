@@ -12,6 +12,9 @@ HAND_OFF = "hand_off"
 THREAD_INTERACTION = "thread_interaction"
 RECORD_CONVERSATION = "record_conversation"
 SEND_REPLY = "send_reply"
+# What the store says of interactions a conversation was signalled: the signal names them, the
+# store is trusted for their customer, channel and address.
+LOAD_INTERACTIONS = "load_interactions"
 
 # Update names, and the error type of an action the conversation's state does not allow.
 ASSIGN = "assign"
@@ -175,6 +178,18 @@ class SendReplyInput:
 
 
 @dataclass
+class LoadInteractionsInput:
+    interaction_ids: list[str]
+
+
+@dataclass
+class LoadInteractionsResult:
+    """The interactions found, as the store holds them; unknown ids are left out."""
+
+    refs: list[InteractionRef]
+
+
+@dataclass
 class SendReplyResult:
     interaction_id: str
     provider_message_id: str
@@ -185,6 +200,7 @@ __all__ = [
     "ASSIGN",
     "HAND_OFF",
     "INVALID_ACTION",
+    "LOAD_INTERACTIONS",
     "RECORD_CONVERSATION",
     "REOPEN",
     "REPLY",
@@ -202,6 +218,8 @@ __all__ = [
     "EventKind",
     "HandOffInput",
     "InteractionRef",
+    "LoadInteractionsInput",
+    "LoadInteractionsResult",
     "RecordConversationInput",
     "ReopenInput",
     "ReplyInput",

@@ -7,7 +7,15 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from switchboard.contract import ConversationEvent, ConversationState, SendReplyInput
+from switchboard.contract import (
+    Channel,
+    ConversationEvent,
+    ConversationState,
+    Direction,
+    InteractionRef,
+    Route,
+    SendReplyInput,
+)
 from switchboard.store import outbound
 from switchboard.store.engine import upsert, write_transaction
 from switchboard.store.tables import conversation_events, conversations, interactions, outbox
@@ -31,6 +39,37 @@ class ConversationStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+
+    def interaction_refs(self, interaction_ids: list[str]) -> list[InteractionRef]:
+        """What a conversation threads, read from the interactions' rows; unknown ids skipped."""
+        if not interaction_ids:
+            return []
+        query = select(
+            interactions.c.interaction_id,
+            interactions.c.customer_id,
+            interactions.c.channel,
+            interactions.c.direction,
+            interactions.c.from_address,
+            interactions.c.content,
+            interactions.c.route_queue,
+            interactions.c.route_priority,
+            interactions.c.sla_due_at,
+        ).where(interactions.c.interaction_id.in_(interaction_ids))
+        with self.engine.connect() as conn:
+            rows = {row.interaction_id: row for row in conn.execute(query)}
+        return [
+            InteractionRef(
+                interaction_id=row.interaction_id,
+                customer_id=row.customer_id,
+                channel=Channel(row.channel),
+                direction=Direction(row.direction),
+                from_address=row.from_address,
+                route=Route(row.route_queue, row.route_priority, row.sla_due_at),
+                subject=(row.content or {}).get("subject"),
+            )
+            for row in (rows.get(i) for i in interaction_ids)
+            if row is not None
+        ]
 
     def record(
         self,

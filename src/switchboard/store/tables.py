@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
+    Date,
     DateTime,
     Dialect,
     ForeignKey,
@@ -260,4 +261,23 @@ deliveries = Table(
     Column("delivered_at", UTCDateTime()),
     UniqueConstraint("subscription_id", "event_id", name="uq_deliveries_subscription_event"),
     Index("ix_deliveries_subscription_created", "subscription_id", "created_at"),
+)
+
+# Erasure (issue 18). A keyed hash of each erased provider key, so a redelivery of an erased
+# message is acknowledged and dropped instead of coming back; the key itself is not kept.
+erased_keys = Table(
+    "erased_keys",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("erased_at", UTCDateTime(), nullable=False),
+)
+
+# Export partitions that held erased rows: the next export rewrites them, then forgets them.
+export_rewrites = Table(
+    "export_rewrites",
+    metadata,
+    Column("dataset", String(32), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("part", String(32), primary_key=True),
+    Column("requested_at", UTCDateTime(), nullable=False),
 )

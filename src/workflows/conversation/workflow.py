@@ -17,17 +17,21 @@ with workflow.unsafe.imports_passed_through():
     from switchboard import search_attributes as sa
     from switchboard.contract import (
         ADD_INTERACTION,
+        LOAD_INTERACTIONS,
         RECORD_CONVERSATION,
         THREAD,
         ConversationInput,
         ConversationState,
         InteractionRef,
+        LoadInteractionsInput,
+        LoadInteractionsResult,
     )
 
 from workflows.conversation import timers
 from workflows.conversation.actions import AgentActions
 from workflows.conversation.state import Conversation
 from workflows.patches import (
+    CONVERSATION_FACTS_FROM_STORE,
     CONVERSATION_ONE_PATCH,
     KEEP_EARLIER_TIMER,
     RECORD_CONVERSATION_LOCALLY,
@@ -51,6 +55,7 @@ class ConversationWorkflow(AgentActions):
         self.lock = asyncio.Lock()
         self.deadline = timers.Deadline()
         self.one_patch: bool | None = None
+        self.facts_from_store = False
 
     @workflow.run
     async def run(self, inp: ConversationInput) -> None:
@@ -90,9 +95,12 @@ class ConversationWorkflow(AgentActions):
         `TemporalChangeVersion` per run, continued runs included. A history recorded before it
         carries the markers of the three deprecated patches, matched where they were asked.
         Asked at first need, which may be an update handler running before `run`.
+        `CONVERSATION_FACTS_FROM_STORE` is the current path now: this one plus the store read
+        of `_as_stored`; a run that took `CONVERSATION_ONE_PATCH` keeps its path without it.
         """
         if self.one_patch is None:
-            self.one_patch = workflow.patched(CONVERSATION_ONE_PATCH.id)
+            self.facts_from_store = workflow.patched(CONVERSATION_FACTS_FROM_STORE.id)
+            self.one_patch = self.facts_from_store or workflow.patched(CONVERSATION_ONE_PATCH.id)
         return self.one_patch
 
     @workflow.signal(name=THREAD)
@@ -105,6 +113,7 @@ class ConversationWorkflow(AgentActions):
             return
         async with self.lock:
             arrived, self.arrived = self.arrived, []
+            arrived = await self._as_stored(arrived)
             now = workflow.now()
             new = [ref for ref in arrived if self.conversation.thread(ref, now)]
             if new:
@@ -114,9 +123,31 @@ class ConversationWorkflow(AgentActions):
     async def add_interaction(self, ref: InteractionRef) -> str:
         """Thread an interaction and wait for it to be recorded (callers before signals)."""
         async with self.lock:
-            if self.conversation.thread(ref, workflow.now()):
-                await self._record()
+            for stored in await self._as_stored([ref]):
+                if self.conversation.thread(stored, workflow.now()):
+                    await self._record()
             return self.conversation.state.conversation_id or ""
+
+    async def _as_stored(self, refs: list[InteractionRef]) -> list[InteractionRef]:
+        """The interactions as the store records them, this customer's only.
+
+        A signal names an interaction; whoever can signal could also name any address or
+        channel, and the next agent reply would go there. So only the id is taken from it.
+        Runs before `CONVERSATION_FACTS_FROM_STORE` (see `_current`) thread the signal's ref
+        as it came, and still do.
+        """
+        recent = self.conversation.state.recent_interaction_ids
+        fresh = [r.interaction_id for r in refs if r.interaction_id not in recent]
+        if not fresh or not (self._current() and self.facts_from_store):
+            return refs
+        loaded = await workflow.execute_local_activity(
+            LOAD_INTERACTIONS,
+            LoadInteractionsInput(fresh),
+            result_type=LoadInteractionsResult,
+            start_to_close_timeout=STORE_TIMEOUT,
+            retry_policy=STORE_RETRY,
+        )
+        return [ref for ref in loaded.refs if ref.customer_id == self.conversation.customer_id]
 
     @workflow.query
     def current(self) -> ConversationState:

@@ -1,0 +1,48 @@
+"""Exports after an erasure: the partitions that held the customer's rows are rewritten by the
+next export, and every copy older than it (snapshots, staging) is removed.
+
+An export hard-links the partitions it does not rewrite from the published snapshot, so the
+erased rows live on in the older snapshots until those go: the export that consumed the
+rewrites deletes them once it is published.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine, func, select
+
+from switchboard.store.tables import export_rewrites
+
+
+@dataclass(frozen=True)
+class Rewrites:
+    """Interaction partitions (day, channel) to rewrite, requested up to `until`."""
+
+    partitions: set[tuple[date, str]] = field(default_factory=set)
+    until: datetime | None = None
+
+
+def pending(engine: Engine) -> Rewrites:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(export_rewrites.c.day, export_rewrites.c.part).where(
+                export_rewrites.c.dataset == "interactions"
+            )
+        ).all()
+        until = conn.execute(select(func.max(export_rewrites.c.requested_at))).scalar_one()
+    return Rewrites({(day, part) for day, part in rows}, until)
+
+
+def settle(engine: Engine, root: Path, published: Path, until: datetime) -> None:
+    """After `published` (which rewrote everything requested up to `until`) went live: forget
+    those requests and remove every other snapshot and staging copy."""
+    for old in (root / "snapshots").iterdir():
+        if old.resolve() != published.resolve():
+            shutil.rmtree(old, ignore_errors=True)
+    shutil.rmtree(root / "staging", ignore_errors=True)
+    with engine.begin() as conn:
+        conn.execute(export_rewrites.delete().where(export_rewrites.c.requested_at <= until))

@@ -1,0 +1,48 @@
+"""Privacy commands: erase one customer."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Annotated
+
+import typer
+
+from runtime.cli._base import app, connect_temporal, console, load_settings
+from switchboard.settings import CommonSettings
+
+
+@app.command(rich_help_panel="Data")
+def erase(
+    customer: Annotated[str, typer.Option("--customer", help="the customer id to erase")],
+) -> None:
+    """Erase a customer: store rows, blobs and workflow histories now, exports at the next
+    export. Prints what was removed, as counts; exit 1 if there is no such customer."""
+    from analytics.privacy import load_key
+    from switchboard.blobs import BlobStore
+    from switchboard.erasure import erase_customer
+    from switchboard.store import Store
+    from switchboard.store.erasure import Erasure
+
+    settings = load_settings(CommonSettings)
+    store = Store.from_url(settings.resolved_database_url(), settings.sqlite_busy_timeout_s)
+    hash_key = settings.export_hash_key.get_secret_value() if settings.export_hash_key else None
+    erasure = Erasure(
+        store.engine,
+        load_key(hash_key, settings.resolved_export_dir()),
+        BlobStore(settings.data_dir / "blobs"),
+    )
+
+    async def run() -> None:
+        client = await connect_temporal(settings)
+        counts = await erase_customer(client, erasure, customer)
+        if counts is None:
+            console.print("[red]no such customer[/]")
+            raise typer.Exit(1)
+        # The audit row of a CLI erasure is recorded by issue 17's AuditLog once it exists.
+        print(json.dumps(counts.as_dict()))
+
+    try:
+        asyncio.run(run())
+    finally:
+        store.close()

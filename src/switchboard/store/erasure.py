@@ -1,0 +1,180 @@
+"""Erasure of one customer from the store, and the tombstones that keep them erased.
+
+Everything the store holds of the customer goes in one transaction: interactions and the raw
+events they came from, identities, conversations, their events and the outbox bodies of their
+replies. What stays is pseudonymous and unlinkable: a keyed hash of each provider key (so a
+redelivery of an erased message is dropped at the door) and the export partitions that held
+their rows (so the next export rewrites them).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, String, cast, func, or_, select
+
+from switchboard.blobs import PREFIX, BlobStore
+from switchboard.store.engine import upsert, write_transaction
+from switchboard.store.tables import (
+    conversation_events,
+    conversations,
+    customers,
+    erased_keys,
+    export_rewrites,
+    identities,
+    interactions,
+    outbox,
+    raw_events,
+)
+
+_BLOB = re.compile(re.escape(PREFIX) + r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True)
+class ErasureCounts:
+    """What one erasure removed, by kind; counts only, never what the rows held."""
+
+    interactions: int = 0
+    raw_events: int = 0
+    identities: int = 0
+    conversations: int = 0
+    conversation_events: int = 0
+    outbox_bodies: int = 0
+    blobs: int = 0
+    workflows: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def tombstone(key: bytes, provider: str, provider_key: str) -> str:
+    """The keyed hash kept of an erased provider key (message id or event key)."""
+    message = f"{provider}\x00{provider_key}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+class Erasure:
+    """Erases customers from the store and tells whether a provider event was erased."""
+
+    def __init__(self, engine: Engine, key: bytes, blobs: BlobStore) -> None:
+        self.engine = engine
+        self.key = key
+        self.blobs = blobs
+
+    def is_erased(self, provider: str, event_key: str) -> bool:
+        """Whether the event (or the message it is about: `<sid>:status:…`) was erased."""
+        candidates = {
+            tombstone(self.key, provider, event_key),
+            tombstone(self.key, provider, event_key.split(":", 1)[0]),
+        }
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                select(erased_keys.c.digest).where(erased_keys.c.digest.in_(candidates)).limit(1)
+            ).first()
+        return found is not None
+
+    def erase(self, customer_id: str) -> ErasureCounts | None:
+        """Remove the customer's rows and unshared blobs; None if there is no such customer."""
+        now = datetime.now(UTC)
+        with write_transaction(self.engine) as conn:
+            if (
+                conn.execute(
+                    select(customers.c.customer_id).where(customers.c.customer_id == customer_id)
+                ).first()
+                is None
+            ):
+                return None
+            rows = conn.execute(
+                select(
+                    interactions.c.provider,
+                    interactions.c.provider_message_id,
+                    interactions.c.occurred_at,
+                    interactions.c.channel,
+                    interactions.c.content,
+                ).where(interactions.c.customer_id == customer_id)
+            ).all()
+            keys = {(r.provider, r.provider_message_id) for r in rows}
+            raw = _raw_events_of(conn, keys)
+            blobs = {ref for r in rows for ref in _BLOB.findall(json.dumps(r.content))}
+            blobs |= {ref for r in raw for ref in _BLOB.findall(json.dumps(r.fields))}
+            conversation_ids = select(conversations.c.conversation_id).where(
+                conversations.c.customer_id == customer_id
+            )
+            counts: dict[str, Any] = {
+                "outbox_bodies": conn.execute(
+                    outbox.delete().where(outbox.c.conversation_id.in_(conversation_ids))
+                ).rowcount,
+                "conversation_events": conn.execute(
+                    conversation_events.delete().where(
+                        conversation_events.c.customer_id == customer_id
+                    )
+                ).rowcount,
+            }
+            counts["conversations"] = conn.execute(
+                conversations.delete().where(conversations.c.customer_id == customer_id)
+            ).rowcount
+            counts["raw_events"] = conn.execute(
+                raw_events.delete().where(
+                    raw_events.c.raw_event_id.in_([r.raw_event_id for r in raw])
+                )
+            ).rowcount
+            counts["interactions"] = conn.execute(
+                interactions.delete().where(interactions.c.customer_id == customer_id)
+            ).rowcount
+            counts["identities"] = conn.execute(
+                identities.delete().where(identities.c.customer_id == customer_id)
+            ).rowcount
+            conn.execute(customers.delete().where(customers.c.customer_id == customer_id))
+            digests = {tombstone(self.key, p, k) for p, k in keys}
+            digests |= {tombstone(self.key, r.provider, r.event_key) for r in raw}
+            for digest in digests:
+                conn.execute(
+                    upsert(conn, erased_keys)
+                    .values(digest=digest, erased_at=now)
+                    .on_conflict_do_nothing()
+                )
+            for day, channel in {(r.occurred_at.date(), r.channel) for r in rows}:
+                conn.execute(
+                    upsert(conn, export_rewrites)
+                    .values(dataset="interactions", day=day, part=channel, requested_at=now)
+                    .on_conflict_do_nothing()
+                )
+            shared = {ref for ref in blobs if _still_referenced(conn, ref)}
+        removed = sum(self.blobs.delete(ref) for ref in sorted(blobs - shared))
+        return ErasureCounts(**counts, blobs=removed)
+
+
+def _raw_events_of(conn: Connection, keys: set[tuple[str, str]]) -> list[Any]:
+    """The archived events of these messages: the message's own and its callbacks'."""
+    if not keys:
+        return []
+    matches = [
+        (raw_events.c.provider == provider)
+        & or_(raw_events.c.event_key == key, raw_events.c.event_key.startswith(key + ":"))
+        for provider, key in keys
+    ]
+    query = select(
+        raw_events.c.raw_event_id,
+        raw_events.c.provider,
+        raw_events.c.event_key,
+        raw_events.c.fields,
+    ).where(or_(*matches))
+    return list(conn.execute(query).all())
+
+
+def _still_referenced(conn: Connection, ref: str) -> bool:
+    """Content-addressed blobs can be shared: one another customer's rows still name stays."""
+    pattern = f"%{ref}%"
+    for column in (interactions.c.content, raw_events.c.fields):
+        found = conn.execute(
+            select(func.count()).where(cast(column, String).like(pattern))
+        ).scalar_one()
+        if found:
+            return True
+    return False
