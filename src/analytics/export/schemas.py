@@ -49,12 +49,18 @@ RAW_COUNTS_SCHEMA = pa.schema(
         ("events", pa.int64()),
     ]
 )
+# One row per conversation: its outcome (see analytics/resolution.py for each column).
 CONVERSATIONS_SCHEMA = pa.schema(
     [
         ("conversation_id", pa.string()),
         ("customer_id", pa.string()),
         ("queue", pa.string()),
+        ("channel", pa.string()),
+        ("agent", pa.string()),
         ("opened_at", UTC_TS),
+        ("resolved_at", UTC_TS),
+        ("answered", pa.bool_()),
+        ("resolved_by", pa.string()),
         ("first_response_s", pa.float64()),
         ("resolution_s", pa.float64()),
         ("resolution_business_s", pa.float64()),

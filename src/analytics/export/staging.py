@@ -30,7 +30,7 @@ from analytics.export.schemas import (
 from analytics.export.snapshots import Staged, Watermark, current, new_staging, published_watermark
 from analytics.privacy import Privacy
 from switchboard.routing import BusinessHours
-from switchboard.store.tables import conversation_events, conversations, interactions, raw_events
+from switchboard.store.tables import conversation_events, interactions, raw_events
 
 # Conversation events carry no insertion time: the days near the watermark are redone.
 EVENTS_LOOKBACK = timedelta(days=1)
@@ -152,33 +152,13 @@ def _stage_raw_counts(engine: Engine, staging: Path, previous: Watermark, staged
 def _stage_conversations(
     engine: Engine, staging: Path, hours: BusinessHours, now: datetime, staged: Staged
 ) -> None:
-    """Per-conversation metrics, as `switchboard metrics` defines them (rewritten whole)."""
-    events, contacts = resolution.load(engine)
-    with engine.connect() as conn:
-        queues = {
-            row.conversation_id: row.queue
-            for row in conn.execute(select(conversations.c.conversation_id, conversations.c.queue))
-        }
-    metrics = resolution.per_conversation(events, contacts, hours, now, timedelta(days=7))
-    records = [
-        {
-            "conversation_id": m.conversation_id,
-            "customer_id": m.customer_id,
-            "queue": queues.get(m.conversation_id),
-            "opened_at": m.opened_at,
-            "first_response_s": _seconds(m.first_response),
-            "resolution_s": _seconds(m.resolution),
-            "resolution_business_s": _seconds(m.resolution_business),
-            "reopened": m.reopened,
-            "fcr": m.fcr,
-            "sla_attained": m.sla_attained,
-        }
-        for m in sorted(metrics, key=lambda m: m.conversation_id)
-    ]
+    """Per-conversation outcomes, as `switchboard metrics` computes them (rewritten whole)."""
+    table = resolution.conversations_table(engine, hours, now, CONVERSATIONS_SCHEMA)
     path = staging / "conversations"
     shutil.rmtree(path, ignore_errors=True)
-    _write(path, records, CONVERSATIONS_SCHEMA)
-    staged.rows["conversations"] = len(records)
+    path.mkdir(parents=True)
+    _write_table(path, table)
+    staged.rows["conversations"] = table.num_rows
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -221,18 +201,18 @@ def _interaction_record(row: Any, privacy: Privacy) -> dict[str, Any]:
 
 def _write(directory: Path, records: Iterable[dict[str, Any]], schema: pa.Schema) -> None:
     directory.mkdir(parents=True, exist_ok=True)
+    _write_table(directory, pa.Table.from_pylist(list(records), schema=schema))
+
+
+def _write_table(directory: Path, table: pa.Table) -> None:
     target = directory / "data.parquet"
     # A new file under a temporary name, then renamed over the old one: the old file may be a
     # hard link shared with the published snapshot, which must not change under a reader.
     scratch = directory / f".data-{uuid.uuid4().hex}.parquet"
-    pq.write_table(pa.Table.from_pylist(list(records), schema=schema), scratch, compression="zstd")
+    pq.write_table(table, scratch, compression="zstd")
     scratch.replace(target)
 
 
 def _day(day: date) -> tuple[datetime, datetime]:
     start = datetime.combine(day, time(), tzinfo=UTC)
     return start, start + timedelta(days=1)
-
-
-def _seconds(value: timedelta | None) -> float | None:
-    return None if value is None else value.total_seconds()
