@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from temporalio.testing import WorkflowEnvironment
 
 from switchboard.store import Store
+from tests.analytics.test_resolution import build_snapshot, scenario_table
 from tests.support.exported import KEY
 
 PAGES = Path(__file__).parents[2] / "src" / "dashboards" / "pages"
@@ -61,6 +62,35 @@ def test_resolution_shows_conversations_by_queue(dashboard_env: Path) -> None:
     assert metrics(app)["Conversations"] == "2"
     # Each conversation takes the queue of the message that opened it.
     assert list(app.dataframe[0].value.queue) == ["messaging"]
+
+
+def test_resolution_shows_the_scenario_s_hand_computed_figures(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """tests/analytics/scenario.py's conversations, published alone: the page's figures are the
+    hand-computed ones, for all channels and for email only."""
+    build_snapshot(tmp_path, scenario_table())
+    monkeypatch.setenv("SWITCHBOARD_EXPORT_DIR", str(tmp_path))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    app = run("resolution.py")
+    app.sidebar.selectbox[0].select("Everything").run()
+    shown = metrics(app)
+    assert shown["Conversations"] == "7"
+    assert shown["First response (mean)"] == "13h 19m"  # 47,940 s
+    assert shown["Resolution (mean)"] == "1d 8h"  # 115,440 s
+    assert shown["First-contact resolution"] == "40.0%"  # 2 of 5
+    assert shown["Reopen rate"] == "16.7%"  # 1 of 6
+    assert shown["Unanswered rate"] == "16.7%"
+    assert shown["SLA attainment"] == "57.1%"  # 4 of 7
+    by_agent = app.dataframe[1].value.set_index("agent")
+    assert int(by_agent.loc["ana"].conversations) == 3 and by_agent.loc["bo"].fcr_rate == 1.0
+    app.sidebar.multiselect[0].set_value(["email"]).run()
+    shown = metrics(app)
+    assert shown["Conversations"] == "3"  # c2, c6, c7
+    assert shown["First-contact resolution"] == "100.0%"  # c7 undecided
+    st.cache_data.clear()
+    st.cache_resource.clear()
 
 
 def test_the_timeline_finds_a_customer_by_phone_in_any_spelling(dashboard_env: Path) -> None:
