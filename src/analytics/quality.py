@@ -25,6 +25,7 @@ import great_expectations.expectations as gxe
 from great_expectations.data_context.types.base import ProgressBarsConfig
 
 from analytics.export.schemas import DATASETS, with_partitions
+from analytics.export.snapshots import BATCH_DIR
 from switchboard.contract import Channel, Direction, EventKind, Provider, Status
 
 RESULTS_FILE = "validation_results.parquet"
@@ -170,6 +171,12 @@ def read_batch(snapshot: Path, partitions: Sequence[str]) -> dict[str, pd.DataFr
     frames: dict[str, list[pd.DataFrame]] = {name: [] for name in DATASETS}
     for partition in [*partitions, "conversations"]:
         dataset = partition.split("/", 1)[0]
+        # The changed rows alone when the export merged them into a partition (they carry the
+        # partition columns already), else the whole rewritten partition.
+        batch = snapshot / BATCH_DIR / partition / "data.parquet"
+        if dataset in frames and batch.exists():
+            frames[dataset].append(read_frame(batch))
+            continue
         if dataset not in frames or not (snapshot / partition / "data.parquet").exists():
             continue
         frame = read_frame(snapshot / partition / "data.parquet")

@@ -17,6 +17,9 @@ from pathlib import Path
 from typing import Any
 
 KEEP_SNAPSHOTS = 3
+# Under a staged export: the rows the quality gate checks where they are not whole partitions
+# (the changed rows of a partition merged with its published file). Never published.
+BATCH_DIR = ".batch"
 
 
 @dataclass
@@ -95,6 +98,7 @@ def publish(root: Path, staged: Staged, validation: list[dict[str, Any]]) -> Pat
         "validation": validation,
     }
     (staged.path / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    shutil.rmtree(staged.path / BATCH_DIR, ignore_errors=True)
     snapshots = root / "snapshots"
     snapshots.mkdir(parents=True, exist_ok=True)
     # Names sort by time: the newest snapshots are kept.

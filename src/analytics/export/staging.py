@@ -15,7 +15,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from sqlalchemy import Engine, func, select
 
@@ -27,11 +29,20 @@ from analytics.export.schemas import (
     INTERACTIONS_SCHEMA,
     RAW_COUNTS_SCHEMA,
 )
-from analytics.export.snapshots import Staged, Watermark, current, new_staging, published_watermark
+from analytics.export.snapshots import (
+    BATCH_DIR,
+    Staged,
+    Watermark,
+    current,
+    new_staging,
+    published_watermark,
+)
 from analytics.privacy import Privacy
 from switchboard.routing import BusinessHours
 from switchboard.store.tables import conversation_events, interactions, raw_events
 
+# The changed rows of a merged partition, with their partition column, for the quality gate.
+BATCH_SCHEMA = INTERACTIONS_SCHEMA.append(pa.field("channel", pa.string(), nullable=False))
 # Conversation events carry no insertion time: the days near the watermark are redone.
 EVENTS_LOOKBACK = timedelta(days=1)
 
@@ -70,30 +81,113 @@ def _stage_interactions(
     previous: Watermark,
     staged: Staged,
 ) -> None:
-    changed = select(interactions.c.occurred_at, interactions.c.channel)
+    """Rewrite the partitions whose rows changed, moved out or were deleted.
+
+    A partition touched only by changed rows is the staged (published) file without those rows,
+    plus their new versions: only the changed rows are read from the store, and only they make
+    the batch the quality gate checks (`BATCH_DIR`). A partition whose row count then differs
+    from the store's lost rows (retention, erasure) and is rebuilt from the store; one the store
+    no longer has is removed.
+    """
+    dataset = staging / "interactions"
+    changed: dict[tuple[date, str], list[dict[str, Any]]] = defaultdict(list)
+    # The first export builds every partition from the store, one at a time.
     if previous.interactions_updated_at is not None:
-        changed = changed.where(interactions.c.updated_at > previous.interactions_updated_at)
-    with engine.connect() as conn:
-        partitions = {(at.date(), channel) for at, channel in conn.execute(changed)}
-    rows = 0
-    for day, channel in sorted(partitions):
-        start, end = _day(day)
-        query = (
-            select(interactions)
-            .where(
-                interactions.c.occurred_at >= start,
-                interactions.c.occurred_at < end,
-                interactions.c.channel == channel,
-            )
-            .order_by(interactions.c.interaction_id)
+        query = select(interactions).where(
+            interactions.c.updated_at > previous.interactions_updated_at
         )
         with engine.connect() as conn:
-            records = [_interaction_record(r, privacy) for r in conn.execute(query).mappings()]
-        path = staging / "interactions" / f"date={day}" / f"channel={channel}"
-        _write(path, records, INTERACTIONS_SCHEMA)
+            for row in conn.execute(query).mappings():
+                key = (row["occurred_at"].date(), row["channel"])
+                changed[key].append(_interaction_record(row, privacy))
+    ids = [r["interaction_id"] for rows in changed.values() for r in rows]
+    store_counts = _interaction_counts(engine)
+    file_counts = {
+        (date.fromisoformat(f.parent.parent.name[5:]), f.parent.name[8:]): pq.ParquetFile(
+            f
+        ).metadata.num_rows
+        for f in dataset.glob("date=*/channel=*/data.parquet")
+    }
+    touched = set(changed) | _partitions_holding(dataset, ids)
+    stale = {k for k, n in file_counts.items() if store_counts.get(k) != n} - touched
+    rows = 0
+    for day, channel in sorted(touched | stale | (set(store_counts) - set(file_counts))):
+        path = dataset / f"date={day}" / f"channel={channel}"
+        expected = store_counts.get((day, channel), 0)
+        if expected == 0:
+            shutil.rmtree(path, ignore_errors=True)
+            if path.parent.exists() and not any(path.parent.iterdir()):
+                path.parent.rmdir()  # the day held nothing else
+            staged.partitions.append(str(path.relative_to(staging)))
+            continue
+        new = changed.get((day, channel), [])
+        table = _merged(path, ids, new) if (day, channel) in touched else None
+        if table is None or table.num_rows != expected:
+            table = _partition_from_store(engine, privacy, day, channel)
+        else:
+            batch = staging / BATCH_DIR / path.relative_to(staging)
+            _write(batch, [{**r, "channel": channel} for r in new], BATCH_SCHEMA)
+        path.mkdir(parents=True, exist_ok=True)
+        _write_table(path, table)
         staged.partitions.append(str(path.relative_to(staging)))
-        rows += len(records)
+        rows += table.num_rows
     staged.rows["interactions"] = rows
+
+
+def _merged(path: Path, ids: list[str], new: list[dict[str, Any]]) -> pa.Table | None:
+    """The partition's staged rows without `ids`, plus `new`, by id; None if it has no file."""
+    file = path / "data.parquet"
+    fresh = pa.Table.from_pylist(new, schema=INTERACTIONS_SCHEMA)
+    if not file.exists():
+        return fresh if new else None
+    old = pq.read_table(file, schema=INTERACTIONS_SCHEMA)
+    kept = old.filter(pc.invert(pc.is_in(old["interaction_id"], pa.array(ids, pa.string()))))
+    return pa.concat_tables([kept, fresh]).sort_by("interaction_id")
+
+
+def _partitions_holding(dataset: Path, ids: list[str]) -> set[tuple[date, str]]:
+    """The staged partitions that hold any of these interactions (where a moved row was)."""
+    if not ids or not any(dataset.glob("date=*/channel=*/data.parquet")):
+        return set()
+    con = duckdb.connect()
+    try:
+        con.execute("CREATE TABLE wanted (id VARCHAR)")
+        con.executemany("INSERT INTO wanted VALUES (?)", [(i,) for i in ids])
+        found = con.execute(
+            "SELECT DISTINCT CAST(date AS DATE), channel FROM read_parquet(?, "
+            "hive_partitioning = true) WHERE interaction_id IN (SELECT id FROM wanted)",
+            [str(dataset / "*" / "*" / "data.parquet")],
+        ).fetchall()
+    finally:
+        con.close()
+    return {(day, channel) for day, channel in found}
+
+
+def _interaction_counts(engine: Engine) -> dict[tuple[date, str], int]:
+    """The store's interactions per UTC day (of `occurred_at`) and channel."""
+    if engine.dialect.name == "postgresql":
+        day = func.to_char(func.timezone("UTC", interactions.c.occurred_at), "YYYY-MM-DD")
+    else:  # SQLite keeps UTC timestamps as ISO text
+        day = func.substr(interactions.c.occurred_at, 1, 10)
+    query = select(day, interactions.c.channel, func.count()).group_by(day, interactions.c.channel)
+    with engine.connect() as conn:
+        return {(date.fromisoformat(d), c): n for d, c, n in conn.execute(query)}
+
+
+def _partition_from_store(engine: Engine, privacy: Privacy, day: date, channel: str) -> pa.Table:
+    start, end = _day(day)
+    query = (
+        select(interactions)
+        .where(
+            interactions.c.occurred_at >= start,
+            interactions.c.occurred_at < end,
+            interactions.c.channel == channel,
+        )
+        .order_by(interactions.c.interaction_id)
+    )
+    with engine.connect() as conn:
+        records = [_interaction_record(r, privacy) for r in conn.execute(query).mappings()]
+    return pa.Table.from_pylist(records, schema=INTERACTIONS_SCHEMA)
 
 
 def _stage_events(engine: Engine, staging: Path, previous: Watermark, staged: Staged) -> None:

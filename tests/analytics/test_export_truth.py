@@ -1,0 +1,139 @@
+"""Exports that stay true to the store: a moved interaction leaves its old partition, deleted
+rows leave the export, and a changed row is merged into its partition without re-reading it.
+On both store backends."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+from sqlalchemy import update
+
+from analytics import export, quality
+from analytics.privacy import Privacy
+from switchboard import routing
+from switchboard.contract import (
+    Channel,
+    Content,
+    CustomerInteraction,
+    Direction,
+    Identity,
+    IdentityKind,
+    Provider,
+    Route,
+    Status,
+)
+from switchboard.store import Store
+from switchboard.store.tables import interactions
+from tests.helpers import sms_raw
+
+DAY = datetime(2026, 11, 23, 10, tzinfo=UTC)
+
+
+def persist(store: Store, occurred_at: datetime) -> str:
+    customer = store.resolve_customer(Identity(IdentityKind.EMAIL, "a@x.com"))
+    interaction_id = str(uuid.uuid4())
+    store.persist_interaction(
+        CustomerInteraction(
+            interaction_id=interaction_id,
+            customer_id=customer,
+            channel=Channel.SMS,
+            direction=Direction.INBOUND,
+            provider=Provider.TWILIO,
+            provider_message_id=f"SM{interaction_id}",
+            from_address="+1",
+            to_address="+2",
+            occurred_at=occurred_at,
+            received_at=occurred_at,
+            content=Content(),
+            status=Status.COMPLETED,
+            route=Route("q", 1),
+        ),
+        sms_raw(),
+    )
+    return interaction_id
+
+
+def run_export(store: Store, root: Path, checked: list[str] | None = None) -> export.Staged:
+    """Stage, validate, publish; `checked` receives the interaction ids the gate checked."""
+    staged = export.stage(
+        store.engine, root, Privacy(b"k"), routing.load().hours, datetime.now(UTC)
+    )
+    if staged.changed:
+        frames = quality.read_batch(staged.path, staged.partitions)
+        if checked is not None:
+            checked.extend(frames["interactions"].interaction_id)
+        results = quality.validate_frames("t", frames)
+        assert quality.failures(results) == []
+        export.publish(root, staged, quality.as_dicts(results))
+    return staged
+
+
+def exported(root: Path) -> list[tuple[str, str]]:
+    """(day, interaction id) of every exported interaction."""
+    snapshot = export.current(root)
+    assert snapshot is not None
+    return sorted(
+        (str(day), interaction)
+        for day, interaction in duckdb.connect()
+        .execute(
+            "SELECT date, interaction_id FROM read_parquet(?, hive_partitioning = true)",
+            [str(snapshot / "interactions" / "*" / "*" / "data.parquet")],
+        )
+        .fetchall()
+    )
+
+
+def touch(store: Store, interaction_id: str, **values: object) -> None:
+    with store.engine.begin() as conn:
+        conn.execute(
+            update(interactions)
+            .where(interactions.c.interaction_id == interaction_id)
+            .values(updated_at=datetime.now(UTC) + timedelta(seconds=1), **values)
+        )
+
+
+def test_a_moved_interaction_leaves_its_old_partition(store: Store, tmp_path: Path) -> None:
+    root = tmp_path / "exports"
+    moved, stays = persist(store, DAY), persist(store, DAY)
+    run_export(store, root)
+    touch(store, moved, occurred_at=DAY - timedelta(days=1))
+    run_export(store, root)
+    assert exported(root) == sorted([("2026-11-22", moved), ("2026-11-23", stays)])
+
+
+def test_deleted_interactions_leave_the_export(store: Store, tmp_path: Path) -> None:
+    root = tmp_path / "exports"
+    gone, kept = persist(store, DAY - timedelta(days=2)), persist(store, DAY)
+    lonely = persist(store, DAY - timedelta(days=5))
+    run_export(store, root)
+    with store.engine.begin() as conn:
+        conn.execute(interactions.delete().where(interactions.c.interaction_id.in_([gone, lonely])))
+    persist(store, DAY + timedelta(hours=1))  # something new, so the export runs
+    run_export(store, root)
+    days = {day for day, _ in exported(root)}
+    assert days == {"2026-11-23"} and kept in {i for _, i in exported(root)}
+    snapshot = export.current(root)
+    assert snapshot is not None
+    assert not (snapshot / "interactions" / "date=2026-11-18").exists()  # emptied: removed
+
+
+def test_a_changed_row_is_merged_and_only_it_is_checked(store: Store, tmp_path: Path) -> None:
+    root = tmp_path / "exports"
+    ids = [persist(store, DAY + timedelta(minutes=n)) for n in range(3)]
+    run_export(store, root)
+    touch(store, ids[1], delivery_status="delivered")
+    checked: list[str] = []
+    staged = run_export(store, root, checked)
+    assert staged.partitions == ["interactions/date=2026-11-23/channel=sms"]
+    assert [i for _, i in exported(root)] == sorted(ids)
+    assert checked == [ids[1]]
+    snapshot = export.current(root)
+    assert snapshot is not None
+    status = duckdb.connect().execute(
+        "SELECT delivery_status FROM read_parquet(?) WHERE interaction_id = ?",
+        [str(snapshot / "interactions" / "*" / "*" / "data.parquet"), ids[1]],
+    )
+    assert status.fetchall() == [("delivered",)]
