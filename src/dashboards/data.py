@@ -141,6 +141,27 @@ def duration(seconds: float | None) -> str:
     return f"{seconds // 60}m {seconds % 60}s" if seconds >= 60 else f"{seconds}s"
 
 
+def ingest_rate(
+    interactions: int, since: datetime | None, first: Any, now: datetime | None = None
+) -> float | None:
+    """Interactions per second over the selected range: from `since` (or, for everything, the
+    first interaction) to now, quiet minutes included."""
+    start = since if since is not None else (None if pd.isna(first) else first)
+    if start is None:
+        return None
+    seconds = ((now or datetime.now(UTC)) - start).total_seconds()
+    return interactions / seconds if seconds > 0 else None
+
+
+def open_conversations() -> str:
+    """Conversations open now (not resolved, or reopened), from the published export."""
+    found = snapshot()
+    if found is None:
+        return "-"
+    open_now = query(found, "SELECT count(*) AS n FROM conversations WHERE resolved_by IS NULL")
+    return f"{int(open_now.n.iloc[0]):,}"
+
+
 def percent(value: float | None) -> str:
     return "-" if value is None or pd.isna(value) else f"{value:.1%}"
 

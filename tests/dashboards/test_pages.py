@@ -179,3 +179,14 @@ def test_events_out_shows_delivery_health_per_subscription(
     store.close()
     st.cache_data.clear()
     st.cache_resource.clear()
+def test_the_ingest_rate_spans_the_whole_time_range() -> None:
+    """120 interactions in the last hour are 2/min, however few minutes had traffic."""
+    from datetime import UTC, datetime, timedelta
+
+    from dashboards.data import ingest_rate
+
+    now = datetime(2026, 12, 1, 12, tzinfo=UTC)
+    assert ingest_rate(120, now - timedelta(hours=1), None, now) == 120 / 3600
+    # Everything: from the first interaction on.
+    assert ingest_rate(60, None, now - timedelta(minutes=30), now) == 60 / 1800
+    assert ingest_rate(0, None, None, now) is None
