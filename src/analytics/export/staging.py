@@ -19,7 +19,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select, text
 
 from analytics import resolution
 from analytics.export.marts import build_marts
@@ -43,6 +43,9 @@ from switchboard.store.tables import conversation_events, interactions, raw_even
 
 # The changed rows of a merged partition, with their partition column, for the quality gate.
 BATCH_SCHEMA = INTERACTIONS_SCHEMA.append(pa.field("channel", pa.string(), nullable=False))
+# How long before its transaction began a writer may have taken a row's `updated_at` (it takes
+# it in Python, then its first statement begins the transaction).
+LATE_COMMIT_MARGIN = timedelta(seconds=5)
 # Conversation events carry no insertion time: the days near the watermark are redone.
 EVENTS_LOOKBACK = timedelta(days=1)
 
@@ -260,11 +263,33 @@ def _stage_conversations(
 
 def _high_watermark(engine: Engine) -> Watermark:
     with engine.connect() as conn:
+        # Read before the maximum: a transaction that commits in between is in the maximum.
+        oldest = _oldest_open_transaction(conn)
+        updated = conn.execute(select(func.max(interactions.c.updated_at))).scalar_one()
+        if oldest is not None and updated is not None:
+            # Rows still to be committed carry an `updated_at` from around their transaction's
+            # start, maybe below the maximum: stop short of them, the next export reads them.
+            updated = min(updated, oldest - LATE_COMMIT_MARGIN)
         return Watermark(
-            conn.execute(select(func.max(interactions.c.updated_at))).scalar_one(),
+            updated,
             int(conn.execute(select(func.max(raw_events.c.raw_event_id))).scalar_one() or 0),
             conn.execute(select(func.max(conversation_events.c.at))).scalar_one(),
         )
+
+
+def _oldest_open_transaction(conn: Connection) -> datetime | None:
+    """When the oldest other open transaction on the database began, on PostgreSQL, where
+    writers commit concurrently. (SQLite's writers take turns; one that took its `updated_at`
+    before waiting for the lock could still land below the maximum: not covered yet.)"""
+    if conn.dialect.name != "postgresql":
+        return None
+    started: datetime | None = conn.execute(
+        text(
+            "SELECT min(xact_start) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"
+        )
+    ).scalar_one()
+    return started
 
 
 def _interaction_record(row: Any, privacy: Privacy) -> dict[str, Any]:
