@@ -182,3 +182,17 @@ def test_a_late_commit_below_the_watermark_is_not_skipped(
     late.close()
     run_export(store, root)
     assert late_id in {i for _, i in exported(root)}
+
+
+def test_a_full_export_rebuilds_every_partition(store: Store, tmp_path: Path) -> None:
+    root = tmp_path / "exports"
+    ids = [persist(store, DAY - timedelta(days=n)) for n in range(3)]
+    run_export(store, root)
+    assert not run_export(store, root).changed  # nothing changed: nothing written
+    staged = export.stage(
+        store.engine, root, Privacy(b"k"), routing.load().hours, datetime.now(UTC), full=True
+    )
+    assert staged.changed and staged.rows["interactions"] == 3
+    assert len([p for p in staged.partitions if p.startswith("interactions/")]) == 3
+    export.publish(root, staged, [])
+    assert sorted(i for _, i in exported(root)) == sorted(ids)

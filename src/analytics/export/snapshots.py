@@ -71,15 +71,15 @@ def published_watermark(root: Path) -> Watermark:
     return Watermark.from_json(manifest["watermark"])
 
 
-def new_staging(root: Path) -> Path:
+def new_staging(root: Path, empty: bool = False) -> Path:
     """A staging directory holding the published snapshot's Parquet files, as hard links.
 
     Its files are replaced, never written in place (the published snapshot shares them); the
-    marts and the manifest are left out, to be made anew.
+    marts and the manifest are left out, to be made anew. `empty`: nothing is carried over.
     """
     staging = root / "staging" / uuid.uuid4().hex
     published = current(root)
-    if published is None:
+    if published is None or empty:
         staging.mkdir(parents=True)
         return staging
     shutil.copytree(published, staging, copy_function=os.link)

@@ -51,20 +51,27 @@ EVENTS_LOOKBACK = timedelta(days=1)
 
 
 def stage(
-    engine: Engine, root: Path, privacy: Privacy, hours: BusinessHours, now: datetime
+    engine: Engine,
+    root: Path,
+    privacy: Privacy,
+    hours: BusinessHours,
+    now: datetime,
+    full: bool = False,
 ) -> Staged:
-    """Write the partitions that changed since the published watermark to a staging copy."""
-    previous = published_watermark(root)
+    """Write the partitions that changed since the published watermark to a staging copy;
+    `full`: every partition, into an empty staging directory (`switchboard export --full`)."""
+    previous = Watermark() if full else published_watermark(root)
     high = _high_watermark(engine)
     if (
-        high.interactions_updated_at == previous.interactions_updated_at
+        not full
+        and high.interactions_updated_at == previous.interactions_updated_at
         and high.raw_event_id == previous.raw_event_id
         and high.events_at == previous.events_at
         and current(root) is not None
     ):
         return Staged(path=current(root) or root, watermark=previous, changed=False)
 
-    staging = new_staging(root)
+    staging = new_staging(root, empty=full)
     staged = Staged(path=staging, watermark=high, changed=True)
     _stage_interactions(engine, staging, privacy, previous, staged)
     _stage_events(engine, staging, previous, staged)

@@ -65,7 +65,12 @@ def metrics(
 
 
 @app.command(rich_help_panel="Data")
-def export() -> None:
+def export(
+    full: Annotated[
+        bool,
+        typer.Option("--full", help="rebuild every dataset from the store, not what changed"),
+    ] = False,
+) -> None:
     """Run one export now (what the schedule runs every minute) and wait for it.
 
     A worker must be running: the export runs there, as ExportWorkflow. Exit 1 if the quality
@@ -73,6 +78,7 @@ def export() -> None:
     """
     from temporalio.client import WorkflowFailureError
 
+    from switchboard.contract import ExportInput
     from workflows import ExportWorkflow
 
     settings = load_settings(CommonSettings)
@@ -83,7 +89,10 @@ def export() -> None:
         with console.status(f"exporting ({workflow_id})…"):
             try:
                 summary = await client.execute_workflow(
-                    ExportWorkflow.run, id=workflow_id, task_queue=settings.task_queue
+                    ExportWorkflow.run,
+                    ExportInput(full=full),
+                    id=workflow_id,
+                    task_queue=settings.task_queue,
                 )
             except WorkflowFailureError as exc:
                 # The activity's error (the quality gate's reasons), under the activity's.
