@@ -28,7 +28,7 @@ from switchboard.contract import (
 )
 from switchboard.store import Store
 from switchboard.store.tables import interactions
-from tests.helpers import sms_raw
+from tests.support.builders import sms_raw
 
 DAY = datetime(2026, 11, 23, 10, tzinfo=UTC)
 

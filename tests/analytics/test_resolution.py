@@ -1,4 +1,4 @@
-"""Resolution metrics against the hand-computed values of tests/analytics/scenario.py: per
+"""Resolution metrics against the hand-computed values of tests/support/scenario.py: per
 conversation, in the marts, through `switchboard metrics --json`, all from one definition."""
 
 from __future__ import annotations
@@ -11,15 +11,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import duckdb
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
 from analytics import export, metrics
 from analytics.export.schemas import CONVERSATIONS_SCHEMA
 from analytics.privacy import Privacy
-from analytics.resolution import business_time, load, per_conversation, records
+from analytics.resolution import business_time, load, per_conversation
 from runtime.cli import app
 from switchboard import routing
 from switchboard.contract import (
@@ -39,13 +37,18 @@ from switchboard.contract import (
 )
 from switchboard.routing import BusinessHours
 from switchboard.store import ConversationStore, Store
-from tests.analytics.scenario import CONTACTS, EVENTS, HOURS, NOW, OVERALL, QUEUES, at
 from tests.support.builders import sms_raw
-
-
-def scenario_table() -> pa.Table:
-    outcomes = per_conversation(EVENTS, CONTACTS, HOURS, NOW)
-    return pa.Table.from_pylist(records(outcomes, QUEUES), schema=CONVERSATIONS_SCHEMA)
+from tests.support.scenario import (
+    CONTACTS,
+    EVENTS,
+    HOURS,
+    NOW,
+    OVERALL,
+    QUEUES,
+    at,
+    build_snapshot,
+    scenario_table,
+)
 
 
 def test_per_conversation_values_match_the_hand_computed_ones() -> None:
@@ -99,15 +102,6 @@ def test_business_time_skips_nights_weekends_and_follows_the_timezone() -> None:
     new_york = BusinessHours(ZoneInfo("America/New_York"), frozenset(range(5)), time(9), time(17))
     # 14:00-22:00 UTC on a Monday is 09:00-17:00 in New York (EST, UTC-5): all of it counts.
     assert business_time(at(23, 14), at(23, 22), new_york) == timedelta(hours=8)
-
-
-def build_snapshot(root: Path, table: pa.Table) -> Path:
-    """A published export holding only these conversations, with its marts."""
-    staging = root / "staging" / "s"
-    (staging / "conversations").mkdir(parents=True)
-    pq.write_table(table, staging / "conversations" / "data.parquet")
-    export.build_marts(staging)
-    return export.publish(root, export.Staged(staging, export.Watermark(), True), [])
 
 
 def mart(snapshot: Path, sql: str) -> list[tuple[object, ...]]:

@@ -12,8 +12,8 @@ from streamlit.testing.v1 import AppTest
 from temporalio.testing import WorkflowEnvironment
 
 from switchboard.store import Store
-from tests.analytics.test_resolution import build_snapshot, scenario_table
 from tests.support.exported import KEY
+from tests.support.scenario import build_snapshot, scenario_table
 
 PAGES = Path(__file__).parents[2] / "src" / "dashboards" / "pages"
 
@@ -67,7 +67,7 @@ def test_resolution_shows_conversations_by_queue(dashboard_env: Path) -> None:
 def test_resolution_shows_the_scenario_s_hand_computed_figures(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """tests/analytics/scenario.py's conversations, published alone: the page's figures are the
+    """tests/support/scenario.py's conversations, published alone: the page's figures are the
     hand-computed ones, for all channels and for email only."""
     build_snapshot(tmp_path, scenario_table())
     monkeypatch.setenv("SWITCHBOARD_EXPORT_DIR", str(tmp_path))

@@ -36,9 +36,15 @@ resolution 120,600 s, FCR 2 of 2, reopen 0, SLA 1 of 2.
 from __future__ import annotations
 
 from datetime import UTC, datetime, time
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from analytics.resolution import Contact, Event
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from analytics import export
+from analytics.export.schemas import CONVERSATIONS_SCHEMA
+from analytics.resolution import Contact, Event, per_conversation, records
 from switchboard.routing import BusinessHours
 
 HOURS = BusinessHours(ZoneInfo("UTC"), frozenset(range(5)), time(9), time(17))
@@ -120,3 +126,18 @@ OVERALL = {
     "unanswered_rate": 1 / 6,
     "sla_attainment": 4 / 7,
 }
+
+
+def scenario_table() -> pa.Table:
+    """The scenario's `conversations` dataset, as the export writes it."""
+    outcomes = per_conversation(EVENTS, CONTACTS, HOURS, NOW)
+    return pa.Table.from_pylist(records(outcomes, QUEUES), schema=CONVERSATIONS_SCHEMA)
+
+
+def build_snapshot(root: Path, table: pa.Table) -> Path:
+    """A published export under `root` holding only these conversations, with its marts."""
+    staging = root / "staging" / "s"
+    (staging / "conversations").mkdir(parents=True)
+    pq.write_table(table, staging / "conversations" / "data.parquet")
+    export.build_marts(staging)
+    return export.publish(root, export.Staged(staging, export.Watermark(), True), [])
