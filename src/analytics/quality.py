@@ -8,6 +8,7 @@ and the results are kept either way (`validation_results` beside the exports).
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -28,7 +29,8 @@ from analytics.export.schemas import DATASETS, with_partitions
 from analytics.export.snapshots import BATCH_DIR
 from switchboard.contract import Channel, Direction, EventKind, Provider, Status
 
-RESULTS_FILE = "validation_results.parquet"
+RESULTS_DIR = "validation_results"
+LEGACY_RESULTS_FILE = "validation_results.parquet"
 # pandas reads a time zone-aware column as Timestamps, a naive one as datetime64.
 AWARE = "Timestamp"
 
@@ -201,16 +203,23 @@ def failures(results: Sequence[Result]) -> list[Result]:
 
 
 def keep(root: Path, results: Sequence[Result]) -> None:
-    """Append the results to the table kept beside the exports (published or not)."""
+    """Append the results beside the exports (published or not): one new file per batch, so
+    the history is never read back and rewritten."""
     if not results:
         return
-    path = root / RESULTS_FILE
-    table = pa.Table.from_pylist([asdict(r) for r in results])
-    if path.exists():
-        table = pa.concat_tables([pq.read_table(path), table], promote_options="default")
-    scratch = root / f".{RESULTS_FILE}.tmp"
-    pq.write_table(table, scratch)
-    scratch.replace(path)
+    directory = root / RESULTS_DIR
+    directory.mkdir(parents=True, exist_ok=True)
+    # Names sort by time; a reader never sees a half-written file (rename(2)).
+    name = results[0].validated_at.strftime("%Y%m%dT%H%M%S%f") + f"-{uuid.uuid4().hex}.parquet"
+    scratch = directory / f".{name}.tmp"
+    pq.write_table(pa.Table.from_pylist([asdict(r) for r in results]), scratch)
+    scratch.replace(directory / name)
+
+
+def result_files(root: Path) -> list[Path]:
+    """Every kept results file, oldest first (with the single file older versions kept)."""
+    legacy = root / LEGACY_RESULTS_FILE
+    return [legacy] * legacy.exists() + sorted((root / RESULTS_DIR).glob("*.parquet"))
 
 
 def describe(failed: Sequence[Result]) -> str:

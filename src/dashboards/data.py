@@ -168,9 +168,13 @@ def percent(value: float | None) -> str:
 
 @st.cache_data(ttl=30, show_spinner=False)
 def validation_results() -> pd.DataFrame | None:
-    from analytics.quality import RESULTS_FILE
+    from analytics.quality import result_files
 
-    path = settings().resolved_export_dir() / RESULTS_FILE
-    if not path.exists():
+    files = result_files(settings().resolved_export_dir())
+    if not files:
         return None
-    return duckdb.connect().execute(f"SELECT * FROM read_parquet('{path}')").df()
+    return (
+        duckdb.connect()
+        .execute("SELECT * FROM read_parquet(?, union_by_name = true)", [[str(f) for f in files]])
+        .df()
+    )

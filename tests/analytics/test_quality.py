@@ -7,6 +7,7 @@ value sets, never from the batch they check.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -143,3 +144,18 @@ def test_the_interactions_schema_follows_the_contract() -> None:
     assert not fields["interaction_id"].nullable and fields["conversation_id"].nullable
     assert "persisted_at" in CustomerInteraction.__dataclass_fields__
     assert not fields["persisted_at"].nullable  # an exported row has been persisted
+
+
+def test_results_are_appended_by_batch_never_rewritten(tmp_path: Path) -> None:
+    first = quality.Result("b1", "interactions", "x", None, True, None, None, AT)
+    quality.keep(tmp_path, [first])
+    (kept,) = quality.result_files(tmp_path)
+    before = kept.stat()
+    quality.keep(tmp_path, [replace(first, batch="b2", validated_at=AT + timedelta(minutes=1))])
+    files = quality.result_files(tmp_path)
+    assert files[0] == kept and (kept.stat().st_ino, kept.stat().st_mtime_ns) == (
+        before.st_ino,
+        before.st_mtime_ns,
+    )
+    batches = [pq.read_table(f).column("batch").to_pylist() for f in files]
+    assert batches == [["b1"], ["b2"]]
