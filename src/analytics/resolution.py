@@ -24,7 +24,7 @@ The rates over these columns are defined once, in SQL (`analytics/metrics.sql`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -192,45 +192,74 @@ def conversations_table(
     now: datetime,
     schema: pa.Schema,
     fcr_window: timedelta = FCR_WINDOW,
+    only: Collection[str] | None = None,
 ) -> pa.Table:
-    """Every conversation's outcome, from the store, as the `conversations` dataset holds it."""
-    events, contacts = load(engine)
+    """The outcome of every conversation (or of those in `only`), from the store, as the
+    `conversations` dataset holds it."""
+    events, contacts = load(engine, only)
     metrics = per_conversation(events, contacts, hours, now, fcr_window)
-    return pa.Table.from_pylist(records(metrics, load_queues(engine)), schema=schema)
+    return pa.Table.from_pylist(records(metrics, load_queues(engine, only)), schema=schema)
 
 
-def load(engine: Engine) -> tuple[list[Event], list[Contact]]:
-    """The conversation events and inbound contacts the metrics are computed from."""
-    with engine.connect() as conn:
-        events = [
-            Event(row.conversation_id, row.customer_id, row.kind, row.at, row.seq, row.detail or {})
-            for row in conn.execute(
-                select(
-                    conversation_events.c.conversation_id,
-                    conversation_events.c.customer_id,
-                    conversation_events.c.kind,
-                    conversation_events.c.at,
-                    conversation_events.c.seq,
-                    conversation_events.c.detail,
-                )
-            )
+def load(engine: Engine, only: Collection[str] | None = None) -> tuple[list[Event], list[Contact]]:
+    """The conversation events and inbound contacts the metrics are computed from: all of
+    them, or those of the conversations in `only` and of their customers."""
+    columns = (
+        conversation_events.c.conversation_id,
+        conversation_events.c.customer_id,
+        conversation_events.c.kind,
+        conversation_events.c.at,
+        conversation_events.c.seq,
+        conversation_events.c.detail,
+    )
+    queries = (
+        [select(*columns)]
+        if only is None
+        else [
+            select(*columns).where(conversation_events.c.conversation_id.in_(chunk))
+            for chunk in _chunks(sorted(only))
         ]
+    )
+    events: list[Event] = []
+    with engine.connect() as conn:
+        for query in queries:
+            events += [
+                Event(r.conversation_id, r.customer_id, r.kind, r.at, r.seq, r.detail or {})
+                for r in conn.execute(query)
+            ]
+        inbound = select(interactions.c.customer_id, interactions.c.occurred_at).where(
+            interactions.c.direction == "inbound"
+        )
+        customers = sorted({e.customer_id for e in events})
+        contact_queries = (
+            [inbound]
+            if only is None
+            else [inbound.where(interactions.c.customer_id.in_(c)) for c in _chunks(customers)]
+        )
         contacts = [
             Contact(row.customer_id, row.occurred_at)
-            for row in conn.execute(
-                select(interactions.c.customer_id, interactions.c.occurred_at).where(
-                    interactions.c.direction == "inbound"
-                )
-            )
+            for query in contact_queries
+            for row in conn.execute(query)
         ]
     return events, contacts
 
 
-def load_queues(engine: Engine) -> dict[str, str]:
+def load_queues(engine: Engine, only: Collection[str] | None = None) -> dict[str, str]:
     """Each conversation's queue now (after any escalation)."""
+    query = select(conversations.c.conversation_id, conversations.c.queue)
     with engine.connect() as conn:
-        rows = conn.execute(select(conversations.c.conversation_id, conversations.c.queue))
-        return {row.conversation_id: row.queue for row in rows}
+        if only is None:
+            return {row.conversation_id: row.queue for row in conn.execute(query)}
+        return {
+            row.conversation_id: row.queue
+            for chunk in _chunks(sorted(only))
+            for row in conn.execute(query.where(conversations.c.conversation_id.in_(chunk)))
+        }
+
+
+def _chunks(values: list[str], size: int = 500) -> list[list[str]]:
+    """Bound parameter lists a database accepts (SQLite's limit is in the thousands)."""
+    return [values[i : i + size] for i in range(0, len(values), size)]
 
 
 def _seconds(value: timedelta | None) -> float | None:

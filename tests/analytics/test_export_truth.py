@@ -9,26 +9,34 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import select, update
 
-from analytics import export, quality
+from analytics import export, quality, resolution
+from analytics.export.schemas import CONVERSATIONS_SCHEMA
 from analytics.privacy import Privacy
 from switchboard import routing
 from switchboard.contract import (
     Channel,
     Content,
+    ConversationEvent,
+    ConversationState,
+    ConversationStatus,
     CustomerInteraction,
     Direction,
+    EventKind,
     Identity,
     IdentityKind,
     Provider,
     Route,
     Status,
 )
-from switchboard.store import Store
+from switchboard.store import ConversationStore, Store
 from switchboard.store.tables import interactions
 from tests.support.builders import sms_raw
+from tests.support.scenario import at, write_scenario
 
 DAY = datetime(2026, 11, 23, 10, tzinfo=UTC)
 
@@ -196,3 +204,38 @@ def test_a_full_export_rebuilds_every_partition(store: Store, tmp_path: Path) ->
     assert len([p for p in staged.partitions if p.startswith("interactions/")]) == 3
     export.publish(root, staged, [])
     assert sorted(i for _, i in exported(root)) == sorted(ids)
+
+
+def test_only_the_conversations_that_may_have_changed_are_recomputed(
+    store: Store, tmp_path: Path
+) -> None:
+    """The scenario's seven conversations; then an agent answers c4. Recomputed: c4 (a new
+    event) and c7 (its FCR is undecided until its window ends); the five others are kept."""
+    customers = write_scenario(store)
+    root = tmp_path / "exports"
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    stage_at = export.stage(store.engine, root, Privacy(b"k"), routing.load().hours, now)
+    export.publish(root, stage_at, [])
+    ConversationStore(store.engine).record(
+        customers["C"],
+        ConversationState(
+            conversation_id="c4",
+            status=ConversationStatus.OPEN,
+            queue="support",
+            opened_at=at(25, 12),
+        ),
+        [
+            ConversationEvent(
+                str(uuid.uuid4()), "c4", customers["C"], EventKind.FIRST_RESPONSE, at(30, 10)
+            )
+        ],
+        [],
+    )
+    staged = export.stage(store.engine, root, Privacy(b"k"), routing.load().hours, now)
+    assert staged.rows["conversations"] == 2
+    merged = pq.read_table(staged.path / "conversations" / "data.parquet")
+    whole = resolution.conversations_table(
+        store.engine, routing.load().hours, now, CONVERSATIONS_SCHEMA
+    )
+    assert merged.equals(whole)
+    assert merged.filter(pc.equal(merged["conversation_id"], "c4"))["answered"][0].as_py()

@@ -4,7 +4,6 @@ conversation, in the marts, through `switchboard metrics --json`, all from one d
 from __future__ import annotations
 
 import json
-import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
@@ -20,34 +19,18 @@ from analytics.privacy import Privacy
 from analytics.resolution import business_time, load, per_conversation
 from runtime.cli import app
 from switchboard import routing
-from switchboard.contract import (
-    Channel,
-    Content,
-    ConversationEvent,
-    ConversationState,
-    ConversationStatus,
-    CustomerInteraction,
-    Direction,
-    EventKind,
-    Identity,
-    IdentityKind,
-    Provider,
-    Route,
-    Status,
-)
 from switchboard.routing import BusinessHours
-from switchboard.store import ConversationStore, Store
-from tests.support.builders import sms_raw
+from switchboard.store import Store
 from tests.support.scenario import (
     CONTACTS,
     EVENTS,
     HOURS,
     NOW,
     OVERALL,
-    QUEUES,
     at,
     build_snapshot,
     scenario_table,
+    write_scenario,
 )
 
 
@@ -141,57 +124,6 @@ def test_the_overall_mart_has_one_row_even_without_conversations(tmp_path: Path)
     snapshot = build_snapshot(tmp_path, CONVERSATIONS_SCHEMA.empty_table())
     row = mart(snapshot, "SELECT conversations, fcr_rate, reopen_rate FROM resolution_overall")
     assert row == [(0, None, None)]
-
-
-def write_scenario(store: Store) -> dict[str, str]:
-    """The scenario's events and contacts, written to the store; its customers' ids."""
-    customers = {
-        name: store.resolve_customer(Identity(IdentityKind.EMAIL, f"{name}@x.com"))
-        for name in "ABCDE"
-    }
-    conversations = ConversationStore(store.engine)
-    for event in EVENTS:
-        conversations.record(
-            customers[event.customer_id],
-            ConversationState(
-                conversation_id=event.conversation_id,
-                status=ConversationStatus.OPEN,
-                queue=QUEUES.get(event.conversation_id, "q"),
-                opened_at=event.at,
-            ),
-            [
-                ConversationEvent(
-                    str(uuid.uuid4()),
-                    event.conversation_id,
-                    customers[event.customer_id],
-                    EventKind(event.kind),
-                    event.at,
-                    event.seq,
-                    event.detail,
-                )
-            ],
-            [],
-        )
-    for n, contact in enumerate(CONTACTS):
-        store.persist_interaction(
-            CustomerInteraction(
-                interaction_id=str(uuid.uuid4()),
-                customer_id=customers[contact.customer_id],
-                channel=Channel.SMS,
-                direction=Direction.INBOUND,
-                provider=Provider.TWILIO,
-                provider_message_id=f"SM{n}",
-                from_address="+1",
-                to_address="+2",
-                occurred_at=contact.at,
-                received_at=contact.at,
-                content=Content(),
-                status=Status.COMPLETED,
-                route=Route("q", 1),
-            ),
-            sms_raw(),
-        )
-    return customers
 
 
 def test_the_store_gives_the_scenario_s_outcomes(store: Store) -> None:

@@ -35,6 +35,7 @@ resolution 120,600 s, FCR 2 of 2, reopen 0, SLA 1 of 2.
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -45,7 +46,24 @@ import pyarrow.parquet as pq
 from analytics import export
 from analytics.export.schemas import CONVERSATIONS_SCHEMA
 from analytics.resolution import Contact, Event, per_conversation, records
+from switchboard.contract import (
+    Channel,
+    Content,
+    ConversationEvent,
+    ConversationState,
+    ConversationStatus,
+    CustomerInteraction,
+    Direction,
+    EventKind,
+    Identity,
+    IdentityKind,
+    Provider,
+    Route,
+    Status,
+)
 from switchboard.routing import BusinessHours
+from switchboard.store import ConversationStore, Store
+from tests.support.builders import sms_raw
 
 HOURS = BusinessHours(ZoneInfo("UTC"), frozenset(range(5)), time(9), time(17))
 NOW = datetime(2026, 12, 5, tzinfo=UTC)
@@ -141,3 +159,54 @@ def build_snapshot(root: Path, table: pa.Table) -> Path:
     pq.write_table(table, staging / "conversations" / "data.parquet")
     export.build_marts(staging)
     return export.publish(root, export.Staged(staging, export.Watermark(), True), [])
+
+
+def write_scenario(store: Store) -> dict[str, str]:
+    """The scenario's events and contacts, written to the store; its customers' ids."""
+    customers = {
+        name: store.resolve_customer(Identity(IdentityKind.EMAIL, f"{name}@x.com"))
+        for name in "ABCDE"
+    }
+    conversations = ConversationStore(store.engine)
+    for event in EVENTS:
+        conversations.record(
+            customers[event.customer_id],
+            ConversationState(
+                conversation_id=event.conversation_id,
+                status=ConversationStatus.OPEN,
+                queue=QUEUES.get(event.conversation_id, "q"),
+                opened_at=event.at,
+            ),
+            [
+                ConversationEvent(
+                    str(uuid.uuid4()),
+                    event.conversation_id,
+                    customers[event.customer_id],
+                    EventKind(event.kind),
+                    event.at,
+                    event.seq,
+                    event.detail,
+                )
+            ],
+            [],
+        )
+    for n, contact in enumerate(CONTACTS):
+        store.persist_interaction(
+            CustomerInteraction(
+                interaction_id=str(uuid.uuid4()),
+                customer_id=customers[contact.customer_id],
+                channel=Channel.SMS,
+                direction=Direction.INBOUND,
+                provider=Provider.TWILIO,
+                provider_message_id=f"SM{n}",
+                from_address="+1",
+                to_address="+2",
+                occurred_at=contact.at,
+                received_at=contact.at,
+                content=Content(),
+                status=Status.COMPLETED,
+                route=Route("q", 1),
+            ),
+            sms_raw(),
+        )
+    return customers

@@ -21,10 +21,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from sqlalchemy import Connection, Engine, func, select, text
 
-from analytics import resolution
+from analytics.export import conversations
 from analytics.export.marts import build_marts
 from analytics.export.schemas import (
-    CONVERSATIONS_SCHEMA,
     EVENTS_SCHEMA,
     INTERACTIONS_SCHEMA,
     RAW_COUNTS_SCHEMA,
@@ -76,7 +75,7 @@ def stage(
     _stage_interactions(engine, staging, privacy, previous, staged)
     _stage_events(engine, staging, previous, staged)
     _stage_raw_counts(engine, staging, previous, staged)
-    _stage_conversations(engine, staging, hours, now, staged)
+    _stage_conversations(engine, staging, hours, now, previous, staged)
     build_marts(staging)
     return staged
 
@@ -254,15 +253,22 @@ def _stage_raw_counts(engine: Engine, staging: Path, previous: Watermark, staged
 
 
 def _stage_conversations(
-    engine: Engine, staging: Path, hours: BusinessHours, now: datetime, staged: Staged
+    engine: Engine,
+    staging: Path,
+    hours: BusinessHours,
+    now: datetime,
+    previous: Watermark,
+    staged: Staged,
 ) -> None:
-    """Per-conversation outcomes, as `switchboard metrics` computes them (rewritten whole)."""
-    table = resolution.conversations_table(engine, hours, now, CONVERSATIONS_SCHEMA)
+    """Per-conversation outcomes, as `switchboard metrics` computes them: those that may have
+    changed recomputed, merged with the rest."""
     path = staging / "conversations"
-    shutil.rmtree(path, ignore_errors=True)
-    path.mkdir(parents=True)
+    table, recomputed = conversations.conversations_table(
+        engine, path / "data.parquet", previous, EVENTS_LOOKBACK, hours, now
+    )
+    path.mkdir(parents=True, exist_ok=True)
     _write_table(path, table)
-    staged.rows["conversations"] = table.num_rows
+    staged.rows["conversations"] = recomputed
 
 
 # --- helpers ---------------------------------------------------------------------------------
