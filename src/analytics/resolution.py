@@ -17,7 +17,8 @@ Per conversation (from its `conversation_events` and the customer's inbound inte
 - **reopened**: a `reopened` event after a resolution;
 - **SLA attained**: answered with no `sla_breached` event; false if there is one; null while
   neither has happened;
-- **channel**: the channel of the message that opened it; **agent**: the last agent assigned.
+- **channel**: the channel of the message that opened it; **agent**: the actor of its last
+  agent resolution, else (events recorded before actors) the last agent assigned.
 
 The rates over these columns are defined once, in SQL (`analytics/metrics.sql`).
 """
@@ -47,6 +48,7 @@ class Event:
     at: datetime
     seq: int = 0
     detail: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    actor: str | None = None  # who acted: `key:<name>` or `oidc:<sub>` (agent actions)
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,7 @@ def _outcome(
     breached = any(e.kind == "sla_breached" for e in history)
     reopened = any(e.kind == "reopened" for e in history)
     agents = [e.detail.get("agent") for e in history if e.kind == "assigned"]
+    resolvers = [e.actor for e in history if e.kind == "resolved" and e.actor]
     # Resolved now: the last open/close event is a resolution.
     closing = [e for e in history if e.kind in (*RESOLVED_KINDS, "reopened")]
     last = closing[-1] if closing and closing[-1].kind in RESOLVED_KINDS else None
@@ -147,7 +150,8 @@ def _outcome(
         customer_id=opened.customer_id,
         opened_at=opened.at,
         channel=opened.detail.get("channel"),
-        agent=agents[-1] if agents else None,
+        # The agent who resolved it, else (events from before actors) the last one assigned.
+        agent=resolvers[-1] if resolvers else (agents[-1] if agents else None),
         answered=first_response is not None,
         resolved_by=resolved_by,
         resolved_at=None if last is None else last.at,
@@ -211,6 +215,7 @@ def load(engine: Engine, only: Collection[str] | None = None) -> tuple[list[Even
         conversation_events.c.at,
         conversation_events.c.seq,
         conversation_events.c.detail,
+        conversation_events.c.actor,
     )
     queries = (
         [select(*columns)]
@@ -224,7 +229,15 @@ def load(engine: Engine, only: Collection[str] | None = None) -> tuple[list[Even
     with engine.connect() as conn:
         for query in queries:
             events += [
-                Event(r.conversation_id, r.customer_id, r.kind, r.at, r.seq, r.detail or {})
+                Event(
+                    r.conversation_id,
+                    r.customer_id,
+                    r.kind,
+                    r.at,
+                    r.seq,
+                    r.detail or {},
+                    r.actor or None,
+                )
                 for r in conn.execute(query)
             ]
         inbound = select(interactions.c.customer_id, interactions.c.occurred_at).where(

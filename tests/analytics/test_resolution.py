@@ -162,3 +162,12 @@ def test_metrics_json_is_the_overall_mart_of_the_same_data(
     assert printed == dict(zip(names, row, strict=True))
     assert printed["conversations"] == 7 and printed["unanswered"] == 1
     assert "NaN" not in result.stdout
+
+
+def test_the_agent_is_who_resolved_it_when_events_carry_their_actor() -> None:
+    events = [
+        replace(e, actor="key:cy") if (e.conversation_id, e.kind) == ("c1", "resolved") else e
+        for e in EVENTS
+    ]
+    outcomes = {m.conversation_id: m for m in per_conversation(events, CONTACTS, HOURS, NOW)}
+    assert (outcomes["c1"].agent, outcomes["c3"].agent) == ("key:cy", "ana")
