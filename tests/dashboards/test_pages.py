@@ -179,6 +179,8 @@ def test_events_out_shows_delivery_health_per_subscription(
     store.close()
     st.cache_data.clear()
     st.cache_resource.clear()
+
+
 def test_the_ingest_rate_spans_the_whole_time_range() -> None:
     """120 interactions in the last hour are 2/min, however few minutes had traffic."""
     from datetime import UTC, datetime, timedelta
