@@ -17,8 +17,9 @@ time zones, keyset paging):
   subscriptions, deliveries, replay.
 - `activities/test_store_activities.py`: dedupe and persist, concurrent first sightings and
   idempotent upserts (where psycopg's rowcount of -1 once made every insert look like a merge).
-- `analytics/test_export.py`, `analytics/test_resolution.py`: the export and the metrics read
-  the store by watermark and SQL; retention purges and deletes from it.
+- `analytics/test_export.py`, `analytics/test_resolution.py`, `test_export_truth.py`: the export
+  and the metrics read the store by watermark and SQL; retention purges and deletes from it; a
+  late commit on PostgreSQL must not fall below the watermark.
 - `runtime/test_reprocess.py`: reprocessing reads the raw-event archive back and rewrites its
   interactions in place.
 - `integration/test_duplicate_storm.py`: concurrent upserts racing (a fifth of the size on
@@ -74,6 +75,7 @@ STORE_MATRIX = tuple(
         "activities/test_store_activities.py",
         "analytics/test_export.py",
         "analytics/test_resolution.py",
+        "analytics/test_export_truth.py",
         "runtime/test_reprocess.py",
         "integration/test_duplicate_storm.py",
         "integration/test_erasure.py",

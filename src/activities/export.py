@@ -23,6 +23,7 @@ from switchboard.contract import (
     STAGE_EXPORT,
     VALIDATE_EXPORT,
     ExportBatch,
+    ExportInput,
     PublishInput,
 )
 from switchboard.routing import BusinessHours
@@ -37,9 +38,14 @@ class ExportActivities:
         self.hours = hours
 
     @activity.defn(name=STAGE_EXPORT)
-    def stage(self) -> ExportBatch:
+    def stage(self, inp: ExportInput | None = None) -> ExportBatch:
         staged = export.stage(
-            self.store.engine, self.root, self.privacy, self.hours, datetime.now(UTC)
+            self.store.engine,
+            self.root,
+            self.privacy,
+            self.hours,
+            datetime.now(UTC),
+            full=inp is not None and inp.full,
         )
         return ExportBatch(
             path=str(staged.path),

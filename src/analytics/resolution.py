@@ -1,33 +1,43 @@
-"""Resolution metrics, defined once here and recomputable from the stored events.
+"""Per-conversation outcomes, recomputable from the stored events.
 
 Per conversation (from its `conversation_events` and the customer's inbound interactions):
 
-- **first response time**: `opened` → the first `first_response` (an agent's reply);
-- **resolution time**: `opened` → the last `resolved`/`auto_resolved`, for conversations that
-  are resolved now; in calendar time and in business hours (the routing rules' calendar);
-- **first-contact resolution (FCR)**: resolved, never reopened, and no further inbound contact
-  from the customer on ANY channel within `fcr_window` after the resolution. A conversation
-  resolved less than `fcr_window` ago is not yet decided and is left out;
+- **answered**: an agent replied at least once (a `first_response` event);
+- **resolved_by**: `agent` if the last `resolved`/`auto_resolved`/`reopened` event is an agent's
+  `resolved`, `auto` if it is `auto_resolved` (the inactivity window passed), null while open;
+- **first response time**: `opened` → the first agent reply;
+- **resolution time**: `opened` → the agent's last resolution, in calendar time and in business
+  hours (the routing rules' calendar). Only for conversations an agent resolved: an
+  auto-resolution is the end of a wait, not a resolution, and would add the whole window;
+- **first-contact resolution (FCR)**: true for a conversation an agent resolved that was never
+  reopened and whose customer did not get in touch again (on ANY channel) within `fcr_window`
+  after the resolution; false if it was reopened, auto-resolved (answered or not) or the
+  customer came back inside the window; null while undecided (open, or resolved by an agent
+  less than `fcr_window` ago with no contact since);
 - **reopened**: a `reopened` event after a resolution;
-- **SLA attained**: answered with no `sla_breached` event; breached if there is one; a
-  conversation neither answered nor breached yet is undecided.
+- **SLA attained**: answered with no `sla_breached` event; false if there is one; null while
+  neither has happened;
+- **channel**: the channel of the message that opened it; **agent**: the actor of its last
+  agent resolution, else (events recorded before actors) the last agent assigned.
 
-Rates are over the conversations for which the outcome is decided.
+The rates over these columns are defined once, in SQL (`analytics/metrics.sql`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from statistics import mean, median
+from typing import Any
 
+import pyarrow as pa
 from sqlalchemy import Engine, select
 
 from switchboard.routing import BusinessHours
-from switchboard.store.tables import conversation_events, interactions
+from switchboard.store.tables import conversation_events, conversations, interactions
 
 RESOLVED_KINDS = ("resolved", "auto_resolved")
+FCR_WINDOW = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -37,6 +47,8 @@ class Event:
     kind: str
     at: datetime
     seq: int = 0
+    detail: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    actor: str | None = None  # who acted: `key:<name>` or `oidc:<sub>` (agent actions)
 
 
 @dataclass(frozen=True)
@@ -52,24 +64,17 @@ class ConversationMetrics:
     conversation_id: str
     customer_id: str
     opened_at: datetime
+    channel: str | None
+    agent: str | None
+    answered: bool
+    resolved_by: str | None
+    resolved_at: datetime | None
     first_response: timedelta | None
     resolution: timedelta | None
     resolution_business: timedelta | None
     reopened: bool
     fcr: bool | None
     sla_attained: bool | None
-
-
-@dataclass(frozen=True)
-class Summary:
-    conversations: int
-    first_response_mean: timedelta | None
-    first_response_median: timedelta | None
-    resolution_mean: timedelta | None
-    resolution_business_mean: timedelta | None
-    fcr_rate: float | None
-    reopen_rate: float | None
-    sla_attainment: float | None
 
 
 def business_time(start: datetime, end: datetime, hours: BusinessHours) -> timedelta:
@@ -93,7 +98,7 @@ def per_conversation(
     contacts: Iterable[Contact],
     hours: BusinessHours,
     now: datetime,
-    fcr_window: timedelta = timedelta(days=7),
+    fcr_window: timedelta = FCR_WINDOW,
 ) -> list[ConversationMetrics]:
     by_conversation: dict[str, list[Event]] = {}
     for event in events:
@@ -103,91 +108,172 @@ def per_conversation(
         contacts_by_customer.setdefault(contact.customer_id, []).append(contact.at)
 
     results = []
-    for conversation_id, history in by_conversation.items():
+    for history in by_conversation.values():
         history.sort(key=lambda e: (e.at, e.seq))
         opened = next((e for e in history if e.kind == "opened"), None)
         if opened is None:
             continue
-        first_response = next((e.at for e in history if e.kind == "first_response"), None)
-        breached = any(e.kind == "sla_breached" for e in history)
-        reopened = any(e.kind == "reopened" for e in history)
-        # Resolved now: the last open/close event is a resolution.
-        closing = [e for e in history if e.kind in (*RESOLVED_KINDS, "reopened")]
-        resolved_at = closing[-1].at if closing and closing[-1].kind in RESOLVED_KINDS else None
-
-        fcr: bool | None = None
-        if reopened:
-            fcr = False  # decided at once: the first contact did not resolve it
-        elif resolved_at is not None and now - resolved_at >= fcr_window:
-            later = contacts_by_customer.get(opened.customer_id, [])
-            fcr = not any(resolved_at < at <= resolved_at + fcr_window for at in later)
-
-        results.append(
-            ConversationMetrics(
-                conversation_id=conversation_id,
-                customer_id=opened.customer_id,
-                opened_at=opened.at,
-                first_response=None if first_response is None else first_response - opened.at,
-                resolution=None if resolved_at is None else resolved_at - opened.at,
-                resolution_business=(
-                    None if resolved_at is None else business_time(opened.at, resolved_at, hours)
-                ),
-                reopened=reopened,
-                fcr=fcr,
-                sla_attained=False if breached else (True if first_response else None),
-            )
-        )
-    return sorted(results, key=lambda m: m.opened_at)
+        later = contacts_by_customer.get(opened.customer_id, [])
+        results.append(_outcome(opened, history, later, hours, now, fcr_window))
+    return sorted(results, key=lambda m: (m.opened_at, m.conversation_id))
 
 
-def summarize(metrics: list[ConversationMetrics]) -> Summary:
-    def rate(values: list[bool | None]) -> float | None:
-        decided = [v for v in values if v is not None]
-        return sum(decided) / len(decided) if decided else None
+def _outcome(
+    opened: Event,
+    history: list[Event],
+    contacts: list[datetime],
+    hours: BusinessHours,
+    now: datetime,
+    fcr_window: timedelta,
+) -> ConversationMetrics:
+    first_response = next((e.at for e in history if e.kind == "first_response"), None)
+    breached = any(e.kind == "sla_breached" for e in history)
+    reopened = any(e.kind == "reopened" for e in history)
+    agents = [e.detail.get("agent") for e in history if e.kind == "assigned"]
+    resolvers = [e.actor for e in history if e.kind == "resolved" and e.actor]
+    # Resolved now: the last open/close event is a resolution.
+    closing = [e for e in history if e.kind in (*RESOLVED_KINDS, "reopened")]
+    last = closing[-1] if closing and closing[-1].kind in RESOLVED_KINDS else None
+    resolved_by = None if last is None else ("agent" if last.kind == "resolved" else "auto")
+    by_agent = last.at if last is not None and resolved_by == "agent" else None
 
-    def average(values: list[timedelta | None]) -> timedelta | None:
-        present = [v for v in values if v is not None]
-        return timedelta(seconds=mean(v.total_seconds() for v in present)) if present else None
-
-    responses = [m.first_response for m in metrics if m.first_response is not None]
-    ever_resolved = [m for m in metrics if m.resolution is not None or m.reopened]
-    return Summary(
-        conversations=len(metrics),
-        first_response_mean=average(list(responses)),
-        first_response_median=(
-            timedelta(seconds=median(r.total_seconds() for r in responses)) if responses else None
+    fcr: bool | None = None
+    if reopened or resolved_by == "auto":
+        fcr = False  # decided at once: the first contact did not resolve it
+    elif by_agent is not None:
+        if any(by_agent < at <= by_agent + fcr_window for at in contacts):
+            fcr = False  # the customer came back inside the window
+        elif now - by_agent >= fcr_window:
+            fcr = True
+    return ConversationMetrics(
+        conversation_id=opened.conversation_id,
+        customer_id=opened.customer_id,
+        opened_at=opened.at,
+        channel=opened.detail.get("channel"),
+        # The agent who resolved it, else (events from before actors) the last one assigned.
+        agent=resolvers[-1] if resolvers else (agents[-1] if agents else None),
+        answered=first_response is not None,
+        resolved_by=resolved_by,
+        resolved_at=None if last is None else last.at,
+        first_response=None if first_response is None else first_response - opened.at,
+        resolution=None if by_agent is None else by_agent - opened.at,
+        resolution_business=(
+            None if by_agent is None else business_time(opened.at, by_agent, hours)
         ),
-        resolution_mean=average([m.resolution for m in metrics]),
-        resolution_business_mean=average([m.resolution_business for m in metrics]),
-        fcr_rate=rate([m.fcr for m in metrics]),
-        reopen_rate=(
-            sum(m.reopened for m in ever_resolved) / len(ever_resolved) if ever_resolved else None
-        ),
-        sla_attainment=rate([m.sla_attained for m in metrics]),
+        reopened=reopened,
+        fcr=fcr,
+        sla_attained=False if breached else (True if first_response else None),
     )
 
 
-def load(engine: Engine) -> tuple[list[Event], list[Contact]]:
-    """The conversation events and inbound contacts the metrics are computed from."""
-    with engine.connect() as conn:
-        events = [
-            Event(row.conversation_id, row.customer_id, row.kind, row.at, row.seq)
-            for row in conn.execute(
-                select(
-                    conversation_events.c.conversation_id,
-                    conversation_events.c.customer_id,
-                    conversation_events.c.kind,
-                    conversation_events.c.at,
-                    conversation_events.c.seq,
-                )
-            )
+def records(metrics: Iterable[ConversationMetrics], queues: dict[str, str]) -> list[dict[str, Any]]:
+    """The rows of the `conversations` dataset (see `CONVERSATIONS_SCHEMA`), by id."""
+    return [
+        {
+            "conversation_id": m.conversation_id,
+            "customer_id": m.customer_id,
+            "queue": queues.get(m.conversation_id),
+            "channel": m.channel,
+            "agent": m.agent,
+            "opened_at": m.opened_at,
+            "resolved_at": m.resolved_at,
+            "answered": m.answered,
+            "resolved_by": m.resolved_by,
+            "first_response_s": _seconds(m.first_response),
+            "resolution_s": _seconds(m.resolution),
+            "resolution_business_s": _seconds(m.resolution_business),
+            "reopened": m.reopened,
+            "fcr": m.fcr,
+            "sla_attained": m.sla_attained,
+        }
+        for m in sorted(metrics, key=lambda m: m.conversation_id)
+    ]
+
+
+def conversations_table(
+    engine: Engine,
+    hours: BusinessHours,
+    now: datetime,
+    schema: pa.Schema,
+    fcr_window: timedelta = FCR_WINDOW,
+    only: Collection[str] | None = None,
+) -> pa.Table:
+    """The outcome of every conversation (or of those in `only`), from the store, as the
+    `conversations` dataset holds it."""
+    events, contacts = load(engine, only)
+    metrics = per_conversation(events, contacts, hours, now, fcr_window)
+    return pa.Table.from_pylist(records(metrics, load_queues(engine, only)), schema=schema)
+
+
+def load(engine: Engine, only: Collection[str] | None = None) -> tuple[list[Event], list[Contact]]:
+    """The conversation events and inbound contacts the metrics are computed from: all of
+    them, or those of the conversations in `only` and of their customers."""
+    columns = (
+        conversation_events.c.conversation_id,
+        conversation_events.c.customer_id,
+        conversation_events.c.kind,
+        conversation_events.c.at,
+        conversation_events.c.seq,
+        conversation_events.c.detail,
+        conversation_events.c.actor,
+    )
+    queries = (
+        [select(*columns)]
+        if only is None
+        else [
+            select(*columns).where(conversation_events.c.conversation_id.in_(chunk))
+            for chunk in _chunks(sorted(only))
         ]
+    )
+    events: list[Event] = []
+    with engine.connect() as conn:
+        for query in queries:
+            events += [
+                Event(
+                    r.conversation_id,
+                    r.customer_id,
+                    r.kind,
+                    r.at,
+                    r.seq,
+                    r.detail or {},
+                    r.actor or None,
+                )
+                for r in conn.execute(query)
+            ]
+        inbound = select(interactions.c.customer_id, interactions.c.occurred_at).where(
+            interactions.c.direction == "inbound"
+        )
+        customers = sorted({e.customer_id for e in events})
+        contact_queries = (
+            [inbound]
+            if only is None
+            else [inbound.where(interactions.c.customer_id.in_(c)) for c in _chunks(customers)]
+        )
         contacts = [
             Contact(row.customer_id, row.occurred_at)
-            for row in conn.execute(
-                select(interactions.c.customer_id, interactions.c.occurred_at).where(
-                    interactions.c.direction == "inbound"
-                )
-            )
+            for query in contact_queries
+            for row in conn.execute(query)
         ]
     return events, contacts
+
+
+def load_queues(engine: Engine, only: Collection[str] | None = None) -> dict[str, str]:
+    """Each conversation's queue now (after any escalation)."""
+    query = select(conversations.c.conversation_id, conversations.c.queue)
+    with engine.connect() as conn:
+        if only is None:
+            return {row.conversation_id: row.queue for row in conn.execute(query)}
+        return {
+            row.conversation_id: row.queue
+            for chunk in _chunks(sorted(only))
+            for row in conn.execute(query.where(conversations.c.conversation_id.in_(chunk)))
+        }
+
+
+def _chunks(values: list[str], size: int = 500) -> list[list[str]]:
+    """Bound parameter lists a database accepts (SQLite's limit is in the thousands)."""
+    return [values[i : i + size] for i in range(0, len(values), size)]
+
+
+def _seconds(value: timedelta | None) -> float | None:
+    return None if value is None else value.total_seconds()

@@ -16,7 +16,7 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from analytics import export
+from analytics import export, metrics
 from analytics.privacy import Privacy, load_key
 from switchboard.contract import Channel
 from switchboard.settings import DashboardSettings
@@ -44,6 +44,7 @@ def connection(snapshot: Path) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()  # in memory: the views over Parquet; the marts are `marts.<name>`
     for name in export.DATASETS:
         export.register(con, snapshot, name)
+    metrics.define(con)  # the metric macros, to compute them over the filtered rows
     con.execute(f"ATTACH '{snapshot / 'marts.duckdb'}' AS marts (READ_ONLY)")
     return con
 
@@ -56,7 +57,9 @@ def _cursor(snapshot: Path) -> duckdb.DuckDBPyConnection:
 
 @st.cache_data(ttl=30, show_spinner=False)
 def query(snapshot: Path, sql: str, params: tuple[Any, ...] = ()) -> pd.DataFrame:
-    return _cursor(snapshot).execute(sql, list(params)).df()
+    # Tuples (hashable, for the cache) are DuckDB lists.
+    values = [list(p) if isinstance(p, tuple) else p for p in params]
+    return _cursor(snapshot).execute(sql, values).df()
 
 
 def require_export() -> Path:
@@ -86,6 +89,21 @@ class Filters:
             clauses.append(f"{time_column} >= ?")
             params.append(self.since)
         return " AND ".join(clauses), tuple(params)
+
+    @property
+    def channel_list(self) -> tuple[str, ...] | None:
+        """The channels, or None for all of them (rows of no known channel included)."""
+        return None if set(self.channels) == {c.value for c in Channel} else self.channels
+
+
+def resolution(snapshot: Path, f: Filters, grouping_by: str | None = None) -> pd.DataFrame:
+    """The resolution figures (analytics/metrics.sql) of the conversations opened in the time
+    range on the channels: one row per queue or agent, then the `total` row."""
+    return query(
+        snapshot,
+        "SELECT * FROM resolution(?, ?, ?)",
+        (f.since, f.channel_list, grouping_by),
+    )
 
 
 def filters() -> Filters:
@@ -123,15 +141,40 @@ def duration(seconds: float | None) -> str:
     return f"{seconds // 60}m {seconds % 60}s" if seconds >= 60 else f"{seconds}s"
 
 
+def ingest_rate(
+    interactions: int, since: datetime | None, first: Any, now: datetime | None = None
+) -> float | None:
+    """Interactions per second over the selected range: from `since` (or, for everything, the
+    first interaction) to now, quiet minutes included."""
+    start = since if since is not None else (None if pd.isna(first) else first)
+    if start is None:
+        return None
+    seconds = ((now or datetime.now(UTC)) - start).total_seconds()
+    return interactions / seconds if seconds > 0 else None
+
+
+def open_conversations() -> str:
+    """Conversations open now (not resolved, or reopened), from the published export."""
+    found = snapshot()
+    if found is None:
+        return "-"
+    open_now = query(found, "SELECT count(*) AS n FROM conversations WHERE resolved_by IS NULL")
+    return f"{int(open_now.n.iloc[0]):,}"
+
+
 def percent(value: float | None) -> str:
     return "-" if value is None or pd.isna(value) else f"{value:.1%}"
 
 
 @st.cache_data(ttl=30, show_spinner=False)
 def validation_results() -> pd.DataFrame | None:
-    from analytics.quality import RESULTS_FILE
+    from analytics.quality import result_files
 
-    path = settings().resolved_export_dir() / RESULTS_FILE
-    if not path.exists():
+    files = result_files(settings().resolved_export_dir())
+    if not files:
         return None
-    return duckdb.connect().execute(f"SELECT * FROM read_parquet('{path}')").df()
+    return (
+        duckdb.connect()
+        .execute("SELECT * FROM read_parquet(?, union_by_name = true)", [[str(f) for f in files]])
+        .df()
+    )

@@ -14,6 +14,7 @@ with workflow.unsafe.imports_passed_through():
         STAGE_EXPORT,
         VALIDATE_EXPORT,
         ExportBatch,
+        ExportInput,
         ExportSummary,
         PublishInput,
     )
@@ -24,9 +25,12 @@ from workflows.policies import ANALYTICS_RETRY, ANALYTICS_TIMEOUT
 @workflow.defn
 class ExportWorkflow:
     @workflow.run
-    async def run(self) -> ExportSummary:
+    async def run(self, inp: ExportInput | None = None) -> ExportSummary:
+        # The scheduled runs have no input and stage as they always did (same command, same
+        # arguments: their histories replay); `switchboard export --full` passes one.
         batch = await workflow.execute_activity(
             STAGE_EXPORT,
+            args=[] if inp is None else [inp],
             result_type=ExportBatch,
             start_to_close_timeout=ANALYTICS_TIMEOUT,
             retry_policy=ANALYTICS_RETRY,

@@ -158,9 +158,9 @@ async def test_the_quality_gate_refuses_a_bad_batch_and_does_not_publish_it(
     assert "interactions.channel: expect_column_values_to_be_in_set" in str(error)
     assert export.current(root) == published  # the bad batch was not published
     assert not any((root / "staging").iterdir())  # and not left behind
-    results = root / quality.RESULTS_FILE
+    files = [str(f) for f in quality.result_files(root)]
     kept = duckdb.connect().execute(
-        f"SELECT dataset, \"column\", success FROM '{results}' WHERE NOT success"
+        'SELECT dataset, "column", success FROM read_parquet(?) WHERE NOT success', [files]
     )
     assert ("interactions", "channel", False) in kept.fetchall()
 

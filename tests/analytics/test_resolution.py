@@ -1,135 +1,83 @@
-"""Resolution metrics against hand-computed values for a scripted three-channel scenario.
-
-Business hours: Mon-Fri 09:00-17:00 UTC. Now: Sat 2026-12-05 00:00 UTC. FCR window: 7 days.
-
-- A (conversation 1): SMS Mon 23 10:00 opens it, a call at 10:20, an agent replies 10:30,
-  resolved 11:00; A emails Tue 24 09:00 (reopened), resolved again Tue 10:00.
-  → first response 30 min; resolution 24 h (business: Mon 10-17 = 7 h + Tue 9-10 = 1 h = 8 h);
-    reopened; not FCR (reopened); SLA met.
-- B (conversation 2): email Fri 20 16:00, SLA breached 16:30 (escalated), reply Mon 23 09:30,
-  resolved 10:00; B never writes again.
-  → first response 65 h 30 min; resolution 66 h (business: Fri 16-17 + Mon 9-10 = 2 h);
-    FCR; SLA missed.
-- C (conversation 3): push reply Mon 23 12:00, agent 12:10, resolved 12:20;
-  C texts again Wed 25 12:00 (conversation 4, SLA breached 13:00, still open).
-  → conversation 3: 10 min, 20 min (business 20 min), not FCR (contact within 7 days), SLA met;
-    conversation 4: no response, unresolved, FCR undecided, SLA missed.
-
-Summary: mean first response (30 min + 65 h 30 min + 10 min) / 3 = 22 h 3 min 20 s, median
-30 min; mean resolution (24 h + 66 h + 20 min) / 3 = 30 h 6 min 40 s; business (8 h + 2 h +
-20 min) / 3 = 3 h 26 min 40 s; FCR 1 of 3 decided; reopen rate 1 of 3 resolved; SLA 2 of 4.
-"""
+"""Resolution metrics against the hand-computed values of tests/support/scenario.py: per
+conversation, in the marts, through `switchboard metrics --json`, all from one definition."""
 
 from __future__ import annotations
 
-import uuid
+import json
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from analytics.resolution import (
-    Contact,
-    Event,
-    business_time,
-    load,
-    per_conversation,
-    summarize,
-)
-from switchboard.contract import (
-    Channel,
-    Content,
-    ConversationEvent,
-    ConversationState,
-    ConversationStatus,
-    CustomerInteraction,
-    Direction,
-    EventKind,
-    Identity,
-    IdentityKind,
-    Provider,
-    Route,
-    Status,
-)
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from analytics import export, metrics
+from analytics.export.schemas import CONVERSATIONS_SCHEMA
+from analytics.privacy import Privacy
+from analytics.resolution import business_time, load, per_conversation
+from runtime.cli import app
+from switchboard import routing
 from switchboard.routing import BusinessHours
-from switchboard.store import ConversationStore, Store
-from tests.support.builders import sms_raw
-
-HOURS = BusinessHours(ZoneInfo("UTC"), frozenset(range(5)), time(9), time(17))
-NOW = datetime(2026, 12, 5, tzinfo=UTC)
-
-
-def at(day: int, hour: int, minute: int = 0) -> datetime:
-    return datetime(2026, 11, day, hour, minute, tzinfo=UTC)
-
-
-EVENTS = [
-    Event("c1", "A", "opened", at(23, 10)),
-    Event("c1", "A", "interaction", at(23, 10), 1),
-    Event("c1", "A", "interaction", at(23, 10, 20)),
-    Event("c1", "A", "first_response", at(23, 10, 30)),
-    Event("c1", "A", "resolved", at(23, 11)),
-    Event("c1", "A", "reopened", at(24, 9)),
-    Event("c1", "A", "resolved", at(24, 10)),
-    Event("c2", "B", "opened", at(20, 16)),
-    Event("c2", "B", "sla_breached", at(20, 16, 30)),
-    Event("c2", "B", "escalated", at(20, 16, 30), 1),
-    Event("c2", "B", "first_response", at(23, 9, 30)),
-    Event("c2", "B", "resolved", at(23, 10)),
-    Event("c3", "C", "opened", at(23, 12)),
-    Event("c3", "C", "first_response", at(23, 12, 10)),
-    Event("c3", "C", "resolved", at(23, 12, 20)),
-    Event("c4", "C", "opened", at(25, 12)),
-    Event("c4", "C", "sla_breached", at(25, 13)),
-]
-CONTACTS = [
-    Contact("A", at(23, 10)),
-    Contact("A", at(23, 10, 20)),
-    Contact("A", at(24, 9)),
-    Contact("B", at(20, 16)),
-    Contact("C", at(23, 12)),
-    Contact("C", at(25, 12)),
-]
+from switchboard.store import Store
+from tests.support.scenario import (
+    CONTACTS,
+    EVENTS,
+    HOURS,
+    NOW,
+    OVERALL,
+    at,
+    build_snapshot,
+    scenario_table,
+    write_scenario,
+)
 
 
 def test_per_conversation_values_match_the_hand_computed_ones() -> None:
-    metrics = {m.conversation_id: m for m in per_conversation(EVENTS, CONTACTS, HOURS, NOW)}
+    outcomes = {m.conversation_id: m for m in per_conversation(EVENTS, CONTACTS, HOURS, NOW)}
     h, m = timedelta(hours=1), timedelta(minutes=1)
     expected = {
-        # first response, resolution, business resolution, reopened, FCR, SLA
-        "c1": (30 * m, 24 * h, 8 * h, True, False, True),
-        "c2": (65 * h + 30 * m, 66 * h, 2 * h, False, True, False),
-        "c3": (10 * m, 20 * m, 20 * m, False, False, True),
-        "c4": (None, None, None, False, None, False),
+        # answered, resolved_by, first response, resolution, business, reopened, FCR, SLA, agent
+        "c1": (True, "agent", 30 * m, 24 * h, 8 * h, True, False, True, "ana"),
+        "c2": (True, "agent", 65 * h + 30 * m, 66 * h, 2 * h, False, True, False, "bo"),
+        "c3": (True, "agent", 10 * m, 20 * m, 20 * m, False, False, True, "ana"),
+        "c4": (False, None, None, None, None, False, None, False, None),
+        "c5": (False, "auto", None, None, None, False, False, False, None),
+        "c6": (True, "agent", 20 * m, h, h, False, True, True, "bo"),
+        "c7": (True, "agent", 5 * m, 69 * h, 5 * h, False, None, True, "ana"),
     }
     for conversation, values in expected.items():
-        got = metrics[conversation]
+        got = outcomes[conversation]
         assert (
+            got.answered,
+            got.resolved_by,
             got.first_response,
             got.resolution,
             got.resolution_business,
             got.reopened,
             got.fcr,
             got.sla_attained,
+            got.agent,
         ) == values, conversation
 
 
-def test_summary_matches_the_hand_computed_one() -> None:
-    summary = summarize(per_conversation(EVENTS, CONTACTS, HOURS, NOW))
-    assert summary.conversations == 4
-    assert summary.first_response_mean == timedelta(hours=22, minutes=3, seconds=20)
-    assert summary.first_response_median == timedelta(minutes=30)
-    assert summary.resolution_mean == timedelta(hours=30, minutes=6, seconds=40)
-    assert summary.resolution_business_mean == timedelta(hours=3, minutes=26, seconds=40)
-    assert summary.fcr_rate == 1 / 3
-    assert summary.reopen_rate == 1 / 3
-    assert summary.sla_attainment == 0.5
+def test_the_overall_figures_match_the_hand_computed_ones() -> None:
+    assert metrics.overall(scenario_table()) == OVERALL
 
 
-def test_fcr_is_undecided_inside_the_window() -> None:
+def test_an_unanswered_auto_resolution_is_no_first_contact_resolution() -> None:
+    """Before the fix it counted as FCR and its resolution time held the whole window."""
+    (c5,) = [m for m in per_conversation(EVENTS, CONTACTS, HOURS, NOW) if m.conversation_id == "c5"]
+    assert (c5.fcr, c5.resolution, c5.answered, c5.resolved_by) == (False, None, False, "auto")
+
+
+def test_fcr_is_undecided_inside_the_window_and_decided_by_a_contact_in_it() -> None:
     early = datetime(2026, 11, 26, tzinfo=UTC)  # three days after B's resolution
-    metrics = {m.conversation_id: m for m in per_conversation(EVENTS, CONTACTS, HOURS, early)}
-    assert metrics["c2"].fcr is None
-    assert metrics["c1"].fcr is False  # a reopened conversation is decided at once
+    outcomes = {m.conversation_id: m for m in per_conversation(EVENTS, CONTACTS, HOURS, early)}
+    assert outcomes["c2"].fcr is None
+    assert outcomes["c1"].fcr is False  # a reopened conversation is decided at once
+    assert outcomes["c3"].fcr is False  # C came back on Wed 25: decided before the window ends
 
 
 def test_business_time_skips_nights_weekends_and_follows_the_timezone() -> None:
@@ -139,60 +87,87 @@ def test_business_time_skips_nights_weekends_and_follows_the_timezone() -> None:
     assert business_time(at(23, 14), at(23, 22), new_york) == timedelta(hours=8)
 
 
-def test_metrics_are_computed_from_what_the_store_holds(store: Store) -> None:
-    """The scenario's events and contacts, written to the store, give the same summary."""
-    customers = {
-        name: store.resolve_customer(Identity(IdentityKind.EMAIL, f"{name}@x.com"))
-        for name in "ABC"
+def mart(snapshot: Path, sql: str) -> list[tuple[object, ...]]:
+    con = duckdb.connect(str(snapshot / "marts.duckdb"), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def test_the_marts_hold_the_hand_computed_figures(tmp_path: Path) -> None:
+    snapshot = build_snapshot(tmp_path, scenario_table())
+    con = duckdb.connect(str(snapshot / "marts.duckdb"), read_only=True)
+    try:
+        overall = con.execute("SELECT * FROM resolution_overall")
+        names = [c[0] for c in overall.description or []]
+        assert [dict(zip(names, row, strict=True)) for row in overall.fetchall()] == [OVERALL]
+        by_agent = {
+            row[0]: row[1:]
+            for row in con.execute(
+                "SELECT agent, conversations, first_response_mean_s, resolution_mean_s, "
+                "fcr_rate, reopen_rate, sla_attainment FROM resolution_by_agent"
+            ).fetchall()
+        }
+        by_queue = con.execute("SELECT queue, conversations FROM resolution_by_queue").fetchall()
+    finally:
+        con.close()
+    assert by_agent == {
+        "ana": (3, 900.0, 112_000.0, 0.0, 1 / 3, 1.0),
+        "bo": (2, 118_500.0, 120_600.0, 1.0, 0.0, 0.5),
+        None: (2, None, None, 0.0, 0.0, 0.0),
     }
-    conversations = ConversationStore(store.engine)
-    for event in EVENTS:
-        conversations.record(
-            customers[event.customer_id],
-            ConversationState(
-                conversation_id=event.conversation_id,
-                status=ConversationStatus.OPEN,
-                queue="q",
-                opened_at=event.at,
-            ),
-            [
-                ConversationEvent(
-                    str(uuid.uuid4()),
-                    event.conversation_id,
-                    customers[event.customer_id],
-                    EventKind(event.kind),
-                    event.at,
-                    event.seq,
-                )
-            ],
-            [],
-        )
-    for n, contact in enumerate(CONTACTS):
-        raw = sms_raw()
-        store.persist_interaction(
-            CustomerInteraction(
-                interaction_id=str(uuid.uuid4()),
-                customer_id=customers[contact.customer_id],
-                channel=Channel.SMS,
-                direction=Direction.INBOUND,
-                provider=Provider.TWILIO,
-                provider_message_id=f"SM{n}",
-                from_address="+1",
-                to_address="+2",
-                occurred_at=contact.at,
-                received_at=contact.at,
-                content=Content(),
-                status=Status.COMPLETED,
-                route=Route("q", 1),
-            ),
-            raw,
-        )
+    assert by_queue == [("escalations", 1), ("support", 3), ("unknown", 3)]
+
+
+def test_the_overall_mart_has_one_row_even_without_conversations(tmp_path: Path) -> None:
+    snapshot = build_snapshot(tmp_path, CONVERSATIONS_SCHEMA.empty_table())
+    row = mart(snapshot, "SELECT conversations, fcr_rate, reopen_rate FROM resolution_overall")
+    assert row == [(0, None, None)]
+
+
+def test_the_store_gives_the_scenario_s_outcomes(store: Store) -> None:
+    customers = write_scenario(store)
     events, contacts = load(store.engine)
-    assert summarize(per_conversation(events, contacts, HOURS, NOW)) == summarize(
-        per_conversation(
-            [replace(e, customer_id=customers[e.customer_id]) for e in EVENTS],
-            [replace(c, customer_id=customers[c.customer_id]) for c in CONTACTS],
-            HOURS,
-            NOW,
-        )
+    assert per_conversation(events, contacts, HOURS, NOW) == per_conversation(
+        [replace(e, customer_id=customers[e.customer_id]) for e in EVENTS],
+        [replace(c, customer_id=customers[c.customer_id]) for c in CONTACTS],
+        HOURS,
+        NOW,
     )
+
+
+def test_metrics_json_is_the_overall_mart_of_the_same_data(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_scenario(store)
+    root = tmp_path / "exports"
+    staged = export.stage(
+        store.engine, root, Privacy(b"k", False), routing.load().hours, datetime.now(UTC)
+    )
+    snapshot = export.publish(root, staged, [])
+    monkeypatch.setenv("SWITCHBOARD_DATABASE_URL", store.engine.url.render_as_string(False))
+    monkeypatch.setenv("SWITCHBOARD_DATA_DIR", str(tmp_path))
+    result = CliRunner().invoke(app, ["metrics", "--json"])
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.stdout)  # one JSON object, nothing else
+    con = duckdb.connect(str(snapshot / "marts.duckdb"), read_only=True)
+    try:
+        cursor = con.execute("SELECT * FROM resolution_overall")
+        names = [c[0] for c in cursor.description or []]
+        row = cursor.fetchone()
+    finally:
+        con.close()
+    assert row is not None
+    assert printed == dict(zip(names, row, strict=True))
+    assert printed["conversations"] == 7 and printed["unanswered"] == 1
+    assert "NaN" not in result.stdout
+
+
+def test_the_agent_is_who_resolved_it_when_events_carry_their_actor() -> None:
+    events = [
+        replace(e, actor="key:cy") if (e.conversation_id, e.kind) == ("c1", "resolved") else e
+        for e in EVENTS
+    ]
+    outcomes = {m.conversation_id: m for m in per_conversation(events, CONTACTS, HOURS, NOW)}
+    assert (outcomes["c1"].agent, outcomes["c3"].agent) == ("key:cy", "ana")

@@ -13,6 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from switchboard.store import Store
 from tests.support.exported import KEY
+from tests.support.scenario import build_snapshot, scenario_table
 
 PAGES = Path(__file__).parents[2] / "src" / "dashboards" / "pages"
 
@@ -61,6 +62,35 @@ def test_resolution_shows_conversations_by_queue(dashboard_env: Path) -> None:
     assert metrics(app)["Conversations"] == "2"
     # Each conversation takes the queue of the message that opened it.
     assert list(app.dataframe[0].value.queue) == ["messaging"]
+
+
+def test_resolution_shows_the_scenario_s_hand_computed_figures(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """tests/support/scenario.py's conversations, published alone: the page's figures are the
+    hand-computed ones, for all channels and for email only."""
+    build_snapshot(tmp_path, scenario_table())
+    monkeypatch.setenv("SWITCHBOARD_EXPORT_DIR", str(tmp_path))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    app = run("resolution.py")
+    app.sidebar.selectbox[0].select("Everything").run()
+    shown = metrics(app)
+    assert shown["Conversations"] == "7"
+    assert shown["First response (mean)"] == "13h 19m"  # 47,940 s
+    assert shown["Resolution (mean)"] == "1d 8h"  # 115,440 s
+    assert shown["First-contact resolution"] == "40.0%"  # 2 of 5
+    assert shown["Reopen rate"] == "16.7%"  # 1 of 6
+    assert shown["Unanswered rate"] == "16.7%"
+    assert shown["SLA attainment"] == "57.1%"  # 4 of 7
+    by_agent = app.dataframe[1].value.set_index("agent")
+    assert int(by_agent.loc["ana"].conversations) == 3 and by_agent.loc["bo"].fcr_rate == 1.0
+    app.sidebar.multiselect[0].set_value(["email"]).run()
+    shown = metrics(app)
+    assert shown["Conversations"] == "3"  # c2, c6, c7
+    assert shown["First-contact resolution"] == "100.0%"  # c7 undecided
+    st.cache_data.clear()
+    st.cache_resource.clear()
 
 
 def test_the_timeline_finds_a_customer_by_phone_in_any_spelling(dashboard_env: Path) -> None:
@@ -149,3 +179,16 @@ def test_events_out_shows_delivery_health_per_subscription(
     store.close()
     st.cache_data.clear()
     st.cache_resource.clear()
+
+
+def test_the_ingest_rate_spans_the_whole_time_range() -> None:
+    """120 interactions in the last hour are 2/min, however few minutes had traffic."""
+    from datetime import UTC, datetime, timedelta
+
+    from dashboards.data import ingest_rate
+
+    now = datetime(2026, 12, 1, 12, tzinfo=UTC)
+    assert ingest_rate(120, now - timedelta(hours=1), None, now) == 120 / 3600
+    # Everything: from the first interaction on.
+    assert ingest_rate(60, None, now - timedelta(minutes=30), now) == 60 / 1800
+    assert ingest_rate(0, None, None, now) is None

@@ -6,16 +6,21 @@ from pathlib import Path
 
 import duckdb
 
+from analytics import metrics
 from analytics.export.schemas import DATASETS, with_partitions
 
 MARTS = Path(__file__).parents[1] / "marts"
 
 
 def build_marts(snapshot: Path) -> None:
-    """Run every marts/*.sql over the snapshot's Parquet into snapshot/marts.duckdb."""
+    """Run every marts/*.sql over the snapshot's Parquet into snapshot/marts.duckdb.
+
+    The metric macros (analytics/metrics.sql) stay in the file, for ad-hoc SQL.
+    """
     con = duckdb.connect(str(snapshot / "marts.duckdb"))
     try:
         kinds = {name: register(con, snapshot, name) for name in DATASETS}
+        metrics.define(con)
         for sql in sorted(MARTS.glob("*.sql")):
             con.execute(f"CREATE OR REPLACE TABLE {sql.stem} AS {sql.read_text()}")
         for name, kind in kinds.items():  # the marts file holds the marts only

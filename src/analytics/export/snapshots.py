@@ -17,6 +17,9 @@ from pathlib import Path
 from typing import Any
 
 KEEP_SNAPSHOTS = 3
+# Under a staged export: the rows the quality gate checks where they are not whole partitions
+# (the changed rows of a partition merged with its published file). Never published.
+BATCH_DIR = ".batch"
 
 
 @dataclass
@@ -72,15 +75,15 @@ def published_watermark(root: Path) -> Watermark:
     return Watermark.from_json(manifest["watermark"])
 
 
-def new_staging(root: Path) -> Path:
+def new_staging(root: Path, empty: bool = False) -> Path:
     """A staging directory holding the published snapshot's Parquet files, as hard links.
 
     Its files are replaced, never written in place (the published snapshot shares them); the
-    marts and the manifest are left out, to be made anew.
+    marts and the manifest are left out, to be made anew. `empty`: nothing is carried over.
     """
     staging = root / "staging" / uuid.uuid4().hex
     published = current(root)
-    if published is None:
+    if published is None or empty:
         staging.mkdir(parents=True)
         return staging
     shutil.copytree(published, staging, copy_function=os.link)
@@ -99,6 +102,7 @@ def publish(root: Path, staged: Staged, validation: list[dict[str, Any]]) -> Pat
         "validation": validation,
     }
     (staged.path / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    shutil.rmtree(staged.path / BATCH_DIR, ignore_errors=True)
     snapshots = root / "snapshots"
     snapshots.mkdir(parents=True, exist_ok=True)
     # Names sort by time: the newest snapshots are kept.

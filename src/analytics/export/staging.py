@@ -15,38 +15,57 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select, text
 
-from analytics import resolution
-from analytics.export import erased
+from analytics.export import conversations, erased
 from analytics.export.marts import build_marts
 from analytics.export.schemas import (
-    CONVERSATIONS_SCHEMA,
     EVENTS_SCHEMA,
     INTERACTIONS_SCHEMA,
     RAW_COUNTS_SCHEMA,
 )
-from analytics.export.snapshots import Staged, Watermark, current, new_staging, published_watermark
+from analytics.export.snapshots import (
+    BATCH_DIR,
+    Staged,
+    Watermark,
+    current,
+    new_staging,
+    published_watermark,
+)
 from analytics.privacy import Privacy
 from switchboard.routing import BusinessHours
-from switchboard.store.tables import conversation_events, conversations, interactions, raw_events
+from switchboard.store.tables import conversation_events, interactions, raw_events
 
+# The changed rows of a merged partition, with their partition column, for the quality gate.
+BATCH_SCHEMA = INTERACTIONS_SCHEMA.append(pa.field("channel", pa.string(), nullable=False))
+# How long before its transaction began a writer may have taken a row's `updated_at` (it takes
+# it in Python, then its first statement begins the transaction).
+LATE_COMMIT_MARGIN = timedelta(seconds=5)
 # Conversation events carry no insertion time: the days near the watermark are redone.
 EVENTS_LOOKBACK = timedelta(days=1)
 
 
 def stage(
-    engine: Engine, root: Path, privacy: Privacy, hours: BusinessHours, now: datetime
+    engine: Engine,
+    root: Path,
+    privacy: Privacy,
+    hours: BusinessHours,
+    now: datetime,
+    full: bool = False,
 ) -> Staged:
-    """Write the partitions that changed since the published watermark to a staging copy."""
-    previous = published_watermark(root)
+    """Write the partitions that changed since the published watermark to a staging copy;
+    `full`: every partition, into an empty staging directory (`switchboard export --full`)."""
+    previous = Watermark() if full else published_watermark(root)
     high = _high_watermark(engine)
     rewrites = erased.pending(engine)
     high.rewrites_until = rewrites.until
     if (
-        high.interactions_updated_at == previous.interactions_updated_at
+        not full
+        and high.interactions_updated_at == previous.interactions_updated_at
         and high.raw_event_id == previous.raw_event_id
         and high.events_at == previous.events_at
         and rewrites.until is None
@@ -54,12 +73,12 @@ def stage(
     ):
         return Staged(path=current(root) or root, watermark=previous, changed=False)
 
-    staging = new_staging(root)
+    staging = new_staging(root, empty=full)
     staged = Staged(path=staging, watermark=high, changed=True)
     _stage_interactions(engine, staging, privacy, previous, rewrites.partitions, staged)
     _stage_events(engine, staging, previous, staged)
     _stage_raw_counts(engine, staging, previous, staged)
-    _stage_conversations(engine, staging, hours, now, staged)
+    _stage_conversations(engine, staging, hours, now, previous, staged)
     build_marts(staging)
     return staged
 
@@ -75,31 +94,116 @@ def _stage_interactions(
     erased_from: set[tuple[date, str]],
     staged: Staged,
 ) -> None:
-    changed = select(interactions.c.occurred_at, interactions.c.channel)
+    """Rewrite the partitions whose rows changed, moved out or were deleted.
+
+    A partition touched only by changed rows is the staged (published) file without those rows,
+    plus their new versions: only the changed rows are read from the store, and only they make
+    the batch the quality gate checks (`BATCH_DIR`). A partition whose row count then differs
+    from the store's lost rows (retention, erasure) and is rebuilt from the store; one the store
+    no longer has is removed.
+    """
+    dataset = staging / "interactions"
+    changed: dict[tuple[date, str], list[dict[str, Any]]] = defaultdict(list)
+    # The first export builds every partition from the store, one at a time.
     if previous.interactions_updated_at is not None:
-        changed = changed.where(interactions.c.updated_at > previous.interactions_updated_at)
-    with engine.connect() as conn:
-        partitions = {(at.date(), channel) for at, channel in conn.execute(changed)}
-    partitions |= erased_from  # partitions that held an erased customer's rows
-    rows = 0
-    for day, channel in sorted(partitions):
-        start, end = _day(day)
-        query = (
-            select(interactions)
-            .where(
-                interactions.c.occurred_at >= start,
-                interactions.c.occurred_at < end,
-                interactions.c.channel == channel,
-            )
-            .order_by(interactions.c.interaction_id)
+        query = select(interactions).where(
+            interactions.c.updated_at > previous.interactions_updated_at
         )
         with engine.connect() as conn:
-            records = [_interaction_record(r, privacy) for r in conn.execute(query).mappings()]
-        path = staging / "interactions" / f"date={day}" / f"channel={channel}"
-        _write(path, records, INTERACTIONS_SCHEMA)
+            for row in conn.execute(query).mappings():
+                key = (row["occurred_at"].date(), row["channel"])
+                changed[key].append(_interaction_record(row, privacy))
+    ids = [r["interaction_id"] for rows in changed.values() for r in rows]
+    store_counts = _interaction_counts(engine)
+    file_counts = {
+        (date.fromisoformat(f.parent.parent.name[5:]), f.parent.name[8:]): pq.ParquetFile(
+            f
+        ).metadata.num_rows
+        for f in dataset.glob("date=*/channel=*/data.parquet")
+    }
+    # Partitions that held an erased customer's rows are rebuilt from the store whatever
+    # their counts say: a new row could hide an erased one in the count.
+    touched = set(changed) | _partitions_holding(dataset, ids) | erased_from
+    stale = {k for k, n in file_counts.items() if store_counts.get(k) != n} - touched
+    rows = 0
+    for day, channel in sorted(touched | stale | (set(store_counts) - set(file_counts))):
+        path = dataset / f"date={day}" / f"channel={channel}"
+        expected = store_counts.get((day, channel), 0)
+        if expected == 0:
+            shutil.rmtree(path, ignore_errors=True)
+            if path.parent.exists() and not any(path.parent.iterdir()):
+                path.parent.rmdir()  # the day held nothing else
+            staged.partitions.append(str(path.relative_to(staging)))
+            continue
+        new = changed.get((day, channel), [])
+        merge = (day, channel) in touched and (day, channel) not in erased_from
+        table = _merged(path, ids, new) if merge else None
+        if table is None or table.num_rows != expected:
+            table = _partition_from_store(engine, privacy, day, channel)
+        else:
+            batch = staging / BATCH_DIR / path.relative_to(staging)
+            _write(batch, [{**r, "channel": channel} for r in new], BATCH_SCHEMA)
+        path.mkdir(parents=True, exist_ok=True)
+        _write_table(path, table)
         staged.partitions.append(str(path.relative_to(staging)))
-        rows += len(records)
+        rows += table.num_rows
     staged.rows["interactions"] = rows
+
+
+def _merged(path: Path, ids: list[str], new: list[dict[str, Any]]) -> pa.Table | None:
+    """The partition's staged rows without `ids`, plus `new`, by id; None if it has no file."""
+    file = path / "data.parquet"
+    fresh = pa.Table.from_pylist(new, schema=INTERACTIONS_SCHEMA)
+    if not file.exists():
+        return fresh if new else None
+    old = pq.read_table(file, schema=INTERACTIONS_SCHEMA)
+    kept = old.filter(pc.invert(pc.is_in(old["interaction_id"], pa.array(ids, pa.string()))))
+    return pa.concat_tables([kept, fresh]).sort_by("interaction_id")
+
+
+def _partitions_holding(dataset: Path, ids: list[str]) -> set[tuple[date, str]]:
+    """The staged partitions that hold any of these interactions (where a moved row was)."""
+    if not ids or not any(dataset.glob("date=*/channel=*/data.parquet")):
+        return set()
+    con = duckdb.connect()
+    try:
+        con.execute("CREATE TABLE wanted (id VARCHAR)")
+        con.executemany("INSERT INTO wanted VALUES (?)", [(i,) for i in ids])
+        found = con.execute(
+            "SELECT DISTINCT CAST(date AS DATE), channel FROM read_parquet(?, "
+            "hive_partitioning = true) WHERE interaction_id IN (SELECT id FROM wanted)",
+            [str(dataset / "*" / "*" / "data.parquet")],
+        ).fetchall()
+    finally:
+        con.close()
+    return {(day, channel) for day, channel in found}
+
+
+def _interaction_counts(engine: Engine) -> dict[tuple[date, str], int]:
+    """The store's interactions per UTC day (of `occurred_at`) and channel."""
+    if engine.dialect.name == "postgresql":
+        day = func.to_char(func.timezone("UTC", interactions.c.occurred_at), "YYYY-MM-DD")
+    else:  # SQLite keeps UTC timestamps as ISO text
+        day = func.substr(interactions.c.occurred_at, 1, 10)
+    query = select(day, interactions.c.channel, func.count()).group_by(day, interactions.c.channel)
+    with engine.connect() as conn:
+        return {(date.fromisoformat(d), c): n for d, c, n in conn.execute(query)}
+
+
+def _partition_from_store(engine: Engine, privacy: Privacy, day: date, channel: str) -> pa.Table:
+    start, end = _day(day)
+    query = (
+        select(interactions)
+        .where(
+            interactions.c.occurred_at >= start,
+            interactions.c.occurred_at < end,
+            interactions.c.channel == channel,
+        )
+        .order_by(interactions.c.interaction_id)
+    )
+    with engine.connect() as conn:
+        records = [_interaction_record(r, privacy) for r in conn.execute(query).mappings()]
+    return pa.Table.from_pylist(records, schema=INTERACTIONS_SCHEMA)
 
 
 def _stage_events(engine: Engine, staging: Path, previous: Watermark, staged: Staged) -> None:
@@ -156,35 +260,22 @@ def _stage_raw_counts(engine: Engine, staging: Path, previous: Watermark, staged
 
 
 def _stage_conversations(
-    engine: Engine, staging: Path, hours: BusinessHours, now: datetime, staged: Staged
+    engine: Engine,
+    staging: Path,
+    hours: BusinessHours,
+    now: datetime,
+    previous: Watermark,
+    staged: Staged,
 ) -> None:
-    """Per-conversation metrics, as `switchboard metrics` defines them (rewritten whole)."""
-    events, contacts = resolution.load(engine)
-    with engine.connect() as conn:
-        queues = {
-            row.conversation_id: row.queue
-            for row in conn.execute(select(conversations.c.conversation_id, conversations.c.queue))
-        }
-    metrics = resolution.per_conversation(events, contacts, hours, now, timedelta(days=7))
-    records = [
-        {
-            "conversation_id": m.conversation_id,
-            "customer_id": m.customer_id,
-            "queue": queues.get(m.conversation_id),
-            "opened_at": m.opened_at,
-            "first_response_s": _seconds(m.first_response),
-            "resolution_s": _seconds(m.resolution),
-            "resolution_business_s": _seconds(m.resolution_business),
-            "reopened": m.reopened,
-            "fcr": m.fcr,
-            "sla_attained": m.sla_attained,
-        }
-        for m in sorted(metrics, key=lambda m: m.conversation_id)
-    ]
+    """Per-conversation outcomes, as `switchboard metrics` computes them: those that may have
+    changed recomputed, merged with the rest."""
     path = staging / "conversations"
-    shutil.rmtree(path, ignore_errors=True)
-    _write(path, records, CONVERSATIONS_SCHEMA)
-    staged.rows["conversations"] = len(records)
+    table, recomputed = conversations.conversations_table(
+        engine, path / "data.parquet", previous, EVENTS_LOOKBACK, hours, now
+    )
+    path.mkdir(parents=True, exist_ok=True)
+    _write_table(path, table)
+    staged.rows["conversations"] = recomputed
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -192,11 +283,33 @@ def _stage_conversations(
 
 def _high_watermark(engine: Engine) -> Watermark:
     with engine.connect() as conn:
+        # Read before the maximum: a transaction that commits in between is in the maximum.
+        oldest = _oldest_open_transaction(conn)
+        updated = conn.execute(select(func.max(interactions.c.updated_at))).scalar_one()
+        if oldest is not None and updated is not None:
+            # Rows still to be committed carry an `updated_at` from around their transaction's
+            # start, maybe below the maximum: stop short of them, the next export reads them.
+            updated = min(updated, oldest - LATE_COMMIT_MARGIN)
         return Watermark(
-            conn.execute(select(func.max(interactions.c.updated_at))).scalar_one(),
+            updated,
             int(conn.execute(select(func.max(raw_events.c.raw_event_id))).scalar_one() or 0),
             conn.execute(select(func.max(conversation_events.c.at))).scalar_one(),
         )
+
+
+def _oldest_open_transaction(conn: Connection) -> datetime | None:
+    """When the oldest other open transaction on the database began, on PostgreSQL, where
+    writers commit concurrently. (SQLite's writers take turns; one that took its `updated_at`
+    before waiting for the lock could still land below the maximum: not covered yet.)"""
+    if conn.dialect.name != "postgresql":
+        return None
+    started: datetime | None = conn.execute(
+        text(
+            "SELECT min(xact_start) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"
+        )
+    ).scalar_one()
+    return started
 
 
 def _interaction_record(row: Any, privacy: Privacy) -> dict[str, Any]:
@@ -227,18 +340,18 @@ def _interaction_record(row: Any, privacy: Privacy) -> dict[str, Any]:
 
 def _write(directory: Path, records: Iterable[dict[str, Any]], schema: pa.Schema) -> None:
     directory.mkdir(parents=True, exist_ok=True)
+    _write_table(directory, pa.Table.from_pylist(list(records), schema=schema))
+
+
+def _write_table(directory: Path, table: pa.Table) -> None:
     target = directory / "data.parquet"
     # A new file under a temporary name, then renamed over the old one: the old file may be a
     # hard link shared with the published snapshot, which must not change under a reader.
     scratch = directory / f".data-{uuid.uuid4().hex}.parquet"
-    pq.write_table(pa.Table.from_pylist(list(records), schema=schema), scratch, compression="zstd")
+    pq.write_table(table, scratch, compression="zstd")
     scratch.replace(target)
 
 
 def _day(day: date) -> tuple[datetime, datetime]:
     start = datetime.combine(day, time(), tzinfo=UTC)
     return start, start + timedelta(days=1)
-
-
-def _seconds(value: timedelta | None) -> float | None:
-    return None if value is None else value.total_seconds()

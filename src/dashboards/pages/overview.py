@@ -18,7 +18,7 @@ totals = data.query(
                quantile_cont(latency_ms, 0.50) AS p50,
                quantile_cont(latency_ms, 0.95) AS p95,
                quantile_cont(latency_ms, 0.99) AS p99,
-               count(DISTINCT date_trunc('minute', received_at)) AS minutes
+               min(received_at) AS first
         FROM interactions WHERE {where}""",
     params,
 ).iloc[0]
@@ -32,8 +32,13 @@ running = temporal.counts()
 
 cols = st.columns(6)
 cols[0].metric("Interactions", f"{int(totals.interactions):,}")
-rate = totals.interactions / totals.minutes if totals.minutes else 0
-cols[1].metric("Ingest rate", f"{rate:.1f}/min", help="per minute with traffic")
+per_second = data.ingest_rate(int(totals.interactions), f.since, totals.first)
+cols[1].metric(
+    "Ingest rate",
+    "-" if per_second is None else f"{per_second * 60:.1f}/min",
+    help="interactions over the whole time range (quiet minutes included)"
+    + ("" if per_second is None else f": {per_second:.3f}/s"),
+)
 cols[2].metric("Latency p50", f"{totals.p50:.0f} ms" if totals.interactions else "-")
 cols[3].metric("Latency p99", f"{totals.p99:.0f} ms" if totals.interactions else "-")
 cols[4].metric("Error rate", data.percent(errors.failed / errors.events if errors.events else None))

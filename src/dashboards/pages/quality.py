@@ -8,6 +8,9 @@ from dashboards import data
 
 st.title("Data quality")
 results = data.validation_results()
+f = data.filters()  # the gate checks batches, not channels: the time range applies
+if results is not None and f.since is not None:
+    results = results[results.validated_at >= f.since]
 if results is None or results.empty:
     st.info("No export batch has been validated yet.")
     st.stop()

@@ -1,59 +1,60 @@
-"""Resolution: first response, resolution time, first-contact resolution, SLA, by queue."""
+"""Resolution: first response, resolution time, first-contact resolution, SLA, by queue and
+agent, over the conversations opened in the sidebar's time range on its channels."""
 
 from __future__ import annotations
 
 import altair as alt
+import pandas as pd
 import streamlit as st
 
 from dashboards import data
 
 st.title("Resolution")
 snapshot = data.require_export()
-by_queue = data.query(snapshot, "SELECT * FROM marts.resolution_by_queue")
-if by_queue.empty:
-    st.info("No conversations yet: they open with a customer's first inbound message.")
+f = data.filters()
+overall = data.resolution(snapshot, f).iloc[-1]
+if not overall.conversations:
+    st.info(
+        "No conversations opened in this time range on these channels: they open with a "
+        "customer's first inbound message."
+    )
     st.stop()
 
-overall = data.query(
-    snapshot,
-    """SELECT count(*) AS conversations, avg(first_response_s) AS first_response,
-              avg(resolution_s) AS resolution, avg(CAST(fcr AS DOUBLE)) AS fcr,
-              avg(CAST(sla_attained AS DOUBLE)) AS sla
-       FROM conversations""",
-).iloc[0]
-cols = st.columns(5)
+cols = st.columns(4)
 cols[0].metric("Conversations", f"{int(overall.conversations):,}")
-cols[1].metric("First response (mean)", data.duration(overall.first_response))
-cols[2].metric("Resolution (mean)", data.duration(overall.resolution))
-cols[3].metric("First-contact resolution", data.percent(overall.fcr))
-cols[4].metric("SLA attainment", data.percent(overall.sla))
-st.caption("Rates are over conversations whose outcome is decided (see `switchboard metrics`).")
-
-st.subheader("By queue")
-table = by_queue.assign(
-    first_response=by_queue.first_response_mean_s.map(data.duration),
-    resolution=by_queue.resolution_mean_s.map(data.duration),
-    resolution_business=by_queue.resolution_business_mean_s.map(data.duration),
-)[
-    [
-        "queue",
-        "conversations",
-        "first_response",
-        "resolution",
-        "resolution_business",
-        "fcr_rate",
-        "reopen_rate",
-        "sla_attainment",
-    ]
-]
-percent = st.column_config.NumberColumn(format="percent")
-st.dataframe(
-    table,
-    hide_index=True,
-    column_config={"fcr_rate": percent, "reopen_rate": percent, "sla_attainment": percent},
+cols[1].metric("First response (mean)", data.duration(overall.first_response_mean_s))
+cols[2].metric("Resolution (mean)", data.duration(overall.resolution_mean_s))
+cols[3].metric("SLA attainment", data.percent(overall.sla_attainment))
+cols = st.columns(4)
+cols[0].metric("First-contact resolution", data.percent(overall.fcr_rate))
+cols[1].metric("Reopen rate", data.percent(overall.reopen_rate))
+cols[2].metric(
+    "Unanswered rate",
+    data.percent(overall.unanswered_rate),
+    help="closed by the inactivity window with no agent reply, of the conversations closed",
 )
+cols[3].metric("Resolution (business hours)", data.duration(overall.resolution_business_mean_s))
+st.caption(
+    "Resolution times count conversations an agent resolved; rates count conversations whose "
+    "outcome is decided (docs/analytics-and-dashboards.md, metric definitions)."
+)
+percent = st.column_config.NumberColumn(format="percent")
+RATES = {"fcr_rate": percent, "reopen_rate": percent, "sla_attainment": percent}
+
+
+def table(grouped: pd.DataFrame, key: str) -> pd.DataFrame:
+    rows = grouped[~grouped.total].rename(columns={"key": key})
+    return rows.assign(
+        first_response=rows.first_response_mean_s.map(data.duration),
+        resolution=rows.resolution_mean_s.map(data.duration),
+    )[[key, "conversations", "first_response", "resolution", *RATES]]
+
+
+by_queue = data.resolution(snapshot, f, "queue")
+st.subheader("By queue")
+st.dataframe(table(by_queue, "queue"), hide_index=True, column_config=RATES)
 st.altair_chart(
-    alt.Chart(by_queue)
+    alt.Chart(by_queue[~by_queue.total].rename(columns={"key": "queue"}))
     .mark_bar()
     .encode(
         x=alt.X("sla_attainment:Q", axis=alt.Axis(format="%"), title="SLA attainment"),
@@ -62,9 +63,22 @@ st.altair_chart(
     width="stretch",
 )
 
-daily = data.query(snapshot, "SELECT * FROM marts.resolution_daily")
+st.subheader("By agent")
+st.caption("The last agent assigned; conversations never assigned have none.")
+st.dataframe(
+    table(data.resolution(snapshot, f, "agent"), "agent"), hide_index=True, column_config=RATES
+)
+
+where, params = f.where("opened_at")
+daily = data.query(
+    snapshot,
+    f"""SELECT CAST(opened_at AS DATE) AS day, fcr_rate(fcr) AS fcr_rate,
+               sla_attainment(sla_attained) AS sla_attainment
+        FROM conversations WHERE {where} GROUP BY ALL ORDER BY day""",
+    params,
+)
 if len(daily) > 1:
-    st.subheader("Per day")
+    st.subheader("Per day opened")
     st.altair_chart(
         alt.Chart(daily.melt("day", ["fcr_rate", "sla_attainment"]))
         .mark_line(point=True)

@@ -11,6 +11,7 @@ from dashboards import data
 
 st.title("Customer timeline")
 snapshot = data.require_export()
+f = data.filters()
 address = st.text_input("Phone number or email address", placeholder="+14155550123")
 if not address:
     st.caption("Phone numbers in any usual spelling; emails in any case.")
@@ -27,13 +28,14 @@ if customers.empty:
     st.stop()
 
 ids = tuple(customers.customer_id)
+where, params = f.where("occurred_at")
 timeline = data.query(
     snapshot,
     f"""SELECT occurred_at, channel, direction, coalesce(subject, text) AS content, has_media,
                delivery_status, route_queue AS queue, conversation_id, interaction_id
-        FROM interactions WHERE customer_id IN ({", ".join("?" for _ in ids)})
+        FROM interactions WHERE customer_id IN ({", ".join("?" for _ in ids)}) AND {where}
         ORDER BY occurred_at DESC""",
-    ids,
+    (*ids, *params),
 )
 cols = st.columns(3)
 cols[0].metric("Interactions", len(timeline))

@@ -19,38 +19,58 @@ from switchboard.settings import (
 
 @app.command(rich_help_panel="Data")
 def metrics(
-    fcr_window_days: Annotated[
-        float, typer.Option(min=0, help="first-contact resolution window")
-    ] = 7,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="one JSON object, the columns of the resolution_overall mart"),
+    ] = False,
 ) -> None:
-    """Print the resolution metrics, computed from the store's conversation events."""
-    from datetime import UTC, datetime, timedelta
+    """Print the resolution metrics, computed from the store as the export computes them.
 
+    The figures are the `resolution_overall` mart's, over the store as it is now (the export
+    may be up to a minute behind); docs/analytics-and-dashboards.md gives each formula.
+    """
+    import json
+
+    from analytics import metrics as definitions
     from analytics import resolution
+    from analytics.export.schemas import CONVERSATIONS_SCHEMA
     from switchboard.store import Store
 
     settings = load_settings(WorkerSettings)
     hours = load_rules(settings.routing_rules).hours
     store = Store.from_url(settings.resolved_database_url(), settings.sqlite_busy_timeout_s)
     store.migrate()  # a fresh data directory has no tables yet: its metrics are empty
-    events, contacts = resolution.load(store.engine)
-    store.close()
-    summary = resolution.summarize(
-        resolution.per_conversation(
-            events, contacts, hours, datetime.now(UTC), timedelta(days=fcr_window_days)
+    try:
+        table = resolution.conversations_table(
+            store.engine, hours, datetime.now(UTC), CONVERSATIONS_SCHEMA
         )
-    )
-    table = Table("metric", "value")
-    for name, value in vars(summary).items():
-        shown = (
-            f"{value:.1%}" if isinstance(value, float) else str(value if value is not None else "-")
-        )
-        table.add_row(name.replace("_", " "), shown)
-    console.print(table)
+    finally:
+        store.close()
+    figures = definitions.overall(table)
+    if as_json:
+        typer.echo(json.dumps(figures, allow_nan=False))
+        return
+    shown = Table("metric", "value")
+    for name, value in figures.items():
+        if value is None:
+            text = "-"
+        elif name.endswith("_rate") or name == "sla_attainment":
+            text = f"{value:.1%}"
+        elif name.endswith("_s"):
+            text = f"{value:,.0f} s"
+        else:
+            text = f"{value:,}"
+        shown.add_row(name.replace("_", " "), text)
+    console.print(shown)
 
 
 @app.command(rich_help_panel="Data")
-def export() -> None:
+def export(
+    full: Annotated[
+        bool,
+        typer.Option("--full", help="rebuild every dataset from the store, not what changed"),
+    ] = False,
+) -> None:
     """Run one export now (what the schedule runs every minute) and wait for it.
 
     A worker must be running: the export runs there, as ExportWorkflow. Exit 1 if the quality
@@ -58,6 +78,7 @@ def export() -> None:
     """
     from temporalio.client import WorkflowFailureError
 
+    from switchboard.contract import ExportInput
     from workflows import ExportWorkflow
 
     settings = load_settings(CommonSettings)
@@ -68,7 +89,10 @@ def export() -> None:
         with console.status(f"exporting ({workflow_id})…"):
             try:
                 summary = await client.execute_workflow(
-                    ExportWorkflow.run, id=workflow_id, task_queue=settings.task_queue
+                    ExportWorkflow.run,
+                    ExportInput(full=full),
+                    id=workflow_id,
+                    task_queue=settings.task_queue,
                 )
             except WorkflowFailureError as exc:
                 # The activity's error (the quality gate's reasons), under the activity's.

@@ -15,6 +15,13 @@ RETENTION_SCHEDULE_ID = "switchboard-retention"
 
 
 @dataclass
+class ExportInput:
+    """`full`: rebuild every dataset from the store instead of what changed since the last."""
+
+    full: bool = False
+
+
+@dataclass
 class ExportBatch:
     """An export staged by `stage_export`: where it is, and what it rewrote."""
 
@@ -53,6 +60,7 @@ __all__ = [
     "STAGE_EXPORT",
     "VALIDATE_EXPORT",
     "ExportBatch",
+    "ExportInput",
     "ExportSummary",
     "PublishInput",
     "PurgeResult",

@@ -1,0 +1,88 @@
+"""Staging the `conversations` dataset: the outcomes of the conversations that may have changed.
+
+A conversation's outcome changes when it has new events, when its customer writes again (FCR
+looks at later contacts) or with time alone while its FCR is undecided. Those are recomputed
+from the store and merged with the published rows; the rest are kept as they are. If the
+result does not hold as many conversations as the store (one was erased), all are recomputed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from sqlalchemy import Engine, func, select
+
+from analytics import resolution
+from analytics.export.schemas import CONVERSATIONS_SCHEMA
+from analytics.export.snapshots import Watermark
+from switchboard.routing import BusinessHours
+from switchboard.store.tables import conversation_events, conversations, interactions
+
+
+def conversations_table(
+    engine: Engine,
+    staged_file: Path,
+    previous: Watermark,
+    lookback: timedelta,
+    hours: BusinessHours,
+    now: datetime,
+) -> tuple[pa.Table, int]:
+    """The dataset's new table, and how many conversations were recomputed for it."""
+    if (
+        previous.events_at is None
+        or previous.interactions_updated_at is None
+        or not staged_file.exists()
+    ):
+        table = resolution.conversations_table(engine, hours, now, CONVERSATIONS_SCHEMA)
+        return table, table.num_rows
+    old = pq.read_table(staged_file, schema=CONVERSATIONS_SCHEMA)
+    touched = _touched(engine, previous, lookback) | set(
+        old.filter(pc.is_null(old["fcr"]))["conversation_id"].to_pylist()
+    )
+    fresh = resolution.conversations_table(engine, hours, now, CONVERSATIONS_SCHEMA, only=touched)
+    kept = old.filter(
+        pc.invert(pc.is_in(old["conversation_id"], pa.array(sorted(touched), pa.string())))
+    )
+    table = pa.concat_tables([kept, fresh]).sort_by("conversation_id")
+    if table.num_rows != _opened(engine):
+        table = resolution.conversations_table(engine, hours, now, CONVERSATIONS_SCHEMA)
+        return table, table.num_rows
+    return table, fresh.num_rows
+
+
+def _touched(engine: Engine, previous: Watermark, lookback: timedelta) -> set[str]:
+    """Conversations with events near or after the watermark, or whose customer wrote since."""
+    assert previous.events_at is not None and previous.interactions_updated_at is not None
+    with engine.connect() as conn:
+        touched = set(
+            conn.execute(
+                select(conversation_events.c.conversation_id)
+                .where(conversation_events.c.at >= previous.events_at - lookback)
+                .distinct()
+            ).scalars()
+        )
+        customers = select(interactions.c.customer_id).where(
+            interactions.c.updated_at > previous.interactions_updated_at,
+            interactions.c.direction == "inbound",
+        )
+        touched |= set(
+            conn.execute(
+                select(conversations.c.conversation_id).where(
+                    conversations.c.customer_id.in_(customers)
+                )
+            ).scalars()
+        )
+    return touched
+
+
+def _opened(engine: Engine) -> int:
+    """How many conversations the store holds (those with an `opened` event)."""
+    query = select(func.count(func.distinct(conversation_events.c.conversation_id))).where(
+        conversation_events.c.kind == "opened"
+    )
+    with engine.connect() as conn:
+        return int(conn.execute(query).scalar_one())

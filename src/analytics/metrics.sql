@@ -1,0 +1,51 @@
+-- The resolution metrics, each defined once. Every mart, `switchboard metrics` and the
+-- dashboards compute them through these macros over the `conversations` dataset (one row per
+-- conversation, see analytics/resolution.py). Rates count only the conversations whose outcome
+-- is decided: a NULL is left out, never counted as a failure.
+
+-- Share of the decided rows for which `flag` holds.
+CREATE OR REPLACE MACRO decided_share(flag) AS avg(CAST(flag AS DOUBLE));
+
+-- Conversations an agent resolved on first contact, over those whose FCR is decided.
+CREATE OR REPLACE MACRO fcr_rate(fcr) AS decided_share(fcr);
+
+-- Conversations reopened, over the conversations ever resolved (by an agent or automatically).
+CREATE OR REPLACE MACRO reopen_rate(reopened, resolved_by) AS
+    count(*) FILTER (WHERE reopened)
+    / nullif(count(*) FILTER (WHERE reopened OR resolved_by IS NOT NULL), 0);
+
+-- Conversations closed by the inactivity window with no agent reply, over those closed now.
+CREATE OR REPLACE MACRO unanswered_rate(answered, resolved_by) AS
+    count(*) FILTER (WHERE resolved_by = 'auto' AND NOT answered)
+    / nullif(count(*) FILTER (WHERE resolved_by IS NOT NULL), 0);
+
+-- First responses on time, over the conversations answered or breached.
+CREATE OR REPLACE MACRO sla_attainment(sla_attained) AS decided_share(sla_attained);
+
+-- Every figure of the conversations opened since `since` (NULL: all) on `channels` (NULL:
+-- all), grouped by `grouping_by` ('queue', 'agent' or NULL), plus one row for all of them
+-- (`total`), even when there are none.
+CREATE OR REPLACE MACRO resolution(since, channels, grouping_by) AS TABLE
+SELECT
+    CASE grouping_by WHEN 'queue' THEN coalesce(queue, 'unknown') WHEN 'agent' THEN agent END
+        AS key,
+    grouping(key) = 1 AS total,
+    count(*) AS conversations,
+    count(*) FILTER (WHERE answered) AS answered,
+    count(*) FILTER (WHERE resolved_by = 'agent') AS resolved_by_agent,
+    count(*) FILTER (WHERE resolved_by = 'auto') AS resolved_auto,
+    count(*) FILTER (WHERE resolved_by = 'auto' AND NOT answered) AS unanswered,
+    avg(first_response_s) AS first_response_mean_s,
+    median(first_response_s) AS first_response_median_s,
+    avg(resolution_s) AS resolution_mean_s,
+    median(resolution_s) AS resolution_median_s,
+    avg(resolution_business_s) AS resolution_business_mean_s,
+    fcr_rate(fcr) AS fcr_rate,
+    reopen_rate(reopened, resolved_by) AS reopen_rate,
+    unanswered_rate(answered, resolved_by) AS unanswered_rate,
+    sla_attainment(sla_attained) AS sla_attainment
+FROM conversations
+WHERE (since IS NULL OR opened_at >= since)
+    AND (channels IS NULL OR list_contains(channels, channel))
+GROUP BY GROUPING SETS ((key), ())
+ORDER BY total, key NULLS LAST;
