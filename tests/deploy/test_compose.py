@@ -213,4 +213,4 @@ def test_each_of_our_services_runs_its_roles_image_and_the_others_a_pinned_one(
     for name, service in services.items():
         if name not in roles:
             # A release (major.minor at least) or a digest: never `postgres:16` or `latest`.
-            assert re.search(r":\d+\.\d+(\.\d+)?$|@sha256:[0-9a-f]{64}$", service["image"]), name
+            assert re.search(r":v?\d+\.\d+(\.\d+)?$|@sha256:[0-9a-f]{64}$", service["image"]), name
