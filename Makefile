@@ -1,15 +1,27 @@
-# The two commands of the README: `make run` and `make test`. Both build the virtualenv first.
+# The two commands of the README: `make run` and `make test`. Both build the virtualenv first:
+# every package of uv.lock (all dependency groups), installed by uv. See docs/installing.md.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+UV     := $(BIN)/uv
+# Bootstrapped from the package registry with pip; the Dockerfile's UV_VERSION is the same.
+UV_VERSION := 0.13.9
 
 .PHONY: run test test-fast lint bench bytecode clean postgres compose caddy chromium prometheus
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+# The venv gets no pip of its own (that costs seconds): the machine's pip installs uv into it,
+# or, where python3 has no pip, the venv's own from ensurepip.
+$(UV):
+	$(PYTHON) -m venv --without-pip $(VENV)
+	$(PYTHON) -m pip --python $(BIN)/python install --quiet uv==$(UV_VERSION) 2>/dev/null || \
+		{ $(BIN)/python -m ensurepip --default-pip >/dev/null && \
+		  $(BIN)/python -m pip install --quiet uv==$(UV_VERSION); }
+
+# --locked: install exactly uv.lock, and refuse a lock that pyproject.toml no longer matches
+# (`uv lock` updates it). The machine's python3, never a downloaded one (pyproject: [tool.uv]).
+$(STAMP): pyproject.toml uv.lock | $(UV)
+	$(UV) sync --locked --quiet --python $(PYTHON)
 	touch $(STAMP)
 
 # .env holds the local secrets; a fresh checkout starts from the example's dev values.
@@ -25,10 +37,12 @@ run: $(STAMP) .env bytecode
 	$(BIN)/switchboard up
 
 lint: $(STAMP)
+	$(UV) lock --check --quiet
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(BIN)/hadolint Dockerfile
 
 # The store is tested on PostgreSQL as well as SQLite: the server comes from Debian.
 postgres:

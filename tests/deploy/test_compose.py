@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -193,3 +194,24 @@ def test_alert_rules_are_valid_and_pass_their_unit_tests() -> None:
             [promtool, *args], cwd=rules, capture_output=True, text=True, timeout=60
         )
         assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_each_of_our_services_runs_its_roles_image_and_the_others_a_pinned_one(
+    config: dict[str, Any],
+) -> None:
+    services = config["services"]
+    roles = {
+        "migrate": "worker",
+        "worker": "worker",
+        "ingress": "ingress",
+        "dashboards": "dashboards",
+    }
+    stages = set(re.findall(r"^FROM \S+ AS (\S+)$", (ROOT / "Dockerfile").read_text(), re.M))
+    for name, role in roles.items():
+        assert services[name]["build"]["target"] == role
+        assert role in stages
+        assert services[name]["image"].startswith(f"switchboard-{role}:")
+    for name, service in services.items():
+        if name not in roles:
+            # A release (major.minor at least) or a digest: never `postgres:16` or `latest`.
+            assert re.search(r":v?\d+\.\d+(\.\d+)?$|@sha256:[0-9a-f]{64}$", service["image"]), name

@@ -4,8 +4,8 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from ingress.auth.permissions import ROLE_PERMISSIONS, Permission, Role, allows
 from ingress.auth.require import Principal, authenticate, permission_of, require
+from switchboard.permissions import ROLE_PERMISSIONS, Permission, Role, allows
 
 # The caller of a route that needs the permission named, as a parameter type.
 Reader = Annotated[Principal, Depends(require(Permission.READ))]

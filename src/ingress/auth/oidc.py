@@ -13,7 +13,7 @@ import httpx
 import jwt
 from jwt import PyJWKClient
 
-from ingress.auth.permissions import Role
+from switchboard.permissions import Role
 from switchboard.settings import IngressSettings
 
 # Asymmetric algorithms only: `none` and HMAC (a shared secret an attacker could guess or use

@@ -16,8 +16,8 @@ from fastapi.routing import APIRoute, RouteContext
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ingress.auth.oidc import InvalidToken, NoRole, OidcVerifier, looks_like_jwt
-from ingress.auth.permissions import Permission, Role, allows
 from ingress.metrics import AUTH_REFUSALS
+from switchboard.permissions import Permission, Role, allows
 from switchboard.settings import IngressSettings
 from switchboard.store import ApiKeys
 

@@ -10,10 +10,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel
 
-from ingress.auth.permissions import Permission
 from ingress.auth.require import require
 from ingress.deps import SettingsDep, StoreDep, TemporalDep
 from ingress.failures import Console, Failure, Filter
+from switchboard.permissions import Permission
 
 router = APIRouter(prefix="/api/failures", tags=["failures"])
 

@@ -17,6 +17,7 @@ from runtime.cli._base import (
     load_rules,
     load_settings,
 )
+from runtime.roles import needs
 from switchboard import routing
 from switchboard.settings import (
     CommonSettings,
@@ -66,7 +67,8 @@ def replay_check(
     ] = None,
 ) -> None:
     """Replay recent workflow histories against this code; exit 1 if any would break."""
-    from runtime.replay_check import replay_recent, replay_recorded
+    with needs("worker"):
+        from runtime.replay_check import replay_recent, replay_recorded
 
     async def check() -> None:
         if histories is not None:
@@ -100,7 +102,8 @@ def bench_command(
     """Benchmark the pipeline against bare Temporal on an embedded stack of its own."""
     import json
 
-    from runtime.benchmark.run import bench
+    with needs("embedded"):
+        from runtime.benchmark.run import bench
 
     with console.status("benchmarking (an embedded stack of its own, a few minutes)…"):
         try:

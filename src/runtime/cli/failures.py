@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from runtime.cli._base import app, connect_temporal, console, load_settings, parse_utc
+from runtime.roles import needs
 from switchboard.settings import IngressSettings
 
 if TYPE_CHECKING:
@@ -52,7 +53,8 @@ def list_(
     until: Until = None,
 ) -> None:
     """List failed, orphaned and stuck interaction workflows, newest first."""
-    from ingress.failures import Filter
+    with needs("ingress"):
+        from ingress.failures import Filter
 
     settings = load_settings(IngressSettings)
     only = Filter(provider, kind, reason, parse_utc(since, "--since"), parse_utc(until, "--until"))
@@ -85,7 +87,8 @@ def retry(
     until: Until = None,
 ) -> None:
     """Re-run failed or orphaned events from their archived raw events (dedupe intact)."""
-    from ingress.failures import Filter
+    with needs("ingress"):
+        from ingress.failures import Filter
 
     settings = load_settings(IngressSettings)
     only = Filter(provider, kind, reason, parse_utc(since, "--since"), parse_utc(until, "--until"))

@@ -10,8 +10,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ingress.auth import Role
 from runtime.cli._base import app, console, load_settings
+from switchboard.permissions import Role
 from switchboard.settings import CommonSettings
 from switchboard.store import ApiKeys, AuditEntry, AuditLog, KeyNameTaken, Store
 

@@ -20,6 +20,7 @@ from runtime.cli._base import (
     load_settings,
     refuse_exposed_dev_secrets,
 )
+from runtime.roles import needs
 from switchboard.settings import (
     CommonSettings,
     DashboardSettings,
@@ -33,8 +34,11 @@ from switchboard.settings import (
 @app.command(rich_help_panel="Services")
 def up() -> None:
     """Run everything: embedded Temporal dev server, worker and ingress (Ctrl-C stops)."""
-    from runtime import up as up_module
+    with needs("embedded"):
+        from runtime import up as up_module
+        from runtime.temporal_server import temporal_binary
 
+        temporal_binary()
     settings = load_settings(UpSettings)
     refuse_exposed_dev_secrets(
         settings,
@@ -58,14 +62,16 @@ def temporal() -> None:
     """Run the embedded Temporal dev server alone (persistent state in the data directory)."""
     from runtime.temporal_server import dev_server_command
 
-    command = dev_server_command(load_settings(TemporalServerSettings))
+    with needs("embedded"):
+        command = dev_server_command(load_settings(TemporalServerSettings))
     os.execv(command[0], command)
 
 
 @app.command(rich_help_panel="Services")
 def worker() -> None:
     """Run a Temporal worker for the pipeline's workflows and activities."""
-    from runtime.worker import run_worker
+    with needs("worker"):
+        from runtime.worker import run_worker
 
     settings = load_settings(WorkerSettings)
     if settings.worker_metrics_port:
@@ -96,9 +102,10 @@ def ingress(
     ] = None,
 ) -> None:
     """Run the webhook and API server."""
-    import uvicorn
+    with needs("ingress"):
+        import uvicorn
 
-    from ingress import create_app
+        from ingress import create_app
 
     settings = load_settings(IngressSettings)
     refuse_exposed_dev_secrets(settings, {"SWITCHBOARD_HOST": settings.host})
@@ -118,7 +125,8 @@ def ingress(
 @app.command(rich_help_panel="Services")
 def dashboards() -> None:
     """Serve the Streamlit dashboards over the published exports (port 8501)."""
-    import dashboards as package
+    with needs("dashboards"):
+        import dashboards as package
 
     settings = load_settings(DashboardSettings)
     refuse_exposed_dev_secrets(settings, {"SWITCHBOARD_DASHBOARD_HOST": settings.dashboard_host})

@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from runtime.cli._base import console, load_settings, simulate_app
+from runtime.roles import needs
 from switchboard.settings import (
     SimulatorSettings,
 )
@@ -32,7 +33,8 @@ def simulate_traffic(
 
     from rich.progress import Progress
 
-    from runtime import traffic
+    with needs("ingress"):
+        from runtime import traffic
 
     settings = load_settings(SimulatorSettings)
     base = (url or settings.target_url()).rstrip("/")
@@ -80,7 +82,8 @@ def simulate_sms(
     ] = None,
 ) -> None:
     """Send inbound SMS webhooks signed with SWITCHBOARD_TWILIO_AUTH_TOKEN."""
-    from runtime.simulate import new_message_sid, sign_twilio, sms_fields
+    with needs("ingress"):
+        from runtime.simulate import new_message_sid, sign_twilio, sms_fields
 
     settings = load_settings(SimulatorSettings)
     if settings.twilio_auth_token is None:
