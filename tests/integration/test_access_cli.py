@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 import subprocess
@@ -172,6 +173,8 @@ def test_an_exposed_ingress_with_strong_secrets_starts(env: dict[str, str], tmp_
         "SWITCHBOARD_HOST": "0.0.0.0",
         "SWITCHBOARD_TWILIO_AUTH_TOKEN": secrets.token_hex(16),
         "SWITCHBOARD_SENDGRID_INBOUND_PASSWORD": secrets.token_urlsafe(24),
+        # An exposed process also needs explicit payload keys (the privacy guard).
+        "SWITCHBOARD_PAYLOAD_KEYS": "k1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
     }
     process = subprocess.Popen(
         [*switchboard_argv(), "ingress"],
