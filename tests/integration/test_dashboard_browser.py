@@ -4,45 +4,18 @@
 from __future__ import annotations
 
 import re
-import shutil
 import signal
-import subprocess
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.support.browser import open_page
 from tests.support.exported import KEY
 from tests.support.processes import free_port, switchboard
 
 pytestmark = pytest.mark.browser
-
-
-def chromium() -> str:
-    binary = shutil.which("chromium")
-    if binary is None:
-        pytest.fail("chromium is not installed: `make test` installs it with apt")
-    return binary
-
-
-def browse(url: str, *extra: str) -> subprocess.CompletedProcess[str]:
-    # --virtual-time-budget lets the page's scripts (Streamlit's websocket) finish first.
-    return subprocess.run(
-        [
-            chromium(),
-            "--headless",
-            "--no-sandbox",  # we run as root in CI
-            "--disable-gpu",
-            "--window-size=1400,1000",
-            "--virtual-time-budget=15000",
-            *extra,
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=90,
-    )
 
 
 def test_the_overview_in_a_browser_shows_the_exported_numbers(
@@ -67,23 +40,19 @@ def test_the_overview_in_a_browser_shows_the_exported_numbers(
                 pass
             assert server.poll() is None and time.monotonic() < deadline, "no dashboards"
             time.sleep(0.3)
-        # The first visit may end before the app has rendered (a cold server): look again.
-        for _ in range(5):
-            page = browse(url, "--dump-dom")
-            if "Interactions" in page.stdout:
-                break
-        screenshot = tmp_path / "overview.png"
-        shot = browse(url, f"--screenshot={screenshot}")
+        with open_page(url) as page:
+            # The metric's label, then its value: the four interactions of the exported run.
+            page.wait_for("Error rate")
+            html = page.html()
+            screenshot = page.screenshot()
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=20)
 
-    assert page.returncode == 0, page.stderr[-2000:]
-    text = [t.strip() for t in re.sub(r"<[^>]+>", "\n", page.stdout).splitlines() if t.strip()]
-    assert "stException" not in page.stdout
+    text = [t.strip() for t in re.sub(r"<[^>]+>", "\n", html).splitlines() if t.strip()]
+    assert "stException" not in html
     assert "Overview" in text, text[:80]
-    # The metric's label, then its value: the four interactions of the exported pipeline run.
     assert text[text.index("Interactions") + 1] == "4"
     assert text[text.index("Error rate") + 1] == "0.0%"
-    assert shot.returncode == 0 and screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert screenshot.stat().st_size > 20_000  # a rendered page, not a blank one
+    assert screenshot[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(screenshot) > 20_000  # a rendered page, not a blank one
