@@ -14,6 +14,7 @@ from pathlib import Path
 import psutil
 
 from runtime.processes import switchboard_argv
+from tests.support.keys import PAYLOAD_KEYS
 
 
 def free_port() -> int:
@@ -27,6 +28,9 @@ def switchboard(
 ) -> subprocess.Popen[bytes]:
     """Start `switchboard <args>` in `cwd` (away from a developer's .env) with `env` added.
 
+    The child seals and opens payloads with the tests' keys, as the test's own clients and
+    workers do, unless `env` names others (a deployment's processes share their keys too).
+
     Its output is a pipe the caller reads, or, for long runs, appended to `log`: a pipe nobody
     reads fills up and blocks the process at its next log line.
     """
@@ -34,7 +38,7 @@ def switchboard(
     try:
         return subprocess.Popen(
             [*switchboard_argv(), *args],
-            env={**os.environ, **env},
+            env={**os.environ, "SWITCHBOARD_PAYLOAD_KEYS": PAYLOAD_KEYS, **env},
             cwd=cwd,
             stdout=output,
             stderr=subprocess.STDOUT,
