@@ -55,7 +55,7 @@ from tests.support.app import Clock, app_client
 from tests.support.exported import export_a_pipeline_run
 from tests.support.keys import DATA_CONVERTER
 from tests.support.pipeline import running_worker
-from tests.support.settings import API_KEY, ingress_settings
+from tests.support.settings import API_KEY, REPLAY_NAMESPACE, ingress_settings
 from tests.support.stores import (
     postgresql_bin_dir,
     postgresql_store,
@@ -109,7 +109,7 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
         dev_server_existing_path=temporal_binary(),
         search_attributes=search_attributes.ALL,
         dev_server_log_level="error",
-        dev_server_extra_args=["--namespace", PG_NAMESPACE],
+        dev_server_extra_args=["--namespace", PG_NAMESPACE, "--namespace", REPLAY_NAMESPACE],
         data_converter=DATA_CONVERTER,
     )
     yield env

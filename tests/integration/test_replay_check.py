@@ -11,15 +11,30 @@ import subprocess
 from pathlib import Path
 
 import httpx
+import pytest
 from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from runtime.processes import switchboard_argv
 from tests.support.builders import SMS_PATH, signed_sms
-from tests.support.keys import KEY_A, KEY_B
+from tests.support.keys import DATA_CONVERTER, KEY_A, KEY_B
 from tests.support.pipeline import interaction_result
+from tests.support.settings import REPLAY_NAMESPACE
 
 RECORDED = Path(__file__).parents[1] / "workflows" / "histories"
+
+
+@pytest.fixture
+def client(temporal_env: WorkflowEnvironment) -> Client:
+    """A namespace of this test's own: replay-check replays the most recent executions of each
+    workflow type, and the other tests' executions (some run by replacement workflows, some
+    sealed with other keys) are not what this test judges."""
+    return Client(
+        temporal_env.client.service_client,
+        namespace=REPLAY_NAMESPACE,
+        data_converter=DATA_CONVERTER,
+    )
 
 
 def replay_check(*args: str, cwd: Path, env: dict[str, str] | None = None) -> tuple[int, str]:
@@ -51,7 +66,10 @@ async def test_replay_check_passes_on_the_histories_this_code_made(
         "--limit",
         "20",
         cwd=tmp_path,
-        env={"TEMPORAL_ADDRESS": client.service_client.config.target_host},
+        env={
+            "TEMPORAL_ADDRESS": client.service_client.config.target_host,
+            "TEMPORAL_NAMESPACE": REPLAY_NAMESPACE,
+        },
     )
     assert code == 0, output
     replayed = int(output.split("replayed ")[1].split()[0])

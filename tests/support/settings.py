@@ -33,3 +33,7 @@ def timeless_rules() -> Rules:
     """The shipped rules without those that depend on the time of day, so tests are stable."""
     rules = routing.load()
     return replace(rules, rules=tuple(r for r in rules.rules if r.business_hours is None))
+
+
+# The Temporal namespace of the test that replays "the most recent executions" of the server.
+REPLAY_NAMESPACE = "replay-check"
