@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import signal
 import time
 from pathlib import Path
@@ -21,9 +22,12 @@ pytestmark = pytest.mark.browser
 def test_the_overview_in_a_browser_shows_the_exported_numbers(
     exported: Path, tmp_path: Path
 ) -> None:
+    # A copy of its own: the session's export is open in this process (the pages' tests), and
+    # a DuckDB file another process holds is not one the dashboards' process may attach.
+    own = shutil.copytree(exported, tmp_path / "export")
     port = free_port()
     env = {
-        "SWITCHBOARD_EXPORT_DIR": str(exported),
+        "SWITCHBOARD_EXPORT_DIR": str(own),
         "SWITCHBOARD_EXPORT_HASH_KEY": KEY,
         "SWITCHBOARD_DASHBOARD_PORT": str(port),
         "TEMPORAL_ADDRESS": "127.0.0.1:1",  # the Overview reads the export; Temporal is optional
