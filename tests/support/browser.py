@@ -93,7 +93,8 @@ class Page:
 @contextmanager
 def open_page(url: str) -> Iterator[Page]:
     """A headless Chromium of its own (empty profile) with `url` open in one tab."""
-    with tempfile.TemporaryDirectory() as profile:
+    # Chromium's helper processes may still write to the profile as it closes.
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
         process = subprocess.Popen(
             [chromium(), *FLAGS, f"--user-data-dir={profile}", "--remote-debugging-port=0", url],
             stdout=subprocess.DEVNULL,
