@@ -9,7 +9,7 @@ come back exactly and can be decoded with the charset the sender used.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from starlette.datastructures import Headers, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
@@ -20,13 +20,15 @@ class FilePart:
     field: str
     filename: str
     content_type: str | None
-    data: bytes
+    # Never in a repr: asyncio formats a finished task's result, and 30 MB of bytes take a
+    # second to format, holding the GIL (and with it every Twilio acknowledgement).
+    data: bytes = field(repr=False)
 
 
 @dataclass(frozen=True)
 class Form:
-    fields: dict[str, bytes]
-    files: list[FilePart]
+    fields: dict[str, bytes] = field(repr=False)
+    files: list[FilePart] = field(repr=False)
 
 
 class FormTooLarge(ValueError):
