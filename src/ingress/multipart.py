@@ -8,8 +8,9 @@ come back exactly and can be decoded with the charset the sender used.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncGenerator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from starlette.datastructures import Headers, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
@@ -22,13 +23,13 @@ class FilePart:
     content_type: str | None
     # Never in a repr: asyncio formats a finished task's result, and 30 MB of bytes take a
     # second to format, holding the GIL (and with it every Twilio acknowledgement).
-    data: bytes = field(repr=False)
+    data: bytes = dataclasses.field(repr=False)
 
 
 @dataclass(frozen=True)
 class Form:
-    fields: dict[str, bytes] = field(repr=False)
-    files: list[FilePart] = field(repr=False)
+    fields: dict[str, bytes] = dataclasses.field(repr=False)
+    files: list[FilePart] = dataclasses.field(repr=False)
 
 
 class FormTooLarge(ValueError):
