@@ -10,7 +10,7 @@ from __future__ import annotations
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings
 
-# The values `.env.example` publishes (tests/runtime/test_exposure.py keeps this list whole).
+# The values `.env.example` publishes (tests/integration/test_access_cli.py keeps this list whole).
 PUBLISHED = frozenset(
     {
         "dev-twilio-auth-token-change-me",

@@ -1,28 +1,39 @@
 """Every API route against every kind of caller, generated from the app's routes and the
-permission table: a route added without a permission, or with the wrong one, fails here."""
+permission table: a route added without a permission, with the wrong one, or without a request
+builder in tests/support/access_requests.py fails here. Allowed callers must get a 2xx, so each
+builder points at real rows (tests/support/access_world.py) with a valid body; the routes that
+destroy their target get a fresh one per call."""
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
-from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
 
+from activities.reply import Senders
 from ingress import create_app
 from ingress.auth import Permission, Role, allows, permission_of
+from runtime.worker import build_worker
+from switchboard.settings import WorkerSettings
 from switchboard.store import ApiKeys, Store
+from tests.support.access_requests import BUILDERS
+from tests.support.access_world import OUR_NUMBER, World, build_world
+from tests.support.fixtures import FIXTURE_PUBLIC_URL, FIXTURE_TOKEN
 from tests.support.keys import KEYRING
 from tests.support.oidc_issuer import AUDIENCE, Issuer, serve_issuer
-from tests.support.settings import API_KEY, ingress_settings
+from tests.support.provider_double import provider_double
+from tests.support.settings import API_KEY, ingress_settings, timeless_rules
 
 # The routes outside the table: providers sign their webhooks; health is open to probes.
 OPEN_PREFIXES = ("/webhooks/", "/healthz", "/readyz", "/metrics", "/docs", "/redoc", "/openapi")
+TASK_QUEUE = f"matrix-{uuid.uuid4()}"
+REQUESTS = "tests/support/access_requests.py"
 
 
 def api_routes() -> list[tuple[str, str, Permission | None]]:
@@ -48,6 +59,18 @@ def test_every_route_outside_the_open_ones_declares_a_permission() -> None:
     assert undeclared == []
 
 
+def test_every_route_has_a_request_builder_and_every_builder_a_route() -> None:
+    routes = {(method, path) for method, path, _ in ROUTES}
+    missing = sorted(f"{m} {p}" for m, p in routes - BUILDERS.keys())
+    assert missing == [], (
+        f"add a request builder (@builds) to tests/support/access_requests.py for {missing}"
+    )
+    assert sorted(f"{m} {p}" for m, p in BUILDERS.keys() - routes) == []
+
+
+# --- one app, one worker, one set of rows for the whole module -------------------------------
+
+
 @pytest.fixture(scope="module")
 def issuer() -> Iterator[Issuer]:
     with serve_issuer() as running:
@@ -69,20 +92,64 @@ def role_keys(matrix_store: Store) -> dict[Role, str]:
     return {role: keys.create(f"matrix-{role}", role) for role in Role}
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
+async def matrix_worker(
+    temporal_env: WorkflowEnvironment, matrix_store: Store
+) -> AsyncIterator[None]:
+    """The real pipeline; replies go to a provider double, as in tests/ingress/test_replies.py."""
+    with provider_double() as double, ThreadPoolExecutor(8) as executor:
+        senders = Senders.from_settings(
+            WorkerSettings(  # type: ignore[call-arg]
+                _env_file=None,
+                public_url=FIXTURE_PUBLIC_URL,
+                twilio_account_sid="AC" + uuid.uuid4().hex,
+                twilio_auth_token=FIXTURE_TOKEN,
+                twilio_from_number=OUR_NUMBER,
+                twilio_api_base_url=double.url,
+            )
+        )
+        async with build_worker(
+            temporal_env.client,
+            matrix_store,
+            TASK_QUEUE,
+            executor,
+            8,
+            senders=senders,
+            rules=timeless_rules(),
+        ):
+            yield
+
+
+@pytest.fixture(scope="module")
 async def matrix_http(
-    issuer: Issuer, matrix_store: Store, client: Client, tmp_path: Path
+    issuer: Issuer,
+    matrix_store: Store,
+    temporal_env: WorkflowEnvironment,
+    matrix_worker: None,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[httpx.AsyncClient]:
     settings = ingress_settings(
-        "matrix", oidc_issuer=issuer.url, oidc_audience=AUDIENCE, data_dir=tmp_path
+        TASK_QUEUE,
+        oidc_issuer=issuer.url,
+        oidc_audience=AUDIENCE,
+        data_dir=tmp_path_factory.mktemp("matrix-data"),
+        # A recording whose call never comes is orphaned (a failure to retry) in half a second.
+        orphan_callback_wait_s=0.5,
+        subscriptions_allow_private=True,
     )
-    # The real Temporal: routes that list or start workflows answer as they would in service.
-    app = create_app(settings, KEYRING, temporal=client, store=matrix_store)
+    app = create_app(settings, KEYRING, temporal=temporal_env.client, store=matrix_store)
     async with app.router.lifespan_context(app):
         # A caller from outside: no loopback exception may stand in for a permission.
         transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 40000))
         async with httpx.AsyncClient(transport=transport, base_url="http://sb") as http:
             yield http
+
+
+@pytest.fixture(scope="module")
+async def world(
+    matrix_http: httpx.AsyncClient, temporal_env: WorkflowEnvironment, matrix_store: Store
+) -> World:
+    return await build_world(matrix_http, temporal_env.client, matrix_store)
 
 
 Caller = tuple[str, str | None, Role | None]
@@ -101,23 +168,25 @@ def callers(role_keys: dict[Role, str], issuer: Issuer) -> list[Caller]:
     return cases
 
 
-def concrete(path: str) -> str:
-    return re.sub(r"\{[^}]+\}", lambda m: f"x-{m.group(0)[1:-1]}", path)
-
-
 @pytest.mark.parametrize(("method", "path", "permission"), ROUTES, ids=lambda v: str(v))
 async def test_route_answers_each_caller_as_the_table_says(
     method: str,
     path: str,
     permission: Permission,
     matrix_http: httpx.AsyncClient,
+    world: World,
     role_keys: dict[Role, str],
     issuer: Issuer,
 ) -> None:
+    build = BUILDERS.get((method, path))
+    if build is None:
+        pytest.fail(f"no request builder for {method} {path}: add one (@builds) to {REQUESTS}")
     for label, credential, role in callers(role_keys, issuer):
+        call = await build(world)
         headers = {"Authorization": f"Bearer {credential}"} if credential else {}
-        body: dict[str, Any] | None = {} if method in {"POST", "PUT", "PATCH"} else None
-        response = await matrix_http.request(method, concrete(path), headers=headers, json=body)
+        response = await matrix_http.request(
+            method, call.path, headers=headers, json=call.json, params=call.params
+        )
         if role is None:
             expected = "401"
             ok = response.status_code == 401
@@ -125,6 +194,9 @@ async def test_route_answers_each_caller_as_the_table_says(
             expected = "403 naming the permission"
             ok = response.status_code == 403 and permission.value in response.text
         else:
-            expected = "neither 401 nor 403"
-            ok = response.status_code not in (401, 403)
-        assert ok, f"{method} {path} as {label}: {response.status_code}, expected {expected}"
+            expected = "2xx"
+            ok = response.is_success
+        assert ok, (
+            f"{method} {call.path} as {label}: {response.status_code} {response.text[:300]}, "
+            f"expected {expected}"
+        )
