@@ -33,7 +33,7 @@ from typing import Any
 import pyarrow as pa
 from sqlalchemy import Engine, select
 
-from switchboard.routing import BusinessHours
+from switchboard.calendars import BusinessHours, business_time
 from switchboard.store.tables import conversation_events, conversations, interactions
 
 RESOLVED_KINDS = ("resolved", "auto_resolved")
@@ -75,22 +75,6 @@ class ConversationMetrics:
     reopened: bool
     fcr: bool | None
     sla_attained: bool | None
-
-
-def business_time(start: datetime, end: datetime, hours: BusinessHours) -> timedelta:
-    """The part of [start, end) inside business hours, day by day in the business timezone."""
-    total = timedelta()
-    day = start.astimezone(hours.timezone).date()
-    last = end.astimezone(hours.timezone).date()
-    while day <= last:
-        if day.weekday() in hours.days:
-            opens = datetime.combine(day, hours.start, hours.timezone)
-            closes = datetime.combine(day, hours.end, hours.timezone)
-            overlap = min(end, closes) - max(start, opens)
-            if overlap > timedelta():
-                total += overlap
-        day += timedelta(days=1)
-    return total
 
 
 def per_conversation(

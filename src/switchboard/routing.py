@@ -11,6 +11,11 @@ channel's default. A rule matches on any combination of:
   attributes we know at routing time);
 - `business_hours`: true inside the business hours of `[business_hours]`, false outside.
 
+A rule's (or default's) SLA targets — `first_response`, `next_response` (after each customer
+message that follows an agent reply; the first-response target when not given) and
+`resolution` — are business time on the calendar of `[business_hours]` (its timezone, days,
+hours and `holidays`): `switchboard.calendars` turns them into due times.
+
 A bad file is refused when it is loaded, with an error naming the line and the problem.
 """
 
@@ -19,11 +24,12 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from switchboard.contract import Channel, Route
+from switchboard.calendars import BusinessHours, add_business_time
+from switchboard.contract import Channel, Route, SlaPolicy
 
 DEFAULT_RULES = Path(__file__).with_name("routing_rules.toml")
 SUPPORTED_VERSION = 1
@@ -42,6 +48,7 @@ class Target:
     priority: int
     first_response: timedelta
     resolution: timedelta | None = None
+    next_response: timedelta | None = None
 
 
 @dataclass(frozen=True)
@@ -55,18 +62,6 @@ class Rule:
     from_domains: frozenset[str] = frozenset()
     from_numbers: frozenset[str] = frozenset()
     business_hours: bool | None = None
-
-
-@dataclass(frozen=True)
-class BusinessHours:
-    timezone: ZoneInfo
-    days: frozenset[int]
-    start: time
-    end: time
-
-    def contains(self, at: datetime) -> bool:
-        local = at.astimezone(self.timezone)
-        return local.weekday() in self.days and self.start <= local.time() < self.end
 
 
 @dataclass(frozen=True)
@@ -90,11 +85,24 @@ class Rules:
             if _matches(rule, channel, at, f"{subject}\n{text}", from_address, self.hours):
                 target = rule.target
                 break
+        hours = self.hours
         return Route(
             queue=target.queue,
             priority=target.priority,
-            sla_due_at=at + target.first_response,
-            resolution_due_at=at + target.resolution if target.resolution else None,
+            sla_due_at=add_business_time(at, target.first_response, hours),
+            resolution_due_at=(
+                add_business_time(at, target.resolution, hours) if target.resolution else None
+            ),
+            sla=SlaPolicy(
+                first_response_s=target.first_response.total_seconds(),
+                next_response_s=(target.next_response or target.first_response).total_seconds(),
+                resolution_s=target.resolution.total_seconds() if target.resolution else None,
+                timezone=hours.timezone.key,
+                days=sorted(hours.days),
+                opens=hours.start.isoformat("minutes"),
+                closes=hours.end.isoformat("minutes"),
+                holidays=sorted(d.isoformat() for d in hours.holidays),
+            ),
         )
 
 
@@ -180,7 +188,18 @@ def _hours(table: dict[str, object]) -> BusinessHours:
         raise RulesError(f"[business_hours] start and end are HH:MM: {exc}") from exc
     if end <= start:
         raise RulesError("[business_hours] end must be after start")
-    return BusinessHours(zone, frozenset(DAYS.index(d) for d in days), start, end)
+    if not days:
+        raise RulesError("[business_hours] days must name at least one day")
+    holidays = table.get("holidays", [])
+    try:
+        if not isinstance(holidays, list):
+            raise ValueError(holidays)
+        closed = frozenset(
+            h if isinstance(h, date) else date.fromisoformat(str(h)) for h in holidays
+        )
+    except ValueError as exc:
+        raise RulesError("[business_hours] holidays must be a list of dates (2026-12-25)") from exc
+    return BusinessHours(zone, frozenset(DAYS.index(d) for d in days), start, end, closed)
 
 
 def _duration(value: object, where: str) -> timedelta:
@@ -199,11 +218,15 @@ def _target(entry: dict[str, object], where: str) -> Target:
         raise RulesError(f"{where}: priority must be a whole number from 1 (urgent) to 5")
     first_response = _duration(entry.get("first_response", "4h"), f"{where} first_response")
     resolution = entry.get("resolution")
+    next_response = entry.get("next_response")
     return Target(
         queue=queue.strip(),
         priority=priority,
         first_response=first_response,
         resolution=None if resolution is None else _duration(resolution, f"{where} resolution"),
+        next_response=(
+            None if next_response is None else _duration(next_response, f"{where} next_response")
+        ),
     )
 
 
@@ -218,6 +241,7 @@ _RULE_KEYS = {
     "queue",
     "priority",
     "first_response",
+    "next_response",
     "resolution",
 }
 

@@ -16,10 +16,10 @@ from typer.testing import CliRunner
 from analytics import export, metrics
 from analytics.export.schemas import CONVERSATIONS_SCHEMA
 from analytics.privacy import Privacy
-from analytics.resolution import business_time, load, per_conversation
+from analytics.resolution import load, per_conversation
 from runtime.cli import app
 from switchboard import routing
-from switchboard.routing import BusinessHours
+from switchboard.calendars import BusinessHours, business_time
 from switchboard.store import Store
 from tests.support.scenario import (
     CONTACTS,

@@ -46,6 +46,7 @@ import pyarrow.parquet as pq
 from analytics import export
 from analytics.export.schemas import CONVERSATIONS_SCHEMA
 from analytics.resolution import Contact, Event, per_conversation, records
+from switchboard.calendars import BusinessHours
 from switchboard.contract import (
     Channel,
     Content,
@@ -61,7 +62,6 @@ from switchboard.contract import (
     Route,
     Status,
 )
-from switchboard.routing import BusinessHours
 from switchboard.store import ConversationStore, Store
 from tests.support.builders import sms_raw
 
