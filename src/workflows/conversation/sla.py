@@ -23,7 +23,20 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from switchboard import calendars
-    from switchboard.contract import ConversationState
+    from switchboard.contract import ConversationState, SlaPolicy
+
+
+def targets(policy: SlaPolicy | None) -> dict[str, str]:
+    """The targets measured, as the `opened` event's detail (business seconds): analytics
+    tells a target missed or met from one not set."""
+    if policy is None:
+        return {}
+    named = {
+        "first_response_s": policy.first_response_s,
+        "next_response_s": policy.next_response_s,
+        "resolution_s": policy.resolution_s,
+    }
+    return {name: f"{value:g}" for name, value in named.items() if value is not None}
 
 
 def opened(state: ConversationState, now: datetime) -> None:

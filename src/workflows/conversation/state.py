@@ -104,7 +104,13 @@ class Conversation:
                 recent_interaction_ids=state.recent_interaction_ids,
                 sla=ref.route.sla if self.sla_policies else None,
             )
-            self.event(EventKind.OPENED, now, queue=ref.route.queue, channel=ref.channel)
+            self.event(
+                EventKind.OPENED,
+                now,
+                queue=ref.route.queue,
+                channel=ref.channel,
+                **sla.targets(state.sla),
+            )
             sla.opened(state, now)
         else:
             if state.status is ConversationStatus.RESOLVED:
