@@ -13,8 +13,9 @@ channel's default. A rule matches on any combination of:
 
 A rule's (or default's) SLA targets — `first_response`, `next_response` (after each customer
 message that follows an agent reply; the first-response target when not given) and
-`resolution` — are business time on the calendar of `[business_hours]` (its timezone, days,
-hours and `holidays`): `switchboard.calendars` turns them into due times.
+`resolution` — are business time on the rule's calendar: `[business_hours]` (its timezone,
+days, hours and `holidays`), or the `[calendars.<name>]` table (the same keys) its `calendar`
+names. `switchboard.calendars` turns them into due times.
 
 A bad file is refused when it is loaded, with an error naming the line and the problem.
 """
@@ -49,6 +50,8 @@ class Target:
     first_response: timedelta
     resolution: timedelta | None = None
     next_response: timedelta | None = None
+    # The calendar the targets are measured on; None: the file's [business_hours].
+    calendar: BusinessHours | None = None
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,7 @@ class Rules:
             if _matches(rule, channel, at, f"{subject}\n{text}", from_address, self.hours):
                 target = rule.target
                 break
-        hours = self.hours
+        hours = target.calendar or self.hours
         return Route(
             queue=target.queue,
             priority=target.priority,
@@ -148,19 +151,23 @@ def _parse(data: dict[str, object], rule_lines: list[int]) -> Rules:
     version = data.get("version")
     if version != SUPPORTED_VERSION:
         raise RulesError(f"version must be {SUPPORTED_VERSION}, got {version!r}")
-    hours = _hours(_table(data, "business_hours", "business_hours"))
+    hours = _hours(_table(data, "business_hours", "business_hours"), "[business_hours]")
+    named = data.get("calendars", {})
+    if not isinstance(named, dict) or not all(isinstance(t, dict) for t in named.values()):
+        raise RulesError("[calendars.<name>] must be tables like [business_hours]")
+    calendars = {name: _hours(table, f"[calendars.{name}]") for name, table in named.items()}
     defaults_table = _table(data, "defaults", "defaults")
     defaults = {}
     for channel in Channel:
         entry = defaults_table.get(channel.value)
         if not isinstance(entry, dict):
             raise RulesError(f"[defaults.{channel.value}] is missing")
-        defaults[channel.value] = _target(entry, f"[defaults.{channel.value}]")
+        defaults[channel.value] = _target(entry, f"[defaults.{channel.value}]", calendars)
     raw_rules = data.get("rules", [])
     if not isinstance(raw_rules, list):
         raise RulesError("rules must be an array of [[rules]] tables")
     rules = tuple(
-        _rule(entry, index, rule_lines[index] if index < len(rule_lines) else 0)
+        _rule(entry, index, rule_lines[index] if index < len(rule_lines) else 0, calendars)
         for index, entry in enumerate(raw_rules)
     )
     return Rules(version=SUPPORTED_VERSION, hours=hours, defaults=defaults, rules=rules)
@@ -173,23 +180,23 @@ def _table(data: dict[str, object], key: str, where: str) -> dict[str, object]:
     return value
 
 
-def _hours(table: dict[str, object]) -> BusinessHours:
+def _hours(table: dict[str, object], where: str) -> BusinessHours:
     try:
         zone = ZoneInfo(str(table.get("timezone", "UTC")))
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise RulesError(f"[business_hours] unknown timezone {table.get('timezone')!r}") from exc
+        raise RulesError(f"{where} unknown timezone {table.get('timezone')!r}") from exc
     days = table.get("days", list(DAYS[:5]))
     if not isinstance(days, list) or any(d not in DAYS for d in days):
-        raise RulesError(f"[business_hours] days must be a list of {', '.join(DAYS)}")
+        raise RulesError(f"{where} days must be a list of {', '.join(DAYS)}")
     try:
         start = time.fromisoformat(str(table.get("start", "09:00")))
         end = time.fromisoformat(str(table.get("end", "17:00")))
     except ValueError as exc:
-        raise RulesError(f"[business_hours] start and end are HH:MM: {exc}") from exc
+        raise RulesError(f"{where} start and end are HH:MM: {exc}") from exc
     if end <= start:
-        raise RulesError("[business_hours] end must be after start")
+        raise RulesError(f"{where} end must be after start")
     if not days:
-        raise RulesError("[business_hours] days must name at least one day")
+        raise RulesError(f"{where} days must name at least one day")
     holidays = table.get("holidays", [])
     try:
         if not isinstance(holidays, list):
@@ -198,7 +205,7 @@ def _hours(table: dict[str, object]) -> BusinessHours:
             h if isinstance(h, date) else date.fromisoformat(str(h)) for h in holidays
         )
     except ValueError as exc:
-        raise RulesError("[business_hours] holidays must be a list of dates (2026-12-25)") from exc
+        raise RulesError(f"{where} holidays must be a list of dates (2026-12-25)") from exc
     return BusinessHours(zone, frozenset(DAYS.index(d) for d in days), start, end, closed)
 
 
@@ -209,7 +216,7 @@ def _duration(value: object, where: str) -> timedelta:
     return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
 
 
-def _target(entry: dict[str, object], where: str) -> Target:
+def _target(entry: dict[str, object], where: str, calendars: dict[str, BusinessHours]) -> Target:
     queue = entry.get("queue")
     if not isinstance(queue, str) or not queue.strip():
         raise RulesError(f"{where}: queue is required")
@@ -219,6 +226,9 @@ def _target(entry: dict[str, object], where: str) -> Target:
     first_response = _duration(entry.get("first_response", "4h"), f"{where} first_response")
     resolution = entry.get("resolution")
     next_response = entry.get("next_response")
+    calendar = entry.get("calendar")
+    if calendar is not None and calendar not in calendars:
+        raise RulesError(f"{where}: calendar {calendar!r} is not a [calendars.<name>] table")
     return Target(
         queue=queue.strip(),
         priority=priority,
@@ -227,6 +237,7 @@ def _target(entry: dict[str, object], where: str) -> Target:
         next_response=(
             None if next_response is None else _duration(next_response, f"{where} next_response")
         ),
+        calendar=None if calendar is None else calendars[str(calendar)],
     )
 
 
@@ -243,10 +254,11 @@ _RULE_KEYS = {
     "first_response",
     "next_response",
     "resolution",
+    "calendar",
 }
 
 
-def _rule(entry: object, index: int, line: int) -> Rule:
+def _rule(entry: object, index: int, line: int, calendars: dict[str, BusinessHours]) -> Rule:
     where = f"line {line}: rule {index + 1}" if line else f"rule {index + 1}"
     if not isinstance(entry, dict):
         raise RulesError(f"{where}: must be a table")
@@ -268,7 +280,7 @@ def _rule(entry: object, index: int, line: int) -> Rule:
     return Rule(
         name=str(entry.get("name", f"rule {index + 1}")),
         line=line,
-        target=_target(entry, where),
+        target=_target(entry, where, calendars),
         channels=frozenset(channels),
         keywords=tuple(k.lower() for k in _strings(entry, "keywords", where)),
         regex=regex,

@@ -117,6 +117,19 @@ def test_sla_targets_are_business_time_on_the_calendar_with_its_holidays(tmp_pat
     )
     sms = rules.route("sms", at)
     assert sms.sla is not None and sms.sla.next_response_s == 3600  # the first-response target
+    path.write_text(
+        text
+        + '\n[calendars.weekend-desk]\ntimezone = "Asia/Tokyo"\ndays = ["sat", "sun"]\n'
+        '\n[[rules]]\nkeywords = ["saturday"]\nqueue = "weekend"\nfirst_response = "1h"\n'
+        'calendar = "weekend-desk"\n'
+    )
+    # The rule's own calendar: Thu 24 Dec 15:00 UTC → Sat 26 10:00 in Tokyo (01:00 UTC).
+    weekend = routing.load(path).route("sms", at, text="open on saturday?")
+    assert weekend.sla_due_at == datetime(2026, 12, 26, 1, tzinfo=UTC)
+    assert weekend.sla is not None and weekend.sla.timezone == "Asia/Tokyo"
+    path.write_text(text + '\n[[rules]]\nqueue = "x"\ncalendar = "nowhere"\n')
+    with pytest.raises(RulesError, match="calendar 'nowhere' is not a"):
+        routing.load(path)
     path.write_text(HEADER.replace('end = "17:00"\n', 'end = "17:00"\nholidays = ["soon"]\n'))
     with pytest.raises(RulesError, match="holidays must be a list of dates"):
         routing.load(path)
