@@ -118,8 +118,7 @@ def test_sla_targets_are_business_time_on_the_calendar_with_its_holidays(tmp_pat
     sms = rules.route("sms", at)
     assert sms.sla is not None and sms.sla.next_response_s == 3600  # the first-response target
     path.write_text(
-        text
-        + '\n[calendars.weekend-desk]\ntimezone = "Asia/Tokyo"\ndays = ["sat", "sun"]\n'
+        text + '\n[calendars.weekend-desk]\ntimezone = "Asia/Tokyo"\ndays = ["sat", "sun"]\n'
         '\n[[rules]]\nkeywords = ["saturday"]\nqueue = "weekend"\nfirst_response = "1h"\n'
         'calendar = "weekend-desk"\n'
     )
