@@ -17,6 +17,7 @@ from temporalio.exceptions import ApplicationError
 from analytics import export
 from analytics.export import erased
 from analytics.privacy import Privacy
+from switchboard.calendars import BusinessHours
 from switchboard.contract import (
     EXPORT_INVALID,
     PUBLISH_EXPORT,
@@ -26,7 +27,6 @@ from switchboard.contract import (
     ExportInput,
     PublishInput,
 )
-from switchboard.routing import BusinessHours
 from switchboard.store import Store
 
 

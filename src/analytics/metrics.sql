@@ -19,8 +19,10 @@ CREATE OR REPLACE MACRO unanswered_rate(answered, resolved_by) AS
     count(*) FILTER (WHERE resolved_by = 'auto' AND NOT answered)
     / nullif(count(*) FILTER (WHERE resolved_by IS NOT NULL), 0);
 
--- First responses on time, over the conversations answered or breached.
-CREATE OR REPLACE MACRO sla_attainment(sla_attained) AS decided_share(sla_attained);
+-- An SLA target met, over the conversations whose outcome for it is decided: `sla_attained`
+-- (first response: answered or breached), `next_response_attained` (a next response met or
+-- breached), `resolution_attained` (resolved by an agent or breached).
+CREATE OR REPLACE MACRO sla_attainment(attained) AS decided_share(attained);
 
 -- Every figure of the conversations opened since `since` (NULL: all) on `channels` (NULL:
 -- all), grouped by `grouping_by` ('queue', 'agent' or NULL), plus one row for all of them
@@ -43,7 +45,9 @@ SELECT
     fcr_rate(fcr) AS fcr_rate,
     reopen_rate(reopened, resolved_by) AS reopen_rate,
     unanswered_rate(answered, resolved_by) AS unanswered_rate,
-    sla_attainment(sla_attained) AS sla_attainment
+    sla_attainment(sla_attained) AS sla_attainment,
+    sla_attainment(next_response_attained) AS next_response_attainment,
+    sla_attainment(resolution_attained) AS resolution_attainment
 FROM conversations
 WHERE (since IS NULL OR opened_at >= since)
     AND (channels IS NULL OR list_contains(channels, channel))

@@ -15,8 +15,13 @@ Per conversation (from its `conversation_events` and the customer's inbound inte
   customer came back inside the window; null while undecided (open, or resolved by an agent
   less than `fcr_window` ago with no contact since);
 - **reopened**: a `reopened` event after a resolution;
-- **SLA attained**: answered with no `sla_breached` event; false if there is one; null while
-  neither has happened;
+- **SLA attained** (the first-response target): answered with no first-response
+  `sla_breached` event; false if there is one; null while neither has happened;
+- **next response attained**: for a conversation with a next-response target (its `opened`
+  event names it): false after a next-response breach; true once a customer message that
+  followed an agent reply (or a resolution) was answered, with no breach; else null;
+- **resolution attained**: for a conversation with a resolution target: false after a
+  resolution breach; true once an agent resolved it with no breach; else null;
 - **channel**: the channel of the message that opened it; **agent**: the actor of its last
   agent resolution, else (events recorded before actors) the last agent assigned.
 
@@ -33,7 +38,7 @@ from typing import Any
 import pyarrow as pa
 from sqlalchemy import Engine, select
 
-from switchboard.routing import BusinessHours
+from switchboard.calendars import BusinessHours, business_time
 from switchboard.store.tables import conversation_events, conversations, interactions
 
 RESOLVED_KINDS = ("resolved", "auto_resolved")
@@ -75,22 +80,8 @@ class ConversationMetrics:
     reopened: bool
     fcr: bool | None
     sla_attained: bool | None
-
-
-def business_time(start: datetime, end: datetime, hours: BusinessHours) -> timedelta:
-    """The part of [start, end) inside business hours, day by day in the business timezone."""
-    total = timedelta()
-    day = start.astimezone(hours.timezone).date()
-    last = end.astimezone(hours.timezone).date()
-    while day <= last:
-        if day.weekday() in hours.days:
-            opens = datetime.combine(day, hours.start, hours.timezone)
-            closes = datetime.combine(day, hours.end, hours.timezone)
-            overlap = min(end, closes) - max(start, opens)
-            if overlap > timedelta():
-                total += overlap
-        day += timedelta(days=1)
-    return total
+    next_response_attained: bool | None = None
+    resolution_attained: bool | None = None
 
 
 def per_conversation(
@@ -127,7 +118,10 @@ def _outcome(
     fcr_window: timedelta,
 ) -> ConversationMetrics:
     first_response = next((e.at for e in history if e.kind == "first_response"), None)
-    breached = any(e.kind == "sla_breached" for e in history)
+    # Breaches recorded before SLA policies name no target: the first response's.
+    breached = {
+        e.detail.get("target", "first_response") for e in history if e.kind == "sla_breached"
+    }
     reopened = any(e.kind == "reopened" for e in history)
     agents = [e.detail.get("agent") for e in history if e.kind == "assigned"]
     resolvers = [e.actor for e in history if e.kind == "resolved" and e.actor]
@@ -162,8 +156,41 @@ def _outcome(
         ),
         reopened=reopened,
         fcr=fcr,
-        sla_attained=False if breached else (True if first_response else None),
+        sla_attained=(
+            False if "first_response" in breached else (True if first_response else None)
+        ),
+        next_response_attained=(
+            None
+            if "next_response_s" not in opened.detail
+            else False
+            if "next_response" in breached
+            else (True if _answered_again(history) else None)
+        ),
+        resolution_attained=(
+            None
+            if "resolution_s" not in opened.detail
+            else False
+            if "resolution" in breached
+            else (True if resolved_by == "agent" else None)
+        ),
     )
+
+
+def _answered_again(history: list[Event]) -> bool:
+    """Whether an agent answered a customer message that followed an agent reply or a
+    resolution (a next response was due and met)."""
+    awaiting_customer = pending = False
+    for event in history:
+        direction = event.detail.get("direction") if event.kind == "interaction" else None
+        if direction == "outbound":
+            if pending:
+                return True
+            awaiting_customer = True
+        elif event.kind in RESOLVED_KINDS:
+            awaiting_customer, pending = True, False
+        elif direction == "inbound" and awaiting_customer:
+            awaiting_customer, pending = False, True
+    return False
 
 
 def records(metrics: Iterable[ConversationMetrics], queues: dict[str, str]) -> list[dict[str, Any]]:
@@ -185,6 +212,8 @@ def records(metrics: Iterable[ConversationMetrics], queues: dict[str, str]) -> l
             "reopened": m.reopened,
             "fcr": m.fcr,
             "sla_attained": m.sla_attained,
+            "next_response_attained": m.next_response_attained,
+            "resolution_attained": m.resolution_attained,
         }
         for m in sorted(metrics, key=lambda m: m.conversation_id)
     ]

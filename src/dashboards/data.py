@@ -30,6 +30,26 @@ RANGES = {
 }
 
 
+# The SLA targets as the pages show them: label, column of `resolution(...)`, what it counts.
+SLA_TARGETS = (
+    (
+        "First response on time",
+        "sla_attainment",
+        "answered before the first-response target, of those answered or breached",
+    ),
+    (
+        "Next responses on time",
+        "next_response_attainment",
+        "conversations whose every next response met its target, of those with one decided",
+    ),
+    (
+        "Resolution on time",
+        "resolution_attainment",
+        "resolved by an agent within the resolution target, of those resolved or breached",
+    ),
+)
+
+
 @st.cache_resource
 def settings() -> DashboardSettings:
     return DashboardSettings()

@@ -71,7 +71,8 @@ class ConversationData(BaseModel):
     resolved_at: datetime | None
     detail: dict[str, str] = Field(
         description="what changed: `agent` (assigned), `code` (resolved), `reason` (reopened), "
-        "`due_at` (sla.breached), `channel`"
+        "`due_at` and `target` (sla.breached: `first_response`, `next_response` or "
+        "`resolution`), `channel`"
     )
     content: dict[str, Any] | None = None
 

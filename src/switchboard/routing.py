@@ -11,6 +11,12 @@ channel's default. A rule matches on any combination of:
   attributes we know at routing time);
 - `business_hours`: true inside the business hours of `[business_hours]`, false outside.
 
+A rule's (or default's) SLA targets — `first_response`, `next_response` (after each customer
+message that follows an agent reply; the first-response target when not given) and
+`resolution` — are business time on the rule's calendar: `[business_hours]` (its timezone,
+days, hours and `holidays`), or the `[calendars.<name>]` table (the same keys) its `calendar`
+names. `switchboard.calendars` turns them into due times.
+
 A bad file is refused when it is loaded, with an error naming the line and the problem.
 """
 
@@ -19,11 +25,12 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from switchboard.contract import Channel, Route
+from switchboard.calendars import BusinessHours, add_business_time
+from switchboard.contract import Channel, Route, SlaPolicy
 
 DEFAULT_RULES = Path(__file__).with_name("routing_rules.toml")
 SUPPORTED_VERSION = 1
@@ -42,6 +49,9 @@ class Target:
     priority: int
     first_response: timedelta
     resolution: timedelta | None = None
+    next_response: timedelta | None = None
+    # The calendar the targets are measured on; None: the file's [business_hours].
+    calendar: BusinessHours | None = None
 
 
 @dataclass(frozen=True)
@@ -55,18 +65,6 @@ class Rule:
     from_domains: frozenset[str] = frozenset()
     from_numbers: frozenset[str] = frozenset()
     business_hours: bool | None = None
-
-
-@dataclass(frozen=True)
-class BusinessHours:
-    timezone: ZoneInfo
-    days: frozenset[int]
-    start: time
-    end: time
-
-    def contains(self, at: datetime) -> bool:
-        local = at.astimezone(self.timezone)
-        return local.weekday() in self.days and self.start <= local.time() < self.end
 
 
 @dataclass(frozen=True)
@@ -90,11 +88,24 @@ class Rules:
             if _matches(rule, channel, at, f"{subject}\n{text}", from_address, self.hours):
                 target = rule.target
                 break
+        hours = target.calendar or self.hours
         return Route(
             queue=target.queue,
             priority=target.priority,
-            sla_due_at=at + target.first_response,
-            resolution_due_at=at + target.resolution if target.resolution else None,
+            sla_due_at=add_business_time(at, target.first_response, hours),
+            resolution_due_at=(
+                add_business_time(at, target.resolution, hours) if target.resolution else None
+            ),
+            sla=SlaPolicy(
+                first_response_s=target.first_response.total_seconds(),
+                next_response_s=(target.next_response or target.first_response).total_seconds(),
+                resolution_s=target.resolution.total_seconds() if target.resolution else None,
+                timezone=hours.timezone.key,
+                days=sorted(hours.days),
+                opens=hours.start.isoformat("minutes"),
+                closes=hours.end.isoformat("minutes"),
+                holidays=sorted(d.isoformat() for d in hours.holidays),
+            ),
         )
 
 
@@ -140,19 +151,23 @@ def _parse(data: dict[str, object], rule_lines: list[int]) -> Rules:
     version = data.get("version")
     if version != SUPPORTED_VERSION:
         raise RulesError(f"version must be {SUPPORTED_VERSION}, got {version!r}")
-    hours = _hours(_table(data, "business_hours", "business_hours"))
+    hours = _hours(_table(data, "business_hours", "business_hours"), "[business_hours]")
+    named = data.get("calendars", {})
+    if not isinstance(named, dict) or not all(isinstance(t, dict) for t in named.values()):
+        raise RulesError("[calendars.<name>] must be tables like [business_hours]")
+    calendars = {name: _hours(table, f"[calendars.{name}]") for name, table in named.items()}
     defaults_table = _table(data, "defaults", "defaults")
     defaults = {}
     for channel in Channel:
         entry = defaults_table.get(channel.value)
         if not isinstance(entry, dict):
             raise RulesError(f"[defaults.{channel.value}] is missing")
-        defaults[channel.value] = _target(entry, f"[defaults.{channel.value}]")
+        defaults[channel.value] = _target(entry, f"[defaults.{channel.value}]", calendars)
     raw_rules = data.get("rules", [])
     if not isinstance(raw_rules, list):
         raise RulesError("rules must be an array of [[rules]] tables")
     rules = tuple(
-        _rule(entry, index, rule_lines[index] if index < len(rule_lines) else 0)
+        _rule(entry, index, rule_lines[index] if index < len(rule_lines) else 0, calendars)
         for index, entry in enumerate(raw_rules)
     )
     return Rules(version=SUPPORTED_VERSION, hours=hours, defaults=defaults, rules=rules)
@@ -165,22 +180,33 @@ def _table(data: dict[str, object], key: str, where: str) -> dict[str, object]:
     return value
 
 
-def _hours(table: dict[str, object]) -> BusinessHours:
+def _hours(table: dict[str, object], where: str) -> BusinessHours:
     try:
         zone = ZoneInfo(str(table.get("timezone", "UTC")))
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise RulesError(f"[business_hours] unknown timezone {table.get('timezone')!r}") from exc
+        raise RulesError(f"{where} unknown timezone {table.get('timezone')!r}") from exc
     days = table.get("days", list(DAYS[:5]))
     if not isinstance(days, list) or any(d not in DAYS for d in days):
-        raise RulesError(f"[business_hours] days must be a list of {', '.join(DAYS)}")
+        raise RulesError(f"{where} days must be a list of {', '.join(DAYS)}")
     try:
         start = time.fromisoformat(str(table.get("start", "09:00")))
         end = time.fromisoformat(str(table.get("end", "17:00")))
     except ValueError as exc:
-        raise RulesError(f"[business_hours] start and end are HH:MM: {exc}") from exc
+        raise RulesError(f"{where} start and end are HH:MM: {exc}") from exc
     if end <= start:
-        raise RulesError("[business_hours] end must be after start")
-    return BusinessHours(zone, frozenset(DAYS.index(d) for d in days), start, end)
+        raise RulesError(f"{where} end must be after start")
+    if not days:
+        raise RulesError(f"{where} days must name at least one day")
+    holidays = table.get("holidays", [])
+    try:
+        if not isinstance(holidays, list):
+            raise ValueError(holidays)
+        closed = frozenset(
+            h if isinstance(h, date) else date.fromisoformat(str(h)) for h in holidays
+        )
+    except ValueError as exc:
+        raise RulesError(f"{where} holidays must be a list of dates (2026-12-25)") from exc
+    return BusinessHours(zone, frozenset(DAYS.index(d) for d in days), start, end, closed)
 
 
 def _duration(value: object, where: str) -> timedelta:
@@ -190,7 +216,7 @@ def _duration(value: object, where: str) -> timedelta:
     return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
 
 
-def _target(entry: dict[str, object], where: str) -> Target:
+def _target(entry: dict[str, object], where: str, calendars: dict[str, BusinessHours]) -> Target:
     queue = entry.get("queue")
     if not isinstance(queue, str) or not queue.strip():
         raise RulesError(f"{where}: queue is required")
@@ -199,11 +225,19 @@ def _target(entry: dict[str, object], where: str) -> Target:
         raise RulesError(f"{where}: priority must be a whole number from 1 (urgent) to 5")
     first_response = _duration(entry.get("first_response", "4h"), f"{where} first_response")
     resolution = entry.get("resolution")
+    next_response = entry.get("next_response")
+    calendar = entry.get("calendar")
+    if calendar is not None and calendar not in calendars:
+        raise RulesError(f"{where}: calendar {calendar!r} is not a [calendars.<name>] table")
     return Target(
         queue=queue.strip(),
         priority=priority,
         first_response=first_response,
         resolution=None if resolution is None else _duration(resolution, f"{where} resolution"),
+        next_response=(
+            None if next_response is None else _duration(next_response, f"{where} next_response")
+        ),
+        calendar=None if calendar is None else calendars[str(calendar)],
     )
 
 
@@ -218,11 +252,13 @@ _RULE_KEYS = {
     "queue",
     "priority",
     "first_response",
+    "next_response",
     "resolution",
+    "calendar",
 }
 
 
-def _rule(entry: object, index: int, line: int) -> Rule:
+def _rule(entry: object, index: int, line: int, calendars: dict[str, BusinessHours]) -> Rule:
     where = f"line {line}: rule {index + 1}" if line else f"rule {index + 1}"
     if not isinstance(entry, dict):
         raise RulesError(f"{where}: must be a table")
@@ -244,7 +280,7 @@ def _rule(entry: object, index: int, line: int) -> Rule:
     return Rule(
         name=str(entry.get("name", f"rule {index + 1}")),
         line=line,
-        target=_target(entry, where),
+        target=_target(entry, where, calendars),
         channels=frozenset(channels),
         keywords=tuple(k.lower() for k in _strings(entry, "keywords", where)),
         regex=regex,

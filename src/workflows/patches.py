@@ -44,6 +44,8 @@ The ledger on 2026-12-01:
   same code, still replays: a malformed payload fails before any of them. Deleting the calls
   outright fails the replay of the histories that carry their markers ("Non-deprecated patch
   marker encountered"), hence the deprecated step.
+- CONVERSATION_FACTS_FROM_STORE and CONVERSATION_SLA_POLICIES (2026-12-01) stay: each new
+  run asks only the newest, and a history from before it takes the one it carries.
 - The two patches of 2026-11-30 stay: the versions before them (0d77f4c, 3a52218) ran a day
   ago and their conversations run until they continue as new. The `*_by_update` and
   `*_by_signal` histories stand for them.
@@ -189,6 +191,21 @@ CONVERSATION_FACTS_FROM_STORE = Patch(
     "then CONVERSATION_ONE_PATCH's branch without the read goes.",
 )
 
+CONVERSATION_SLA_POLICIES = Patch(
+    id="conversation-sla-policies",
+    workflow="ConversationWorkflow",
+    introduced=date(2026, 12, 1),
+    commit="h-sla (issue 20)",
+    changed="A new conversation takes its route's SLA policy: next-response and resolution "
+    "targets on the business-hours calendar, each a timer and an `sla_breached` event naming "
+    "the target; the resolution clock pauses while the conversation waits on the customer. "
+    "New runs ask this patch alone: it stands for CONVERSATION_FACTS_FROM_STORE's path plus "
+    "the policies.",
+    step="patched",
+    retire_when="No ConversationWorkflow run started before this patch's release is running; "
+    "then CONVERSATION_FACTS_FROM_STORE's path without the policies goes.",
+)
+
 LEDGER = (
     CONVERSATION_HANDOFF,
     LOCAL_STORE_STEPS,
@@ -199,4 +216,5 @@ LEDGER = (
     KEEP_EARLIER_TIMER,
     CONVERSATION_ONE_PATCH,
     CONVERSATION_FACTS_FROM_STORE,
+    CONVERSATION_SLA_POLICIES,
 )

@@ -7,6 +7,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities import RouteActivities, normalize
+from switchboard.calendars import add_business_time
 from switchboard.contract import (
     MALFORMED_PAYLOAD,
     Channel,
@@ -52,8 +53,12 @@ def test_sms_is_routed_by_the_rules_with_sla_targets() -> None:
         route, RouteInput(Channel.SMS, raw.received_at, Content(text="hello"), "+14155550123")
     )
     assert result.queue == "messaging"
-    assert result.sla_due_at == raw.received_at + timedelta(hours=1)
-    assert result.resolution_due_at == raw.received_at + timedelta(days=1)
+    # The targets are business time on the rules' calendar (New York, weekdays 09:00-17:00).
+    hours = timeless_rules().hours
+    assert result.sla_due_at == add_business_time(raw.received_at, timedelta(hours=1), hours)
+    assert result.resolution_due_at == add_business_time(raw.received_at, timedelta(days=1), hours)
+    assert result.sla is not None and result.sla.timezone == "America/New_York"
+    assert (result.sla.first_response_s, result.sla.next_response_s) == (3600, 3600)
     billing = ActivityEnvironment().run(
         route, RouteInput(Channel.SMS, raw.received_at, Content(text="I want a REFUND"), "")
     )

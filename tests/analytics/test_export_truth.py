@@ -209,8 +209,8 @@ def test_a_full_export_rebuilds_every_partition(store: Store, tmp_path: Path) ->
 def test_only_the_conversations_that_may_have_changed_are_recomputed(
     store: Store, tmp_path: Path
 ) -> None:
-    """The scenario's seven conversations; then an agent answers c4. Recomputed: c4 (a new
-    event) and c7 (its FCR is undecided until its window ends); the five others are kept."""
+    """The scenario's nine conversations; then an agent answers c4. Recomputed: c4 (a new
+    event) and c7 (its FCR is undecided until its window ends); the seven others are kept."""
     customers = write_scenario(store)
     root = tmp_path / "exports"
     now = datetime(2026, 12, 1, tzinfo=UTC)

@@ -16,20 +16,22 @@ from typer.testing import CliRunner
 from analytics import export, metrics
 from analytics.export.schemas import CONVERSATIONS_SCHEMA
 from analytics.privacy import Privacy
-from analytics.resolution import business_time, load, per_conversation
+from analytics.resolution import load, per_conversation
 from runtime.cli import app
-from switchboard import routing
-from switchboard.routing import BusinessHours
+from switchboard import calendars, routing
+from switchboard.calendars import BusinessHours, business_time
 from switchboard.store import Store
 from tests.support.scenario import (
     CONTACTS,
     EVENTS,
     HOURS,
+    NEW_YORK_SLA,
     NOW,
     OVERALL,
     at,
     build_snapshot,
     scenario_table,
+    utc,
     write_scenario,
 )
 
@@ -46,6 +48,8 @@ def test_per_conversation_values_match_the_hand_computed_ones() -> None:
         "c5": (False, "auto", None, None, None, False, False, False, None),
         "c6": (True, "agent", 20 * m, h, h, False, True, True, "bo"),
         "c7": (True, "agent", 5 * m, 69 * h, 5 * h, False, None, True, "ana"),
+        "c8": (True, "agent", h, 72 * h, 8 * h, False, True, True, "bo"),
+        "c9": (True, "agent", 30 * m, 93 * h + 30 * m, 16 * h, False, True, True, "ana"),
     }
     for conversation, values in expected.items():
         got = outcomes[conversation]
@@ -60,6 +64,51 @@ def test_per_conversation_values_match_the_hand_computed_ones() -> None:
             got.sla_attained,
             got.agent,
         ) == values, conversation
+
+
+def test_each_sla_target_is_met_missed_or_not_measured_as_computed_by_hand() -> None:
+    outcomes = per_conversation(EVENTS, CONTACTS, HOURS, NOW)
+    attained = {
+        m.conversation_id: (m.sla_attained, m.next_response_attained, m.resolution_attained)
+        for m in outcomes
+    }
+    assert attained == {
+        "c1": (True, True, True),
+        "c2": (False, None, None),  # opened before SLA policies: no next/resolution target
+        "c3": (True, None, None),
+        "c4": (False, None, None),
+        "c5": (False, None, None),
+        "c6": (True, None, None),
+        "c7": (True, None, None),
+        "c8": (True, False, True),
+        "c9": (True, False, False),
+    }
+
+
+def test_the_scenario_s_breaches_fall_when_the_calendar_says() -> None:
+    """The New York due times by hand (tests/support/scenario.py), from the calendar: over a
+    weekend and the DST change (c8), over a weekend with the clock paused meanwhile (c9)."""
+    ny = ZoneInfo("America/New_York")
+    sla = NEW_YORK_SLA
+
+    def local(month: int, day: int, hour: int, minute: int = 0) -> datetime:
+        return datetime(2026, month, day, hour, minute, tzinfo=ny)
+
+    # c8: F writes on Saturday; one business hour later is Monday 10:00 EST (15:00 UTC).
+    assert calendars.due(local(10, 31, 12), 3600, sla) == utc(11, 2, 15)
+    # c8's resolution clock: 1 h used on Friday, 5 h left from Saturday: Mon 14:00 EST; and
+    # never paused, it would have been due Mon 13:00 EST, before bo resolved it at 14:00 EST.
+    assert calendars.elapsed(local(10, 30, 15), local(10, 30, 16), sla) == 3600
+    assert calendars.due(local(10, 31, 12), 5 * 3600, sla) == local(11, 2, 14)
+    assert calendars.due(local(10, 30, 15), 6 * 3600, sla) == local(11, 2, 13)
+    # c9: G writes Fri 16:00 EST: next response due at 17:00 EST; 4 h 45 min of resolution
+    # left (30 min Thursday, 45 min Friday morning used) runs to Mon 12:45 EST (17:45 UTC).
+    assert calendars.due(local(11, 20, 16), 3600, sla) == utc(11, 20, 22)
+    used = calendars.elapsed(local(11, 19, 16), local(11, 19, 16, 30), sla) + calendars.elapsed(
+        local(11, 20, 9), local(11, 20, 9, 45), sla
+    )
+    assert used == 75 * 60
+    assert calendars.due(local(11, 20, 16), 6 * 3600 - used, sla) == utc(11, 23, 17, 45)
 
 
 def test_the_overall_figures_match_the_hand_computed_ones() -> None:
@@ -106,18 +155,19 @@ def test_the_marts_hold_the_hand_computed_figures(tmp_path: Path) -> None:
             row[0]: row[1:]
             for row in con.execute(
                 "SELECT agent, conversations, first_response_mean_s, resolution_mean_s, "
-                "fcr_rate, reopen_rate, sla_attainment FROM resolution_by_agent"
+                "fcr_rate, reopen_rate, sla_attainment, next_response_attainment, "
+                "resolution_attainment FROM resolution_by_agent"
             ).fetchall()
         }
         by_queue = con.execute("SELECT queue, conversations FROM resolution_by_queue").fetchall()
     finally:
         con.close()
     assert by_agent == {
-        "ana": (3, 900.0, 112_000.0, 0.0, 1 / 3, 1.0),
-        "bo": (2, 118_500.0, 120_600.0, 1.0, 0.0, 0.5),
-        None: (2, None, None, 0.0, 0.0, 0.0),
+        "ana": (4, 1_125.0, 168_150.0, 1 / 3, 1 / 4, 1.0, 0.5, 0.5),
+        "bo": (3, 80_200.0, 166_800.0, 1.0, 0.0, 2 / 3, 0.0, 1.0),
+        None: (2, None, None, 0.0, 0.0, 0.0, None, None),
     }
-    assert by_queue == [("escalations", 1), ("support", 3), ("unknown", 3)]
+    assert by_queue == [("escalations", 1), ("support", 3), ("unknown", 5)]
 
 
 def test_the_overall_mart_has_one_row_even_without_conversations(tmp_path: Path) -> None:
@@ -160,7 +210,11 @@ def test_metrics_json_is_the_overall_mart_of_the_same_data(
         con.close()
     assert row is not None
     assert printed == dict(zip(names, row, strict=True))
-    assert printed["conversations"] == 7 and printed["unanswered"] == 1
+    assert printed["conversations"] == 9 and printed["unanswered"] == 1
+    assert (printed["next_response_attainment"], printed["resolution_attainment"]) == (
+        OVERALL["next_response_attainment"],
+        OVERALL["resolution_attainment"],
+    )
     assert "NaN" not in result.stdout
 
 

@@ -76,19 +76,29 @@ def test_resolution_shows_the_scenario_s_hand_computed_figures(
     app = run("resolution.py")
     app.sidebar.selectbox[0].select("Everything").run()
     shown = metrics(app)
-    assert shown["Conversations"] == "7"
-    assert shown["First response (mean)"] == "13h 19m"  # 47,940 s
-    assert shown["Resolution (mean)"] == "1d 8h"  # 115,440 s
-    assert shown["First-contact resolution"] == "40.0%"  # 2 of 5
-    assert shown["Reopen rate"] == "16.7%"  # 1 of 6
-    assert shown["Unanswered rate"] == "16.7%"
-    assert shown["SLA attainment"] == "57.1%"  # 4 of 7
+    assert shown["Conversations"] == "9"
+    assert shown["First response (mean)"] == "9h 43m"  # 245,100 s / 7 = 35,014 s
+    assert shown["Resolution (mean)"] == "1d 22h"  # 1,173,000 s / 7 = 167,571 s
+    assert shown["Resolution (business hours)"] == "5h 45m"  # 145,200 s / 7 = 20,743 s
+    assert shown["First-contact resolution"] == "57.1%"  # 4 of 7
+    assert shown["Reopen rate"] == "12.5%"  # 1 of 8
+    assert shown["Unanswered rate"] == "12.5%"
+    assert shown["Resolved by an agent"] == "7"
+    assert shown["First response on time"] == "66.7%"  # 6 of 9
+    assert shown["Next responses on time"] == "33.3%"  # 1 of 3
+    assert shown["Resolution on time"] == "66.7%"  # 2 of 3
     by_agent = app.dataframe[1].value.set_index("agent")
-    assert int(by_agent.loc["ana"].conversations) == 3 and by_agent.loc["bo"].fcr_rate == 1.0
+    assert list(by_agent.conversations.loc[["ana", "bo"]]) == [4, 3]
+    assert list(by_agent.first_response.loc[["ana", "bo"]]) == ["18m 45s", "22h 16m"]
+    assert list(by_agent.resolution.loc[["ana", "bo"]]) == ["1d 22h", "1d 22h"]
+    assert by_agent.loc["ana"].fcr_rate == 1 / 3 and by_agent.loc["bo"].fcr_rate == 1.0
+    assert list(by_agent.next_response_attainment.loc[["ana", "bo"]]) == [0.5, 0.0]
+    assert list(by_agent.resolution_attainment.loc[["ana", "bo"]]) == [0.5, 1.0]
     app.sidebar.multiselect[0].set_value(["email"]).run()
     shown = metrics(app)
-    assert shown["Conversations"] == "3"  # c2, c6, c7
-    assert shown["First-contact resolution"] == "100.0%"  # c7 undecided
+    assert shown["Conversations"] == "4"  # c2, c6, c7, c9
+    assert shown["First-contact resolution"] == "100.0%"  # c2, c6, c9 (c7 undecided)
+    assert shown["Resolution on time"] == "0.0%"  # c9
     st.cache_data.clear()
     st.cache_resource.clear()
 

@@ -22,15 +22,39 @@ Agents: ana and bo (the last one assigned handles the conversation).
   → c6: 20 min, 1 h (business 1 h), FCR true, SLA met;
     c7: 5 min, 69 h (business: Fri 12-17 = 5 h), FCR undecided (resolved 4 days ago), SLA met.
 
-Overall: 7 conversations, 5 answered, 5 resolved by an agent, 1 auto-resolved and unanswered.
-Mean first response (30 m + 65 h 30 m + 10 m + 20 m + 5 m) / 5 = 799 min = 47,940 s, median
-20 min; mean resolution (24 h + 66 h + 20 m + 1 h + 69 h) / 5 = 1,924 min = 115,440 s, median
-24 h; business (8 h + 2 h + 20 m + 1 h + 5 h) / 5 = 196 min = 11,760 s; FCR 2 of 5 decided
-(c1 F, c2 T, c3 F, c5 F, c6 T); reopen 1 of 6 ever resolved; unanswered 1 of 6 resolved;
-SLA 4 of 7.
-By agent: ana (c1, c3, c7): first response 15 min, resolution (24 h + 20 m + 69 h) / 3 =
-112,000 s, FCR 0 of 2, reopen 1 of 3, SLA 3 of 3; bo (c2, c6): first response 118,500 s,
-resolution 120,600 s, FCR 2 of 2, reopen 0, SLA 1 of 2.
+SLA targets (next response, resolution) on the conversations opened with SLA policies: c1
+(targets 1 h, 1 h, 8 h; ana answers A's Tuesday email at 09:20 before resolving: next
+response met, resolution met), and two on a New York calendar (weekdays 09:00-17:00; first
+response 2 h, next response 1 h, resolution 6 h), where the clocks went back on Sun 1 Nov:
+
+- F (c8, sms, bo): texts Fri 30 Oct 15:00 EDT (19:00 UTC); bo replies 16:00 EDT (the
+  resolution clock pauses: 1 h used); F writes Sat 31 12:00 EDT (clock resumes; next response
+  due 1 business hour later: Mon 2 Nov 10:00 EST = 15:00 UTC, over the weekend and the DST
+  change) and nobody answers in time: next-response breach Mon 15:00 UTC. bo replies Mon 11:00
+  EST (3 h used), F writes 13:00 EST, bo replies 13:30 (3 h 30 min used) and resolves 14:00
+  EST (19:00 UTC). Resolution met: 3 h 30 min of 6 h (on a clock that never paused it would
+  have been due Mon 13:00 EST, before the resolution).
+  → first response 1 h; resolution 72 h (business, UTC calendar: Mon 9-17 = 8 h); FCR true
+    (F wrote only before the resolution); SLA met; next response missed; resolution met.
+- G (c9, email, ana): emails Thu 19 Nov 16:00 EST (21:00 UTC); ana replies 16:30 (0.5 h used);
+  G writes Fri 20 09:00 EST, ana replies 09:45 (next response met; 1 h 15 min used); G writes
+  Fri 16:00 EST: next response due 17:00 EST (22:00 UTC), missed; the resolution clock has
+  4 h 45 min left: Fri 16-17 and Mon 23 09:00-12:45 EST: resolution breach Mon 17:45 UTC, over
+  the weekend. ana replies Mon 13:00 EST, resolves 13:30 EST (18:30 UTC).
+  → first response 30 min; resolution 93 h 30 min (business: Fri 20 8 h + Mon 23 8 h = 16 h);
+    FCR true; SLA met; next response missed; resolution missed.
+
+Overall: 9 conversations, 7 answered, 7 resolved by an agent, 1 auto-resolved and unanswered.
+Mean first response (30 m + 65 h 30 m + 10 m + 20 m + 5 m + 1 h + 30 m) / 7 = 245,100 s / 7,
+median 30 min; mean resolution (24 h + 66 h + 20 m + 1 h + 69 h + 72 h + 93 h 30 m) / 7 =
+1,173,000 s / 7, median 66 h; business (8 h + 2 h + 20 m + 1 h + 5 h + 8 h + 16 h) / 7 =
+145,200 s / 7; FCR 4 of 7 decided (c1 F, c2 T, c3 F, c5 F, c6 T, c8 T, c9 T); reopen 1 of 8
+ever resolved; unanswered 1 of 8 resolved; first-response SLA 6 of 9; next response 1 of 3
+(c1 T, c8 F, c9 F); resolution 2 of 3 (c1 T, c8 T, c9 F).
+By agent: ana (c1, c3, c7, c9): first response (30 m + 10 m + 5 m + 30 m) / 4 = 1,125 s,
+resolution (24 h + 20 m + 69 h + 93 h 30 m) / 4 = 168,150 s, FCR 1 of 3, reopen 1 of 4, SLA 4
+of 4, next response 1 of 2, resolution 1 of 2; bo (c2, c6, c8): first response 80,200 s,
+resolution 166,800 s, FCR 3 of 3, reopen 0, SLA 2 of 3, next response 0 of 1, resolution 1 of 1.
 """
 
 from __future__ import annotations
@@ -46,6 +70,7 @@ import pyarrow.parquet as pq
 from analytics import export
 from analytics.export.schemas import CONVERSATIONS_SCHEMA
 from analytics.resolution import Contact, Event, per_conversation, records
+from switchboard.calendars import BusinessHours
 from switchboard.contract import (
     Channel,
     Content,
@@ -59,22 +84,51 @@ from switchboard.contract import (
     IdentityKind,
     Provider,
     Route,
+    SlaPolicy,
     Status,
 )
-from switchboard.routing import BusinessHours
 from switchboard.store import ConversationStore, Store
 from tests.support.builders import sms_raw
 
 HOURS = BusinessHours(ZoneInfo("UTC"), frozenset(range(5)), time(9), time(17))
 NOW = datetime(2026, 12, 5, tzinfo=UTC)
+NEW_YORK_SLA = SlaPolicy(
+    first_response_s=2 * 3600,
+    next_response_s=3600,
+    resolution_s=6 * 3600,
+    timezone="America/New_York",
+)
+# What an `opened` event names of its route's SLA policy.
+TARGETS_C1 = {"first_response_s": "3600", "next_response_s": "3600", "resolution_s": "28800"}
+TARGETS_NY = {"first_response_s": "7200", "next_response_s": "3600", "resolution_s": "21600"}
 
 
 def at(day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2026, 11, day, hour, minute, tzinfo=UTC)
 
 
-def _opened(conversation: str, customer: str, when: datetime, channel: str) -> Event:
-    return Event(conversation, customer, "opened", when, 0, {"channel": channel, "queue": "q"})
+def utc(month: int, day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, month, day, hour, minute, tzinfo=UTC)
+
+
+def _opened(
+    conversation: str,
+    customer: str,
+    when: datetime,
+    channel: str,
+    targets: dict[str, str] | None = None,
+) -> Event:
+    detail = {"channel": channel, "queue": "q", **(targets or {})}
+    return Event(conversation, customer, "opened", when, 0, detail)
+
+
+def _message(conversation: str, customer: str, when: datetime, direction: str) -> Event:
+    return Event(conversation, customer, "interaction", when, 1, {"direction": direction})
+
+
+def _breach(conversation: str, customer: str, when: datetime, target: str) -> Event:
+    detail = {"target": target, "due_at": when.isoformat()}
+    return Event(conversation, customer, "sla_breached", when, 2, detail)
 
 
 def _assigned(conversation: str, customer: str, when: datetime, agent: str) -> Event:
@@ -82,13 +136,16 @@ def _assigned(conversation: str, customer: str, when: datetime, agent: str) -> E
 
 
 EVENTS = [
-    _opened("c1", "A", at(23, 10), "sms"),
-    Event("c1", "A", "interaction", at(23, 10), 1),
-    Event("c1", "A", "interaction", at(23, 10, 20)),
+    _opened("c1", "A", at(23, 10), "sms", TARGETS_C1),
+    _message("c1", "A", at(23, 10), "inbound"),
+    _message("c1", "A", at(23, 10, 20), "inbound"),
     _assigned("c1", "A", at(23, 10, 25), "ana"),
     Event("c1", "A", "first_response", at(23, 10, 30)),
+    _message("c1", "A", at(23, 10, 30), "outbound"),
     Event("c1", "A", "resolved", at(23, 11)),
     Event("c1", "A", "reopened", at(24, 9)),
+    _message("c1", "A", at(24, 9), "inbound"),
+    _message("c1", "A", at(24, 9, 20), "outbound"),
     Event("c1", "A", "resolved", at(24, 10)),
     _opened("c2", "B", at(20, 16), "email"),
     Event("c2", "B", "sla_breached", at(20, 16, 30)),
@@ -113,6 +170,29 @@ EVENTS = [
     _assigned("c7", "E", at(27, 12, 1), "ana"),
     Event("c7", "E", "first_response", at(27, 12, 5)),
     Event("c7", "E", "resolved", at(30, 9)),
+    _opened("c8", "F", utc(10, 30, 19), "sms", TARGETS_NY),
+    _message("c8", "F", utc(10, 30, 19), "inbound"),
+    _assigned("c8", "F", utc(10, 30, 19, 30), "bo"),
+    Event("c8", "F", "first_response", utc(10, 30, 20)),
+    _message("c8", "F", utc(10, 30, 20), "outbound"),
+    _message("c8", "F", utc(10, 31, 16), "inbound"),
+    _breach("c8", "F", utc(11, 2, 15), "next_response"),
+    _message("c8", "F", utc(11, 2, 16), "outbound"),
+    _message("c8", "F", utc(11, 2, 18), "inbound"),
+    _message("c8", "F", utc(11, 2, 18, 30), "outbound"),
+    Event("c8", "F", "resolved", utc(11, 2, 19)),
+    _opened("c9", "G", utc(11, 19, 21), "email", TARGETS_NY),
+    _message("c9", "G", utc(11, 19, 21), "inbound"),
+    _assigned("c9", "G", utc(11, 19, 21, 10), "ana"),
+    Event("c9", "G", "first_response", utc(11, 19, 21, 30)),
+    _message("c9", "G", utc(11, 19, 21, 30), "outbound"),
+    _message("c9", "G", utc(11, 20, 14), "inbound"),
+    _message("c9", "G", utc(11, 20, 14, 45), "outbound"),
+    _message("c9", "G", utc(11, 20, 21), "inbound"),
+    _breach("c9", "G", utc(11, 20, 22), "next_response"),
+    _breach("c9", "G", utc(11, 23, 17, 45), "resolution"),
+    _message("c9", "G", utc(11, 23, 18), "outbound"),
+    Event("c9", "G", "resolved", utc(11, 23, 18, 30)),
 ]
 CONTACTS = [
     Contact("A", at(23, 10)),
@@ -124,25 +204,33 @@ CONTACTS = [
     Contact("D", at(24, 14)),
     Contact("E", at(19, 11)),
     Contact("E", at(27, 12)),
+    Contact("F", utc(10, 30, 19)),
+    Contact("F", utc(10, 31, 16)),
+    Contact("F", utc(11, 2, 18)),
+    Contact("G", utc(11, 19, 21)),
+    Contact("G", utc(11, 20, 14)),
+    Contact("G", utc(11, 20, 21)),
 ]
 QUEUES = {"c1": "support", "c2": "escalations", "c3": "support", "c4": "support"}
 
 # The resolution_overall mart's row for the scenario, by hand (see above).
 OVERALL = {
-    "conversations": 7,
-    "answered": 5,
-    "resolved_by_agent": 5,
+    "conversations": 9,
+    "answered": 7,
+    "resolved_by_agent": 7,
     "resolved_auto": 1,
     "unanswered": 1,
-    "first_response_mean_s": 47_940.0,
-    "first_response_median_s": 1_200.0,
-    "resolution_mean_s": 115_440.0,
-    "resolution_median_s": 86_400.0,
-    "resolution_business_mean_s": 11_760.0,
-    "fcr_rate": 2 / 5,
-    "reopen_rate": 1 / 6,
-    "unanswered_rate": 1 / 6,
-    "sla_attainment": 4 / 7,
+    "first_response_mean_s": 245_100 / 7,
+    "first_response_median_s": 1_800.0,
+    "resolution_mean_s": 1_173_000 / 7,
+    "resolution_median_s": 237_600.0,
+    "resolution_business_mean_s": 145_200 / 7,
+    "fcr_rate": 4 / 7,
+    "reopen_rate": 1 / 8,
+    "unanswered_rate": 1 / 8,
+    "sla_attainment": 6 / 9,
+    "next_response_attainment": 1 / 3,
+    "resolution_attainment": 2 / 3,
 }
 
 
@@ -165,7 +253,7 @@ def write_scenario(store: Store) -> dict[str, str]:
     """The scenario's events and contacts, written to the store; its customers' ids."""
     customers = {
         name: store.resolve_customer(Identity(IdentityKind.EMAIL, f"{name}@x.com"))
-        for name in "ABCDE"
+        for name in "ABCDEFG"
     }
     conversations = ConversationStore(store.engine)
     for event in EVENTS:

@@ -94,6 +94,46 @@ queue = "after-hours"
     assert rules.route("sms", datetime(2026, 11, 28, 11, 0, tzinfo=UTC)).queue == "after-hours"
 
 
+def test_sla_targets_are_business_time_on_the_calendar_with_its_holidays(tmp_path: Path) -> None:
+    text = HEADER.replace(
+        'end = "17:00"\n', 'end = "17:00"\nholidays = [2026-12-25, "2026-12-28"]\n'
+    )
+    path = tmp_path / "rules.toml"
+    path.write_text(
+        text + '\n[[rules]]\nkeywords = ["refund"]\nqueue = "billing"\nfirst_response = "2h"\n'
+        'next_response = "30m"\nresolution = "1d"\n'
+    )
+    rules = routing.load(path)
+    # Thu 24 Dec, 16:00 in Berlin: 1 h that day, Friday 25 and Monday 28 closed, Tue 29 10:00.
+    at = datetime(2026, 12, 24, 15, tzinfo=UTC)
+    billing = rules.route("sms", at, text="a refund please")
+    assert billing.sla_due_at == datetime(2026, 12, 29, 9, tzinfo=UTC)
+    # "1d" of business time is 24 business hours: three 8-hour days (Thu 1 h, Tue, Wed, Thu 7 h).
+    assert billing.resolution_due_at == datetime(2026, 12, 31, 15, tzinfo=UTC)
+    assert billing.sla is not None
+    assert (billing.sla.next_response_s, billing.sla.holidays) == (
+        1800,
+        ["2026-12-25", "2026-12-28"],
+    )
+    sms = rules.route("sms", at)
+    assert sms.sla is not None and sms.sla.next_response_s == 3600  # the first-response target
+    path.write_text(
+        text + '\n[calendars.weekend-desk]\ntimezone = "Asia/Tokyo"\ndays = ["sat", "sun"]\n'
+        '\n[[rules]]\nkeywords = ["saturday"]\nqueue = "weekend"\nfirst_response = "1h"\n'
+        'calendar = "weekend-desk"\n'
+    )
+    # The rule's own calendar: Thu 24 Dec 15:00 UTC → Sat 26 10:00 in Tokyo (01:00 UTC).
+    weekend = routing.load(path).route("sms", at, text="open on saturday?")
+    assert weekend.sla_due_at == datetime(2026, 12, 26, 1, tzinfo=UTC)
+    assert weekend.sla is not None and weekend.sla.timezone == "Asia/Tokyo"
+    path.write_text(text + '\n[[rules]]\nqueue = "x"\ncalendar = "nowhere"\n')
+    with pytest.raises(RulesError, match="calendar 'nowhere' is not a"):
+        routing.load(path)
+    path.write_text(HEADER.replace('end = "17:00"\n', 'end = "17:00"\nholidays = ["soon"]\n'))
+    with pytest.raises(RulesError, match="holidays must be a list of dates"):
+        routing.load(path)
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [

@@ -9,7 +9,8 @@ code after, each under a tag of its own, and keep them all:
 
 Besides the messages and their conversation, it records a conversation that goes through
 everything an agent and the timers do (a failed and a sent reply, SLA breach, escalation,
-assignment, resolution, reopening, auto-resolution, continue-as-new) and one run of the export
+assignment, resolution, reopening, auto-resolution, continue-as-new; since SLA policies, the
+next-response and resolution targets too) and one run of the export
 and of the retention workflow.
 """
 
@@ -48,22 +49,27 @@ from switchboard.contract import (
     THREAD,
     AssignInput,
     Channel,
+    Content,
     ConversationInput,
     ConversationPolicy,
     ConversationState,
+    CustomerInteraction,
     Direction,
     Identity,
     IdentityKind,
     InteractionInput,
     InteractionRef,
+    Provider,
     ReopenInput,
     ReplyInput,
     ResolveInput,
     Route,
+    SlaPolicy,
+    Status,
     conversation_workflow_id,
 )
 from switchboard.store import Store
-from tests.support.builders import sms_input
+from tests.support.builders import sms_input, sms_raw
 from tests.support.fixtures import FIXTURE_TOKEN
 from tests.support.keys import DATA_CONVERTER
 from tests.support.provider_double import INVALID_NUMBER, provider_double
@@ -76,6 +82,15 @@ ACTIONS_POLICY = ConversationPolicy(
     reopen_window_s=3600,
     escalation_queue="escalations",
     max_history_events=79,
+)
+# SLA targets of seconds on a calendar open all day, every day: they fall due while recording.
+SECONDS_SLA = SlaPolicy(
+    first_response_s=1,
+    next_response_s=1,
+    resolution_s=4,
+    days=list(range(7)),
+    opens="00:00",
+    closes="23:59:59",
 )
 
 
@@ -112,14 +127,36 @@ async def _conversation_actions(client: Client, store: Store, name: str) -> None
     customer_id = store.resolve_customer(Identity(IdentityKind.PHONE, "+14155550177"))
 
     def inbound(sender: str, first_response: timedelta) -> InteractionRef:
-        return InteractionRef(
+        # Stored first: the conversation reads the interactions it is signalled from the store.
+        now = datetime.now(UTC)
+        raw = sms_raw(sender=sender)
+        ref = InteractionRef(
             interaction_id=str(uuid.uuid4()),
             customer_id=customer_id,
             channel=Channel.SMS,
             direction=Direction.INBOUND,
             from_address=sender,
-            route=Route("messaging", 2, datetime.now(UTC) + first_response),
+            route=Route("messaging", 2, now + first_response, sla=SECONDS_SLA),
         )
+        store.persist_interaction(
+            CustomerInteraction(
+                interaction_id=ref.interaction_id,
+                customer_id=customer_id,
+                channel=ref.channel,
+                direction=ref.direction,
+                provider=Provider.TWILIO,
+                provider_message_id=raw.event_key,
+                from_address=sender,
+                to_address="+14155550100",
+                occurred_at=now,
+                received_at=now,
+                content=Content(text="hello"),
+                status=Status.COMPLETED,
+                route=ref.route,
+            ),
+            raw,
+        )
+        return ref
 
     handle = await client.start_workflow(
         ConversationWorkflow.run,

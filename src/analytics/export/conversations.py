@@ -19,7 +19,7 @@ from sqlalchemy import Engine, func, select
 from analytics import resolution
 from analytics.export.schemas import CONVERSATIONS_SCHEMA
 from analytics.export.snapshots import Watermark
-from switchboard.routing import BusinessHours
+from switchboard.calendars import BusinessHours
 from switchboard.store.tables import conversation_events, conversations, interactions
 
 

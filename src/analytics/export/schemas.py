@@ -121,6 +121,8 @@ CONVERSATIONS_SCHEMA = pa.schema(
         pa.field("reopened", pa.bool_(), nullable=False),
         ("fcr", pa.bool_()),
         ("sla_attained", pa.bool_()),
+        ("next_response_attained", pa.bool_()),
+        ("resolution_attained", pa.bool_()),
     ]
 )
 SCHEMAS = {

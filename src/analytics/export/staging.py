@@ -37,7 +37,7 @@ from analytics.export.snapshots import (
     published_watermark,
 )
 from analytics.privacy import Privacy
-from switchboard.routing import BusinessHours
+from switchboard.calendars import BusinessHours
 from switchboard.store.tables import conversation_events, interactions, raw_events
 
 # The changed rows of a merged partition, with their partition column, for the quality gate.

@@ -6,7 +6,9 @@ SELECT
     avg(resolution_s) AS resolution_mean_s,
     fcr_rate(fcr) AS fcr_rate,
     unanswered_rate(answered, resolved_by) AS unanswered_rate,
-    sla_attainment(sla_attained) AS sla_attainment
+    sla_attainment(sla_attained) AS sla_attainment,
+    sla_attainment(next_response_attained) AS next_response_attainment,
+    sla_attainment(resolution_attained) AS resolution_attainment
 FROM conversations
 GROUP BY ALL
 ORDER BY day

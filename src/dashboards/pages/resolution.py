@@ -24,7 +24,7 @@ cols = st.columns(4)
 cols[0].metric("Conversations", f"{int(overall.conversations):,}")
 cols[1].metric("First response (mean)", data.duration(overall.first_response_mean_s))
 cols[2].metric("Resolution (mean)", data.duration(overall.resolution_mean_s))
-cols[3].metric("SLA attainment", data.percent(overall.sla_attainment))
+cols[3].metric("Resolution (business hours)", data.duration(overall.resolution_business_mean_s))
 cols = st.columns(4)
 cols[0].metric("First-contact resolution", data.percent(overall.fcr_rate))
 cols[1].metric("Reopen rate", data.percent(overall.reopen_rate))
@@ -33,13 +33,27 @@ cols[2].metric(
     data.percent(overall.unanswered_rate),
     help="closed by the inactivity window with no agent reply, of the conversations closed",
 )
-cols[3].metric("Resolution (business hours)", data.duration(overall.resolution_business_mean_s))
+cols[3].metric("Resolved by an agent", f"{int(overall.resolved_by_agent):,}")
 st.caption(
     "Resolution times count conversations an agent resolved; rates count conversations whose "
     "outcome is decided (docs/analytics-and-dashboards.md, metric definitions)."
 )
+
+st.subheader("SLA targets")
+for col, (label, column, help_text) in zip(st.columns(3), data.SLA_TARGETS, strict=True):
+    col.metric(label, data.percent(overall[column]), help=help_text)
+st.caption(
+    "Targets in business hours on the routing rules' calendar; the resolution clock pauses "
+    "while the conversation waits on the customer. Each share counts the conversations whose "
+    "outcome for that target is decided."
+)
+
 percent = st.column_config.NumberColumn(format="percent")
-RATES = {"fcr_rate": percent, "reopen_rate": percent, "sla_attainment": percent}
+RATES = {
+    "fcr_rate": percent,
+    "reopen_rate": percent,
+    **{column: percent for _, column, _ in data.SLA_TARGETS},
+}
 
 
 def table(grouped: pd.DataFrame, key: str) -> pd.DataFrame:
@@ -64,7 +78,10 @@ st.altair_chart(
 )
 
 st.subheader("By agent")
-st.caption("The last agent assigned; conversations never assigned have none.")
+st.caption(
+    "The agent who resolved the conversation (else the last one assigned): conversations "
+    "handled, mean first response and resolution, FCR and the SLA targets."
+)
 st.dataframe(
     table(data.resolution(snapshot, f, "agent"), "agent"), hide_index=True, column_config=RATES
 )

@@ -54,7 +54,7 @@ def metrics(
     for name, value in figures.items():
         if value is None:
             text = "-"
-        elif name.endswith("_rate") or name == "sla_attainment":
+        elif name.endswith(("_rate", "_attainment")):
             text = f"{value:.1%}"
         elif name.endswith("_s"):
             text = f"{value:,.0f} s"

@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from switchboard.contract._interaction import Channel, Direction, Route
+from switchboard.contract._interaction import Channel, Direction, Route, SlaPolicy
 
 # Activity names (workflows refer to activities by name). `hand_off` (an update that waits for
 # the conversation) is kept for interaction workflows started before `thread_interaction`.
@@ -49,6 +49,14 @@ class EventKind(StrEnum):
     RESOLVED = "resolved"
     REOPENED = "reopened"
     AUTO_RESOLVED = "auto_resolved"
+
+
+class SlaTarget(StrEnum):
+    """Which target an `sla_breached` event is about (its `target` detail)."""
+
+    FIRST_RESPONSE = "first_response"
+    NEXT_RESPONSE = "next_response"
+    RESOLUTION = "resolution"
 
 
 @dataclass
@@ -104,6 +112,18 @@ class ConversationState:
     reply_subject: str | None = None
     # The last interactions threaded (bounded), so a retried hand-off is not counted twice.
     recent_interaction_ids: list[str] = field(default_factory=list)
+    # SLA policies (`workflows.conversation.sla`): the opening route's targets and calendar
+    # (None in conversations opened before them), and where each target stands.
+    sla: SlaPolicy | None = None
+    # An agent replied (or resolved it) after the customer's last message.
+    awaiting_customer: bool = False
+    next_response_due_at: datetime | None = None
+    # The resolution clock: business seconds used before `resolution_clock_since`, the moment
+    # it last started (None while paused or stopped).
+    resolution_used_s: float = 0.0
+    resolution_clock_since: datetime | None = None
+    resolution_due_at: datetime | None = None
+    resolution_breached: bool = False
 
 
 @dataclass
@@ -226,5 +246,6 @@ __all__ = [
     "ResolveInput",
     "SendReplyInput",
     "SendReplyResult",
+    "SlaTarget",
     "conversation_workflow_id",
 ]

@@ -96,12 +96,32 @@ class Content:
 
 
 @dataclass
+class SlaPolicy:
+    """The SLA targets of a route and the business-hours calendar they are measured on.
+
+    Plain data, so a conversation carries it in its state: `switchboard.calendars` does the
+    arithmetic. Targets in business seconds; a target that is None is not measured.
+    """
+
+    first_response_s: float
+    next_response_s: float | None = None
+    resolution_s: float | None = None
+    timezone: str = "UTC"
+    # Open days, 0 = Monday; opening hours as "HH:MM" in `timezone`; closed dates (ISO).
+    days: list[int] = field(default_factory=lambda: [0, 1, 2, 3, 4])
+    opens: str = "09:00"
+    closes: str = "17:00"
+    holidays: list[str] = field(default_factory=list)
+
+
+@dataclass
 class Route:
     queue: str
     priority: int
-    # First response due; resolution due.
+    # First response due; resolution due (if nobody waits on the customer), on the calendar.
     sla_due_at: datetime | None = None
     resolution_due_at: datetime | None = None
+    sla: SlaPolicy | None = None
 
 
 @dataclass
@@ -289,6 +309,7 @@ __all__ = [
     "RawEvent",
     "Route",
     "RouteInput",
+    "SlaPolicy",
     "Status",
     "interaction_workflow_id",
     "reprocess_workflow_id",

@@ -18,6 +18,7 @@ from switchboard.contract import (
 )
 from switchboard.store import outbound
 from switchboard.store.engine import upsert, write_transaction
+from switchboard.store.rows import sla_policy
 from switchboard.store.tables import conversation_events, conversations, interactions, outbox
 
 _STATE_COLUMNS = (
@@ -54,6 +55,7 @@ class ConversationStore:
             interactions.c.route_queue,
             interactions.c.route_priority,
             interactions.c.sla_due_at,
+            interactions.c.route_sla,
         ).where(interactions.c.interaction_id.in_(interaction_ids))
         with self.engine.connect() as conn:
             rows = {row.interaction_id: row for row in conn.execute(query)}
@@ -64,7 +66,12 @@ class ConversationStore:
                 channel=Channel(row.channel),
                 direction=Direction(row.direction),
                 from_address=row.from_address,
-                route=Route(row.route_queue, row.route_priority, row.sla_due_at),
+                route=Route(
+                    row.route_queue,
+                    row.route_priority,
+                    row.sla_due_at,
+                    sla=sla_policy(row.route_sla),
+                ),
                 subject=(row.content or {}).get("subject"),
             )
             for row in (rows.get(i) for i in interaction_ids)

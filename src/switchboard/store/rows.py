@@ -17,6 +17,7 @@ from switchboard.contract import (
     Provider,
     RawEvent,
     Route,
+    SlaPolicy,
     Status,
 )
 
@@ -58,6 +59,7 @@ def _interaction_columns(interaction: CustomerInteraction) -> dict[str, Any]:
         "route_queue": interaction.route.queue,
         "route_priority": interaction.route.priority,
         "sla_due_at": interaction.route.sla_due_at,
+        "route_sla": None if interaction.route.sla is None else asdict(interaction.route.sla),
     }
 
 
@@ -84,8 +86,14 @@ def interaction_from_row(row: RowMapping) -> CustomerInteraction:
             queue=row["route_queue"],
             priority=row["route_priority"],
             sla_due_at=row["sla_due_at"],
+            sla=sla_policy(row["route_sla"]),
         ),
     )
+
+
+def sla_policy(stored: dict[str, Any] | None) -> SlaPolicy | None:
+    """The `route_sla` column as the contract's `SlaPolicy` (None before SLA policies)."""
+    return None if stored is None else SlaPolicy(**stored)
 
 
 def raw_event_row(raw: RawEvent, error: str | None) -> dict[str, Any]:

@@ -88,6 +88,8 @@ interactions = Table(
     Column("route_queue", String(64), nullable=False),
     Column("route_priority", Integer, nullable=False),
     Column("sla_due_at", UTCDateTime()),
+    # The route's SLA targets and calendar (`SlaPolicy` as JSON), for the conversation.
+    Column("route_sla", JSON),
     # Last insert or merge: exports pick up changed rows by it.
     Column("updated_at", UTCDateTime()),
     UniqueConstraint("provider", "provider_message_id", name="uq_interactions_provider_message"),

@@ -27,7 +27,10 @@ with workflow.unsafe.imports_passed_through():
         RecordConversationInput,
     )
 
+from workflows.conversation import sla
+
 RECENT_INTERACTIONS = 100
+CUSTOMER_MESSAGE = "customer message"
 
 
 def invalid(message: str) -> ApplicationError:
@@ -46,6 +49,9 @@ class Conversation:
         self.state = state or ConversationState()
         self.events: list[ConversationEvent] = []
         self.threaded: list[str] = []
+        # Whether new conversations take their route's SLA policy (`CONVERSATION_SLA_POLICIES`;
+        # the workflow sets it once it knows which code path its history took).
+        self.sla_policies = False
 
     def thread(self, ref: InteractionRef, now: datetime) -> bool:
         """Thread an interaction into the open conversation (opening one if needed).
@@ -56,9 +62,11 @@ class Conversation:
             return False
         if ref.direction is Direction.INBOUND:
             self._customer_message(ref, now)
-        elif self.state.status is ConversationStatus.OPEN and self.state.first_response_at is None:
-            self.state.first_response_at = now
-            self.event(EventKind.FIRST_RESPONSE, now, channel=ref.channel)
+        elif self.state.status is ConversationStatus.OPEN:
+            if self.state.first_response_at is None:
+                self.state.first_response_at = now
+                self.event(EventKind.FIRST_RESPONSE, now, channel=ref.channel)
+            sla.agent_replied(self.state, now)
         state = self.state  # after `_customer_message`: a new conversation replaces the state
         state.interaction_count += 1
         state.last_activity_at = now
@@ -94,10 +102,20 @@ class Conversation:
                 interaction_count=state.interaction_count,
                 event_count=state.event_count,
                 recent_interaction_ids=state.recent_interaction_ids,
+                sla=ref.route.sla if self.sla_policies else None,
             )
-            self.event(EventKind.OPENED, now, queue=ref.route.queue, channel=ref.channel)
-        elif state.status is ConversationStatus.RESOLVED:
-            self.reopen(now, reason="customer message")
+            self.event(
+                EventKind.OPENED,
+                now,
+                queue=ref.route.queue,
+                channel=ref.channel,
+                **sla.targets(state.sla),
+            )
+            sla.opened(state, now)
+        else:
+            if state.status is ConversationStatus.RESOLVED:
+                self.reopen(now, reason=CUSTOMER_MESSAGE)
+            sla.customer_wrote(state, now)
         state.reply_channel = ref.channel
         state.reply_address = ref.from_address
         state.reply_subject = ref.subject or state.reply_subject
@@ -108,6 +126,7 @@ class Conversation:
         if state.first_response_at is None:
             state.first_response_at = now
             self.event(EventKind.FIRST_RESPONSE, now, by=by, channel=channel)
+        sla.agent_replied(state, now)
         state.interaction_count += 1
         state.last_activity_at = now
         self.event(
@@ -130,6 +149,7 @@ class Conversation:
         self.state.status = ConversationStatus.RESOLVED
         self.state.resolved_at = now
         self.state.resolution_code = code
+        sla.resolved(self.state, now)
         self.event(kind, now, by=by, code=code)
 
     def reopen(self, now: datetime, reason: str, by: str = "") -> None:
@@ -137,6 +157,8 @@ class Conversation:
         self.state.resolved_at = None
         self.state.resolution_code = None
         self.state.last_activity_at = now
+        if reason != CUSTOMER_MESSAGE:
+            sla.reopened_by_agent(self.state, now)
         self.event(EventKind.REOPENED, now, by=by, reason=reason)
 
     def require(self, status: ConversationStatus, action: str) -> None:

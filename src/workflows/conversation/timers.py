@@ -1,5 +1,5 @@
-"""The conversation's durable timers: the first-response SLA (breach → recorded, escalated)
-and inactivity (→ auto-resolved).
+"""The conversation's durable timers: the SLA targets (`sla`; a first-response breach is also
+escalated) and inactivity (→ auto-resolved).
 
 One timer runs until the earliest thing due and is replaced only by an earlier one: a new
 interaction mostly just pushes the inactivity deadline later, and restarting the timer for it
@@ -14,29 +14,38 @@ from datetime import datetime, timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from switchboard.contract import ConversationStatus, EventKind
+    from switchboard.contract import ConversationStatus, EventKind, SlaTarget
 
 from workflows.conversation.state import Conversation
 
+INACTIVITY = "inactivity"
+# At the same instant, inactivity comes first (as it always has), then the targets.
+_ORDER = {INACTIVITY: 0, SlaTarget.FIRST_RESPONSE: 1, SlaTarget.NEXT_RESPONSE: 2}
 
-def next_due(conversation: Conversation) -> tuple[datetime, EventKind] | None:
-    """What is due next, and when (nothing for a conversation that is not open)."""
+
+def next_due(conversation: Conversation) -> tuple[datetime, str] | None:
+    """What is due next (an `SlaTarget` or `INACTIVITY`), and when (nothing for a conversation
+    that is not open)."""
     state = conversation.state
     if state.status is not ConversationStatus.OPEN:
         return None
-    timers = []
+    timers: list[tuple[datetime, str]] = []
     if (
         state.first_response_at is None
         and not state.sla_breached
         and state.first_response_due_at is not None
     ):
-        timers.append((state.first_response_due_at, EventKind.SLA_BREACHED))
+        timers.append((state.first_response_due_at, SlaTarget.FIRST_RESPONSE))
+    if state.next_response_due_at is not None:
+        timers.append((state.next_response_due_at, SlaTarget.NEXT_RESPONSE))
+    if state.resolution_due_at is not None:
+        timers.append((state.resolution_due_at, SlaTarget.RESOLUTION))
     if state.last_activity_at is not None:
         inactive_until = state.last_activity_at + timedelta(
             seconds=conversation.policy.auto_resolve_after_s
         )
-        timers.append((inactive_until, EventKind.AUTO_RESOLVED))
-    return min(timers) if timers else None
+        timers.append((inactive_until, INACTIVITY))
+    return min(timers, key=lambda t: (t[0], _ORDER.get(t[1], 3))) if timers else None
 
 
 def apply_due(conversation: Conversation, now: datetime) -> bool:
@@ -45,9 +54,18 @@ def apply_due(conversation: Conversation, now: datetime) -> bool:
     if due is None or due[0] > now:
         return False
     state = conversation.state
-    if due[1] is EventKind.SLA_BREACHED:
+    if due[1] == SlaTarget.NEXT_RESPONSE:
+        state.next_response_due_at = None
+        conversation.event(EventKind.SLA_BREACHED, now, **_breach(due))
+    elif due[1] == SlaTarget.RESOLUTION:
+        state.resolution_breached = True
+        state.resolution_due_at = state.resolution_clock_since = None
+        conversation.event(EventKind.SLA_BREACHED, now, **_breach(due))
+    elif due[1] == SlaTarget.FIRST_RESPONSE:
         state.sla_breached = True
-        conversation.event(EventKind.SLA_BREACHED, now, due_at=due[0].isoformat())
+        # Conversations from before SLA policies recorded the due time alone.
+        detail = _breach(due) if state.sla is not None else {"due_at": due[0].isoformat()}
+        conversation.event(EventKind.SLA_BREACHED, now, **detail)
         escalation = conversation.policy.escalation_queue
         if escalation and escalation != state.queue:
             conversation.event(
@@ -57,6 +75,10 @@ def apply_due(conversation: Conversation, now: datetime) -> bool:
     else:
         conversation.resolve(now, "auto_resolved", EventKind.AUTO_RESOLVED)
     return True
+
+
+def _breach(due: tuple[datetime, str]) -> dict[str, str]:
+    return {"due_at": due[0].isoformat(), "target": due[1]}
 
 
 class Deadline:

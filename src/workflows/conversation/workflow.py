@@ -3,7 +3,7 @@
 Interactions arrive as signals (signal-with-start from InteractionWorkflow), threaded in
 batches: those that arrived together are one store write. Agent actions arrive as updates
 (`actions`), so each caller gets the result or a validation error. Durable timers (`timers`)
-watch the first-response SLA and inactivity. Every state change becomes an event in the store
+watch the SLA targets (`sla`) and inactivity. Every state change becomes an event in the store
 (`state`). The history continues as new before it grows large, carrying the state.
 """
 
@@ -33,6 +33,7 @@ from workflows.conversation.state import Conversation
 from workflows.patches import (
     CONVERSATION_FACTS_FROM_STORE,
     CONVERSATION_ONE_PATCH,
+    CONVERSATION_SLA_POLICIES,
     KEEP_EARLIER_TIMER,
     RECORD_CONVERSATION_LOCALLY,
     UPSERT_CHANGED_ATTRIBUTES,
@@ -95,11 +96,16 @@ class ConversationWorkflow(AgentActions):
         `TemporalChangeVersion` per run, continued runs included. A history recorded before it
         carries the markers of the three deprecated patches, matched where they were asked.
         Asked at first need, which may be an update handler running before `run`.
-        `CONVERSATION_FACTS_FROM_STORE` is the current path now: this one plus the store read
-        of `_as_stored`; a run that took `CONVERSATION_ONE_PATCH` keeps its path without it.
+        `CONVERSATION_SLA_POLICIES` is the current path now: this one, the store read of
+        `_as_stored` (`CONVERSATION_FACTS_FROM_STORE`) and the SLA policies; a run that took
+        an earlier one keeps its path without what came after it.
         """
         if self.one_patch is None:
-            self.facts_from_store = workflow.patched(CONVERSATION_FACTS_FROM_STORE.id)
+            sla_policies = workflow.patched(CONVERSATION_SLA_POLICIES.id)
+            self.conversation.sla_policies = sla_policies
+            self.facts_from_store = sla_policies or workflow.patched(
+                CONVERSATION_FACTS_FROM_STORE.id
+            )
             self.one_patch = self.facts_from_store or workflow.patched(CONVERSATION_ONE_PATCH.id)
         return self.one_patch
 
