@@ -6,19 +6,21 @@ and nothing else in the app needs a server.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import json
 import secrets
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 
-from switchboard.contract import RefusalReason
+from switchboard.contract import Identity, IdentityKind, RefusalReason
 from switchboard.store import Store
 from switchboard.store.refusals import list_refusals
 from tests.support.app import app_client
-from tests.support.builders import SMS_PATH, signed_sms
+from tests.support.builders import SMS_PATH, signed_sms, sms_interaction, sms_raw
 from tests.support.processes import free_port
 from tests.support.settings import ingress_settings
 
@@ -100,3 +102,20 @@ def stored_counts(store: Store) -> dict[tuple[str, str, str], int]:
 
 def minute_now() -> datetime:
     return datetime.now(UTC).replace(second=0, microsecond=0)
+
+
+async def clear_of_a_minute_boundary() -> None:
+    """Wait for the next minute if this one ends within 10 s, so what a test sends next falls
+    in one minute (the counts are per minute)."""
+    second = datetime.now(UTC).second
+    if second >= 50:
+        await asyncio.sleep(60 - second + 0.1)
+
+
+def store_deliveries(store: Store) -> None:
+    """Two accepted twilio deliveries in the raw-event archive, one of them failed to process
+    (as the pipeline archives them)."""
+    customer = store.resolve_customer(Identity(IdentityKind.PHONE, "+14155550199"))
+    interaction, raw = sms_interaction(customer, "+14155550199", datetime.now(UTC))
+    store.persist_interaction(interaction, raw)
+    store.record_failure(replace(sms_raw(), received_at=datetime.now(UTC)), "MalformedPayload")
