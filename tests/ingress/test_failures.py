@@ -1,14 +1,16 @@
-"""The failed-event console: an orphaned recording is listed, then retried into its call."""
+"""The failed-event console: an orphaned recording is listed, then retried into its call; a
+message retrying too long is listed as stuck."""
 
 from __future__ import annotations
 
 import asyncio
 import secrets
+from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import func, select
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.worker import Worker
 
 from runtime.simulate import sign_twilio
@@ -16,7 +18,10 @@ from switchboard.contract import InteractionResult, interaction_workflow_id
 from switchboard.settings import IngressSettings
 from switchboard.store import Store
 from switchboard.store.tables import interactions
+from tests.support.app import app_client
+from tests.support.builders import SMS_PATH, signed_sms
 from tests.support.fixtures import FIXTURE_PUBLIC_URL, load_fixture
+from tests.support.pipeline import running_worker
 from tests.support.settings import ingress_settings
 
 TOKEN = secrets.token_hex(16)
@@ -97,3 +102,35 @@ async def test_failures_need_an_api_key(http: httpx.AsyncClient) -> None:
     assert (await http.get("/api/failures")).status_code == 401
     assert (await http.post("/api/failures/retry", json={})).status_code == 401
     assert (await http.post("/api/failures/interaction:twilio:x/retry")).status_code == 401
+
+
+async def test_a_message_retrying_past_the_threshold_is_listed_as_stuck_and_left_to_retry(
+    client: Client, store: Store, auth: dict[str, str], task_queue: str, tmp_path: Path
+) -> None:
+    """Accepted by the real ingress, then retried by a worker whose store cannot be opened:
+    after `SWITCHBOARD_FAILURES_STUCK_AFTER_S` it is stuck; a retry leaves it to Temporal."""
+    settings = ingress_settings(task_queue, failures_stuck_after_s=1)
+    unreachable = Store.from_url(f"sqlite:///{tmp_path / 'missing' / 'switchboard.db'}")
+    sid, request = signed_sms()
+    workflow_id = interaction_workflow_id("twilio", sid)
+    async with (
+        app_client(settings, client, store) as http,
+        running_worker(client, unreachable, task_queue, slots=2),
+    ):
+        response = await http.post(SMS_PATH, content=request.body, headers=request.headers)
+        assert response.status_code == 200
+        try:
+            await asyncio.sleep(1.5)
+            [failure] = await listed(http, auth, workflow_id)
+            assert failure["state"] == "stuck" and failure["provider"] == "twilio"
+            assert failure["reason"].startswith("still retrying after")
+            one = await http.post(f"/api/failures/{workflow_id}/retry", headers=auth)
+            assert (one.status_code, one.json()["outcome"]) == (202, "running")
+            counts = await http.post(
+                "/api/failures/retry", json={"provider": "twilio"}, headers=auth
+            )
+            assert counts.status_code == 200 and counts.json()["started"] == 0
+            description = await client.get_workflow_handle(workflow_id).describe()
+            assert description.status == WorkflowExecutionStatus.RUNNING
+        finally:
+            await client.get_workflow_handle(workflow_id).terminate("test over")
