@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -12,7 +13,9 @@ import pytest
 from sqlalchemy import func, select
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.worker import Worker
+from typer.testing import CliRunner
 
+from runtime.cli import app
 from runtime.simulate import sign_twilio
 from switchboard.contract import InteractionResult, interaction_workflow_id
 from switchboard.settings import IngressSettings
@@ -21,6 +24,7 @@ from switchboard.store.tables import interactions
 from tests.support.app import app_client
 from tests.support.builders import SMS_PATH, signed_sms
 from tests.support.fixtures import FIXTURE_PUBLIC_URL, load_fixture
+from tests.support.keys import PAYLOAD_KEYS
 from tests.support.pipeline import running_worker
 from tests.support.settings import ingress_settings
 
@@ -38,6 +42,30 @@ async def post(http: httpx.AsyncClient, path: str, params: dict[str, str]) -> in
     return (await http.post(path, content=signed.body, headers=signed.headers)).status_code
 
 
+def cli_env(
+    client: Client, store: Store, task_queue: str, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> CliRunner:
+    """The CLI's environment: the test's Temporal, store and task queue, as an operator's."""
+    for name, value in {
+        "TEMPORAL_ADDRESS": client.service_client.config.target_host,
+        "TEMPORAL_NAMESPACE": client.namespace,
+        "SWITCHBOARD_DATABASE_URL": store.engine.url.render_as_string(hide_password=False),
+        "SWITCHBOARD_DATA_DIR": str(data_dir),
+        "SWITCHBOARD_TASK_QUEUE": task_queue,
+        "SWITCHBOARD_PAYLOAD_KEYS": PAYLOAD_KEYS,
+        "SWITCHBOARD_ORPHAN_CALLBACK_WAIT_S": "5",
+    }.items():
+        monkeypatch.setenv(name, value)
+    return CliRunner()
+
+
+async def switchboard(cli: CliRunner, *args: str) -> str:
+    """Run `switchboard ARGS` (the real Typer app, in a thread: it runs its own event loop)."""
+    result = await asyncio.to_thread(cli.invoke, app, list(args), env={"COLUMNS": "500"})
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
 async def listed(
     http: httpx.AsyncClient, auth: dict[str, str], workflow_id: str
 ) -> list[dict[str, object]]:
@@ -53,8 +81,16 @@ async def listed(
 
 
 async def test_orphaned_recording_is_listed_then_retried_into_its_call(
-    http: httpx.AsyncClient, client: Client, worker: Worker, store: Store, auth: dict[str, str]
+    http: httpx.AsyncClient,
+    client: Client,
+    worker: Worker,
+    store: Store,
+    auth: dict[str, str],
+    task_queue: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    started = datetime.now(UTC)
     call_sid, recording_sid = "CA" + secrets.token_hex(16), "RE" + secrets.token_hex(16)
     ids = {"CallSid": call_sid, "RecordingSid": recording_sid}
     recording = VOICE["recording_status_completed"]["params"] | ids
@@ -78,8 +114,14 @@ async def test_orphaned_recording_is_listed_then_retried_into_its_call(
     call = VOICE["inbound_call"]["params"] | ids
     assert await post(http, "/webhooks/twilio/voice", call) == 200
     await client.get_workflow_handle(interaction_workflow_id("twilio", call_sid)).result()
-    retried = await http.post(f"/api/failures/{workflow_id}/retry", headers=auth)
-    assert (retried.status_code, retried.json()["outcome"]) == (202, "started")
+    # `switchboard failures`, the operator's side of the same console.
+    cli = cli_env(client, store, task_queue, tmp_path, monkeypatch)
+    listing = await switchboard(cli, "failures", "list", "--kind", "voice_recording")
+    assert workflow_id in listing and "orphaned" in listing
+    retried = await switchboard(
+        cli, "failures", "retry", "--kind", "voice_recording", "--since", started.isoformat()
+    )
+    assert "matched: 1" in retried and "started: 1" in retried
     merged = await client.get_workflow_handle(workflow_id, result_type=InteractionResult).result()
     assert not merged.orphaned
     found = store.find_interaction_key("twilio", call_sid)
