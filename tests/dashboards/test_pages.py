@@ -85,7 +85,9 @@ async def test_overview_shows_accepted_vs_refused_and_counts_both_in_the_error_r
     assert (shown["Deliveries received"], shown["Accepted"], shown["Refused"]) == ("8", "2", "6")
     assert shown["Failed after acceptance"] == "1"
     assert shown["Error rate"] == "87.5%"
-    by_reason = app.dataframe[0].value
+    by_provider = app.dataframe[0].value.set_index("provider")
+    assert dict(by_provider.error_rate) == {"push": 1.0, "sendgrid": 1.0, "twilio": 4 / 5}
+    by_reason = app.dataframe[1].value
     assert sorted(by_reason.reason) == sorted(str(reason) for _, reason in EXPECTED)
     st.cache_data.clear()
     st.cache_resource.clear()

@@ -59,6 +59,20 @@ flow[2].metric(
     "unavailable",
 )
 flow[3].metric("Failed after acceptance", f"{int(deliveries.failed):,}")
+if deliveries.received:
+    st.subheader("Deliveries by provider")
+    st.dataframe(
+        data.query(
+            snapshot,
+            "SELECT provider, sum(received) AS received, sum(accepted) AS accepted, "
+            "sum(refused) AS refused, sum(failed) AS failed, "
+            "error_rate(sum(failed), sum(refused), sum(received)) AS error_rate "
+            "FROM deliveries(?) GROUP BY provider ORDER BY provider",
+            (f.since,),
+        ),
+        hide_index=True,
+        column_config={"error_rate": st.column_config.NumberColumn("error rate", format="percent")},
+    )
 if deliveries.refused:
     st.subheader("Accepted vs refused deliveries")
     per_minute = data.query(
