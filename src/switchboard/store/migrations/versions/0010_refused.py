@@ -1,7 +1,7 @@
 """Refused deliveries: webhook requests refused by the ingress, counted per minute and reason.
 
 Revision ID: 0010
-Revises: 0009
+Revises: 0011
 Create Date: 2026-12-01
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 from switchboard.store.tables import UTCDateTime
 
 revision = "0010"
-down_revision = "0009"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
