@@ -76,6 +76,7 @@ STORE_MATRIX = tuple(
         "analytics/test_export.py",
         "analytics/test_resolution.py",
         "analytics/test_export_truth.py",
+        "analytics/test_refusals.py",
         "runtime/test_reprocess.py",
         "integration/test_duplicate_storm.py",
         "integration/test_erasure.py",

@@ -9,6 +9,7 @@ exactly.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
 
 import duckdb
@@ -25,11 +26,22 @@ def define(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(DEFINITIONS.read_text())
 
 
-def overall(conversations: pa.Table) -> dict[str, Number]:
-    """The `resolution_overall` mart's one row over these `conversations` rows."""
+def overall(
+    conversations: pa.Table, deliveries: Mapping[str, pa.Table] | None = None
+) -> dict[str, Number]:
+    """The `resolution_overall` mart's one row over these `conversations` rows and these
+    `deliveries` (`raw_event_counts` and `refused_deliveries`, as the export reads them; none
+    given: none received)."""
+    from analytics.export.schemas import with_partitions
+
     con = duckdb.connect()
     try:
         con.from_arrow(conversations).create("conversations")
+        for name in ("raw_event_counts", "refused_deliveries"):
+            given = (deliveries or {}).get(name)
+            con.from_arrow(
+                given if given is not None else with_partitions(name).empty_table()
+            ).create(name)
         define(con)
         cursor = con.execute(OVERALL.read_text())
         names = [column[0] for column in cursor.description or []]

@@ -53,3 +53,48 @@ WHERE (since IS NULL OR opened_at >= since)
     AND (channels IS NULL OR list_contains(channels, channel))
 GROUP BY GROUPING SETS ((key), ())
 ORDER BY total, key NULLS LAST;
+
+-- Deliveries: the webhook requests providers sent. `raw_event_counts` counts the accepted ones
+-- (one per event: a SendGrid batch is one per event in it) and those of them that failed to
+-- process; `refused_deliveries` the ones the ingress answered with an error (signature, stale,
+-- too large, malformed, auth, unavailable...). Received = accepted + refused.
+
+-- Deliveries that came to nothing, refused at the door or failed after acceptance, over every
+-- delivery received.
+CREATE OR REPLACE MACRO error_rate(failed, refused, received) AS
+    (failed + refused) / nullif(received, 0);
+
+-- Per minute and provider since `since` (NULL: all): deliveries received, accepted, failed,
+-- refused, and their error rate.
+CREATE OR REPLACE MACRO deliveries(since) AS TABLE
+WITH a AS (
+    SELECT minute, provider, sum(events) AS accepted,
+        coalesce(sum(events) FILTER (WHERE failed), 0) AS failed
+    FROM raw_event_counts
+    WHERE since IS NULL OR minute >= since
+    GROUP BY ALL
+), r AS (
+    SELECT minute, provider, sum(refused) AS refused
+    FROM refused_deliveries
+    WHERE since IS NULL OR minute >= since
+    GROUP BY ALL
+), counted AS (
+    SELECT minute, provider, coalesce(accepted, 0) AS accepted, coalesce(failed, 0) AS failed,
+        coalesce(refused, 0) AS refused
+    FROM a FULL JOIN r USING (minute, provider)
+)
+SELECT minute, provider, accepted + refused AS received, accepted, failed, refused,
+    error_rate(failed, refused, accepted + refused) AS error_rate
+FROM counted
+ORDER BY minute, provider;
+
+-- The same over the whole range since `since`, in one row (zeros when nothing came).
+CREATE OR REPLACE MACRO delivery_totals(since) AS TABLE
+SELECT
+    CAST(coalesce(sum(received), 0) AS BIGINT) AS received,
+    CAST(coalesce(sum(accepted), 0) AS BIGINT) AS accepted,
+    CAST(coalesce(sum(failed), 0) AS BIGINT) AS failed,
+    CAST(coalesce(sum(refused), 0) AS BIGINT) AS refused,
+    error_rate(coalesce(sum(failed), 0), coalesce(sum(refused), 0), coalesce(sum(received), 0))
+        AS error_rate
+FROM deliveries(since);

@@ -27,7 +27,7 @@ from great_expectations.data_context.types.base import ProgressBarsConfig
 
 from analytics.export.schemas import DATASETS, with_partitions
 from analytics.export.snapshots import BATCH_DIR
-from switchboard.contract import Channel, Direction, EventKind, Provider, Status
+from switchboard.contract import Channel, Direction, EventKind, Provider, RefusalReason, Status
 
 RESULTS_DIR = "validation_results"
 LEGACY_RESULTS_FILE = "validation_results.parquet"
@@ -54,6 +54,7 @@ UNIQUE: dict[str, list[str]] = {
     "conversation_events": ["event_id"],
     "raw_event_counts": ["provider", "minute", "kind", "failed"],
     "conversations": ["conversation_id"],
+    "refused_deliveries": ["provider", "minute", "endpoint", "reason"],
 }
 VALUE_SETS: dict[str, dict[str, list[str]]] = {
     "interactions": {
@@ -66,10 +67,15 @@ VALUE_SETS: dict[str, dict[str, list[str]]] = {
     "conversation_events": {"kind": [k.value for k in EventKind]},
     "raw_event_counts": {"provider": [p.value for p in Provider]},
     "conversations": {"channel": [c.value for c in Channel], "resolved_by": ["agent", "auto"]},
+    "refused_deliveries": {
+        "provider": [p.value for p in Provider],
+        "reason": [r.value for r in RefusalReason],
+    },
 }
 NON_NEGATIVE: dict[str, list[str]] = {
     "interactions": ["latency_ms"],
     "raw_event_counts": ["events"],
+    "refused_deliveries": ["refused"],
     "conversations": ["first_response_s", "resolution_s", "resolution_business_s"],
 }
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -15,7 +17,7 @@ from temporalio.client import Client
 from temporalio.service import RetryConfig
 
 from analytics.privacy import load_key
-from ingress import audit, events_out, limits, loopback, metrics
+from ingress import audit, events_out, limits, loopback, metrics, refusals
 from ingress.auth.oidc import OidcVerifier
 from ingress.routes import (
     access,
@@ -33,6 +35,7 @@ from ingress.routes import (
 from switchboard import telemetry
 from switchboard.blobs import BlobStore
 from switchboard.codec import EncryptionCodec, Keyring
+from switchboard.contract import RefusalReason
 from switchboard.converter import data_converter
 from switchboard.settings import IngressSettings
 from switchboard.store import Store
@@ -113,9 +116,16 @@ def create_app(
             ),
             app.state.blobs,
         )
+        flusher = asyncio.create_task(
+            app.state.refusals.run(app.state.store.engine, settings.refusals_flush_interval_s)
+        )
         try:
             yield
         finally:
+            flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flusher
+            app.state.refusals.flush(app.state.store.engine)
             if owned_store:
                 app.state.store.close()
             if tracing is not None:
@@ -139,11 +149,18 @@ def create_app(
     app.include_router(health.router)
     app.include_router(codec.router)
     app.include_router(erasure.router)
+    app.state.refusals = refusals.Refusals(
+        {getattr(route, "path", "") for r in (twilio, push, sendgrid) for route in r.router.routes}
+    )
     app.middleware("http")(audit.record)
     app.middleware("http")(loopback.guard)
     app.middleware("http")(metrics.observe)
     # Added last, so it runs first: a refused request costs nothing else.
-    app.add_middleware(limits.ConcurrencyCap, limit=settings.max_concurrent_requests)
+    app.add_middleware(
+        limits.ConcurrencyCap,
+        limit=settings.max_concurrent_requests,
+        on_refused=lambda path: app.state.refusals.record(path, RefusalReason.UNAVAILABLE),
+    )
     app.add_route("/metrics", metrics.metrics_endpoint, include_in_schema=False)
     if tracing is not None:
         FastAPIInstrumentor.instrument_app(

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from fastapi import HTTPException, Request, status
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -38,9 +39,12 @@ class ConcurrencyCap:
     a flood from exhausting memory or file descriptors.
     """
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(
+        self, app: ASGIApp, limit: int, on_refused: Callable[[str], None] | None = None
+    ) -> None:
         self.app = app
         self.limit = limit
+        self.on_refused = on_refused  # told the path of each request refused
         self.in_flight = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -48,6 +52,8 @@ class ConcurrencyCap:
             await self.app(scope, receive, send)
             return
         if self.in_flight >= self.limit:
+            if self.on_refused is not None:
+                self.on_refused(scope["path"])
             await send(
                 {
                     "type": "http.response.start",

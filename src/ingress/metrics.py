@@ -13,6 +13,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ingress import refusals
+
 access_log = logging.getLogger("ingress.access")
 
 REQUESTS = Counter(
@@ -69,6 +71,10 @@ async def observe(
     REQUESTS.labels(template, request.method, str(response.status_code)).inc()
     if template.startswith("/webhooks/"):
         ACK_SECONDS.labels(template).observe(elapsed)
+        if response.status_code >= 400:
+            refusals.of(request).record(
+                template, refusals.reason_for(request, response.status_code)
+            )
     access_log.info(
         "%s %s %d",
         request.method,

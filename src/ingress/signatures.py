@@ -82,6 +82,13 @@ def twilio_request_valid(
 
 
 STANDARD_WEBHOOKS_TOLERANCE_S = 5 * 60
+# How a timestamp outside the allowed window is reported: a stale (or replayed) delivery.
+OUTSIDE_WINDOW = "outside the allowed window"
+
+
+def is_stale(error: str) -> bool:
+    """Whether a verification error is about the signature's age, not the signature."""
+    return error.endswith(OUTSIDE_WINDOW)
 
 
 def standard_webhook_error(
@@ -107,7 +114,7 @@ def standard_webhook_error(
     except ValueError:
         return "webhook-timestamp is not a unix time"
     if abs(now - sent_at) > tolerance_s:
-        return "webhook-timestamp outside the allowed window"
+        return f"webhook-timestamp {OUTSIDE_WINDOW}"
     key = base64.b64decode(secret.removeprefix("whsec_"))
     signed = f"{webhook_id}.{timestamp}.".encode() + body
     expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest())
@@ -141,7 +148,7 @@ def sendgrid_event_error(
     except ValueError:
         return "X-Twilio-Email-Event-Webhook-Timestamp is not a unix time"
     if abs(now - sent_at) > max_age_s:
-        return "X-Twilio-Email-Event-Webhook-Timestamp outside the allowed window"
+        return f"X-Twilio-Email-Event-Webhook-Timestamp {OUTSIDE_WINDOW}"
     try:
         valid = verifier.verify_signature(body.decode("utf-8"), signature, timestamp)
     except (UnicodeDecodeError, binascii.Error, ValueError, TypeError):

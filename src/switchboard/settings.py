@@ -155,6 +155,9 @@ class IngressSettings(CommonSettings):
     # Requests in flight beyond this are refused with 503 + Retry-After; high enough that the
     # performance issue's bursts are queued, not refused.
     max_concurrent_requests: int = Field(default=2000, ge=1)
+    # Refused deliveries are counted in memory and added to the store this often (and at
+    # shutdown): counting adds nothing to a request's answer.
+    refusals_flush_interval_s: float = Field(default=5.0, gt=0)
 
     @field_validator("api_keys", mode="before")
     @classmethod

@@ -83,7 +83,9 @@ async def test_an_export_is_partitioned_by_date_and_channel_with_marts_over_it(
     ]
     ((p50, p99),) = marts(root, "SELECT min(p50_ms), max(p99_ms) FROM latency")
     assert 0 <= p50 <= p99
-    assert marts(root, "SELECT sum(events), sum(failed) FROM error_rate") == [(3, 0)]
+    assert marts(
+        root, "SELECT sum(received), sum(accepted), sum(failed), sum(refused) FROM error_rate"
+    ) == [(3, 3, 0, 0)]
     ((conversations,),) = marts(root, "SELECT sum(conversations) FROM resolution_by_queue")
     assert conversations == 1
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -11,9 +12,19 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 from temporalio.testing import WorkflowEnvironment
 
+from analytics import export
+from analytics.privacy import Privacy
+from switchboard import routing
 from switchboard.store import Store
 from tests.support.exported import KEY
+from tests.support.refused import (
+    EXPECTED,
+    clear_of_a_minute_boundary,
+    refuse_one_of_each,
+    store_deliveries,
+)
 from tests.support.scenario import build_snapshot, scenario_table
+from tests.support.stores import sqlite_store
 
 PAGES = Path(__file__).parents[2] / "src" / "dashboards" / "pages"
 
@@ -48,6 +59,38 @@ def test_overview_shows_volume_latency_and_errors(dashboard_env: Path) -> None:
     assert shown["Interactions"] == "4"
     assert shown["Error rate"] == "0.0%"
     assert shown["Latency p50"].endswith(" ms")
+
+
+async def test_overview_shows_accepted_vs_refused_and_counts_both_in_the_error_rate(
+    tmp_path: Path, temporal_env: WorkflowEnvironment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Deliveries refused by the real ingress (one of each reason), beside two accepted (one
+    failed): (1 failed + 6 refused) / 8 received."""
+    await clear_of_a_minute_boundary()
+    with sqlite_store(tmp_path) as store:
+        store_deliveries(store)
+        await refuse_one_of_each(store)
+        root = tmp_path / "exports"
+        staged = export.stage(
+            store.engine, root, Privacy(KEY.encode()), routing.load().hours, datetime.now(UTC)
+        )
+        export.publish(root, staged, [])
+    monkeypatch.setenv("SWITCHBOARD_EXPORT_DIR", str(root))
+    monkeypatch.setenv("SWITCHBOARD_EXPORT_HASH_KEY", KEY)
+    monkeypatch.setenv("TEMPORAL_ADDRESS", temporal_env.client.service_client.config.target_host)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    app = run("overview.py")
+    shown = metrics(app)
+    assert (shown["Deliveries received"], shown["Accepted"], shown["Refused"]) == ("8", "2", "6")
+    assert shown["Failed after acceptance"] == "1"
+    assert shown["Error rate"] == "87.5%"
+    by_provider = app.dataframe[0].value.set_index("provider")
+    assert dict(by_provider.error_rate) == {"push": 1.0, "sendgrid": 1.0, "twilio": 4 / 5}
+    by_reason = app.dataframe[1].value
+    assert sorted(by_reason.reason) == sorted(str(reason) for _, reason in EXPECTED)
+    st.cache_data.clear()
+    st.cache_resource.clear()
 
 
 def test_channels_lists_each_channel(dashboard_env: Path) -> None:

@@ -7,7 +7,10 @@ code after, each under a tag of its own, and keep them all:
     PYTHONPATH=<the old code's src> .venv/bin/python -m tests.workflows.record_histories by_update
     .venv/bin/python -m tests.workflows.record_histories by_signal
 
-Besides the messages and their conversation, it records a conversation that goes through
+`record_histories TAG orphan_callbacks` records only the orphan callbacks' histories.
+
+Besides the messages and their conversation, and a recording callback orphaned or merged
+after waiting for its call, it records a conversation that goes through
 everything an agent and the timers do (a failed and a sent reply, SLA breach, escalation,
 assignment, resolution, reopening, auto-resolution, continue-as-new; since SLA policies, the
 next-response and resolution targets too) and one run of the export
@@ -60,6 +63,7 @@ from switchboard.contract import (
     InteractionInput,
     InteractionRef,
     Provider,
+    RawEvent,
     ReopenInput,
     ReplyInput,
     ResolveInput,
@@ -68,14 +72,16 @@ from switchboard.contract import (
     Status,
     conversation_workflow_id,
 )
+from switchboard.providers import PARSERS
 from switchboard.store import Store
 from tests.support.builders import sms_input, sms_raw
-from tests.support.fixtures import FIXTURE_TOKEN
+from tests.support.fixtures import FIXTURE_PUBLIC_URL, FIXTURE_TOKEN, load_fixture
 from tests.support.keys import DATA_CONVERTER
 from tests.support.provider_double import INVALID_NUMBER, provider_double
 from workflows import ConversationWorkflow, ExportWorkflow, InteractionWorkflow, RetentionWorkflow
 
 HISTORIES = Path(__file__).with_name("histories")
+VOICE = load_fixture("twilio_voice.json")
 # Short timers, so that they fire while recording; continue-as-new after the last action.
 ACTIONS_POLICY = ConversationPolicy(
     auto_resolve_after_s=3,
@@ -109,6 +115,49 @@ async def _interaction(client: Client, name: str, inp: InteractionInput) -> str 
         customer_id = (await handle.result()).customer_id
     await _save(handle, name)
     return customer_id
+
+
+def _voice_input(kind: str, fixture: str, ids: dict[str, str], wait_s: float) -> InteractionInput:
+    """A Twilio voice webhook (`kind`) of the recorded fixture, for this call and recording."""
+    fields = list((VOICE[fixture]["params"] | ids).items())
+    received_at = datetime.now(UTC)
+    event = PARSERS[(Provider.TWILIO, kind)](fields, received_at)
+    raw = RawEvent(
+        provider=Provider.TWILIO,
+        kind=kind,
+        event_key=event.event_key,
+        received_at=received_at,
+        url=FIXTURE_PUBLIC_URL + "/webhooks/twilio/voice",
+        content_type="application/x-www-form-urlencoded",
+        fields=fields,
+    )
+    return InteractionInput(raw=raw, orphan_wait_s=wait_s)
+
+
+async def _orphan_callbacks(client: Client, tag: str) -> None:
+    """A recording for a call never seen, kept as orphaned after its wait (`orphan-callback-
+    wait`); and one whose call is stored while it waits, merged into it."""
+    for name, call_arrives in (("orphaned", False), ("merged_after_wait", True)):
+        ids = {"CallSid": "CA" + uuid.uuid4().hex, "RecordingSid": "RE" + uuid.uuid4().hex}
+        recording = _voice_input("voice_recording", "recording_status_completed", ids, 3)
+        handle = await client.start_workflow(
+            InteractionWorkflow.run,
+            recording,
+            id=f"interaction:record:recording_{name}",
+            task_queue="record",
+        )
+        if call_arrives:
+            await asyncio.sleep(1.5)  # it has waited on a timer at least once
+            call = _voice_input("voice", "inbound_call", ids, 3)
+            await client.execute_workflow(
+                InteractionWorkflow.run,
+                call,
+                id=f"interaction:record:call_{name}",
+                task_queue="record",
+            )
+        result = await handle.result()
+        assert result.orphaned is not call_arrives, result
+        await _save(handle, f"interaction_recording_{name}_{tag}")
 
 
 async def _until(handle: WorkflowHandle, done: str) -> ConversationState:
@@ -181,7 +230,7 @@ async def _conversation_actions(client: Client, store: Store, name: str) -> None
     await _save(client.get_workflow_handle(handle.id, run_id=handle.first_execution_run_id), name)
 
 
-async def main(tag: str) -> None:
+async def main(tag: str, only: str | None = None) -> None:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_binary(),
         search_attributes=search_attributes.ALL,
@@ -210,32 +259,37 @@ async def main(tag: str) -> None:
             exports=exports,
             retention=RetentionActivities(store, Retention()),
         ):
-            sender = "+14155550142"
-            customer_id = await _interaction(
-                env.client, f"interaction_sms_{tag}", sms_input(sender=sender, body="hello")
-            )
-            await _interaction(
-                env.client, f"interaction_sms_again_{tag}", sms_input(sender=sender, body="?")
-            )
-            malformed = sms_input()
-            malformed.raw.fields = [(k, v) for k, v in malformed.raw.fields if k != "From"]
-            await _interaction(env.client, f"interaction_sms_malformed_{tag}", malformed)
-            await asyncio.sleep(1)  # the conversation threads the second message
-            assert customer_id is not None
-            conversation = env.client.get_workflow_handle(conversation_workflow_id(customer_id))
-            await _save(conversation, f"conversation_{tag}")
-            await _conversation_actions(env.client, store, f"conversation_actions_{tag}")
-            for workflow, name in ((ExportWorkflow, "export"), (RetentionWorkflow, "retention")):
-                handle = await env.client.start_workflow(
-                    workflow.run,  # type: ignore[attr-defined]
-                    id=f"{name}:record",
-                    task_queue="record",
+            await _orphan_callbacks(env.client, tag)
+            if only != "orphan_callbacks":
+                sender = "+14155550142"
+                customer_id = await _interaction(
+                    env.client, f"interaction_sms_{tag}", sms_input(sender=sender, body="hello")
                 )
-                await handle.result()
-                await _save(handle, f"{name}_{tag}")
+                await _interaction(
+                    env.client, f"interaction_sms_again_{tag}", sms_input(sender=sender, body="?")
+                )
+                malformed = sms_input()
+                malformed.raw.fields = [(k, v) for k, v in malformed.raw.fields if k != "From"]
+                await _interaction(env.client, f"interaction_sms_malformed_{tag}", malformed)
+                await asyncio.sleep(1)  # the conversation threads the second message
+                assert customer_id is not None
+                conversation = env.client.get_workflow_handle(conversation_workflow_id(customer_id))
+                await _save(conversation, f"conversation_{tag}")
+                await _conversation_actions(env.client, store, f"conversation_actions_{tag}")
+                for workflow, name in (
+                    (ExportWorkflow, "export"),
+                    (RetentionWorkflow, "retention"),
+                ):
+                    handle = await env.client.start_workflow(
+                        workflow.run,  # type: ignore[attr-defined]
+                        id=f"{name}:record",
+                        task_queue="record",
+                    )
+                    await handle.result()
+                    await _save(handle, f"{name}_{tag}")
         store.close()
     await env.shutdown()
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1]))
+    asyncio.run(main(*sys.argv[1:3]))

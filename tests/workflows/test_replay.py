@@ -48,6 +48,10 @@ def test_there_are_histories_to_replay() -> None:
         "conversation_encrypted",
         "interaction_sms_facts_from_store",
         "conversation_facts_from_store",
+        # A recording callback for a call never seen (patch `orphan-callback-wait`): kept as
+        # orphaned after its wait; and one whose call is stored while it waits.
+        "interaction_recording_orphaned_orphan_wait",
+        "interaction_recording_merged_after_wait_orphan_wait",
     }
 
 

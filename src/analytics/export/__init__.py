@@ -7,6 +7,7 @@ Under the export directory (`SWITCHBOARD_EXPORT_DIR`):
       interactions/date=…/channel=…/data.parquet
       conversation_events/date=…/data.parquet
       raw_event_counts/date=…/provider=…/data.parquet     (per minute, kind, failed or not)
+      refused_deliveries/date=…/provider=…/data.parquet   (per minute, endpoint, reason)
       conversations/data.parquet                        (per-conversation resolution metrics)
       marts.duckdb                                      (tables built from marts/*.sql)
       manifest.json                                     (watermark, row counts, validation)

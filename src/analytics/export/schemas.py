@@ -16,9 +16,15 @@ from typing import Any, Union, get_args, get_origin, get_type_hints
 
 import pyarrow as pa
 
-from switchboard.contract import ConversationEvent, CustomerInteraction, Route
+from switchboard.contract import ConversationEvent, CustomerInteraction, RefusedDeliveries, Route
 
-DATASETS = ("interactions", "conversation_events", "raw_event_counts", "conversations")
+DATASETS = (
+    "interactions",
+    "conversation_events",
+    "raw_event_counts",
+    "conversations",
+    "refused_deliveries",
+)
 UTC_TS = pa.timestamp("us", tz="UTC")
 _SCALARS: dict[type, pa.DataType] = {
     str: pa.string(),
@@ -125,11 +131,16 @@ CONVERSATIONS_SCHEMA = pa.schema(
         ("resolution_attained", pa.bool_()),
     ]
 )
+# Per minute, provider (the partition), endpoint and reason: the webhook deliveries refused.
+REFUSED_SCHEMA = pa.schema(
+    contract_fields(RefusedDeliveries, ("minute", "endpoint", "reason", "refused"))
+)
 SCHEMAS = {
     "interactions": INTERACTIONS_SCHEMA,
     "conversation_events": EVENTS_SCHEMA,
     "raw_event_counts": RAW_COUNTS_SCHEMA,
     "conversations": CONVERSATIONS_SCHEMA,
+    "refused_deliveries": REFUSED_SCHEMA,
 }
 # Columns that live in the directory names (Hive style), not in the files.
 PARTITIONS: dict[str, list[tuple[str, pa.DataType]]] = {
@@ -137,6 +148,7 @@ PARTITIONS: dict[str, list[tuple[str, pa.DataType]]] = {
     "conversation_events": [("date", pa.date32())],
     "raw_event_counts": [("date", pa.date32()), ("provider", pa.string())],
     "conversations": [],
+    "refused_deliveries": [("date", pa.date32()), ("provider", pa.string())],
 }
 
 

@@ -31,6 +31,8 @@ class Watermark:
     events_at: datetime | None = None
     # Erasures whose partitions this export rewrote, up to (`analytics.export.erased`).
     rewrites_until: datetime | None = None
+    # The refused deliveries' counts, as far as they had grown.
+    refused_updated_at: datetime | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -38,6 +40,7 @@ class Watermark:
             "raw_event_id": self.raw_event_id,
             "events_at": _iso(self.events_at),
             "rewrites_until": _iso(self.rewrites_until),
+            "refused_updated_at": _iso(self.refused_updated_at),
         }
 
     @classmethod
@@ -47,6 +50,7 @@ class Watermark:
             int(data.get("raw_event_id", 0)),
             _parse(data.get("events_at")),
             _parse(data.get("rewrites_until")),
+            _parse(data.get("refused_updated_at")),
         )
 
 

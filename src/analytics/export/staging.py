@@ -8,10 +8,8 @@ whole. Nothing changed, nothing is written.
 from __future__ import annotations
 
 import shutil
-import uuid
 from collections import defaultdict
-from collections.abc import Iterable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +19,15 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from sqlalchemy import Connection, Engine, func, select, text
 
-from analytics.export import conversations, erased
+from analytics.export import conversations, counts, erased
+from analytics.export.counts import LATE_COMMIT_MARGIN
+from analytics.export.files import day_bounds as _day
+from analytics.export.files import write as _write
+from analytics.export.files import write_table as _write_table
 from analytics.export.marts import build_marts
 from analytics.export.schemas import (
     EVENTS_SCHEMA,
     INTERACTIONS_SCHEMA,
-    RAW_COUNTS_SCHEMA,
 )
 from analytics.export.snapshots import (
     BATCH_DIR,
@@ -38,13 +39,15 @@ from analytics.export.snapshots import (
 )
 from analytics.privacy import Privacy
 from switchboard.calendars import BusinessHours
-from switchboard.store.tables import conversation_events, interactions, raw_events
+from switchboard.store.tables import (
+    conversation_events,
+    interactions,
+    raw_events,
+    refused_deliveries,
+)
 
 # The changed rows of a merged partition, with their partition column, for the quality gate.
 BATCH_SCHEMA = INTERACTIONS_SCHEMA.append(pa.field("channel", pa.string(), nullable=False))
-# How long before its transaction began a writer may have taken a row's `updated_at` (it takes
-# it in Python, then its first statement begins the transaction).
-LATE_COMMIT_MARGIN = timedelta(seconds=5)
 # Conversation events carry no insertion time: the days near the watermark are redone.
 EVENTS_LOOKBACK = timedelta(days=1)
 
@@ -68,6 +71,7 @@ def stage(
         and high.interactions_updated_at == previous.interactions_updated_at
         and high.raw_event_id == previous.raw_event_id
         and high.events_at == previous.events_at
+        and high.refused_updated_at == previous.refused_updated_at
         and rewrites.until is None
         and current(root) is not None
     ):
@@ -77,7 +81,8 @@ def stage(
     staged = Staged(path=staging, watermark=high, changed=True)
     _stage_interactions(engine, staging, privacy, previous, rewrites.partitions, staged)
     _stage_events(engine, staging, previous, staged)
-    _stage_raw_counts(engine, staging, previous, staged)
+    counts.stage_raw_counts(engine, staging, previous, staged)
+    counts.stage_refusals(engine, staging, previous, staged)
     _stage_conversations(engine, staging, hours, now, previous, staged)
     build_marts(staging)
     return staged
@@ -229,36 +234,6 @@ def _stage_events(engine: Engine, staging: Path, previous: Watermark, staged: St
     staged.rows["conversation_events"] = rows
 
 
-def _stage_raw_counts(engine: Engine, staging: Path, previous: Watermark, staged: Staged) -> None:
-    new = select(raw_events.c.received_at).where(raw_events.c.raw_event_id > previous.raw_event_id)
-    with engine.connect() as conn:
-        changed = sorted({at.date() for (at,) in conn.execute(new)})
-    rows = 0
-    for day in changed:
-        start, end = _day(day)
-        query = select(
-            raw_events.c.received_at,
-            raw_events.c.provider,
-            raw_events.c.kind,
-            raw_events.c.error.is_not(None).label("failed"),
-        ).where(raw_events.c.received_at >= start, raw_events.c.received_at < end)
-        counts: dict[tuple[str, datetime, str, bool], int] = defaultdict(int)
-        with engine.connect() as conn:
-            for at, provider, kind, failed in conn.execute(query):
-                counts[(provider, at.replace(second=0, microsecond=0), kind, bool(failed))] += 1
-        by_provider: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for (provider, minute, kind, failed), n in sorted(counts.items()):
-            by_provider[provider].append(
-                {"minute": minute, "kind": kind, "failed": failed, "events": n}
-            )
-        for provider, records in by_provider.items():
-            path = staging / "raw_event_counts" / f"date={day}" / f"provider={provider}"
-            _write(path, records, RAW_COUNTS_SCHEMA)
-            staged.partitions.append(str(path.relative_to(staging)))
-            rows += len(records)
-    staged.rows["raw_event_counts"] = rows
-
-
 def _stage_conversations(
     engine: Engine,
     staging: Path,
@@ -294,6 +269,9 @@ def _high_watermark(engine: Engine) -> Watermark:
             updated,
             int(conn.execute(select(func.max(raw_events.c.raw_event_id))).scalar_one() or 0),
             conn.execute(select(func.max(conversation_events.c.at))).scalar_one(),
+            refused_updated_at=conn.execute(
+                select(func.max(refused_deliveries.c.updated_at))
+            ).scalar_one(),
         )
 
 
@@ -336,22 +314,3 @@ def _interaction_record(row: Any, privacy: Privacy) -> dict[str, Any]:
         "subject": privacy.text(content.get("subject")),
         "has_media": bool(content.get("media")),
     }
-
-
-def _write(directory: Path, records: Iterable[dict[str, Any]], schema: pa.Schema) -> None:
-    directory.mkdir(parents=True, exist_ok=True)
-    _write_table(directory, pa.Table.from_pylist(list(records), schema=schema))
-
-
-def _write_table(directory: Path, table: pa.Table) -> None:
-    target = directory / "data.parquet"
-    # A new file under a temporary name, then renamed over the old one: the old file may be a
-    # hard link shared with the published snapshot, which must not change under a reader.
-    scratch = directory / f".data-{uuid.uuid4().hex}.parquet"
-    pq.write_table(table, scratch, compression="zstd")
-    scratch.replace(target)
-
-
-def _day(day: date) -> tuple[datetime, datetime]:
-    start = datetime.combine(day, time(), tzinfo=UTC)
-    return start, start + timedelta(days=1)

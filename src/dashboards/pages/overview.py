@@ -22,12 +22,8 @@ totals = data.query(
         FROM interactions WHERE {where}""",
     params,
 ).iloc[0]
-errors = data.query(
-    snapshot,
-    "SELECT coalesce(sum(events), 0) AS events, coalesce(sum(failed), 0) AS failed "
-    "FROM marts.error_rate" + (" WHERE minute >= ?" if f.since else ""),
-    (f.since,) if f.since else (),
-).iloc[0]
+# Deliveries are per provider, not per channel: the channel filter does not apply to them.
+deliveries = data.query(snapshot, "SELECT * FROM delivery_totals(?)", (f.since,)).iloc[0]
 running = temporal.counts()
 
 cols = st.columns(6)
@@ -41,13 +37,70 @@ cols[1].metric(
 )
 cols[2].metric("Latency p50", f"{totals.p50:.0f} ms" if totals.interactions else "-")
 cols[3].metric("Latency p99", f"{totals.p99:.0f} ms" if totals.interactions else "-")
-cols[4].metric("Error rate", data.percent(errors.failed / errors.events if errors.events else None))
+cols[4].metric(
+    "Error rate",
+    data.percent(deliveries.error_rate),
+    help="(failed + refused) / received webhook deliveries, every channel",
+)
 cols[5].metric(
     "Backlog",
     str(running["InteractionWorkflow"]["Running"]) if running else "-",
     help="InteractionWorkflows running now (from Temporal)",
 )
 st.caption(f"Export published {data.published_at(snapshot)} · receipt → persisted latency")
+
+flow = st.columns(4)
+flow[0].metric("Deliveries received", f"{int(deliveries.received):,}")
+flow[1].metric("Accepted", f"{int(deliveries.accepted):,}")
+flow[2].metric(
+    "Refused",
+    f"{int(deliveries.refused):,}",
+    help="answered with an error by the ingress: signature, stale, too large, malformed, auth, "
+    "unavailable",
+)
+flow[3].metric("Failed after acceptance", f"{int(deliveries.failed):,}")
+if deliveries.received:
+    st.subheader("Deliveries by provider")
+    st.dataframe(
+        data.query(
+            snapshot,
+            "SELECT provider, sum(received) AS received, sum(accepted) AS accepted, "
+            "sum(refused) AS refused, sum(failed) AS failed, "
+            "error_rate(sum(failed), sum(refused), sum(received)) AS error_rate "
+            "FROM deliveries(?) GROUP BY provider ORDER BY provider",
+            (f.since,),
+        ),
+        hide_index=True,
+        column_config={"error_rate": st.column_config.NumberColumn("error rate", format="percent")},
+    )
+if deliveries.refused:
+    st.subheader("Accepted vs refused deliveries")
+    per_minute = data.query(
+        snapshot,
+        "SELECT minute, sum(accepted) AS accepted, sum(refused) AS refused FROM deliveries(?) "
+        "GROUP BY ALL ORDER BY minute",
+        (f.since,),
+    ).melt("minute", var_name="outcome", value_name="deliveries")
+    st.altair_chart(
+        alt.Chart(per_minute)
+        .mark_bar()
+        .encode(
+            x=alt.X("minute:T", title=None),
+            y=alt.Y("deliveries:Q", title="deliveries per minute"),
+            color="outcome:N",
+        ),
+        width="stretch",
+    )
+    st.dataframe(
+        data.query(
+            snapshot,
+            "SELECT provider, endpoint, reason, sum(refused) AS refused FROM refused_deliveries"
+            + (" WHERE minute >= ?" if f.since else "")
+            + " GROUP BY ALL ORDER BY refused DESC, endpoint, reason",
+            (f.since,) if f.since else (),
+        ),
+        hide_index=True,
+    )
 
 if not totals.interactions:
     st.info("No interactions in this time range and these channels yet.")

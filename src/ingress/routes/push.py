@@ -7,11 +7,12 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
 
+from ingress import refusals
 from ingress.deps import ClockDep, SettingsDep, TemporalDep, get_erasure
 from ingress.metrics import SIGNATURE_FAILURES
-from ingress.signatures import public_url, standard_webhook_error
+from ingress.signatures import is_stale, public_url, standard_webhook_error
 from ingress.webhooks import read_body, require_media_type, start_durably
-from switchboard.contract import Channel, Provider, RawEvent
+from switchboard.contract import Channel, Provider, RawEvent, RefusalReason
 from switchboard.errors import MalformedPayload
 from switchboard.providers import bounds, push
 
@@ -47,6 +48,8 @@ async def push_event(
     if error:
         log.warning("push webhook rejected: %s", error)
         SIGNATURE_FAILURES.labels("push").inc()
+        if is_stale(error):
+            refusals.hint(request, RefusalReason.STALE)
         raise HTTPException(status.HTTP_403_FORBIDDEN, error)
     try:
         fields = push.raw_fields(

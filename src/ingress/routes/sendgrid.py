@@ -12,14 +12,14 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 
-from ingress import multipart
+from ingress import multipart, refusals
 from ingress.deps import ClockDep, SettingsDep, TemporalDep, get_erasure
 from ingress.metrics import SIGNATURE_FAILURES
-from ingress.signatures import public_url, sendgrid_event_error
+from ingress.signatures import is_stale, public_url, sendgrid_event_error
 from ingress.webhooks import read_body, require_media_type, start_durably
 from switchboard.blobs import PREFIX as BLOB_PREFIX
 from switchboard.blobs import BlobStore
-from switchboard.contract import Channel, MediaRef, Provider, RawEvent
+from switchboard.contract import Channel, MediaRef, Provider, RawEvent, RefusalReason
 from switchboard.errors import MalformedPayload
 from switchboard.providers import bounds, sendgrid, sendgrid_inbound
 from switchboard.settings import IngressSettings
@@ -52,6 +52,8 @@ async def events(
     if error:
         log.warning("sendgrid event batch rejected: %s", error)
         SIGNATURE_FAILURES.labels("sendgrid").inc()
+        if is_stale(error):
+            refusals.hint(request, RefusalReason.STALE)
         raise HTTPException(status.HTTP_403_FORBIDDEN, error)
     url = public_url(request, settings.public_url)
     raws = []

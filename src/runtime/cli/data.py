@@ -24,7 +24,8 @@ def metrics(
         typer.Option("--json", help="one JSON object, the columns of the resolution_overall mart"),
     ] = False,
 ) -> None:
-    """Print the resolution metrics, computed from the store as the export computes them.
+    """Print the resolution metrics and the deliveries' error rate, computed from the store as
+    the export computes them.
 
     The figures are the `resolution_overall` mart's, over the store as it is now (the export
     may be up to a minute behind); docs/analytics-and-dashboards.md gives each formula.
@@ -33,6 +34,7 @@ def metrics(
 
     from analytics import metrics as definitions
     from analytics import resolution
+    from analytics.export.counts import delivery_tables
     from analytics.export.schemas import CONVERSATIONS_SCHEMA
     from switchboard.store import Store
 
@@ -44,9 +46,10 @@ def metrics(
         table = resolution.conversations_table(
             store.engine, hours, datetime.now(UTC), CONVERSATIONS_SCHEMA
         )
+        deliveries = delivery_tables(store.engine)
     finally:
         store.close()
-    figures = definitions.overall(table)
+    figures = definitions.overall(table, deliveries)
     if as_json:
         typer.echo(json.dumps(figures, allow_nan=False))
         return

@@ -16,5 +16,7 @@ from switchboard.contract._export import *  # noqa: F403
 from switchboard.contract._export import __all__ as _export_all
 from switchboard.contract._interaction import *  # noqa: F403
 from switchboard.contract._interaction import __all__ as _interaction_all
+from switchboard.contract._refusals import *  # noqa: F403
+from switchboard.contract._refusals import __all__ as _refusals_all
 
-__all__ = [*_interaction_all, *_conversation_all, *_export_all, *_events_all]
+__all__ = [*_interaction_all, *_conversation_all, *_export_all, *_events_all, *_refusals_all]

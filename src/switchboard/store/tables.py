@@ -283,3 +283,18 @@ export_rewrites = Table(
     Column("part", String(32), primary_key=True),
     Column("requested_at", UTCDateTime(), nullable=False),
 )
+
+# Refused deliveries (issue 19): webhook requests answered with an error, counted per minute,
+# endpoint and reason by the ingress (upsert-increment), never their bodies.
+refused_deliveries = Table(
+    "refused_deliveries",
+    metadata,
+    Column("minute", UTCDateTime(), primary_key=True),
+    Column("provider", String(16), primary_key=True),
+    Column("endpoint", String(64), primary_key=True),
+    Column("reason", String(16), primary_key=True),
+    Column("refused", Integer, nullable=False),
+    # When the row last grew: the export rewrites the days whose rows grew since its watermark.
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index("ix_refused_deliveries_updated_at", "updated_at"),
+)
