@@ -14,6 +14,7 @@ time zones, keyset paging):
 - `switchboard/test_access_store.py`: named keys (hash lookups, revocation) and the audit log
   (filters by time and actor) every API call reads or writes.
 - `switchboard/test_outbound_events.py`: events out written with the changes they describe,
+  deliveries claimed under a lease (RETURNING, concurrent claimers),
   subscriptions, deliveries, replay.
 - `activities/test_store_activities.py`: dedupe and persist, concurrent first sightings and
   idempotent upserts (where psycopg's rowcount of -1 once made every insert look like a merge).

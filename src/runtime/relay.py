@@ -1,61 +1,61 @@
-"""The events relay: turns events the store wrote into delivery workflows.
+"""The events relay: turns events the store wrote into deliveries, and has them sent.
 
 The store writes events in the transactions of the changes they describe (a transactional
 outbox, `switchboard.store.outbound`); the relay, a task in each worker process, polls for
-events not yet dispatched, creates a delivery per subscription that wants each, starts their
-workflows and marks the events dispatched. A crash between the two leaves the events
-undispatched, so the next poll starts them (deliveries and workflow ids are idempotent).
-Intake never waits for any of it.
+events not yet dispatched and creates, in one transaction, a delivery per subscription that
+wants each (due at once) while marking the events dispatched. Its deliverer
+(`runtime.deliverer`) sends what is due. Intake never waits for any of it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Sequence
 
-from temporalio.client import Client
-
-from switchboard.deliveries import start_deliveries
+from runtime.deliverer import Deliverer
 from switchboard.store.subscriptions import SubscriptionStore
 
 log = logging.getLogger(__name__)
+
+# However often attempts finish, the store is asked at most this often (outcomes are recorded
+# together, so a busy moment costs fewer write transactions, not more).
+MIN_TICK_S = 0.05
 
 
 class EventRelay:
     def __init__(
         self,
-        client: Client,
         subscriptions: SubscriptionStore,
-        task_queue: str,
-        retry_schedule_s: Sequence[float],
+        deliverer: Deliverer,
         interval_s: float = 0.25,
     ) -> None:
-        self.client = client
         self.subscriptions = subscriptions
-        self.task_queue = task_queue
-        self.retry_schedule_s = list(retry_schedule_s)
+        self.deliverer = deliverer
         self.interval_s = interval_s
 
     async def run_once(self) -> int:
-        """Dispatch what is pending; the number of deliveries started."""
-        started = 0
-        while True:
-            events, ids = await asyncio.to_thread(self.subscriptions.prepare_dispatch)
-            if not events:
-                return started
-            await start_deliveries(self.client, ids, self.task_queue, self.retry_schedule_s)
-            await asyncio.to_thread(self.subscriptions.mark_dispatched, events)
-            started += len(ids)
+        """Dispatch what is pending and start what is due; the number of attempts started."""
+        while await asyncio.to_thread(self.subscriptions.dispatch):
+            pass
+        return await self.deliverer.tick()
 
     async def run(self) -> None:
-        """Poll until cancelled; a failure (store or Temporal away) is logged and retried."""
-        while True:
-            try:
-                await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("events relay: %s; retrying", type(exc).__name__)
-                await asyncio.sleep(min(self.interval_s * 20, 5.0))
-            await asyncio.sleep(self.interval_s)
+        """Poll until cancelled; a failure (the store away) is logged and retried. On
+        cancellation the attempts in flight finish and are recorded."""
+        try:
+            while True:
+                self.deliverer.wake.clear()
+                try:
+                    await self.run_once()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    log.warning("events relay: %s; retrying", type(exc).__name__)
+                    await asyncio.sleep(min(self.interval_s * 20, 5.0))
+                await asyncio.sleep(MIN_TICK_S)
+                # Woken early when an attempt finishes: its slot is free and its outcome due.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.deliverer.wake.wait(), self.interval_s)
+        finally:
+            await self.deliverer.drain()

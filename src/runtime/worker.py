@@ -24,6 +24,7 @@ from activities.reply import ReplyActivities, Senders
 from activities.retention import Retention, RetentionActivities
 from analytics.privacy import Privacy, load_key
 from runtime import schedules
+from runtime.deliverer import Deliverer
 from runtime.relay import EventRelay
 from switchboard import routing, search_attributes, telemetry
 from switchboard.codec import Keyring
@@ -109,9 +110,9 @@ def build_delivery_worker(
     allow_private: bool = False,
     max_concurrent_deliveries: int = 200,
 ) -> Worker:
-    """The worker of events out, on its own task queue: a slow subscriber holds only its slots.
-
-    Deliveries are async activities waiting on the network, so many run at once cheaply.
+    """The worker of `DeliveryWorkflow`s started before deliveries moved to the store-scheduled
+    deliverer (`runtime.deliverer`): it runs them to the end of their schedules. Nothing starts
+    new ones; it can go once no execution of that type runs any more.
     """
     deliveries = DeliveryActivities(store, http, allow_private)
     return Worker(
@@ -200,9 +201,14 @@ async def run_worker(settings: WorkerSettings, rules: Rules, keyring: Keyring) -
         delivery_worker = build_delivery_worker(
             client, store, events_queue, http, settings.subscriptions_allow_private
         )
-        relay = EventRelay(
-            client, SubscriptionStore(store.engine), events_queue, settings.event_retry_schedule_s
+        deliverer = Deliverer(
+            store,
+            http,
+            settings.event_retry_schedule_s,
+            settings.event_delivery_timeout_s,
+            settings.subscriptions_allow_private,
         )
+        relay = EventRelay(SubscriptionStore(store.engine), deliverer)
         await schedules.ensure(client, settings)
         loop = asyncio.get_running_loop()
 
@@ -224,6 +230,8 @@ async def run_worker(settings: WorkerSettings, rules: Rules, keyring: Keyring) -
             await asyncio.gather(worker.run(), delivery_worker.run())
         finally:
             relaying.cancel()
+            # The attempts in flight finish (for a few seconds) and are recorded.
+            await asyncio.gather(relaying, return_exceptions=True)
             await http.aclose()
             store.close()
             if tracing is not None:

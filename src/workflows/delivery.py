@@ -1,11 +1,15 @@
 """DeliveryWorkflow: one event to one subscriber, attempted on a schedule until it lands.
 
+Kept registered, unchanged, for executions started before deliveries moved to the store's
+schedule (`runtime.deliverer`, which sends every new delivery); nothing starts new ones, and it
+can go once no execution of the type runs any more. Its recorded histories keep replaying.
+
 Attempts follow the schedule in the input (the waits between attempts; the first is
 immediate), waiting longer when the receiver asks to with Retry-After. The attempt activity
 records each attempt in the delivery log and decides what the answer means: delivered, worth
 retrying (network error, timeout, 429, 5xx), or final (another 4xx; 410 disables the
 subscription). A delivery still failing after the last attempt is dead-lettered by that
-attempt; a retry or replay from the API starts the workflow again under the same id.
+attempt.
 """
 
 from __future__ import annotations

@@ -8,8 +8,9 @@ import httpx
 from sqlalchemy import select
 from temporalio.testing import ActivityEnvironment
 
-from activities.deliver import DeliveryActivities, retry_after_s
+from activities.deliver import DeliveryActivities
 from switchboard.contract import AttemptInput, AttemptOutcome
+from switchboard.delivery_attempt import retry_after_s
 from switchboard.store import Store
 from switchboard.store.subscriptions import SubscriptionStore
 from switchboard.store.tables import outbound_events
@@ -19,10 +20,11 @@ from tests.support.receiver import receiver
 
 def one_delivery(store: Store, url: str) -> str:
     subs = SubscriptionStore(store.engine)
-    subs.create(url, ["*"], None, False)
+    sub = subs.create(url, ["*"], None, False)
     store.persist_interaction(outbound_sms(store, "queued"), raw=None)
-    _, [delivery_id] = subs.prepare_dispatch()
-    return delivery_id
+    subs.dispatch()
+    [delivery] = subs.deliveries(sub["subscription_id"])
+    return str(delivery["delivery_id"])
 
 
 async def test_an_inside_address_is_refused_at_delivery_time_too(store: Store) -> None:

@@ -1,7 +1,7 @@
 """Events out, end to end: subscriptions through the API, signed SMS in, signed events out.
 
 A real receiver on 127.0.0.1 (private addresses allowed by the setting), the real ingress over
-ASGI, a real Temporal dev server, the pipeline's worker, the deliveries' worker and the relay.
+ASGI, a real Temporal dev server, the pipeline's worker and the events relay with its deliverer.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ import standardwebhooks
 from temporalio.client import Client
 
 from ingress.events_out import EVENT_MODELS
+from runtime.deliverer import Deliverer
 from runtime.relay import EventRelay
-from runtime.worker import build_delivery_worker, build_worker
+from runtime.worker import build_worker
 from switchboard.contract import EventType
 from switchboard.settings import IngressSettings
 from switchboard.store import Store
@@ -41,23 +42,19 @@ def settings(task_queue: str) -> IngressSettings:
 
 
 @pytest.fixture
-async def running(
-    client: Client, store: Store, task_queue: str, settings: IngressSettings
-) -> AsyncIterator[None]:
-    """The pipeline's worker, the deliveries' worker and the relay, as `switchboard worker`."""
-    events_queue = settings.events_task_queue()
-    relay = EventRelay(
-        client, SubscriptionStore(store.engine), events_queue, SCHEDULE, interval_s=0.1
-    )
+async def running(client: Client, store: Store, task_queue: str) -> AsyncIterator[None]:
+    """The pipeline's worker and the events relay with its deliverer, as `switchboard worker`."""
     with ThreadPoolExecutor(max_workers=16) as executor:
         async with (
             httpx.AsyncClient(timeout=5.0, follow_redirects=False) as out,
             build_worker(client, store, task_queue, executor, 16, rules=timeless_rules()),
-            build_delivery_worker(client, store, events_queue, out, allow_private=True),
         ):
+            deliverer = Deliverer(store, out, SCHEDULE, 5.0, allow_private=True)
+            relay = EventRelay(SubscriptionStore(store.engine), deliverer, interval_s=0.1)
             relaying = asyncio.ensure_future(relay.run())
             yield
             relaying.cancel()
+            await asyncio.gather(relaying, return_exceptions=True)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ class Receiver:
     answers: list[int] = field(default_factory=list)
     down: int | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    # Seconds to take over each answer (a slow receiver).
+    delay_s: float = 0.0
     received: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -63,6 +66,7 @@ def receiver(path: str = "/hooks") -> Iterator[Receiver]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", 0)))
+            time.sleep(state.delay_s)
             with state.lock:
                 code = state.answers.pop(0) if state.answers else (state.down or 200)
                 state.received.append(

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from switchboard.store import Store
+from switchboard.store.delivery_queue import DeliveryQueue, Finished
 from switchboard.store.subscriptions import SubscriptionStore
 from switchboard.store.tables import outbound_events
 from tests.support.builders import outbound_sms
@@ -58,14 +59,12 @@ def test_dispatch_makes_one_delivery_per_wanting_subscription(store: Store) -> N
     subs.update(off["subscription_id"], enabled=False)
     store.persist_interaction(outbound_sms(store, "queued"), raw=None)
 
-    event_ids, delivery_ids = subs.prepare_dispatch()
-    assert len(event_ids) == 1 and len(delivery_ids) == 1
-    # A relay that stopped before marking finds the same deliveries, none created twice.
-    assert subs.prepare_dispatch() == (event_ids, delivery_ids)
-    subs.mark_dispatched(event_ids)
-    assert subs.prepare_dispatch() == ([], [])
-    assert len(subs.deliveries(everything["subscription_id"])) == 1
+    assert subs.dispatch() == 1
+    assert subs.dispatch() == 0  # dispatched: never a second delivery
+    [delivery] = subs.deliveries(everything["subscription_id"])
+    assert delivery["status"] == "pending" and delivery["next_attempt_at"] <= datetime.now(UTC)
     assert subs.deliveries(statuses["subscription_id"]) == []
+    delivery_ids = [delivery["delivery_id"]]
 
     # Replay creates what a subscription never had, and nothing it has received.
     since = datetime.now(UTC) - timedelta(hours=1)
@@ -84,3 +83,33 @@ def test_rotation_keeps_the_old_secret_for_a_day(store: Store) -> None:
     left = rotated["previous_secret_expires_at"] - datetime.now(UTC)
     assert timedelta(hours=23) < left <= timedelta(hours=24)
     assert subs.delete(sub["subscription_id"]) and subs.get(sub["subscription_id"]) is None
+
+
+def test_a_due_delivery_is_claimed_once_and_moves_along_its_schedule(store: Store) -> None:
+    subs, queue = SubscriptionStore(store.engine), DeliveryQueue(store.engine)
+    sub = subs.create("https://a.example.com/h", ["*"], None, False)["subscription_id"]
+    store.persist_interaction(outbound_sms(store, "queued"), raw=None)
+    subs.dispatch()
+    lease = datetime.now(UTC) + timedelta(seconds=45)
+
+    [claimed] = queue.claim({sub: 16}, lease)
+    assert claimed["schedule_step"] == 0 and claimed["body"]["type"] == "interaction.persisted"
+    # Leased: a second deliverer (another worker process) does not get it too.
+    assert queue.claim({sub: 16}, lease) == []
+    [logged] = subs.deliveries(sub)
+    assert logged["next_attempt_at"] == lease
+
+    retry_at = datetime.now(UTC) - timedelta(seconds=1)  # due again at once
+    values = {"status": "pending", "last_status_code": 503, "next_attempt_at": retry_at}
+    queue.finish([Finished(claimed["delivery_id"], True, values)])
+    [again] = queue.claim({sub: 16}, lease)
+    assert again["schedule_step"] == 1
+    [logged] = subs.deliveries(sub)
+    assert logged["attempts"] == 1 and logged["last_status_code"] == 503
+
+    # A manual retry starts the schedule over; a disabled subscription's due ones fail.
+    assert subs.reset(sub, claimed["delivery_id"])
+    subs.update(sub, enabled=False)
+    assert queue.fail_due(sub, "subscription disabled") == 1
+    [logged] = subs.deliveries(sub)
+    assert logged["status"] == "failed" and logged["schedule_step"] == 0

@@ -9,10 +9,9 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response,
 from pydantic import BaseModel, Field, field_validator
 
 from ingress.auth import Permission, require
-from ingress.deps import SettingsDep, TemporalDep
+from ingress.deps import SettingsDep
 from switchboard import egress
 from switchboard.contract import DeliveryStatus, EventType
-from switchboard.deliveries import start_deliveries
 from switchboard.store.subscriptions import SubscriptionStore
 
 router = APIRouter(
@@ -180,38 +179,20 @@ def deliveries(
     status_code=status.HTTP_202_ACCEPTED,
     response_model=Started,
 )
-async def retry_delivery(
-    subscription_id: str,
-    delivery_id: str,
-    store: SubscriptionsDep,
-    settings: SettingsDep,
-    temporal: TemporalDep,
+def retry_delivery(
+    subscription_id: str, delivery_id: str, store: SubscriptionsDep
 ) -> dict[str, int]:
+    """Due again now, with the whole retry schedule before it (the deliverer sends it)."""
     if not store.reset(subscription_id, delivery_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such delivery")
-    await _start(temporal, settings, [delivery_id])
     return {"deliveries": 1}
 
 
 @router.post(
     "/{subscription_id}/replay", status_code=status.HTTP_202_ACCEPTED, response_model=Started
 )
-async def replay(
-    subscription_id: str,
-    body: ReplayIn,
-    store: SubscriptionsDep,
-    settings: SettingsDep,
-    temporal: TemporalDep,
-) -> dict[str, int]:
+def replay(subscription_id: str, body: ReplayIn, store: SubscriptionsDep) -> dict[str, int]:
     _found(store.get(subscription_id))
     if body.since.tzinfo is None:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "since needs a time zone")
-    ids = store.replay(subscription_id, body.since)
-    await _start(temporal, settings, ids)
-    return {"deliveries": len(ids)}
-
-
-async def _start(temporal: Any, settings: Any, ids: list[str]) -> None:
-    await start_deliveries(
-        temporal, ids, settings.events_task_queue(), settings.event_retry_schedule_s
-    )
+    return {"deliveries": len(store.replay(subscription_id, body.since))}

@@ -115,8 +115,16 @@ async def _pipeline(
             fields = sms_fields(sids[i], f"+1415555{1000 + i % 200:04d}", "+14155550100", "m")
             request = sign_twilio(url, fields, token)
             while True:
-                async with slots:
-                    response = await http.post(url, content=request.body, headers=request.headers)
+                try:
+                    async with slots:
+                        response = await http.post(
+                            url, content=request.body, headers=request.headers
+                        )
+                except httpx.TransportError:
+                    # A connection dropped under load: the provider sends the message again.
+                    refused += 1
+                    await asyncio.sleep(1)
+                    continue
                 if response.status_code != 503:
                     break
                 # Not durable yet: a provider keeps the message and retries as told.

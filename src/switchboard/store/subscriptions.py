@@ -116,47 +116,36 @@ class SubscriptionStore:
 
     # --- dispatch: events to deliveries ------------------------------------------------------
 
-    def prepare_dispatch(self, limit: int = 200) -> tuple[list[str], list[str]]:
-        """Events not yet dispatched, and their deliveries never attempted: one per enabled
-        subscription that wants each event, created here unless they exist already (a relay
-        that stopped half-way). Mark the events dispatched once the deliveries have started."""
+    def dispatch(self, limit: int = 200) -> int:
+        """Turn events not yet dispatched into deliveries, due now: one per enabled
+        subscription that wants each event. The number of deliveries created."""
+        undispatched = (
+            select(outbound_events.c.event_id, outbound_events.c.type)
+            .where(outbound_events.c.dispatched_at.is_(None))
+            .order_by(outbound_events.c.created_at)
+            .limit(limit)
+        )
+        # Read first, without the write lock: most polls find nothing.
+        with self.engine.connect() as conn:
+            if conn.execute(undispatched.limit(1)).first() is None:
+                return 0
         with write_transaction(self.engine) as conn:
-            events = conn.execute(
-                select(outbound_events.c.event_id, outbound_events.c.type)
-                .where(outbound_events.c.dispatched_at.is_(None))
-                .order_by(outbound_events.c.created_at)
-                .limit(limit)
-            ).all()
+            events = conn.execute(undispatched).all()
             if not events:
-                return [], []
+                return 0
             subs = [
                 dict(row)
                 for row in conn.execute(
                     select(subscriptions).where(subscriptions.c.enabled.is_(True))
                 ).mappings()
             ]
-            self._deliveries(conn, subs, events)
-            event_ids = [e[0] for e in events]
-            delivery_ids = (
-                conn.execute(
-                    select(deliveries.c.delivery_id).where(
-                        deliveries.c.event_id.in_(event_ids),
-                        deliveries.c.status == DeliveryStatus.PENDING,
-                        deliveries.c.attempts == 0,
-                    )
-                )
-                .scalars()
-                .all()
-            )
-        return event_ids, list(delivery_ids)
-
-    def mark_dispatched(self, event_ids: Sequence[str]) -> None:
-        with write_transaction(self.engine) as conn:
+            created = self._deliveries(conn, subs, events)
             conn.execute(
                 update(outbound_events)
-                .where(outbound_events.c.event_id.in_(event_ids))
+                .where(outbound_events.c.event_id.in_([e[0] for e in events]))
                 .values(dispatched_at=_now())
             )
+        return len(created)
 
     def _deliveries(
         self, conn: Any, subs: Sequence[dict[str, Any]], events: Sequence[tuple[str, str]]
@@ -212,7 +201,7 @@ class SubscriptionStore:
                         deliveries.c.event_id.in_([e[0] for e in events]),
                         deliveries.c.status.in_([DeliveryStatus.FAILED, DeliveryStatus.DEAD]),
                     )
-                    .values(status=DeliveryStatus.PENDING, next_attempt_at=_now())
+                    .values(status=DeliveryStatus.PENDING, schedule_step=0, next_attempt_at=_now())
                     .returning(deliveries.c.delivery_id)
                 )
                 .scalars()
@@ -229,7 +218,7 @@ class SubscriptionStore:
                     deliveries.c.delivery_id == delivery_id,
                     deliveries.c.subscription_id == subscription_id,
                 )
-                .values(status=DeliveryStatus.PENDING, next_attempt_at=_now())
+                .values(status=DeliveryStatus.PENDING, schedule_step=0, next_attempt_at=_now())
                 .returning(deliveries.c.delivery_id)
             ).first()
         return done is not None

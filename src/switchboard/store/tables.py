@@ -252,6 +252,9 @@ deliveries = Table(
     Column("event_type", String(48), nullable=False),
     Column("status", String(16), nullable=False),
     Column("attempts", Integer, nullable=False),
+    # Attempts in the current round of the retry schedule (a retry or replay starts a new one);
+    # picks the wait before the next attempt.
+    Column("schedule_step", Integer, nullable=False, server_default="0"),
     Column("last_status_code", Integer),
     Column("last_latency_ms", Integer),
     # Why the last attempt failed, in a few words (never the receiver's whole answer).
@@ -263,6 +266,8 @@ deliveries = Table(
     Column("delivered_at", UTCDateTime()),
     UniqueConstraint("subscription_id", "event_id", name="uq_deliveries_subscription_event"),
     Index("ix_deliveries_subscription_created", "subscription_id", "created_at"),
+    # The deliverer's question, many times a second: which of a subscription's are due.
+    Index("ix_deliveries_due", "subscription_id", "status", "next_attempt_at"),
 )
 
 # Erasure (issue 18). A keyed hash of each erased provider key, so a redelivery of an erased
