@@ -259,5 +259,5 @@ def test_conversations_begun_after_an_export_without_any_are_all_found(
     whole = resolution.conversations_table(
         store.engine, routing.load().hours, now, CONVERSATIONS_SCHEMA
     )
-    assert merged.num_rows == staged.rows["conversations"] == 7
+    assert merged.num_rows == staged.rows["conversations"] == whole.num_rows > 0
     assert merged.equals(whole)
