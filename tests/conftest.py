@@ -73,6 +73,7 @@ STORE_MATRIX = tuple(
         "switchboard/test_conversation_store.py",
         "switchboard/test_access_store.py",
         "switchboard/test_outbound_events.py",
+        "switchboard/test_lifecycle_store.py",
         "activities/test_store_activities.py",
         "analytics/test_export.py",
         "analytics/test_resolution.py",

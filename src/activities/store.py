@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -10,6 +13,7 @@ from switchboard.contract import (
     DEDUPE,
     PERSIST,
     RECORD_FAILURE,
+    UNSTORABLE,
     DedupeInput,
     DedupeResult,
     FailureInput,
@@ -17,6 +21,7 @@ from switchboard.contract import (
     PersistResult,
 )
 from switchboard.store import Store
+from switchboard.store.lifecycle import is_permanent
 
 
 class StoreActivities:
@@ -36,12 +41,16 @@ class StoreActivities:
         Temporal's workflow id stops duplicates while it remembers the workflow; the store's
         unique key stops them after the namespace's retention has forgotten it.
         """
-        existing = self.store.find_interaction_key(inp.provider, inp.provider_message_id)
-        if inp.customer_identity is not None:
-            customer_id = self.store.resolve_customer(inp.customer_identity, inp.linked_identities)
-        elif existing is not None:
+        customer_id = None
+        with _refused_for_good():
+            existing = self.store.find_interaction_key(inp.provider, inp.provider_message_id)
+            if inp.customer_identity is not None:
+                customer_id = self.store.resolve_customer(
+                    inp.customer_identity, inp.linked_identities
+                )
+        if customer_id is None and existing is not None:
             customer_id = existing[1]
-        else:
+        elif customer_id is None:
             # Retried with backoff (visible in Temporal UI) until the interaction's own event,
             # which names the customer, has been stored.
             raise ApplicationError(
@@ -57,7 +66,8 @@ class StoreActivities:
     def persist(self, inp: PersistInput) -> PersistResult:
         meter = activity.metric_meter()
         try:
-            result = self.store.persist_interaction(inp.interaction, inp.raw, inp.rederive)
+            with _refused_for_good():
+                result = self.store.persist_interaction(inp.interaction, inp.raw, inp.rederive)
         except Exception:
             # Counted, then raised: Temporal retries it with backoff.
             meter.create_counter(
@@ -79,4 +89,23 @@ class StoreActivities:
 
     @activity.defn(name=RECORD_FAILURE)
     def record_failure(self, inp: FailureInput) -> None:
-        self.store.record_failure(inp.raw, inp.reason)
+        self.store.record_failure(inp.raw, inp.reason, inp.interaction)
+
+
+@contextmanager
+def _refused_for_good() -> Iterator[None]:
+    """Turn the store's refusal of the values themselves into a non-retryable failure.
+
+    Retried, such a message would hold its workflow (and the failures console's "stuck" list)
+    for ever; it ends `failed` instead, with a reason that names no value.
+    """
+    try:
+        yield
+    except Exception as exc:
+        if not is_permanent(exc):
+            raise
+        raise ApplicationError(
+            f"the store refused the interaction's values ({type(exc).__name__})",
+            type=UNSTORABLE,
+            non_retryable=True,
+        ) from None

@@ -273,8 +273,11 @@ def load(engine: Engine, only: Collection[str] | None = None) -> tuple[list[Even
             interactions.c.direction == "inbound"
         )
         customers = sorted({e.customer_id for e in events})
+        # Only the customers of conversations count: a million contacts of customers without
+        # one were read for nothing on every full recomputation.
+        with_conversations = select(conversation_events.c.customer_id).distinct()
         contact_queries = (
-            [inbound]
+            [inbound.where(interactions.c.customer_id.in_(with_conversations))]
             if only is None
             else [inbound.where(interactions.c.customer_id.in_(c)) for c in _chunks(customers)]
         )

@@ -28,6 +28,8 @@ with workflow.unsafe.imports_passed_through():
         RECORD_FAILURE,
         ROUTE,
         THREAD_INTERACTION,
+        UNSTORABLE,
+        CustomerInteraction,
         DedupeInput,
         DedupeResult,
         Direction,
@@ -46,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows.patches import (
     CONVERSATION_HANDOFF,
+    INTERACTION_LIFECYCLE,
     LOCAL_STORE_STEPS,
     ONE_WORKFLOW_TASK,
     ORPHAN_CALLBACK_WAIT,
@@ -73,7 +76,9 @@ class InteractionWorkflow:
         # One workflow task per message: every step a local activity, the conversation
         # signalled, one upsert at the end. Without the patch (histories recorded before it):
         # the conversation threads by update, and the search attributes are upserted twice.
-        self.one_task = workflow.patched(ONE_WORKFLOW_TASK.id)
+        # The life cycle's patch stands for ONE_WORKFLOW_TASK's path too (one marker a run).
+        self.lifecycle = workflow.patched(INTERACTION_LIFECYCLE.id)
+        self.one_task = self.lifecycle or workflow.patched(ONE_WORKFLOW_TASK.id)
         if not self.one_task:
             workflow.deprecate_patch(LOCAL_STORE_STEPS.id)
         try:
@@ -105,7 +110,7 @@ class InteractionWorkflow:
                 return await self._orphan(inp, draft)
             dedupe = found
         else:
-            dedupe = await self._step(DEDUPE, dedupe_input, DedupeResult)
+            dedupe = await self._store_step(inp, DEDUPE, dedupe_input, DedupeResult)
 
         route = await workflow.execute_local_activity(
             ROUTE,
@@ -129,12 +134,17 @@ class InteractionWorkflow:
             interaction_id=dedupe.existing_interaction_id or str(workflow.uuid4()),
             customer_id=dedupe.customer_id,
             route=route,
-            status=Status.COMPLETED,
+            # An inbound one is on its way to its conversation, which completes it.
+            status=Status.PROCESSING
+            if self.lifecycle and draft.direction is Direction.INBOUND
+            else Status.COMPLETED,
         )
-        persisted = await self._step(
+        persisted = await self._store_step(
+            inp,
             PERSIST,
             PersistInput(interaction, inp.raw, rederive=inp.reprocess),
             PersistResult,
+            interaction,
         )
         conversation_id = None
         if not self.one_task:
@@ -224,6 +234,27 @@ class InteractionWorkflow:
         )
         return InteractionResult(interaction_id="", customer_id="", created=False, orphaned=True)
 
+    async def _store_step(
+        self,
+        inp: InteractionInput,
+        name: str,
+        arg: Any,
+        result_type: type[T],
+        interaction: CustomerInteraction | None = None,
+    ) -> T:
+        """A store step; one whose values the store refuses for good fails the workflow."""
+        try:
+            return await self._step(name, arg, result_type)
+        except (ActivityError, ApplicationError) as err:
+            cause = err.cause if isinstance(err, ActivityError) else err
+            if not (
+                self.lifecycle and isinstance(cause, ApplicationError) and cause.type == UNSTORABLE
+            ):
+                raise
+            reason = _reason(err)
+            await self._fail(inp, reason, interaction)
+            raise ApplicationError(reason, type=UNSTORABLE, non_retryable=True) from err
+
     async def _step(self, name: str, arg: Any, result_type: type[T]) -> T:
         """A step that touches the store: retried with backoff until the store is back."""
         return await workflow.execute_local_activity(
@@ -248,13 +279,15 @@ class InteractionWorkflow:
         )
         return conversation_id
 
-    async def _fail(self, inp: InteractionInput, reason: str) -> None:
+    async def _fail(
+        self, inp: InteractionInput, reason: str, interaction: CustomerInteraction | None = None
+    ) -> None:
         # Set before the activity: attributes upserted in the task that fails the workflow are
         # dropped with it.
         workflow.upsert_search_attributes([sa.INTERACTION_STATUS.value_set(Status.FAILED)])
         await workflow.execute_activity(
             RECORD_FAILURE,
-            FailureInput(inp.raw, reason),
+            FailureInput(inp.raw, reason, interaction),
             start_to_close_timeout=STORE_TIMEOUT,
             retry_policy=STORE_RETRY,
         )

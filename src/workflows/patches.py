@@ -129,6 +129,22 @@ ORPHAN_CALLBACK_WAIT = Patch(
     "(the retry for ever) goes and the call becomes deprecate_patch.",
 )
 
+INTERACTION_LIFECYCLE = Patch(
+    id="interaction-lifecycle",
+    workflow="InteractionWorkflow",
+    introduced=date(2026, 12, 1),
+    commit="h-lifecycle (issue 20)",
+    changed="A new inbound interaction is stored `processing` (its conversation completes it), "
+    "no longer `completed` at once; a store step the store refuses for good "
+    "(UnstorableInteraction) fails the workflow as `failed`, the interaction kept as a "
+    "`failed` row, instead of retrying for ever. New runs ask this patch alone: it stands for "
+    "ONE_WORKFLOW_TASK's path plus the life cycle.",
+    step="patched",
+    retire_when="No InteractionWorkflow started before this patch's release is running (they "
+    "last seconds, or retry while the store is down): then ONE_WORKFLOW_TASK's branch without "
+    "the life cycle goes, and this call becomes deprecate_patch.",
+)
+
 # --- ConversationWorkflow --------------------------------------------------------------------
 
 RECORD_CONVERSATION_LOCALLY = Patch(
@@ -211,6 +227,7 @@ LEDGER = (
     LOCAL_STORE_STEPS,
     ONE_WORKFLOW_TASK,
     ORPHAN_CALLBACK_WAIT,
+    INTERACTION_LIFECYCLE,
     RECORD_CONVERSATION_LOCALLY,
     UPSERT_CHANGED_ATTRIBUTES,
     KEEP_EARLIER_TIMER,

@@ -239,3 +239,25 @@ def test_only_the_conversations_that_may_have_changed_are_recomputed(
     )
     assert merged.equals(whole)
     assert merged.filter(pc.equal(merged["conversation_id"], "c4"))["answered"][0].as_py()
+
+
+def test_conversations_begun_after_an_export_without_any_are_all_found(
+    store: Store, tmp_path: Path
+) -> None:
+    """An export before any conversation (its watermark has no event time) is no reason to
+    recompute every conversation from every contact at the next one: the new ones are found."""
+    persist(store, DAY)
+    root = tmp_path / "exports"
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    export.publish(
+        root, export.stage(store.engine, root, Privacy(b"k"), routing.load().hours, now), []
+    )
+    assert export.published_watermark(root).events_at is None
+    write_scenario(store)
+    staged = export.stage(store.engine, root, Privacy(b"k"), routing.load().hours, now)
+    merged = pq.read_table(staged.path / "conversations" / "data.parquet")
+    whole = resolution.conversations_table(
+        store.engine, routing.load().hours, now, CONVERSATIONS_SCHEMA
+    )
+    assert merged.num_rows == staged.rows["conversations"] == whole.num_rows > 0
+    assert merged.equals(whole)

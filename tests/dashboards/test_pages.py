@@ -98,6 +98,7 @@ def test_channels_lists_each_channel(dashboard_env: Path) -> None:
     table = app.dataframe[0].value
     assert list(table.channel) == ["sms"]
     assert int(table.interactions[0]) == 4 and int(table.customers[0]) == 2
+    assert int(table.failed[0]) == 0  # the life cycle's failed ones, counted per channel
 
 
 def test_resolution_shows_conversations_by_queue(dashboard_env: Path) -> None:

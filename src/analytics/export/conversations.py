@@ -32,11 +32,9 @@ def conversations_table(
     now: datetime,
 ) -> tuple[pa.Table, int]:
     """The dataset's new table, and how many conversations were recomputed for it."""
-    if (
-        previous.events_at is None
-        or previous.interactions_updated_at is None
-        or not staged_file.exists()
-    ):
+    # No events at the last export (`events_at` None) is no reason to recompute everything:
+    # every event since is new, and `_touched` finds them all.
+    if previous.interactions_updated_at is None or not staged_file.exists():
         table = resolution.conversations_table(engine, hours, now, CONVERSATIONS_SCHEMA)
         return table, table.num_rows
     old = pq.read_table(staged_file, schema=CONVERSATIONS_SCHEMA)
@@ -56,15 +54,12 @@ def conversations_table(
 
 def _touched(engine: Engine, previous: Watermark, lookback: timedelta) -> set[str]:
     """Conversations with events near or after the watermark, or whose customer wrote since."""
-    assert previous.events_at is not None and previous.interactions_updated_at is not None
+    assert previous.interactions_updated_at is not None
+    recent = select(conversation_events.c.conversation_id).distinct()
+    if previous.events_at is not None:
+        recent = recent.where(conversation_events.c.at >= previous.events_at - lookback)
     with engine.connect() as conn:
-        touched = set(
-            conn.execute(
-                select(conversation_events.c.conversation_id)
-                .where(conversation_events.c.at >= previous.events_at - lookback)
-                .distinct()
-            ).scalars()
-        )
+        touched = set(conn.execute(recent).scalars())
         customers = select(interactions.c.customer_id).where(
             interactions.c.updated_at > previous.interactions_updated_at,
             interactions.c.direction == "inbound",

@@ -19,6 +19,8 @@ per_channel = data.query(
                count(*) FILTER (WHERE direction = 'inbound') AS inbound,
                count(*) FILTER (WHERE direction = 'outbound') AS outbound,
                count(DISTINCT customer_id) AS customers,
+               count(*) FILTER (WHERE status = 'processing') AS processing,
+               count(*) FILTER (WHERE status = 'failed') AS failed,
                round(quantile_cont(latency_ms, 0.50)) AS p50_ms,
                round(quantile_cont(latency_ms, 0.99)) AS p99_ms,
                avg(CAST(has_media AS DOUBLE)) AS with_media

@@ -49,6 +49,9 @@ RECORD_FAILURE = "record_failure"
 
 # Error types of permanent (non-retryable) failures.
 MALFORMED_PAYLOAD = "MalformedPayload"
+# The store refuses the event's values for good (a character its driver cannot encode, a value
+# the database rejects): retrying cannot help, so the message ends `failed`.
+UNSTORABLE = "UnstorableInteraction"
 # Retryable: an event that names no customer arrived before the interaction it belongs to.
 AWAITING_INTERACTION = "AwaitingInteraction"
 # The `InteractionStatus` of a callback whose interaction never arrived in time: its raw event
@@ -267,6 +270,9 @@ class PersistResult:
 class FailureInput:
     raw: RawEvent
     reason: str
+    # The interaction the store refused, when the pipeline got that far: kept as a `failed`
+    # row (its values made storable), so the store counts it.
+    interaction: CustomerInteraction | None = None
 
 
 @dataclass
@@ -290,6 +296,7 @@ __all__ = [
     "RECORD_FAILURE",
     "ROUTE",
     "TASK_QUEUE",
+    "UNSTORABLE",
     "Channel",
     "Content",
     "CustomerInteraction",

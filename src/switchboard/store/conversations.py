@@ -16,7 +16,7 @@ from switchboard.contract import (
     Route,
     SendReplyInput,
 )
-from switchboard.store import outbound
+from switchboard.store import lifecycle, outbound
 from switchboard.store.engine import upsert, write_transaction
 from switchboard.store.rows import sla_policy
 from switchboard.store.tables import conversation_events, conversations, interactions, outbox
@@ -115,13 +115,8 @@ class ConversationStore:
                     .on_conflict_do_nothing()
                 )
             if interaction_ids:
-                conn.execute(
-                    interactions.update()
-                    .where(
-                        interactions.c.interaction_id.in_(interaction_ids),
-                        interactions.c.conversation_id.is_distinct_from(state.conversation_id),
-                    )
-                    .values(conversation_id=state.conversation_id, updated_at=datetime.now(UTC))
+                lifecycle.complete_threaded(
+                    conn, interaction_ids, state.conversation_id, datetime.now(UTC)
                 )
             outbound.conversation_changed(conn, customer_id, state, events)
 

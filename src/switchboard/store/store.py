@@ -7,15 +7,16 @@ message again after Temporal has forgotten the first workflow.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, and_, or_, select, text
 from sqlalchemy.engine import Connection
 
-from switchboard.contract import CustomerInteraction, Identity, PersistResult, RawEvent
+from switchboard.contract import CustomerInteraction, Identity, PersistResult, RawEvent, Status
 from switchboard.merge import merge_interaction, rederive_interaction
-from switchboard.store import customers, outbound
+from switchboard.store import customers, lifecycle, outbound
 from switchboard.store.engine import create_store_engine, upsert, write_transaction
 from switchboard.store.rows import (
     changed_columns,
@@ -139,12 +140,22 @@ class Store:
             stored = (
                 conn.execute(select(interactions).where(*key).with_for_update()).mappings().one()
             )
+            revived = False
             if inserted:
                 outbound.interaction_persisted(conn, dict(stored))
             else:
                 current = interaction_from_row(stored)
-                merged = merge_interaction(current, interaction)
-                if rederive:
+                # A `failed` stand-in (lifecycle.record_failed) stored at last, by a retry:
+                # what the event yields now replaces it, and it goes on as a new interaction.
+                revived = (
+                    current.status is Status.FAILED and interaction.status is not Status.FAILED
+                )
+                merged = (
+                    replace(interaction, interaction_id=current.interaction_id)
+                    if revived
+                    else merge_interaction(current, interaction)
+                )
+                if rederive and not revived:
                     merged = rederive_interaction(merged, interaction)
                 changes = changed_columns(current, merged)
                 if changes:
@@ -158,13 +169,18 @@ class Store:
         return PersistResult(
             interaction_id=stored["interaction_id"],
             persisted_at=stored["persisted_at"],
-            created=inserted,
+            created=inserted or revived,
         )
 
-    def record_failure(self, raw: RawEvent, reason: str) -> None:
-        """Archive a raw event that could not be processed, with the reason, so it is not lost."""
+    def record_failure(
+        self, raw: RawEvent, reason: str, interaction: CustomerInteraction | None = None
+    ) -> None:
+        """Archive a raw event that could not be processed, with the reason, so it is not lost;
+        and the `interaction` the store refused, if any, as a `failed` row."""
         with write_transaction(self.engine) as conn:
             self._archive(conn, raw, error=reason)
+            if interaction is not None:
+                lifecycle.record_failed(conn, interaction, _now())
             # Reprocessed and still failing: the reason is the current code's.
             conn.execute(
                 raw_events.update()
