@@ -412,6 +412,11 @@ def poison_attempts(now: int) -> list[tuple[Attempt, str]]:
         out.append(
             (Attempt("/webhooks/sendgrid/events", "poison", body, headers, 400), "timestamp")
         )
+    # A lone surrogate, escaped in JSON: valid to json.loads, unencodable by everything after.
+    genuine = push_attempts(now)[0].body
+    lone = genuine.replace(b'"ok"', b'"\\ud800"')
+    headers = sign_standard_webhook(PUSH_SECRET, lone, "msg_" + secrets.token_hex(10), now)
+    out.append((Attempt("/webhooks/push", "poison surrogate", lone, headers, 400), "content.text"))
     return out
 
 

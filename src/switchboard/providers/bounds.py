@@ -7,6 +7,7 @@ with the same reason (an event archived before a bound existed, or reprocessed).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 from switchboard.errors import MalformedPayload
@@ -47,9 +48,31 @@ def _length(value: str | None, name: str, maximum: int) -> None:
         raise MalformedPayload(f"{name} longer than {maximum} characters")
 
 
+def _unicode(value: object, name: str) -> None:
+    """Every string encodable as UTF-8: a JSON body may escape a lone surrogate (`"\\ud800"`),
+    which Python decodes but no payload converter or database driver can encode."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise MalformedPayload(f"{name} is not valid Unicode text") from None
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            _unicode(getattr(value, f.name), f"{name}.{f.name}" if name else f.name)
+    elif isinstance(value, list):
+        for item in value:
+            _unicode(item, name)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _unicode(key, name)
+            _unicode(item, f"{name}.{key}" if str(key).isidentifier() else name)
+
+
 def check(event: ProviderEvent) -> ProviderEvent:
     """`event` unchanged when it fits the store and Temporal, else `MalformedPayload`."""
     interaction = event.interaction
+    _unicode(event.event_key, "event key")
+    _unicode(interaction, "")
     _length(event.event_key, "event key", MAX_KEY_CHARS)
     _length(interaction.provider_message_id, "provider message id", MAX_KEY_CHARS)
     _length(interaction.from_address, "from address", MAX_ADDRESS_CHARS)
