@@ -163,15 +163,17 @@ async def test_temporal_outage_never_acknowledges_a_message_it_could_not_make_du
     }
     store = Store.from_url(f"sqlite:///{db}")
     store.migrate()
-    temporal = switchboard(["temporal"], env, tmp_path, tmp_path / "temporal.log")
-    await _temporal_ready(env["TEMPORAL_ADDRESS"])
-    worker = switchboard(["worker"], env, tmp_path, tmp_path / "worker.log")
-    ingress = switchboard(["ingress"], env, tmp_path, tmp_path / "ingress.log")
     run = Run(env["SWITCHBOARD_PUBLIC_URL"], token)
     # Before, during and after the outage; during it each request waits out the 2 s start.
     before, outage, back = run.add(40), run.add(40), run.add(40)
     sids = list(run.messages)
+    temporal = switchboard(["temporal"], env, tmp_path, tmp_path / "temporal.log")
+    started = [temporal]  # stopped however the test ends: a leaked server outlives the run
     try:
+        await _temporal_ready(env["TEMPORAL_ADDRESS"])
+        worker = switchboard(["worker"], env, tmp_path, tmp_path / "worker.log")
+        ingress = switchboard(["ingress"], env, tmp_path, tmp_path / "ingress.log")
+        started += [worker, ingress]
         await wait_http(run.base + "/readyz", ingress)
         first = await run.send_all(before)
         temporal.send_signal(signal.SIGKILL)  # an outage: no goodbye
@@ -179,13 +181,14 @@ async def test_temporal_outage_never_acknowledges_a_message_it_could_not_make_du
         during = await run.send_all(outage)
         # The same state on disk, as after a host restart.
         temporal = switchboard(["temporal"], env, tmp_path, tmp_path / "temporal.log")
+        started.append(temporal)
         await _temporal_ready(env["TEMPORAL_ADDRESS"])
         after = await run.send_all(back)
         acknowledged = first | during | after
         await run.redeliver_until_acknowledged(set(sids) - acknowledged, timeout_s=60)
         found = await wait_persisted(store, set(sids), timeout_s=120)
     finally:
-        stop(ingress, worker, temporal)
+        stop(*started)
         store.close()
 
     print("\n" + report("temporal outage", run, found))
