@@ -1,15 +1,15 @@
 """A duplicate storm: every delivery three times, concurrently, shuffled; statuses out of order.
 
-60 inbound SMS and the status callbacks of 60 outbound messages (queued, sent, delivered), each
-request delivered three times, all 720 in one shuffled concurrent burst (64 in flight) through
-the real app and worker: exactly 120 interactions, one workflow per distinct event, every
+50 inbound SMS and the status callbacks of 50 outbound messages (queued, sent, delivered), each
+request delivered three times, all 600 in one shuffled concurrent burst (64 in flight) through
+the real app and worker: exactly 100 interactions, one workflow per distinct event, every
 outbound message at its furthest status. On both stores: SQLite, the embedded default, where
 every writer queues for one lock, and PostgreSQL's concurrent upserts.
 
 What the storm proves is the races: copies of one event in flight together. Those come from the
 window of 64, not from the size of the burst: about 100 events have copies within 64 deliveries
 of each other in a shuffled storm of this size, 125 in one of 3,000 (simulated), which cost four
-minutes of `make test` to wait for.
+minutes of `make test` to wait for. (PostgreSQL ran this size before; SQLite five times it.)
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from tests.support.settings import ingress_settings
 from workflows import InteractionWorkflow
 
 TOKEN = secrets.token_hex(16)
-MESSAGES = 60  # of each kind
+MESSAGES = 50  # of each kind
 COPIES = 3
 STATUSES = ("queued", "sent", "delivered")
 
