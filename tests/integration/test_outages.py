@@ -104,7 +104,7 @@ async def wait_persisted(store: Store, sids: set[str], timeout_s: float) -> Coun
         await asyncio.sleep(0.5)
 
 
-async def wait_http(url: str, process: subprocess.Popen[bytes], timeout_s: float = 60) -> None:
+async def wait_http(url: str, process: subprocess.Popen[bytes], timeout_s: float = 120) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
     async with httpx.AsyncClient(timeout=1) as http:
