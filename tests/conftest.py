@@ -23,8 +23,7 @@ time zones, keyset paging):
   late commit on PostgreSQL must not fall below the watermark.
 - `runtime/test_reprocess.py`: reprocessing reads the raw-event archive back and rewrites its
   interactions in place.
-- `integration/test_duplicate_storm.py`: concurrent upserts racing (a fifth of the size on
-  PostgreSQL).
+- `integration/test_duplicate_storm.py`: concurrent upserts racing.
 
 Tests that merely need somewhere to put what they check (ingress, workflows, hostile input,
 dashboards, runtime commands) use SQLite only: they test the app, the workflows and the wiring,
@@ -40,6 +39,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -114,6 +114,8 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
         dev_server_log_level="error",
         dev_server_extra_args=["--namespace", PG_NAMESPACE, "--namespace", REPLAY_NAMESPACE],
         data_converter=DATA_CONVERTER,
+        # The SDK gives it 5 s, which a loaded CI machine overran and failed every test.
+        dev_server_startup_timeout=timedelta(seconds=60),
     )
     yield env
     await env.shutdown()

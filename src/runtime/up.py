@@ -159,7 +159,8 @@ def run(settings: UpSettings) -> int:
                 pass_fds=(listener.fileno(),),
             )
         )
-        _wait("ingress", ingress, 60)
+        # Started before the ingress is ready, not after: neither needs the other, and their
+        # imports (most of a start) then overlap on a second core.
         dashboards = supervisor.add(
             Child(
                 "dashboards",
@@ -168,6 +169,7 @@ def run(settings: UpSettings) -> int:
                 lambda: _http_ready(dashboards_url + "/_stcore/health"),
             )
         )
+        _wait("ingress", ingress, 60)
         _wait("dashboards", dashboards, 60)
         _print_ready(settings, base_url)
         if settings.demo:

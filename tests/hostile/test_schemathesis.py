@@ -21,7 +21,10 @@ from tests.support.settings import API_KEY, ingress_settings
 
 pytestmark = pytest.mark.slow  # a minute on a busy 2-core machine: not in `make test-fast`
 
-EXAMPLES_PER_OPERATION = 100  # the operations with inputs: over 1,000 generated requests
+# 30 per operation with inputs: over 900 generated requests on today's 40 operations. At 100
+# (3,010 requests) every (operation, status) pair answered, 46 of them, had already come up
+# within the first 20 of each operation's examples (derandomized: the same examples each run).
+EXAMPLES_PER_OPERATION = 30
 
 
 @pytest.fixture(scope="module")
@@ -73,5 +76,5 @@ def test_no_generated_request_gets_a_server_error(app_client: TestClient) -> Non
 
         fuzz()
     print(f"\nschemathesis: {sum(calls.values())} requests over {len(operations)} operations")
-    assert len(operations) >= 15 and sum(calls.values()) >= 1000
+    assert len(operations) >= 15 and sum(calls.values()) >= 20 * len(operations)
     assert server_errors == []
