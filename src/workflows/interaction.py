@@ -149,7 +149,10 @@ class InteractionWorkflow:
         conversation_id = None
         if not self.one_task:
             workflow.deprecate_patch(CONVERSATION_HANDOFF.id)
-        if persisted.created and draft.direction is Direction.INBOUND:
+        # Replay-safe without a patch: histories recorded before `awaiting_thread` existed
+        # decode it as False, so they issue the same commands as before.
+        handing_off = persisted.created or persisted.awaiting_thread
+        if handing_off and draft.direction is Direction.INBOUND:
             hand_off = HandOffInput(
                 InteractionRef(
                     interaction_id=persisted.interaction_id,

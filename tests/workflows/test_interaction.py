@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
@@ -14,14 +16,17 @@ from temporalio.worker import Worker
 from switchboard import search_attributes as sa
 from switchboard.contract import (
     MALFORMED_PAYLOAD,
+    Identity,
+    IdentityKind,
     InteractionInput,
     InteractionResult,
+    Status,
     conversation_workflow_id,
     interaction_workflow_id,
 )
 from switchboard.store import Store
 from switchboard.store.tables import raw_events
-from tests.support.builders import sms_input
+from tests.support.builders import random_phone, sms_input, sms_interaction
 from tests.support.pipeline import threaded_conversation
 from workflows import InteractionWorkflow
 
@@ -113,6 +118,29 @@ async def test_second_workflow_for_the_same_message_adds_nothing(
     )
     assert first.created and not second.created
     assert second.interaction_id == first.interaction_id
+
+
+async def test_a_run_that_finds_its_message_stored_but_unthreaded_still_hands_it_off(
+    client: Client, worker: Worker, store: Store, task_queue: str
+) -> None:
+    """As after a first workflow task that timed out between persist and the hand-off: its
+    retry persists again (the row is there) and must still thread the interaction."""
+    sender = random_phone()
+    customer_id = store.resolve_customer(Identity(IdentityKind.PHONE, sender))
+    interaction, raw = sms_interaction(customer_id, sender, datetime.now(UTC))
+    stored = store.persist_interaction(replace(interaction, status=Status.PROCESSING), raw)
+
+    result = await client.execute_workflow(
+        InteractionWorkflow.run,
+        InteractionInput(raw=raw),
+        id=interaction_workflow_id("twilio", raw.event_key),
+        task_queue=task_queue,
+    )
+    assert result.interaction_id == stored.interaction_id and not result.created
+    conversation_id = await threaded_conversation(client, store, "twilio", raw.event_key)
+    threaded = store.get_interaction(stored.interaction_id)
+    assert threaded is not None and threaded.status is Status.COMPLETED
+    assert threaded.conversation_id == conversation_id
 
 
 async def test_malformed_payload_fails_the_workflow_but_keeps_the_raw_event(

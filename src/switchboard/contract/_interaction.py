@@ -264,6 +264,10 @@ class PersistResult:
     interaction_id: str
     persisted_at: datetime
     created: bool
+    # Stored before, still waiting for its conversation (`processing`): a run whose first
+    # workflow task timed out after persist, before the hand-off, runs persist again and
+    # must still hand the interaction off. False in histories recorded before it existed.
+    awaiting_thread: bool = False
 
 
 @dataclass

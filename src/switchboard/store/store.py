@@ -140,11 +140,12 @@ class Store:
             stored = (
                 conn.execute(select(interactions).where(*key).with_for_update()).mappings().one()
             )
-            revived = False
+            revived = awaiting_thread = False
             if inserted:
                 outbound.interaction_persisted(conn, dict(stored))
             else:
                 current = interaction_from_row(stored)
+                awaiting_thread = current.status is Status.PROCESSING
                 # A `failed` stand-in (lifecycle.record_failed) stored at last, by a retry:
                 # what the event yields now replaces it, and it goes on as a new interaction.
                 revived = (
@@ -170,6 +171,7 @@ class Store:
             interaction_id=stored["interaction_id"],
             persisted_at=stored["persisted_at"],
             created=inserted or revived,
+            awaiting_thread=awaiting_thread,
         )
 
     def record_failure(
