@@ -25,6 +25,11 @@ def _rss(figures: dict[str, Any], role: str) -> str:
     return str(figures["peak_rss_mb"].get(role, NONE))
 
 
+def _through(system: dict[str, Any]) -> str:
+    phases = ("max_rate", "half_rate", "burst")
+    return " / ".join(f"{system[p]['through']} of {system[p]['messages']}" for p in phases)
+
+
 def rows(result: dict[str, Any]) -> list[Row]:
     """One store's result (`run.bench_store`) as rows of the table the CLI prints."""
     bare, minimal, ours = result["bare"], result["minimal"], result["switchboard"]
@@ -95,6 +100,13 @@ def rows(result: dict[str, Any]) -> list[Row]:
             NONE,
             str(surge["refused_then_retried"]),
             "0",
+        ),
+        (
+            "messages through within 10 min: max / half / burst",
+            NONE,
+            _through(minimal),
+            _through(ours),
+            "all",
         ),
         ("load average (1, 5, 15 min) at the end", "", "", str(result["load_average"]), ""),
     ]

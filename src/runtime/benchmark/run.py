@@ -12,7 +12,8 @@ running as in production) and its Temporal server:
    for requests refused with 503.
 
 A message counts once its workflow is done: stored (the minimal app), persisted and threaded
-into its conversation (Switchboard). The processes are sampled for CPU and peak RSS per role.
+into its conversation (Switchboard); one not through within 10 minutes is left out of the
+figures, and `through` says how many were. The processes are sampled for CPU and peak RSS per role.
 """
 
 from __future__ import annotations
@@ -69,10 +70,12 @@ async def _measure(
             persisted = await minimal_latencies(system.database_url, sids, TIMEOUT_S)
             threaded, done = [], len(persisted)
         elapsed = time.perf_counter() - started
-    if done < count:
-        raise RuntimeError(f"only {done} of {count} messages through within {TIMEOUT_S} s")
+    if not done:
+        raise RuntimeError(f"none of {count} messages through within {TIMEOUT_S} s")
     figures: dict[str, Any] = {
         "messages": count,
+        # Fewer than sent: the rest were not through within TIMEOUT_S (figures of those that were).
+        "through": done,
         "rate_per_s": None if rate is None else round(rate, 1),
         "messages_per_s": round(count / elapsed, 1),
         "refused_then_retried": sent.refused,
@@ -81,8 +84,10 @@ async def _measure(
         "cpu_ms_per_message": {r: round(v / count * 1000, 1) for r, v in sampler.cpu.items()},
         "peak_rss_mb": sampler.peak_rss_mb(),
     }
-    if threaded:
-        figures["receipt_to_threaded"] = summary(threaded)
+    if isinstance(system, Stack):
+        figures["threaded"] = len(threaded)
+        if threaded:
+            figures["receipt_to_threaded"] = summary(threaded)
     return figures
 
 
