@@ -17,7 +17,8 @@ def _role(process: psutil.Process) -> str | None:
     if "start-dev" in command:
         return "temporal"
     for role in ("worker", "ingress"):
-        if command.endswith(f"switchboard {role}"):
+        # `up` passes the ingress its listening socket: `switchboard ingress --fd 3`.
+        if f"switchboard {role}" in command:
             return role
     return None
 
