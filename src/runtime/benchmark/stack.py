@@ -1,4 +1,5 @@
-"""A real `switchboard up` (embedded Temporal, worker, ingress, SQLite) in a temp dir."""
+"""A real `switchboard up` (embedded Temporal, worker, ingress, SQLite unless
+`SWITCHBOARD_DATABASE_URL` is given) in a temp dir."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ class Stack:
     temporal_address: str
     data_dir: Path
     pid: int  # of `switchboard up`; its children are Temporal, the worker, the ingress, …
+    database_url: str
 
 
 @asynccontextmanager
@@ -73,7 +75,10 @@ async def running_stack(settings: dict[str, str]) -> AsyncIterator[Stack]:
                 if time.monotonic() > deadline or up.poll() is not None:
                     raise SystemExit("switchboard up did not become ready")
                 await asyncio.sleep(0.3)
-        yield Stack(base, f"127.0.0.1:{temporal}", tmp / "data", up.pid)
+        database_url = env["SWITCHBOARD_DATABASE_URL"] or (
+            f"sqlite:///{tmp / 'data' / 'switchboard.db'}"
+        )
+        yield Stack(base, f"127.0.0.1:{temporal}", tmp / "data", up.pid, database_url)
     finally:
         up.terminate()
         up.wait(timeout=60)
@@ -123,7 +128,7 @@ class Latencies:
 
 async def stored_latencies(stack: Stack, sids: list[str], timeout_s: float) -> Latencies:
     """Latencies of the messages `sids`, once all are persisted and threaded (or at timeout)."""
-    store = Store.from_url(f"sqlite:///{stack.data_dir / 'switchboard.db'}")
+    store = Store.from_url(stack.database_url)
     query = select(
         interactions.c.received_at,
         interactions.c.persisted_at,

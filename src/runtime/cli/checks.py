@@ -93,54 +93,45 @@ def replay_check(
 def bench_command(
     count: Annotated[int, typer.Option(min=50, help="messages per run")] = 1000,
     rate: Annotated[
-        float, typer.Option(min=0, help="fixed rate per second (0: half the baseline's)")
+        float,
+        typer.Option(min=0, help="rate for the latencies (0: half Switchboard's maximum)"),
     ] = 0,
+    store: Annotated[
+        list[str] | None,
+        typer.Option(help="sqlite and/or postgresql (default: both, one after the other)"),
+    ] = None,
     out: Annotated[Path, typer.Option(help="where to write the figures")] = Path(
         "bench-result.json"
     ),
 ) -> None:
-    """Benchmark the pipeline against bare Temporal on an embedded stack of its own."""
+    """Benchmark Switchboard against a hand-written intake and bare Temporal, side by side."""
     import json
 
     with needs("embedded"):
-        from runtime.benchmark.run import bench
+        from runtime.benchmark.report import rows
+        from runtime.benchmark.run import STORES, bench
 
-    with console.status("benchmarking (an embedded stack of its own, a few minutes)…"):
+    stores = tuple(store or STORES)
+    if unknown := set(stores) - set(STORES):
+        raise typer.BadParameter(
+            f"unknown store {', '.join(sorted(unknown))}", param_hint="--store"
+        )
+    with console.status("benchmarking (embedded stacks of its own, several minutes each)…"):
         try:
-            result = asyncio.run(bench(count, rate or None))
+            result = asyncio.run(bench(count, rate or None, stores))
         except RuntimeError as exc:
             console.print(f"[red]benchmark failed:[/] {exc}")
             raise typer.Exit(1) from exc
-    table = Table("figure", "value")
-    fixed, maximum, burst = result["fixed_rate"], result["max_rate"], result["burst"]
-    rows = {
-        "worker processes (SWITCHBOARD_WORKERS)": result["worker_processes"],
-        "bare baseline (workflows/s)": result["baseline_workflows_per_s"],
-        "pipeline at max rate (messages/s)": maximum["messages_per_s"],
-        "ratio pipeline / baseline": result["ratio_pipeline_to_baseline"],
-        f"ack p50 / p99 at {fixed['rate_per_s']}/s (ms)": (
-            f"{fixed['ack']['p50_ms']} / {fixed['ack']['p99_ms']}"
-        ),
-        "receipt→persisted p50 / p99 (ms)": (
-            f"{fixed['receipt_to_persisted']['p50_ms']} / {fixed['receipt_to_persisted']['p99_ms']}"
-        ),
-        "receipt→threaded p50 / p99 (ms)": (
-            f"{fixed['receipt_to_threaded']['p50_ms']} / {fixed['receipt_to_threaded']['p99_ms']}"
-        ),
-        "sustained at the fixed rate (messages/s)": fixed["messages_per_s"],
-        "peak RSS (MB)": result["peak_rss_mb"],
-        "CPU share": result["cpu_share"],
-        f"burst at {burst['rate_per_s']}/s: messages/s, refused then retried": (
-            f"{burst['messages_per_s']}, {burst['refused_then_retried']}"
-        ),
-        "burst peak RSS (MB)": burst["peak_rss_mb"],
-        "payload encryption, converter CPU per message off / on (µs)": (
-            f"{result['encryption']['converter_cpu_us_per_message_encryption_off']} / "
-            f"{result['encryption']['converter_cpu_us_per_message_encryption_on']}"
-        ),
-    }
-    for name, value in rows.items():
-        table.add_row(name, str(value))
-    console.print(table)
+    for name in stores:
+        table = Table("figure", "bare", "minimal app", "Switchboard", "target", title=name)
+        for row in rows(result[name]):
+            table.add_row(*row)
+        console.print(table)
+    encryption = result["encryption"]
+    console.print(
+        "payload encryption, converter CPU per message off / on: "
+        f"{encryption['converter_cpu_us_per_message_encryption_off']} / "
+        f"{encryption['converter_cpu_us_per_message_encryption_on']} µs"
+    )
     out.write_text(json.dumps(result, indent=2))
     console.print(f"written to {out}")
