@@ -8,6 +8,7 @@ import signal
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from importlib.metadata import version
 from typing import Any
 
 import httpx
@@ -48,6 +49,10 @@ log = logging.getLogger(__name__)
 WORKFLOWS = [InteractionWorkflow, ConversationWorkflow, ExportWorkflow, RetentionWorkflow]
 # Every workflow type, the pipeline's and the deliveries' (which have a task queue of their own).
 ALL_WORKFLOWS = [*WORKFLOWS, DeliveryWorkflow]
+# Named, not derived: without a build id the SDK hashes the code of every loaded module when
+# the first worker starts, compiling each from source where no bytecode is cached (13-50 s
+# under load with PYTHONDONTWRITEBYTECODE). Worker versioning is not used; this is a label.
+BUILD_ID = f"switchboard-{version('switchboard')}"
 
 
 def build_worker(
@@ -99,6 +104,7 @@ def build_worker(
         max_concurrent_local_activities=max_concurrent_activities,
         # On SIGTERM, let in-flight store writes finish rather than cancel them mid-retry.
         graceful_shutdown_timeout=timedelta(seconds=10),
+        build_id=BUILD_ID,
     )
 
 
@@ -123,6 +129,7 @@ def build_delivery_worker(
         activities=[deliveries.attempt_delivery],
         max_concurrent_activities=max_concurrent_deliveries,
         graceful_shutdown_timeout=timedelta(seconds=5),
+        build_id=BUILD_ID,
     )
 
 
