@@ -103,7 +103,7 @@ def seed(store: Store, at: datetime, blob: str) -> Seeded:
                 created_at=at,
             )
         )
-    SubscriptionStore(store.engine).prepare_dispatch()
+    SubscriptionStore(store.engine).dispatch()
     # What was written now is made as old as the message (the store stamps its own times).
     with store.engine.begin() as conn:
         for table, column, key in (
