@@ -18,6 +18,8 @@ time zones, keyset paging):
   subscriptions, deliveries, replay.
 - `activities/test_store_activities.py`: dedupe and persist, concurrent first sightings and
   idempotent upserts (where psycopg's rowcount of -1 once made every insert look like a merge).
+- `activities/test_retention.py`: retention deletes every kind of row by age in one
+  transaction (subqueries, `NOT EXISTS`, the export's rewrite requests).
 - `analytics/test_export.py`, `analytics/test_resolution.py`, `test_export_truth.py`: the export
   and the metrics read the store by watermark and SQL; retention purges and deletes from it; a
   late commit on PostgreSQL must not fall below the watermark.
@@ -75,6 +77,7 @@ STORE_MATRIX = tuple(
         "switchboard/test_outbound_events.py",
         "switchboard/test_lifecycle_store.py",
         "activities/test_store_activities.py",
+        "activities/test_retention.py",
         "analytics/test_export.py",
         "analytics/test_resolution.py",
         "analytics/test_export_truth.py",

@@ -1,17 +1,24 @@
-"""purge_expired: the store's retention, run hourly by RetentionWorkflow.
+"""purge_expired: retention, run hourly by RetentionWorkflow, over everything Switchboard keeps.
 
-Synchronous (SQL over whole tables): it runs in the worker's thread pool.
+Raw payloads are emptied after `payload_days`; after `row_days` every kind of row goes
+(`switchboard.store.retention`), the exports drop what the store dropped at their next run and
+lose their older copies now; blobs go once nothing names them and they are older than the
+shorter limit. Synchronous (SQL over whole tables, files): it runs in the worker's thread pool.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from temporalio import activity
 
+from analytics.export.expired import remove_copies_before
+from switchboard.blobs import BlobStore
 from switchboard.contract import PURGE_EXPIRED, PurgeResult
 from switchboard.store import Store
+from switchboard.store.retention import expire_blobs, expire_rows
 
 
 @dataclass(frozen=True)
@@ -23,16 +30,34 @@ class Retention:
 
 
 class RetentionActivities:
-    def __init__(self, store: Store, retention: Retention) -> None:
+    def __init__(
+        self,
+        store: Store,
+        retention: Retention,
+        blobs: BlobStore | None = None,
+        exports: Path | None = None,
+    ) -> None:
         self.store = store
         self.retention = retention
+        self.blobs = blobs
+        self.exports = exports
 
     @activity.defn(name=PURGE_EXPIRED)
     def purge(self) -> PurgeResult:
         now = datetime.now(UTC)
-        payloads = rows = 0
+        result = PurgeResult(payloads_purged=0, rows_deleted=0)
         if self.retention.payload_days:
-            payloads = self.store.purge_payloads(now - timedelta(days=self.retention.payload_days))
+            before = now - timedelta(days=self.retention.payload_days)
+            result.payloads_purged = self.store.purge_payloads(before)
         if self.retention.row_days:
-            rows = self.store.delete_older_than(now - timedelta(days=self.retention.row_days))
-        return PurgeResult(payloads_purged=payloads, rows_deleted=rows)
+            before = now - timedelta(days=self.retention.row_days)
+            result.deleted = expire_rows(self.store.engine, before).as_dict()
+            result.rows_deleted = sum(result.deleted.values())
+            if self.exports is not None:
+                result.export_copies_removed = remove_copies_before(self.exports, before)
+        limits = [days for days in (self.retention.payload_days, self.retention.row_days) if days]
+        if limits and self.blobs is not None:
+            # A blob nothing names is kept no longer than the shorter limit.
+            before = now - timedelta(days=min(limits))
+            result.blobs_deleted = expire_blobs(self.store.engine, self.blobs, before)
+        return result

@@ -28,6 +28,7 @@ from runtime import schedules
 from runtime.deliverer import Deliverer
 from runtime.relay import EventRelay
 from switchboard import routing, search_attributes, telemetry
+from switchboard.blobs import BlobStore
 from switchboard.codec import Keyring
 from switchboard.contract import ConversationPolicy
 from switchboard.converter import data_converter
@@ -200,7 +201,10 @@ async def run_worker(settings: WorkerSettings, rules: Rules, keyring: Keyring) -
             rules,
             export_activities(settings, store, rules),
             RetentionActivities(
-                store, Retention(settings.retention_payload_days, settings.retention_days)
+                store,
+                Retention(settings.retention_payload_days, settings.retention_days),
+                BlobStore(settings.data_dir / "blobs"),
+                settings.resolved_export_dir(),
             ),
         )
         http = delivery_http(settings)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 PREFIX = "blob:sha256:"
@@ -46,6 +48,18 @@ class BlobStore:
         except FileNotFoundError:
             return False
         return True
+
+    def written_before(self, before: datetime) -> Iterator[str]:
+        """References of the blobs written before `before` (retention)."""
+        cutoff = before.timestamp()
+        for path in self.root.glob("??/*"):
+            if path.name.startswith("."):  # being written
+                continue
+            try:
+                if path.stat().st_mtime < cutoff:
+                    yield PREFIX + path.name
+            except FileNotFoundError:  # erased meanwhile
+                continue
 
     def _path(self, digest: str) -> Path:
         return self.root / digest[:2] / digest

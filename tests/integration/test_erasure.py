@@ -4,6 +4,7 @@ blobs, the exports, and a redelivery that must not bring anything back."""
 from __future__ import annotations
 
 import asyncio
+import getpass
 import json
 import secrets
 from pathlib import Path
@@ -119,6 +120,15 @@ async def test_an_erased_customer_is_gone_everywhere_and_stays_gone(
     assert printed["workflows"] == 2, printed
     assert mailer not in result.output
     assert not any(p.is_file() for p in (settings.data_dir / "blobs").rglob("*"))
+    # Audited like the API's erasure: who, whom, the counts, and nothing the rows held.
+    audit = (await http.get("/api/audit", headers=auth)).json()
+    by_cli = [e for e in audit if e["route"] == "erase"]
+    assert len(by_cli) == 1 and by_cli[0]["actor"] == f"cli:{getpass.getuser()}"
+    assert by_cli[0]["target"] == mailer_id and by_cli[0]["status"] == 200
+    assert by_cli[0]["detail"] == printed
+    by_api = [e for e in audit if e["route"] == "/api/customers/{customer_id}"]
+    assert [e["detail"] for e in by_api] == [counts]
+    assert mailer not in json.dumps(audit) and erased not in json.dumps(audit)
 
     # The API finds no such customer; the other customer is untouched.
     found = await http.get("/api/customers", params={"phone": erased}, headers=auth)

@@ -5,13 +5,17 @@ from __future__ import annotations
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from switchboard.blobs import BlobStore
+from switchboard.contract import Identity, IdentityKind
 from switchboard.store import Store
 from switchboard.store.delivery_queue import DeliveryQueue, Finished
+from switchboard.store.erasure import Erasure
 from switchboard.store.subscriptions import SubscriptionStore
-from switchboard.store.tables import outbound_events
+from switchboard.store.tables import deliveries, outbound_events
 from tests.support.builders import outbound_sms
 
 
@@ -113,3 +117,31 @@ def test_a_due_delivery_is_claimed_once_and_moves_along_its_schedule(store: Stor
     assert queue.fail_due(sub, "subscription disabled") == 1
     [logged] = subs.deliveries(sub)
     assert logged["status"] == "failed" and logged["schedule_step"] == 0
+
+
+def test_erasure_removes_the_events_out_about_the_customer_and_their_deliveries(
+    store: Store, tmp_path: Path
+) -> None:
+    subs = SubscriptionStore(store.engine)
+    sub = subs.create("https://crm.example.com/h", ["*"], None, False)
+    erased = outbound_sms(store, "queued")
+    store.persist_interaction(erased, raw=None)
+    other = replace(
+        outbound_sms(store, "queued"),
+        customer_id=store.resolve_customer(Identity(IdentityKind.PHONE, "+14155550199")),
+    )
+    store.persist_interaction(other, raw=None)
+    subs.dispatch()
+    for delivery in subs.deliveries(sub["subscription_id"]):
+        subs.record_attempt(
+            delivery["delivery_id"], sent=False, response_excerpt="we got +14155550142"
+        )
+
+    counts = Erasure(store.engine, b"k" * 32, BlobStore(tmp_path)).erase(erased.customer_id)
+
+    assert counts is not None
+    assert (counts.outbound_events, counts.deliveries) == (1, 1)
+    assert [e["interaction_id"] for e in events(store)] == [other.interaction_id]
+    with store.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(deliveries)).scalar_one() == 1
+    assert len(subs.deliveries(sub["subscription_id"])) == 1

@@ -3,6 +3,7 @@ deliveries, each partitioned by day and provider."""
 
 from __future__ import annotations
 
+import shutil
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
@@ -24,11 +25,20 @@ from switchboard.store.tables import raw_events, refused_deliveries
 LATE_COMMIT_MARGIN = timedelta(seconds=5)
 
 
-def stage_raw_counts(engine: Engine, staging: Path, previous: Watermark, staged: Staged) -> None:
-    """Rewrite the days (per provider) that have raw events newer than the watermark."""
+def stage_raw_counts(
+    engine: Engine,
+    staging: Path,
+    previous: Watermark,
+    staged: Staged,
+    deleted: set[date] | None = None,
+) -> None:
+    """Rewrite the days (per provider) that have raw events newer than the watermark, and
+    those that lost some (`deleted`: retention), whose providers left with none keep no file."""
     new = select(raw_events.c.received_at).where(raw_events.c.raw_event_id > previous.raw_event_id)
     with engine.connect() as conn:
-        changed = sorted({at.date() for (at,) in conn.execute(new)})
+        changed = sorted({at.date() for (at,) in conn.execute(new)} | (deleted or set()))
+    for day in deleted or ():
+        shutil.rmtree(staging / "raw_event_counts" / f"date={day}", ignore_errors=True)
     staged.rows["raw_event_counts"] = _stage_days(
         staging, "raw_event_counts", RAW_COUNTS_SCHEMA, changed, raw_count_records, engine, staged
     )

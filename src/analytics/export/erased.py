@@ -1,5 +1,5 @@
-"""Exports after an erasure: the partitions that held the customer's rows are rewritten by the
-next export, and every copy older than it (snapshots, staging) is removed.
+"""Exports after an erasure or a retention run: the partitions that held the deleted rows are
+rewritten by the next export, and every copy older than it (snapshots, staging) is removed.
 
 An export hard-links the partitions it does not rewrite from the published snapshot, so the
 erased rows live on in the older snapshots until those go: the export that consumed the
@@ -20,21 +20,26 @@ from switchboard.store.tables import export_rewrites
 
 @dataclass(frozen=True)
 class Rewrites:
-    """Interaction partitions (day, channel) to rewrite, requested up to `until`."""
+    """Interaction partitions (day, channel) and the days of the other day-partitioned
+    datasets (by dataset name) to rewrite, requested up to `until`."""
 
     partitions: set[tuple[date, str]] = field(default_factory=set)
     until: datetime | None = None
+    days: dict[str, set[date]] = field(default_factory=dict)
 
 
 def pending(engine: Engine) -> Rewrites:
     with engine.connect() as conn:
         rows = conn.execute(
-            select(export_rewrites.c.day, export_rewrites.c.part).where(
-                export_rewrites.c.dataset == "interactions"
-            )
+            select(export_rewrites.c.dataset, export_rewrites.c.day, export_rewrites.c.part)
         ).all()
         until = conn.execute(select(func.max(export_rewrites.c.requested_at))).scalar_one()
-    return Rewrites({(day, part) for day, part in rows}, until)
+    days: dict[str, set[date]] = {}
+    for dataset, day, _ in rows:
+        if dataset != "interactions":
+            days.setdefault(dataset, set()).add(day)
+    partitions = {(day, part) for dataset, day, part in rows if dataset == "interactions"}
+    return Rewrites(partitions, until, days)
 
 
 def settle(engine: Engine, root: Path, published: Path, until: datetime) -> None:

@@ -39,6 +39,7 @@ from analytics.export.snapshots import (
 )
 from analytics.privacy import Privacy
 from switchboard.calendars import BusinessHours
+from switchboard.store.retention import EVENTS_DATASET, RAW_COUNTS_DATASET
 from switchboard.store.tables import (
     conversation_events,
     interactions,
@@ -80,8 +81,10 @@ def stage(
     staging = new_staging(root, empty=full)
     staged = Staged(path=staging, watermark=high, changed=True)
     _stage_interactions(engine, staging, privacy, previous, rewrites.partitions, staged)
-    _stage_events(engine, staging, previous, staged)
-    counts.stage_raw_counts(engine, staging, previous, staged)
+    _stage_events(engine, staging, previous, rewrites.days.get(EVENTS_DATASET, set()), staged)
+    counts.stage_raw_counts(
+        engine, staging, previous, staged, rewrites.days.get(RAW_COUNTS_DATASET, set())
+    )
     counts.stage_refusals(engine, staging, previous, staged)
     _stage_conversations(engine, staging, hours, now, previous, staged)
     build_marts(staging)
@@ -211,12 +214,16 @@ def _partition_from_store(engine: Engine, privacy: Privacy, day: date, channel: 
     return pa.Table.from_pylist(records, schema=INTERACTIONS_SCHEMA)
 
 
-def _stage_events(engine: Engine, staging: Path, previous: Watermark, staged: Staged) -> None:
+def _stage_events(
+    engine: Engine, staging: Path, previous: Watermark, deleted: set[date], staged: Staged
+) -> None:
+    """The days with events near or after the watermark, and those that lost events
+    (`deleted`: retention, erasure), rewritten from the store; a day left empty is removed."""
     days = select(conversation_events.c.at)
     if previous.events_at is not None:
         days = days.where(conversation_events.c.at >= previous.events_at - EVENTS_LOOKBACK)
     with engine.connect() as conn:
-        changed = sorted({at.date() for (at,) in conn.execute(days)})
+        changed = sorted({at.date() for (at,) in conn.execute(days)} | deleted)
     rows = 0
     for day in changed:
         start, end = _day(day)
@@ -228,6 +235,9 @@ def _stage_events(engine: Engine, staging: Path, previous: Watermark, staged: St
         with engine.connect() as conn:
             records = [dict(r) for r in conn.execute(query).mappings()]
         path = staging / "conversation_events" / f"date={day}"
+        if not records:
+            shutil.rmtree(path, ignore_errors=True)
+            continue
         _write(path, records, EVENTS_SCHEMA)
         staged.partitions.append(str(path.relative_to(staging)))
         rows += len(records)

@@ -9,7 +9,9 @@ running as in production) and its Temporal server:
    load generator (`load`), each in turn: the maximum rate (64 requests in flight), then half
    of Switchboard's maximum (or `--rate`) for the latencies, then a burst at ten times that
    (up to 640 in flight) for peak memory; Switchboard also 10 s at three times its maximum,
-   for requests refused with 503.
+   for requests refused with 503;
+3. payload encryption: its CPU per message (before the stacks start) and its cost in ack and
+   receipt→persisted latency, on against off side by side (`codec_latency`).
 
 A message counts once its workflow is done: stored (the minimal app), persisted and threaded
 into its conversation (Switchboard); one not through within 10 minutes is left out of the
@@ -32,7 +34,7 @@ from typing import Any
 
 import psutil
 
-from runtime.benchmark import codec
+from runtime.benchmark import codec, codec_latency
 from runtime.benchmark.load import send_sms
 from runtime.benchmark.minimal import MinimalApp, minimal_latencies, running_minimal_app
 from runtime.benchmark.postgres import throwaway_postgresql
@@ -43,6 +45,9 @@ from runtime.simulate import new_message_sid
 STORES = ("sqlite", "postgresql")
 TIMEOUT_S = 600
 BASELINE = (sys.executable, "-m", "runtime.benchmark.baseline")
+# The codec's latency pair runs an ingress and a worker in the benchmark's own process: a rate
+# it keeps up with, so the comparison is of latencies, not of a backlog.
+CODEC_LATENCY_RATE = 20.0
 
 
 async def _measure(
@@ -164,6 +169,13 @@ async def bench_store(store: str, count: int, rate: float | None) -> dict[str, A
             switchboard_burst = await _measure(stack, token, count, 10 * half, 640, ours)
             triple = 3 * switchboard_max["messages_per_s"]
             surge = await _measure(stack, token, round(10 * triple), triple, 640, ours)
+            # Encryption on against off, side by side on this Temporal (`codec_latency`).
+            encryption = await codec_latency.measure(
+                stack.temporal_address,
+                tmp / "codec-bench",
+                messages=min(count, 200),
+                rate=min(half, CODEC_LATENCY_RATE),
+            )
     best = switchboard_max["messages_per_s"]
     return {
         "store": store,
@@ -178,6 +190,7 @@ async def bench_store(store: str, count: int, rate: float | None) -> dict[str, A
         },
         "ratio_switchboard_to_minimal": round(best / minimal_max["messages_per_s"], 2),
         "ratio_switchboard_to_bare": round(best / bare["messages_per_s"], 2),
+        "encryption_latency": encryption,
     }
 
 
@@ -186,4 +199,6 @@ async def bench(count: int, rate: float | None, stores: tuple[str, ...] = STORES
     result: dict[str, Any] = {"encryption": await codec.measure(2000)}
     for store in stores:
         result[store] = await bench_store(store, count, rate)
+    # The codec's latency cost, from the first store's run (the pair keeps a SQLite store).
+    result["encryption"]["latency"] = result[stores[0]]["encryption_latency"]
     return result

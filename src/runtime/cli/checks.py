@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -131,7 +131,16 @@ def bench_command(
     console.print(
         "payload encryption, converter CPU per message off / on: "
         f"{encryption['converter_cpu_us_per_message_encryption_off']} / "
-        f"{encryption['converter_cpu_us_per_message_encryption_on']} µs"
+        f"{encryption['converter_cpu_us_per_message_encryption_on']} µs; p50 off / on, ack; "
+        f"receipt→persisted (ms): {_codec_latency(encryption['latency'])}"
     )
     out.write_text(json.dumps(result, indent=2))
     console.print(f"written to {out}")
+
+
+def _codec_latency(latency: dict[str, Any]) -> str:
+    off, on = latency["encryption_off"], latency["encryption_on"]
+    return (
+        f"{off['ack']['p50_ms']} / {on['ack']['p50_ms']}; "
+        f"{off['receipt_to_persisted']['p50_ms']} / {on['receipt_to_persisted']['p50_ms']}"
+    )

@@ -47,8 +47,15 @@ class ExportSummary:
 
 @dataclass
 class PurgeResult:
+    """What a retention run removed. `rows_deleted` sums `deleted`, which counts by kind
+    (interactions, raw events, conversations, identities, events out, …); fields added since
+    the first runs have defaults, so their recorded results still decode."""
+
     payloads_purged: int
     rows_deleted: int
+    deleted: dict[str, int] = field(default_factory=dict)
+    blobs_deleted: int = 0
+    export_copies_removed: int = 0
 
 
 __all__ = [

@@ -1,10 +1,11 @@
 """Erasure of one customer from the store, and the tombstones that keep them erased.
 
 Everything the store holds of the customer goes in one transaction: interactions and the raw
-events they came from, identities, conversations, their events and the outbox bodies of their
-replies. What stays is pseudonymous and unlinkable: a keyed hash of each provider key (so a
-redelivery of an erased message is dropped at the door) and the export partitions that held
-their rows (so the next export rewrites them).
+events they came from, identities, conversations, their events, the outbox bodies of their
+replies, and the events out about them with their deliveries (bodies and receivers' excerpts).
+What stays is pseudonymous and unlinkable: a keyed hash of each provider key (so a redelivery
+of an erased message is dropped at the door) and the export partitions that held their rows
+(so the next export rewrites them).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, String, cast, func, or_, select
+from sqlalchemy import Connection, Engine, Select, String, cast, func, or_, select
 
 from switchboard.blobs import PREFIX, BlobStore
 from switchboard.store.engine import upsert, write_transaction
@@ -25,10 +26,12 @@ from switchboard.store.tables import (
     conversation_events,
     conversations,
     customers,
+    deliveries,
     erased_keys,
     export_rewrites,
     identities,
     interactions,
+    outbound_events,
     outbox,
     raw_events,
 )
@@ -46,6 +49,8 @@ class ErasureCounts:
     conversations: int = 0
     conversation_events: int = 0
     outbox_bodies: int = 0
+    outbound_events: int = 0
+    deliveries: int = 0
     blobs: int = 0
     workflows: int = 0
 
@@ -106,7 +111,14 @@ class Erasure:
             conversation_ids = select(conversations.c.conversation_id).where(
                 conversations.c.customer_id == customer_id
             )
-            counts: dict[str, Any] = {
+            counts: dict[str, Any] = _delete_events_out(
+                conn,
+                conversation_ids,
+                select(interactions.c.interaction_id).where(
+                    interactions.c.customer_id == customer_id
+                ),
+            )
+            counts |= {
                 "outbox_bodies": conn.execute(
                     outbox.delete().where(outbox.c.conversation_id.in_(conversation_ids))
                 ).rowcount,
@@ -148,6 +160,26 @@ class Erasure:
             shared = {ref for ref in blobs if _still_referenced(conn, ref)}
         removed = sum(self.blobs.delete(ref) for ref in sorted(blobs - shared))
         return ErasureCounts(**counts, blobs=removed)
+
+
+def _delete_events_out(
+    conn: Connection, conversation_ids: Select[Any], interaction_ids: Select[Any]
+) -> dict[str, int]:
+    """The events out about the customer's conversations or interactions, and their deliveries
+    (run before those rows go: the events are found through them)."""
+    about = select(outbound_events.c.event_id).where(
+        or_(
+            outbound_events.c.conversation_id.in_(conversation_ids),
+            outbound_events.c.interaction_id.in_(interaction_ids),
+        )
+    )
+    removed = conn.execute(deliveries.delete().where(deliveries.c.event_id.in_(about))).rowcount
+    return {
+        "deliveries": removed,
+        "outbound_events": conn.execute(
+            outbound_events.delete().where(outbound_events.c.event_id.in_(about))
+        ).rowcount,
+    }
 
 
 def _raw_events_of(conn: Connection, keys: set[tuple[str, str]]) -> list[Any]:

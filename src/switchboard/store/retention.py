@@ -1,0 +1,173 @@
+"""Retention: every kind of row that can hold personal data is deleted once older than the limit.
+
+One age limit (`SWITCHBOARD_RETENTION_DAYS`) for interactions and the raw events they came from,
+resolved conversations and their events, outbox replies, events out and their deliveries, and
+identities (with their customer) that no interaction names any more. A conversation still open
+is live work and stays until it is resolved and has aged. What was deleted from the exports'
+partitions is requested as a rewrite (`export_rewrites`), so the next export drops it and removes
+the older copies, as after an erasure. Blobs go by `expire_blobs` once nothing names them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, String, and_, cast, exists, or_, select
+
+from switchboard.blobs import PREFIX, BlobStore
+from switchboard.store.engine import upsert, write_transaction
+from switchboard.store.tables import (
+    conversation_events,
+    conversations,
+    customers,
+    deliveries,
+    export_rewrites,
+    identities,
+    interactions,
+    outbound_events,
+    outbox,
+    raw_events,
+)
+
+_BLOB = re.compile(re.escape(PREFIX) + r"[0-9a-f]{64}")
+# The datasets (other than interactions) whose day partitions a retention run asks to rewrite.
+EVENTS_DATASET = "conversation_events"
+RAW_COUNTS_DATASET = "raw_event_counts"
+WHOLE_DAY = "*"
+
+
+@dataclass(frozen=True)
+class Expired:
+    """What one retention run deleted, by kind (counts only)."""
+
+    interactions: int = 0
+    raw_events: int = 0
+    conversations: int = 0
+    conversation_events: int = 0
+    outbox: int = 0
+    outbound_events: int = 0
+    deliveries: int = 0
+    identities: int = 0
+    customers: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def expire_rows(engine: Engine, before: datetime) -> Expired:
+    """Delete every row older than `before` (one transaction), and ask the export to follow."""
+    now = datetime.now(UTC)
+    with write_transaction(engine) as conn:
+        partitions = {
+            (at.date(), channel)
+            for at, channel in conn.execute(
+                select(interactions.c.occurred_at, interactions.c.channel).where(
+                    interactions.c.received_at < before
+                )
+            )
+        }
+        raw_days = _days(conn, raw_events.c.received_at, raw_events.c.received_at < before)
+        old_conversations = select(conversations.c.conversation_id).where(
+            conversations.c.updated_at < before, conversations.c.status == "resolved"
+        )
+        gone_events = or_(
+            conversation_events.c.conversation_id.in_(old_conversations),
+            # Events whose conversation is gone already (an erasure, an earlier run).
+            and_(
+                conversation_events.c.at < before,
+                ~exists().where(
+                    conversations.c.conversation_id == conversation_events.c.conversation_id
+                ),
+            ),
+        )
+        event_days = _days(conn, conversation_events.c.at, gone_events)
+        counts: dict[str, int] = {
+            "conversation_events": conn.execute(
+                conversation_events.delete().where(gone_events)
+            ).rowcount,
+            "outbox": conn.execute(
+                outbox.delete().where(
+                    or_(
+                        outbox.c.created_at < before,
+                        outbox.c.conversation_id.in_(old_conversations),
+                    )
+                )
+            ).rowcount,
+        }
+        counts["conversations"] = conn.execute(
+            conversations.delete().where(conversations.c.conversation_id.in_(old_conversations))
+        ).rowcount
+        old_events = select(outbound_events.c.event_id).where(outbound_events.c.created_at < before)
+        counts["deliveries"] = conn.execute(
+            deliveries.delete().where(
+                or_(deliveries.c.created_at < before, deliveries.c.event_id.in_(old_events))
+            )
+        ).rowcount
+        counts["outbound_events"] = conn.execute(
+            outbound_events.delete().where(outbound_events.c.created_at < before)
+        ).rowcount
+        counts["raw_events"] = conn.execute(
+            raw_events.delete().where(raw_events.c.received_at < before)
+        ).rowcount
+        counts["interactions"] = conn.execute(
+            interactions.delete().where(interactions.c.received_at < before)
+        ).rowcount
+        counts |= _expire_customers(conn, before)
+        _request_rewrites(conn, now, "interactions", partitions)
+        _request_rewrites(conn, now, EVENTS_DATASET, {(d, WHOLE_DAY) for d in event_days})
+        _request_rewrites(conn, now, RAW_COUNTS_DATASET, {(d, WHOLE_DAY) for d in raw_days})
+    return Expired(**counts)
+
+
+def expire_blobs(engine: Engine, blobs: BlobStore, before: datetime) -> int:
+    """Delete the blobs written before `before` that no interaction or raw event names.
+
+    Content-addressed blobs are shared: an old one a recent message names again stays. The
+    age keeps a blob just written, whose message is not stored yet, from being taken for unused.
+    """
+    candidates = set(blobs.written_before(before))
+    if not candidates:
+        return 0
+    named: set[str] = set()
+    with engine.connect() as conn:
+        for column in (interactions.c.content, raw_events.c.fields):
+            query = select(column).where(cast(column, String).like(f"%{PREFIX}%"))
+            for (value,) in conn.execute(query):
+                named.update(_BLOB.findall(json.dumps(value)))
+    return sum(blobs.delete(ref) for ref in sorted(candidates - named))
+
+
+def _expire_customers(conn: Connection, before: datetime) -> dict[str, int]:
+    """Identities no interaction names any more, and customers left with nothing."""
+    has_interactions = exists().where(interactions.c.customer_id == identities.c.customer_id)
+    deleted = conn.execute(
+        identities.delete().where(identities.c.created_at < before, ~has_interactions)
+    ).rowcount
+    referenced = or_(
+        exists().where(identities.c.customer_id == customers.c.customer_id),
+        exists().where(interactions.c.customer_id == customers.c.customer_id),
+        exists().where(conversations.c.customer_id == customers.c.customer_id),
+    )
+    gone = conn.execute(
+        customers.delete().where(customers.c.created_at < before, ~referenced)
+    ).rowcount
+    return {"identities": deleted, "customers": gone}
+
+
+def _days(conn: Connection, column: Any, condition: Any) -> set[date]:
+    return {at.date() for (at,) in conn.execute(select(column).where(condition).distinct())}
+
+
+def _request_rewrites(
+    conn: Connection, now: datetime, dataset: str, partitions: set[tuple[date, str]]
+) -> None:
+    for day, part in partitions:
+        conn.execute(
+            upsert(conn, export_rewrites)
+            .values(dataset=dataset, day=day, part=part, requested_at=now)
+            .on_conflict_do_nothing()
+        )
