@@ -74,17 +74,6 @@ class Page:
         )
         return str(found["result"].get("value", ""))
 
-    def wait_for(self, needle: str, timeout_s: float = 90) -> str:
-        """The page's text once it holds `needle`; fails with what it showed otherwise."""
-        deadline = time.monotonic() + timeout_s
-        text = ""
-        while time.monotonic() < deadline:
-            text = self.text()
-            if needle in text:
-                return text
-            time.sleep(0.5)
-        pytest.fail(f"{needle!r} never appeared; the page showed: {text[:500]!r}")
-
     def screenshot(self) -> bytes:
         shot = asyncio.run(self._call("Page.captureScreenshot", {"format": "png"}))
         return base64.b64decode(shot["data"])
