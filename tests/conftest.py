@@ -50,6 +50,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from runtime.benchmark.postgres import postgresql_bin_dir, throwaway_cluster
 from runtime.temporal_server import temporal_binary
 from switchboard import search_attributes
 from switchboard.settings import IngressSettings
@@ -59,12 +60,7 @@ from tests.support.exported import export_a_pipeline_run
 from tests.support.keys import DATA_CONVERTER
 from tests.support.pipeline import running_worker
 from tests.support.settings import API_KEY, REPLAY_NAMESPACE, ingress_settings
-from tests.support.stores import (
-    postgresql_bin_dir,
-    postgresql_store,
-    sqlite_store,
-    throwaway_postgresql,
-)
+from tests.support.stores import postgresql_store, sqlite_store
 
 TESTS = Path(__file__).parent
 STORE_MATRIX = tuple(
@@ -149,7 +145,7 @@ def postgres() -> Iterator[str]:
     bin_dir = postgresql_bin_dir()
     if bin_dir is None:
         pytest.fail("PostgreSQL is not installed: `make postgres` (or `make test`) installs it")
-    with throwaway_postgresql(bin_dir) as server:
+    with throwaway_cluster(bin_dir) as server:
         yield server
 
 

@@ -17,14 +17,16 @@ from sqlalchemy import create_engine
 from runtime.benchmark.stack import free_port
 
 
-@contextmanager
-def throwaway_postgresql(databases: tuple[str, ...]) -> Iterator[dict[str, str]]:
-    """A cluster with `databases` created; the SQLAlchemy URL of each, by name."""
+def postgresql_bin_dir() -> Path | None:
+    """Where Debian's PostgreSQL server programs are (the newest version), if installed."""
     initdbs = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if not initdbs:
-        raise RuntimeError("PostgreSQL's server programs are not installed (postgresql-NN)")
-    bin_dir = Path(initdbs[-1]).parent
-    root = Path(tempfile.mkdtemp(prefix="switchboard-bench-pg-"))
+    return Path(initdbs[-1]).parent if initdbs else None
+
+
+@contextmanager
+def throwaway_cluster(bin_dir: Path) -> Iterator[str]:
+    """A PostgreSQL cluster in a temp dir on a free port; its server URL. The tests' too."""
+    root = Path(tempfile.mkdtemp(prefix="switchboard-pg-"))
     # initdb refuses to run as root: the cluster belongs to the `postgres` user then.
     as_owner: list[str] = []
     if os.geteuid() == 0:
@@ -40,14 +42,23 @@ def throwaway_postgresql(databases: tuple[str, ...]) -> Iterator[dict[str, str]]
     subprocess.run(
         [*pg_ctl, "-o", options, "-l", str(root / "log"), "start"], check=True, capture_output=True
     )
-    server = f"postgresql+psycopg://postgres@127.0.0.1:{port}"
     try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
+    finally:
+        subprocess.run([*pg_ctl, "-m", "immediate", "stop"], capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@contextmanager
+def throwaway_postgresql(databases: tuple[str, ...]) -> Iterator[dict[str, str]]:
+    """A cluster with `databases` created; the SQLAlchemy URL of each, by name."""
+    bin_dir = postgresql_bin_dir()
+    if bin_dir is None:
+        raise RuntimeError("PostgreSQL's server programs are not installed (postgresql-NN)")
+    with throwaway_cluster(bin_dir) as server:
         admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             for name in databases:
                 conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
         admin.dispose()
         yield {name: f"{server}/{name}" for name in databases}
-    finally:
-        subprocess.run([*pg_ctl, "-m", "immediate", "stop"], capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
