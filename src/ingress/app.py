@@ -19,7 +19,6 @@ from temporalio.service import RetryConfig
 from analytics.privacy import load_key
 from ingress import audit, events_out, limits, loopback, metrics, refusals
 from ingress.auth.oidc import OidcVerifier
-from ingress.mail_parsing import MailParser
 from ingress.routes import (
     access,
     api,
@@ -103,7 +102,6 @@ def create_app(
         app.state.oidc = OidcVerifier(settings) if settings.oidc_issuer else None
         app.state.sendgrid_events = sendgrid_event_verifier(settings)
         app.state.blobs = BlobStore(settings.data_dir / "blobs")
-        app.state.mail_parser = MailParser()
         app.state.codec = EncryptionCodec(keyring)
         app.state.temporal = temporal or await connect_temporal(settings, keyring, tracing)
         owned_store = store is None
@@ -128,7 +126,6 @@ def create_app(
             with contextlib.suppress(asyncio.CancelledError):
                 await flusher
             app.state.refusals.flush(app.state.store.engine)
-            app.state.mail_parser.close()
             if owned_store:
                 app.state.store.close()
             if tracing is not None:

@@ -14,7 +14,6 @@ from fastapi.security import HTTPBasic, HTTPBasicCredentials
 
 from ingress import multipart, refusals
 from ingress.deps import ClockDep, SettingsDep, TemporalDep, get_erasure
-from ingress.mail_parsing import MailParser
 from ingress.metrics import SIGNATURE_FAILURES
 from ingress.signatures import is_stale, public_url, sendgrid_event_error
 from ingress.webhooks import read_body, require_media_type, start_durably
@@ -128,10 +127,9 @@ async def inbound(
     body = await read_body(request, limit)
     require_media_type(request, MULTIPART)
     try:
-        # In a process of its own (`ingress.mail_parsing`): a Twilio acknowledgement must not
-        # wait for a 30 MB email to be split and decoded.
-        parser: MailParser = request.app.state.mail_parser
-        mail = await parser.parse(request.headers["content-type"], body, limit)
+        # Off the event loop: a 30 MB email takes a while to split and decode, and a Twilio
+        # acknowledgement must not wait for it.
+        mail = await run_in_threadpool(_parse_mail, request.headers["content-type"], body, limit)
     except multipart.FormTooLarge as exc:
         raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, str(exc)) from exc
     except (ValueError, MalformedPayload) as exc:
@@ -164,3 +162,11 @@ async def inbound(
     )
     await start_durably(temporal, settings, raw, Channel.EMAIL, get_erasure(request))
     return Response(status_code=200)
+
+
+def _parse_mail(content_type: str, body: bytes, limit: int) -> sendgrid_inbound.InboundEmail:
+    form = asyncio.run(multipart.parse_form(content_type, body, limit))
+    return sendgrid_inbound.parse_form(
+        form.fields,
+        [sendgrid_inbound.Attachment(f.filename, f.content_type, f.data) for f in form.files],
+    )
