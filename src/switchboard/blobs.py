@@ -8,12 +8,19 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
 PREFIX = "blob:sha256:"
+_REFERENCE = re.compile(re.escape(PREFIX) + r"[0-9a-f]{64}")
+
+
+def references(text: str) -> list[str]:
+    """Every blob reference in `text` (a row's JSON, say)."""
+    return _REFERENCE.findall(text)
 
 
 class BlobStore:

@@ -13,14 +13,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import re
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, String, cast, func, or_, select
 
-from switchboard.blobs import PREFIX, BlobStore
+from switchboard.blobs import BlobStore
+from switchboard.blobs import references as blob_references
 from switchboard.store.engine import upsert, write_transaction
 from switchboard.store.tables import (
     conversation_events,
@@ -35,8 +35,6 @@ from switchboard.store.tables import (
     outbox,
     raw_events,
 )
-
-_BLOB = re.compile(re.escape(PREFIX) + r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -106,8 +104,8 @@ class Erasure:
             ).all()
             keys = {(r.provider, r.provider_message_id) for r in rows}
             raw = _raw_events_of(conn, keys)
-            blobs = {ref for r in rows for ref in _BLOB.findall(json.dumps(r.content))}
-            blobs |= {ref for r in raw for ref in _BLOB.findall(json.dumps(r.fields))}
+            blobs = {ref for r in rows for ref in blob_references(json.dumps(r.content))}
+            blobs |= {ref for r in raw for ref in blob_references(json.dumps(r.fields))}
             conversation_ids = select(conversations.c.conversation_id).where(
                 conversations.c.customer_id == customer_id
             )

@@ -11,7 +11,6 @@ the older copies, as after an erasure. Blobs go by `expire_blobs` once nothing n
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, String, and_, cast, exists, or_, select
 
 from switchboard.blobs import PREFIX, BlobStore
+from switchboard.blobs import references as blob_references
 from switchboard.store.engine import upsert, write_transaction
 from switchboard.store.tables import (
     conversation_events,
@@ -33,7 +33,6 @@ from switchboard.store.tables import (
     raw_events,
 )
 
-_BLOB = re.compile(re.escape(PREFIX) + r"[0-9a-f]{64}")
 # The datasets (other than interactions) whose day partitions a retention run asks to rewrite.
 EVENTS_DATASET = "conversation_events"
 RAW_COUNTS_DATASET = "raw_event_counts"
@@ -137,7 +136,7 @@ def expire_blobs(engine: Engine, blobs: BlobStore, before: datetime) -> int:
         for column in (interactions.c.content, raw_events.c.fields):
             query = select(column).where(cast(column, String).like(f"%{PREFIX}%"))
             for (value,) in conn.execute(query):
-                named.update(_BLOB.findall(json.dumps(value)))
+                named.update(blob_references(json.dumps(value)))
     return sum(blobs.delete(ref) for ref in sorted(candidates - named))
 
 
