@@ -27,7 +27,7 @@ class BlobStore:
     def __init__(self, root: Path) -> None:
         self.root = root
 
-    def put(self, data: bytes) -> str:
+    def put(self, data: bytes | memoryview) -> str:
         """Store `data` (idempotently) and return its reference."""
         digest = hashlib.sha256(data).hexdigest()
         path = self._path(digest)

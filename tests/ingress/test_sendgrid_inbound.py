@@ -133,6 +133,34 @@ async def test_SG_PARSE_02_text_is_decoded_with_the_charsets_field(
     assert mail.from_address == "jurgen@example.de"
 
 
+async def test_a_long_text_keeps_its_beginning_exactly_in_a_stateful_charset(
+    http: httpx.AsyncClient, client: Client, worker: Worker, store: Store
+) -> None:
+    # Only the kept beginning of a long text is decoded, in pieces; iso-2022-jp switches
+    # between ASCII and JIS with escape sequences that the pieces' borders cut through.
+    text = "".join(f"line {i}: お問い合わせありがとうございます。\r\n" for i in range(8000))
+    boundary = "b" + secrets.token_hex(8)
+    parts = [
+        (b"from", f"jp.{secrets.token_hex(3)}@example.jp".encode()),
+        (b"to", b"inbox@parse.example.com"),
+        (b"charsets", b'{"text": "iso-2022-jp", "from": "UTF-8"}'),
+        (b"text", text.encode("iso-2022-jp")),
+    ]
+    body = (
+        b"".join(
+            b'--%s\r\nContent-Disposition: form-data; name="%s"\r\n\r\n%s\r\n'
+            % (boundary.encode(), name, value)
+            for name, value in parts
+        )
+        + f"--{boundary}--\r\n".encode()
+    )
+    assert len(text) > 64 * 1024  # longer than the workflow keeps
+    response = await post(http, body, f"multipart/form-data; boundary={boundary}")
+    assert response.status_code == 200, response.text
+    mail = await stored_email(client, store, body)
+    assert mail.content.text == text[: 64 * 1024]
+
+
 @pytest.mark.parametrize(
     "auth",
     [None, (USER, "wrong"), ("someone", PASSWORD), ("", "")],

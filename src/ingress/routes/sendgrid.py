@@ -165,7 +165,7 @@ async def inbound(
 
 
 def _parse_mail(content_type: str, body: bytes, limit: int) -> sendgrid_inbound.InboundEmail:
-    form = asyncio.run(multipart.parse_form(content_type, body, limit))
+    form = multipart.parse_form(content_type, body, limit)
     return sendgrid_inbound.parse_form(
         form.fields,
         [sendgrid_inbound.Attachment(f.filename, f.content_type, f.data) for f in form.files],

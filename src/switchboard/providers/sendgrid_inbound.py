@@ -10,11 +10,12 @@ blobs, and hands the workflow the compact fields of `compact_fields`, which `par
 
 from __future__ import annotations
 
+import codecs
 import email
 import email.policy
 import email.utils
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
@@ -42,7 +43,7 @@ MAX_TEXT_CHARS = 64 * 1024
 class Attachment:
     filename: str
     content_type: str | None
-    data: bytes
+    data: bytes | memoryview  # a view of the posted form, not a copy
 
 
 @dataclass(frozen=True)
@@ -57,27 +58,51 @@ class InboundEmail:
     attachments: list[Attachment] = field(default_factory=list)
 
 
-def decode_fields(fields: dict[str, bytes]) -> dict[str, str]:
+def decode_fields(fields: Mapping[str, bytes | memoryview]) -> dict[str, str]:
     """Every text field decoded with its charset from `charsets` (UTF-8 when unnamed).
 
-    Field names are compared case-insensitively: SendGrid's docs spell them both ways.
+    Field names are compared case-insensitively: SendGrid's docs spell them both ways. Of the
+    bodies (`text`, `html`) only what the workflow keeps is decoded: a 30 MB text part would
+    otherwise be decoded whole, in one call that holds the GIL.
     """
     lowered = {name.lower(): value for name, value in fields.items()}
     try:
-        charsets = json.loads(lowered.get("charsets", b"{}").decode("utf-8") or "{}")
+        charsets = json.loads(bytes(lowered.get("charsets", b"{}")).decode("utf-8") or "{}")
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise MalformedPayload("charsets is not a JSON object") from exc
     if not isinstance(charsets, dict):
         raise MalformedPayload("charsets is not a JSON object")
     charsets = {str(k).lower(): str(v) for k, v in charsets.items()}
-    decoded = {}
-    for name, value in lowered.items():
-        charset = charsets.get(name, "utf-8")
-        try:
-            decoded[name] = value.decode(charset, errors="replace")
-        except LookupError:
-            decoded[name] = value.decode("utf-8", errors="replace")
-    return decoded
+    return {
+        name: _decode(
+            value, charsets.get(name, "utf-8"), MAX_TEXT_CHARS if name in _BODIES else None
+        )
+        for name, value in lowered.items()
+    }
+
+
+_BODIES = {"text", "html"}
+_DECODE_STEP = 64 * 1024
+
+
+def _decode(value: bytes | memoryview, charset: str, max_chars: int | None) -> str:
+    """`value` decoded (unknown charsets as UTF-8, bad bytes replaced), up to `max_chars`."""
+    try:
+        decoder = codecs.getincrementaldecoder(charset)(errors="replace")
+    except LookupError:
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    if max_chars is None:
+        return decoder.decode(value, final=True)
+    # Piece by piece, so that stateful charsets (iso-2022-jp) decode as they would whole.
+    decoded: list[str] = []
+    length = 0
+    for start in range(0, len(value), _DECODE_STEP):
+        end = start + _DECODE_STEP
+        decoded.append(decoder.decode(value[start:end], final=end >= len(value)))
+        length += len(decoded[-1])
+        if length >= max_chars:
+            break
+    return "".join(decoded)[:max_chars]
 
 
 def _ids(value: str | None) -> list[str]:
@@ -91,11 +116,13 @@ def _address(value: str, what: str) -> str:
     return normalize_email(address)
 
 
-def parse_form(fields: dict[str, bytes], files: Iterable[Attachment]) -> InboundEmail:
+def parse_form(
+    fields: Mapping[str, bytes | memoryview], files: Iterable[Attachment]
+) -> InboundEmail:
     """The email of an Inbound Parse post, in default or raw mode."""
     text_fields = decode_fields(fields)
     if "email" in text_fields:
-        return _from_mime(fields.get("email") or fields.get("Email") or b"", text_fields)
+        return _from_mime(bytes(fields.get("email") or fields.get("Email") or b""), text_fields)
     headers = HeaderParser(policy=email.policy.default).parsestr(text_fields.get("headers", ""))
     message_id = _ids(str(headers.get("Message-ID", "")))
     in_reply_to = _ids(str(headers.get("In-Reply-To", "")))
