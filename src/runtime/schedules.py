@@ -46,11 +46,11 @@ async def ensure(client: Client, settings: WorkerSettings) -> None:
         EXPORT_SCHEDULE_ID: _schedule(
             ExportWorkflow.run,
             "export",
-            settings.task_queue,
+            settings.analytics_task_queue(),
             timedelta(seconds=settings.export_interval_s),
         ),
         RETENTION_SCHEDULE_ID: _schedule(
-            RetentionWorkflow.run, "retention", settings.task_queue, RETENTION_EVERY
+            RetentionWorkflow.run, "retention", settings.analytics_task_queue(), RETENTION_EVERY
         ),
     }
     for schedule_id, schedule in wanted.items():

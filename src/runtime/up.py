@@ -145,10 +145,20 @@ def run(settings: UpSettings) -> int:
             supervisor.add(
                 Child(
                     "worker" if settings.workers == 1 else f"worker {i + 1}",
-                    [*me, "worker"],
+                    [*me, "worker", "--role", "intake"],
                     {**env, "SWITCHBOARD_WORKER_METRICS_PORT": str(port)},
                 )
             )
+        # The export and retention in a process of their own: a burst of messages never
+        # waits behind an export's minute of CPU, and the intake workers stay small.
+        port = settings.worker_metrics_port_of(settings.workers)
+        supervisor.add(
+            Child(
+                "analytics worker",
+                [*me, "worker", "--role", "analytics"],
+                {**env, "SWITCHBOARD_WORKER_METRICS_PORT": str(port)},
+            )
+        )
         listener = _listen(settings.host, settings.ingress_port)
         ingress = supervisor.add(
             Child(
@@ -208,6 +218,11 @@ def _print_ready(settings: UpSettings, base_url: str) -> None:
             for i in range(settings.workers)
         )
     table.add_row("Workers", workers)
+    analytics = "export and retention"
+    if settings.worker_metrics_port:
+        port = settings.worker_metrics_port_of(settings.workers)
+        analytics += f", metrics http://{settings.worker_metrics_host}:{port}/metrics"
+    table.add_row("Analytics worker", analytics)
     table.add_row(
         "Demo traffic", "on (SWITCHBOARD_DEMO=0 turns it off)" if settings.demo else "off"
     )

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from importlib.metadata import version
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from opentelemetry.sdk.trace import TracerProvider
@@ -20,10 +20,7 @@ from temporalio.worker import Worker
 
 from activities import ConversationActivities, RouteActivities, StoreActivities, normalize
 from activities.deliver import DeliveryActivities
-from activities.export import ExportActivities
 from activities.reply import ReplyActivities, Senders
-from activities.retention import Retention, RetentionActivities
-from analytics.privacy import Privacy, load_key
 from runtime import schedules
 from runtime.deliverer import Deliverer
 from runtime.relay import EventRelay
@@ -44,6 +41,12 @@ from workflows import (
     InteractionWorkflow,
     RetentionWorkflow,
 )
+
+if TYPE_CHECKING:
+    # Imported where the analytics worker is built: DuckDB, pyarrow and pandas are 120 MB
+    # resident that the intake worker does not need.
+    from activities.export import ExportActivities
+    from activities.retention import RetentionActivities
 
 log = logging.getLogger(__name__)
 
@@ -171,8 +174,18 @@ async def _connect(
             delay = min(delay * 2, 10.0)
 
 
-async def run_worker(settings: WorkerSettings, rules: Rules, keyring: Keyring) -> None:
-    """Run until SIGINT or SIGTERM, then finish in-flight tasks and stop."""
+async def run_worker(
+    settings: WorkerSettings,
+    rules: Rules,
+    keyring: Keyring,
+    intake: bool = True,
+    analytics: bool = True,
+) -> None:
+    """Run until SIGINT or SIGTERM, then finish in-flight tasks and stop.
+
+    `intake`: the pipeline's task queue and the events' (messages, conversations, replies,
+    deliveries); `analytics`: the export's and retention's. One process can serve both.
+    """
     runtime = None
     if settings.worker_metrics_port:
         address = f"{settings.worker_metrics_host}:{settings.worker_metrics_port}"
@@ -189,67 +202,115 @@ async def run_worker(settings: WorkerSettings, rules: Rules, keyring: Keyring) -
         log.warning("cannot register search attributes %s: %s", names, exc.message)
     store = Store.from_url(settings.resolved_database_url(), settings.sqlite_busy_timeout_s)
     store.migrate()
+    workers: list[Worker] = []
+    queues: list[str] = []
+    http: httpx.AsyncClient | None = None
+    relay: EventRelay | None = None
     with ThreadPoolExecutor(max_workers=settings.max_concurrent_activities) as executor:
-        worker = build_worker(
-            client,
-            store,
-            settings.task_queue,
-            executor,
-            settings.max_concurrent_activities,
-            settings.conversation_policy(),
-            Senders.from_settings(settings),
-            rules,
-            export_activities(settings, store, rules),
-            RetentionActivities(
+        if intake:
+            workers.append(
+                build_worker(
+                    client,
+                    store,
+                    settings.task_queue,
+                    executor,
+                    settings.max_concurrent_activities,
+                    settings.conversation_policy(),
+                    Senders.from_settings(settings),
+                    rules,
+                )
+            )
+            http = delivery_http(settings)
+            workers.append(
+                build_delivery_worker(
+                    client,
+                    store,
+                    settings.events_task_queue(),
+                    http,
+                    settings.subscriptions_allow_private,
+                )
+            )
+            deliverer = Deliverer(
                 store,
-                Retention(settings.retention_payload_days, settings.retention_days),
-                BlobStore(settings.data_dir / "blobs"),
-                settings.resolved_export_dir(),
-            ),
-        )
-        http = delivery_http(settings)
-        events_queue = settings.events_task_queue()
-        delivery_worker = build_delivery_worker(
-            client, store, events_queue, http, settings.subscriptions_allow_private
-        )
-        deliverer = Deliverer(
-            store,
-            http,
-            settings.event_retry_schedule_s,
-            settings.event_delivery_timeout_s,
-            settings.subscriptions_allow_private,
-        )
-        relay = EventRelay(SubscriptionStore(store.engine), deliverer)
+                http,
+                settings.event_retry_schedule_s,
+                settings.event_delivery_timeout_s,
+                settings.subscriptions_allow_private,
+            )
+            relay = EventRelay(SubscriptionStore(store.engine), deliverer)
+            queues += [settings.task_queue, settings.events_task_queue()]
+        if analytics:
+            from activities.retention import Retention, RetentionActivities
+
+            workers.append(
+                build_analytics_worker(
+                    client,
+                    settings.analytics_task_queue(),
+                    executor,
+                    export_activities(settings, store, rules),
+                    RetentionActivities(
+                        store,
+                        Retention(settings.retention_payload_days, settings.retention_days),
+                        BlobStore(settings.data_dir / "blobs"),
+                        settings.resolved_export_dir(),
+                    ),
+                )
+            )
+            queues.append(settings.analytics_task_queue())
         await schedules.ensure(client, settings)
         loop = asyncio.get_running_loop()
 
         stopping: list[asyncio.Future[None]] = []
 
         def stop() -> None:
-            stopping.extend(asyncio.ensure_future(w.shutdown()) for w in (worker, delivery_worker))
+            stopping.extend(asyncio.ensure_future(w.shutdown()) for w in workers)
 
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop)
         log.info(
-            "worker polling task queues %s and %s on %s",
-            settings.task_queue,
-            events_queue,
-            settings.temporal_address,
+            "worker polling task queues %s on %s", ", ".join(queues), settings.temporal_address
         )
-        relaying = asyncio.ensure_future(relay.run())
+        relaying = asyncio.ensure_future(relay.run()) if relay else None
         try:
-            await asyncio.gather(worker.run(), delivery_worker.run())
+            await asyncio.gather(*(w.run() for w in workers))
         finally:
-            relaying.cancel()
-            # The attempts in flight finish (for a few seconds) and are recorded.
-            await asyncio.gather(relaying, return_exceptions=True)
-            await http.aclose()
+            if relaying is not None:
+                relaying.cancel()
+                # The attempts in flight finish (for a few seconds) and are recorded.
+                await asyncio.gather(relaying, return_exceptions=True)
+            if http is not None:
+                await http.aclose()
             store.close()
             if tracing is not None:
                 tracing.shutdown()  # flushes the spans not yet exported
 
 
+def build_analytics_worker(
+    client: Client,
+    task_queue: str,
+    executor: ThreadPoolExecutor,
+    exports: ExportActivities,
+    retention: RetentionActivities,
+) -> Worker:
+    """The export and retention schedules' worker (`WorkerSettings.analytics_task_queue`)."""
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[ExportWorkflow, RetentionWorkflow],
+        workflow_runner=RUNNER,
+        activities=[exports.stage, exports.validate, exports.publish, retention.purge],
+        activity_executor=executor,
+        # One export and one retention run at a time (the schedules skip overlaps).
+        max_concurrent_activities=4,
+        graceful_shutdown_timeout=timedelta(seconds=10),
+        build_id=BUILD_ID,
+    )
+
+
 def export_activities(settings: WorkerSettings, store: Store, rules: Rules) -> ExportActivities:
+    from activities.export import ExportActivities
+    from analytics.privacy import Privacy, load_key
+
     root = settings.resolved_export_dir()
     key = settings.export_hash_key.get_secret_value() if settings.export_hash_key else None
     return ExportActivities(

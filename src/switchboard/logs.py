@@ -118,3 +118,5 @@ def configure(settings: CommonSettings, service: str, stream: IO[str] | None = N
     logging.getLogger("uvicorn.access").disabled = True
     # httpx logs every request URL, query string included, at INFO.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Great Expectations logs some 200 lines of its own set-up at INFO for every export.
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)

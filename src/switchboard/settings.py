@@ -102,6 +102,12 @@ class CommonSettings(BaseSettings):
         """Deliveries run on a task queue of their own: slow receivers never hold intake's."""
         return f"{self.task_queue}-events"
 
+    def analytics_task_queue(self) -> str:
+        """The export and retention run on a task queue of their own, served by a worker
+        process of its own under `switchboard up`: their libraries (Great Expectations alone
+        is 250 MB resident) and their minute of CPU stay out of the intake worker."""
+        return f"{self.task_queue}-analytics"
+
     def resolved_export_dir(self) -> Path:
         return self.export_dir or self.data_dir / "exports"
 

@@ -34,7 +34,7 @@ SECRETS = {
     "TEMPORAL_UI_OIDC_CLIENT_SECRET": "tui-secret-6",
     "SWITCHBOARD_PAYLOAD_KEYS": "k1:" + "A" * 43 + "=",
 }
-LONG_RUNNING = ("postgresql", "temporal", "worker", "ingress", "dashboards")
+LONG_RUNNING = ("postgresql", "temporal", "worker", "analytics", "ingress", "dashboards")
 
 
 def compose_config(env: dict[str, str], env_file: Path) -> subprocess.CompletedProcess[str]:
@@ -84,6 +84,7 @@ def test_the_deployment_has_every_part_with_two_replicas_of_ours(config: dict[st
         "temporal-ui",
         "ingress",
         "worker",
+        "analytics",
         "proxy",
         "dashboards",
     } <= set(services)
@@ -106,6 +107,10 @@ def test_the_deployment_has_every_part_with_two_replicas_of_ours(config: dict[st
     assert services["postgresql"]["volumes"][0].startswith("postgresql-data:")
     assert services["ingress"]["volumes"][0].startswith("switchboard-data:/data")
     assert services["worker"]["volumes"][0].startswith("switchboard-data:/data")
+    # The export writes where the dashboards read.
+    assert services["analytics"]["volumes"][0].startswith("switchboard-data:/data")
+    assert services["worker"]["command"] == ["worker", "--role", "intake"]
+    assert services["analytics"]["command"] == ["worker", "--role", "analytics"]
     assert services["dashboards"]["volumes"][0].startswith("switchboard-data:/data")
 
 
@@ -126,6 +131,9 @@ def test_each_service_gets_only_the_secrets_it_uses(config: dict[str, Any]) -> N
     assert "pg-secret-1" not in str(services["dashboards"])
     worker, ingress = services["worker"]["environment"], services["ingress"]["environment"]
     assert "SWITCHBOARD_API_KEYS" not in worker and "SWITCHBOARD_SENDGRID_API_KEY" not in ingress
+    # The export sends nothing to providers: none of their credentials.
+    analytics = services["analytics"]["environment"]
+    assert not {"SWITCHBOARD_TWILIO_AUTH_TOKEN", "SWITCHBOARD_SENDGRID_API_KEY"} & set(analytics)
     assert ingress["SWITCHBOARD_OPS_LOOPBACK_ONLY"] == "1"
     # The application and Temporal reach PostgreSQL as different users.
     assert services["temporal"]["environment"]["POSTGRES_USER"] == "temporal"
@@ -151,7 +159,7 @@ def test_our_services_run_real_commands_with_real_settings(config: dict[str, Any
         | set(WorkerSettings.model_fields)
         | set(DashboardSettings.model_fields)
     )
-    for name in ("migrate", "worker", "ingress", "dashboards"):
+    for name in ("migrate", "worker", "analytics", "ingress", "dashboards"):
         service = config["services"][name]
         assert service["command"][0] in commands
         for variable in service["environment"]:
@@ -203,6 +211,7 @@ def test_each_of_our_services_runs_its_roles_image_and_the_others_a_pinned_one(
     roles = {
         "migrate": "worker",
         "worker": "worker",
+        "analytics": "worker",
         "ingress": "ingress",
         "dashboards": "dashboards",
     }

@@ -103,12 +103,12 @@ def test_up_restarts_killed_children_while_traffic_flows(tmp_path: Path) -> None
         sender.start()
 
         # The worker dies: the ingress keeps acknowledging (the starts are durable in Temporal).
-        worker = child_of(up, "worker")
+        worker = child_of(up, "intake")
         worker.send_signal(signal.SIGKILL)
         with httpx.Client(timeout=5) as http:
             answer, took_s = traffic.post(http)
         assert answer == 200 and took_s < 1.0, (answer, took_s)
-        _wait("a new worker", lambda: child_of(up, "worker").pid != worker.pid, 15, up)
+        _wait("a new worker", lambda: child_of(up, "intake").pid != worker.pid, 15, up)
         assert "worker exited with code -9" in up.output
         assert "restarting in 1.0s" in up.output
 

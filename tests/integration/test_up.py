@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.support.processes import Up, free_port, listening
+from tests.support.processes import Up, free_port, listening, switchboard
 
 
 def test_up_runs_stops_on_ctrl_c_and_keeps_its_data(tmp_path: Path) -> None:
@@ -27,7 +27,8 @@ def test_up_runs_stops_on_ctrl_c_and_keeps_its_data(tmp_path: Path) -> None:
         "SWITCHBOARD_API_KEYS": api_key,
         "SWITCHBOARD_PUBLIC_URL": "",
         "SWITCHBOARD_DEMO": "0",
-        "SWITCHBOARD_WORKER_METRICS_PORT": str(free_port()),
+        # The worker's, then the analytics worker's.
+        "SWITCHBOARD_WORKER_METRICS_PORT": str(_free_ports(2)),
         "SWITCHBOARD_DASHBOARD_PORT": str(free_port()),
     }
     base = f"http://127.0.0.1:{ingress_port}"
@@ -60,6 +61,15 @@ def test_up_runs_stops_on_ctrl_c_and_keeps_its_data(tmp_path: Path) -> None:
         )
         assert sent.returncode == 0, sent.stdout + sent.stderr
         customer = _wait_for_customer(base, auth, "+14155550166", expected=2)
+        # The export runs in the analytics worker, a process of its own on a task queue of
+        # its own: `switchboard export` waits for it there.
+        exporting = switchboard(
+            ["export"], {**env, "TEMPORAL_ADDRESS": f"127.0.0.1:{temporal_port}"}, tmp_path
+        )
+        exported, _ = exporting.communicate(timeout=120)
+        assert exporting.returncode == 0, exported
+        assert b"published" in exported or b"nothing changed" in exported
+        assert (tmp_path / "data" / "exports").is_dir()
         assert up.interrupt() == 0
     finally:
         if up.process.poll() is None:
@@ -68,7 +78,7 @@ def test_up_runs_stops_on_ctrl_c_and_keeps_its_data(tmp_path: Path) -> None:
     assert not listening(ingress_port) and not listening(temporal_port)
 
     # Second run: the same data directory, demo traffic on, two worker processes.
-    metrics = _two_free_ports()
+    metrics = _free_ports(3)
     again = Up(
         {
             **env,
@@ -80,7 +90,8 @@ def test_up_runs_stops_on_ctrl_c_and_keeps_its_data(tmp_path: Path) -> None:
     )
     try:
         again.wait_ready()
-        for port in (metrics, metrics + 1):
+        # Two intake workers, then the analytics worker.
+        for port in (metrics, metrics + 1, metrics + 2):
             assert f"127.0.0.1:{port}/metrics" in again.output
             _worker_metrics(f"http://127.0.0.1:{port}/metrics")
         found = httpx.get(f"{base}/api/customers/{customer}/interactions", headers=auth)
@@ -93,11 +104,11 @@ def test_up_runs_stops_on_ctrl_c_and_keeps_its_data(tmp_path: Path) -> None:
             again.process.kill()
 
 
-def _two_free_ports() -> int:
-    """A port whose successor is free too: the second worker serves its metrics there."""
+def _free_ports(count: int) -> int:
+    """The first of `count` free ports in a row: the workers serve their metrics there."""
     while True:
         port = free_port()
-        if port < 65535 and not listening(port + 1):
+        if port + count <= 65536 and not any(listening(port + i) for i in range(1, count)):
             return port
 
 

@@ -79,8 +79,9 @@ def listening(port: int) -> bool:
 
 
 def child_of(up: Up, role: str) -> psutil.Process:
-    """The direct child of `up` in `role` (worker, ingress, dashboards or start-dev for
-    Temporal), found by its parent rather than by name: other runs may share the machine."""
+    """The direct child of `up` in `role` (intake or analytics for a worker, ingress,
+    dashboards or start-dev for Temporal), found by its parent rather than by name: other runs
+    may share the machine."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         for child in psutil.Process(up.process.pid).children():

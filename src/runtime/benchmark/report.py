@@ -17,7 +17,8 @@ def _p(figures: dict[str, Any], name: str) -> str:
 def _cpu(figures: dict[str, Any]) -> str:
     cpu = figures["cpu_ms_per_message"]
     return " / ".join(
-        f"{cpu[r]:.0f}" if r in cpu else NONE for r in ("temporal", "worker", "ingress")
+        f"{cpu[r]:.0f}" if r in cpu else NONE
+        for r in ("temporal", "worker", "ingress", "analytics")
     )
 
 
@@ -74,7 +75,7 @@ def rows(result: dict[str, Any]) -> list[Row]:
             "p99 ≤ 500",
         ),
         (
-            "CPU ms per message at max rate: temporal / worker / ingress",
+            "CPU ms per message at max rate: temporal / worker / ingress / analytics worker",
             _cpu(bare),
             _cpu(minimal["max_rate"]),
             _cpu(ours["max_rate"]),
@@ -86,6 +87,13 @@ def rows(result: dict[str, Any]) -> list[Row]:
             _rss(minimal["burst"], "worker"),
             _rss(ours["burst"], "worker"),
             "≤ 300",
+        ),
+        (
+            f"burst at {burst}/s: analytics worker peak RSS (MB)",
+            NONE,
+            NONE,
+            _rss(ours["burst"], "analytics"),
+            "",
         ),
         (
             f"burst at {burst}/s: ingress peak RSS (MB)",

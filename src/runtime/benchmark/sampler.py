@@ -9,13 +9,17 @@ import psutil
 
 from runtime.benchmark.stack import Stack
 
-ROLES = ("temporal", "worker", "ingress")
+ROLES = ("temporal", "worker", "ingress", "analytics")
 
 
 def _role(process: psutil.Process) -> str | None:
     command = " ".join(process.cmdline())
     if "start-dev" in command:
         return "temporal"
+    # The export and retention's worker (`switchboard worker --role analytics`), apart from
+    # the intake workers that the burst is about.
+    if "--role analytics" in command:
+        return "analytics"
     for role in ("worker", "ingress"):
         # `up` passes the ingress its listening socket: `switchboard ingress --fd 3`.
         if f"switchboard {role}" in command:
@@ -24,7 +28,8 @@ def _role(process: psutil.Process) -> str | None:
 
 
 def stack_processes(stack: Stack) -> dict[str, list[psutil.Process]]:
-    """The processes of `switchboard up`: Temporal, the worker(s), the ingress."""
+    """The processes of `switchboard up`: Temporal, the worker(s), the ingress, the analytics
+    worker."""
     found: dict[str, list[psutil.Process]] = {}
     for child in psutil.Process(stack.pid).children(recursive=True):
         role = _role(child)

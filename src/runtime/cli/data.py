@@ -95,7 +95,7 @@ def export(
                     ExportWorkflow.run,
                     ExportInput(full=full),
                     id=workflow_id,
-                    task_queue=settings.task_queue,
+                    task_queue=settings.analytics_task_queue(),
                 )
             except WorkflowFailureError as exc:
                 # The activity's error (the quality gate's reasons), under the activity's.

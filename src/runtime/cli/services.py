@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -67,8 +68,23 @@ def temporal() -> None:
     os.execv(command[0], command)
 
 
+class WorkerRole(StrEnum):
+    ALL = "all"
+    INTAKE = "intake"
+    ANALYTICS = "analytics"
+
+
 @app.command(rich_help_panel="Services")
-def worker() -> None:
+def worker(
+    role: Annotated[
+        WorkerRole,
+        typer.Option(
+            help="intake: messages, conversations, replies and event deliveries; analytics: "
+            "the scheduled export and retention (their own task queue); all: both in one "
+            "process. `switchboard up` runs them as processes of their own.",
+        ),
+    ] = WorkerRole.ALL,
+) -> None:
     """Run a Temporal worker for the pipeline's workflows and activities."""
     with needs("worker"):
         from runtime.worker import run_worker
@@ -81,7 +97,15 @@ def worker() -> None:
     configure_logging(settings, "worker")
     metrics_host = (settings.worker_metrics_host,) if settings.worker_metrics_port else ()
     keyring = load_keyring(settings, *metrics_host)
-    asyncio.run(run_worker(settings, load_rules(settings.routing_rules), keyring))
+    asyncio.run(
+        run_worker(
+            settings,
+            load_rules(settings.routing_rules),
+            keyring,
+            intake=role is not WorkerRole.ANALYTICS,
+            analytics=role is not WorkerRole.INTAKE,
+        )
+    )
     # The worker has shut down cleanly. Skip the interpreter's teardown: the SDK's Rust threads
     # can still call into Python while it finalizes, and abort the process with SIGABRT
     # ("PyGILState_Release", temporalio/sdk-python#300), turning a clean stop into a crash.
