@@ -122,8 +122,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                 yield Stack(api, hooks, double, created.json()["secret"])
             assert up.interrupt() == 0
         finally:
-            if up.process.poll() is None:
-                up.process.kill()
+            up.kill()
 
 
 def test_sms_in_persisted_event_out_signed_then_resolved(stack: Stack) -> None:

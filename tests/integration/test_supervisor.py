@@ -170,6 +170,5 @@ def test_up_restarts_killed_children_while_traffic_flows(tmp_path: Path) -> None
         assert 0 < status["ingress"]["uptime"] < 1
         assert up.interrupt() == 0
     finally:
-        if up.process.poll() is None:
-            up.process.kill()
+        up.kill()
     assert "stopping" in up.output

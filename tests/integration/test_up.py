@@ -72,8 +72,7 @@ def test_up_runs_stops_on_ctrl_c_and_keeps_its_data(tmp_path: Path) -> None:
         assert (tmp_path / "data" / "exports").is_dir()
         assert up.interrupt() == 0
     finally:
-        if up.process.poll() is None:
-            up.process.kill()
+        up.kill()
     assert "stopping" in up.output
     assert not listening(ingress_port) and not listening(temporal_port)
 
@@ -100,8 +99,7 @@ def test_up_runs_stops_on_ctrl_c_and_keeps_its_data(tmp_path: Path) -> None:
         assert demo_customer != customer
         assert again.interrupt() == 0
     finally:
-        if again.process.poll() is None:
-            again.process.kill()
+        again.kill()
 
 
 def _free_ports(count: int) -> int:

@@ -72,6 +72,18 @@ class Up:
         self.process.send_signal(signal.SIGINT)
         return self.process.wait(timeout=60)
 
+    def kill(self) -> None:
+        """After a failure: `up`'s children too (a SIGKILLed `up` cannot stop them, and they
+        would go on holding ports and CPU for the rest of the session)."""
+        if self.process.poll() is not None:
+            return
+        with contextlib.suppress(psutil.Error):
+            for child in psutil.Process(self.process.pid).children(recursive=True):
+                with contextlib.suppress(psutil.Error):
+                    child.kill()
+        self.process.kill()
+        self.process.wait(timeout=10)
+
 
 def listening(port: int) -> bool:
     with socket.socket() as sock:
