@@ -6,9 +6,13 @@ the webhooks down with it: a provider that cannot connect does not always retry.
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import json
+import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -24,6 +28,24 @@ MAX_DELAY_S = 30.0
 STABLE_AFTER_S = 60.0
 # This many quick exits in a row is a crash loop: still retried, but said loudly.
 CRASH_LOOP_AFTER = 5
+
+
+_PR_SET_PDEATHSIG = 1
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
+
+
+def _die_with_parent(parent: int) -> None:
+    """In the child, before exec: SIGTERM when `up` dies, even by SIGKILL.
+
+    The children run in sessions of their own (so that Ctrl-C reaches `up` alone), so nothing
+    else would stop them; a `switchboard up` killed outright would leave them holding the
+    ports and the data directory, and the next `make run` could not start. Only a call into
+    libc here: this runs between fork and exec.
+    """
+    if _LIBC is not None:
+        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # `up` died before the call: nobody would send the signal
+        os._exit(1)
 
 
 def restart_delay(quick_exits: int) -> float:
@@ -55,8 +77,14 @@ class Child:
     def start(self) -> None:
         # A session of its own: the terminal's Ctrl-C reaches only `up`, which then stops the
         # children in order instead of all at once.
+        # Started from `up`'s main thread only: the parent-death signal follows the thread
+        # that forked, not the process.
         self.process = subprocess.Popen(
-            self.argv, env=self.env, start_new_session=True, pass_fds=self.pass_fds
+            self.argv,
+            env=self.env,
+            start_new_session=True,
+            pass_fds=self.pass_fds,
+            preexec_fn=functools.partial(_die_with_parent, os.getpid()),
         )
         self.started_at = time.monotonic()
         self.restart_at = None

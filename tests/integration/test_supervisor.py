@@ -1,6 +1,6 @@
 """`switchboard up` supervises: the worker, the ingress and Temporal SIGKILLed while signed
 traffic flows are restarted with backoff, the others keep serving, and every message the
-ingress acknowledged is persisted exactly once."""
+ingress acknowledged is persisted exactly once; `up` killed outright takes its children along."""
 
 from __future__ import annotations
 
@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import psutil
 from sqlalchemy import select
 
 from runtime.simulate import new_message_sid, sign_twilio, sms_fields
 from switchboard.store import Store
 from switchboard.store.tables import interactions
-from tests.support.processes import Up, child_of, free_port
+from tests.support.processes import Up, child_of, free_port, listening
 
 SMS = "/webhooks/twilio/sms"
 
@@ -168,7 +169,14 @@ def test_up_restarts_killed_children_while_traffic_flows(tmp_path: Path) -> None
             "Temporal": 1,
         }
         assert 0 < status["ingress"]["uptime"] < 1
-        assert up.interrupt() == 0
+
+        # `up` itself killed outright (Ctrl-C is test_up's): its children go with it, so the
+        # next `make run` finds the ports and the data directory free.
+        children = psutil.Process(up.process.pid).children()
+        up.process.kill()
+        up.process.wait(timeout=10)
+        _, alive = psutil.wait_procs(children, timeout=30)
+        assert alive == [], [" ".join(p.cmdline()) for p in alive]
+        assert not listening(ingress_port)
     finally:
         up.kill()
-    assert "stopping" in up.output
