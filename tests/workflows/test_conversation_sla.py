@@ -148,20 +148,26 @@ async def test_next_response_and_resolution_breaches_are_timers_and_events(
     )
     STARTED.append(handle)
 
-    async def thread(direction: Direction) -> tuple[str, datetime]:
+    async def thread(direction: Direction) -> tuple[str, datetime, ConversationState]:
         now = await skipping.get_current_time()
         ref = stored(store, customer_id, now, direction)
-        return await handle.execute_update(ADD_INTERACTION, ref, result_type=str), now
+        conversation_id = await handle.execute_update(ADD_INTERACTION, ref, result_type=str)
+        return conversation_id, now, await handle.query(ConversationWorkflow.current)
 
-    conversation_id, opened = await thread(Direction.INBOUND)
+    # The clocks start at the workflow's own time of each message, a few milliseconds after
+    # the test read the server's clock: the due times below are computed from the former.
+    conversation_id, opened, _ = await thread(Direction.INBOUND)
     await skipping.sleep(timedelta(minutes=1))
-    _, answered = await thread(Direction.OUTBOUND)
-    used = calendars.elapsed(opened, answered, POLICY)
+    _, answered, state = await thread(Direction.OUTBOUND)
+    used = state.resolution_used_s
+    assert abs(used - calendars.elapsed(opened, answered, POLICY)) < 1
     await skipping.sleep(timedelta(days=2))  # waiting on the customer: no clock runs
-    state: ConversationState = await handle.query(ConversationWorkflow.current)
+    state = await handle.query(ConversationWorkflow.current)
     assert state.resolution_due_at is None and breaches(store, conversation_id) == []
 
-    _, wrote = await thread(Direction.INBOUND)
+    _, _, state = await thread(Direction.INBOUND)
+    wrote = state.resolution_clock_since
+    assert wrote is not None
     next_due = calendars.due(wrote, 3600, POLICY)
     resolution_due = calendars.due(wrote, 8 * 3600 - used, POLICY)
     await skipping.sleep(resolution_due - wrote + timedelta(minutes=1))
