@@ -37,6 +37,7 @@ from switchboard.store import ConversationStore, Store
 from switchboard.store.tables import interactions
 from tests.support.builders import sms_raw
 from tests.support.scenario import at, write_scenario
+from tests.support.stores import postgresql_store
 
 DAY = datetime(2026, 11, 23, 10, tzinfo=UTC)
 
@@ -148,48 +149,49 @@ def test_a_changed_row_is_merged_and_only_it_is_checked(store: Store, tmp_path: 
     assert status.fetchall() == [("delivered",)]
 
 
-def test_a_late_commit_below_the_watermark_is_not_skipped(
-    store: Store, tmp_path: Path, request: pytest.FixtureRequest
-) -> None:
-    """PostgreSQL: a writer whose transaction began first commits after a later one and after
-    an export; its row, older than the maximum the export saw, reaches the next export."""
-    if request.node.callspec.params["store"] != "postgresql":
-        pytest.skip("SQLite's writers take turns: no commit lands below a published maximum")
-    root = tmp_path / "exports"
-    persist(store, DAY)
-    run_export(store, root)
-    late = store.engine.connect()
-    slow = late.begin()
-    late.execute(select(1))  # the transaction has begun
-    late_id = str(uuid.uuid4())
-    customer = store.resolve_customer(Identity(IdentityKind.EMAIL, "a@x.com"))
-    late.execute(
-        interactions.insert().values(
-            interaction_id=late_id,
-            customer_id=customer,
-            channel="sms",
-            direction="inbound",
-            provider="twilio",
-            provider_message_id=f"SM{late_id}",
-            from_address="+1",
-            to_address="+2",
-            occurred_at=DAY,
-            received_at=DAY,
-            persisted_at=DAY,
-            updated_at=datetime.now(UTC),
-            status="completed",
-            content={},
-            route_queue="q",
-            route_priority=1,
+@pytest.mark.postgresql
+def test_a_late_commit_below_the_watermark_is_not_skipped(postgres: str, tmp_path: Path) -> None:
+    """A writer whose transaction began first commits after a later one and after an export;
+    its row, older than the maximum the export saw, reaches the next export.
+
+    PostgreSQL only: SQLite's writers take turns, so no commit lands below a published maximum.
+    """
+    with postgresql_store(postgres) as store:
+        root = tmp_path / "exports"
+        persist(store, DAY)
+        run_export(store, root)
+        late = store.engine.connect()
+        slow = late.begin()
+        late.execute(select(1))  # the transaction has begun
+        late_id = str(uuid.uuid4())
+        customer = store.resolve_customer(Identity(IdentityKind.EMAIL, "a@x.com"))
+        late.execute(
+            interactions.insert().values(
+                interaction_id=late_id,
+                customer_id=customer,
+                channel="sms",
+                direction="inbound",
+                provider="twilio",
+                provider_message_id=f"SM{late_id}",
+                from_address="+1",
+                to_address="+2",
+                occurred_at=DAY,
+                received_at=DAY,
+                persisted_at=DAY,
+                updated_at=datetime.now(UTC),
+                status="completed",
+                content={},
+                route_queue="q",
+                route_priority=1,
+            )
         )
-    )
-    early = persist(store, DAY)  # begins after, commits first, with a later updated_at
-    run_export(store, root)
-    assert early in {i for _, i in exported(root)}
-    slow.commit()
-    late.close()
-    run_export(store, root)
-    assert late_id in {i for _, i in exported(root)}
+        early = persist(store, DAY)  # begins after, commits first, with a later updated_at
+        run_export(store, root)
+        assert early in {i for _, i in exported(root)}
+        slow.commit()
+        late.close()
+        run_export(store, root)
+        assert late_id in {i for _, i in exported(root)}
 
 
 def test_a_full_export_rebuilds_every_partition(store: Store, tmp_path: Path) -> None:
