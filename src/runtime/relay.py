@@ -55,7 +55,10 @@ class EventRelay:
                     await asyncio.sleep(min(self.interval_s * 20, 5.0))
                 await asyncio.sleep(MIN_TICK_S)
                 # Woken early when an attempt finishes: its slot is free and its outcome due.
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a
+                # cancellation that arrives as the wake-up does, and the relay never stopped.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.deliverer.wake.wait(), self.interval_s)
+                    async with asyncio.timeout(self.interval_s):
+                        await self.deliverer.wake.wait()
         finally:
             await self.deliverer.drain()

@@ -51,3 +51,20 @@ async def test_a_slow_receiver_never_holds_up_another_subscription(store: Store)
     fast_log = subs.deliveries(fast_id, limit=EVENTS + 1)
     assert [d["status"] for d in fast_log] == ["delivered"] * EVENTS
     assert {d["attempts"] for d in fast_log} == {1}
+
+
+async def test_the_relay_stops_when_cancelled_as_an_attempt_finishes(store: Store) -> None:
+    """Shutdown cancels the relay; an attempt finishing at that moment (its wake-up) must not
+    swallow the cancellation, or the worker never stops (a `make test` run hung on it)."""
+    async with httpx.AsyncClient() as http:
+        deliverer = Deliverer(store, http, [1.0], 5.0, allow_private=True)
+        relay = EventRelay(SubscriptionStore(store.engine), deliverer, interval_s=0.1)
+        # Offsets across a whole polling cycle, so some land inside the wait for a wake-up.
+        for offset_ms in range(0, 200, 10):
+            relaying = asyncio.ensure_future(relay.run())
+            await asyncio.sleep(offset_ms / 1000)
+            deliverer.wake.set()
+            relaying.cancel()
+            done, _ = await asyncio.wait([relaying], timeout=2.0)
+            assert done == {relaying}, "the relay kept running after it was cancelled"
+            assert relaying.cancelled()
