@@ -19,7 +19,8 @@ _HEADERS = (
     "replay), `webhook-timestamp` (unix seconds), `webhook-signature` (`v1,<base64 HMAC-SHA256 "
     "of id.timestamp.body>`, one per valid secret, space-separated). Answer 2xx to acknowledge; "
     "429 and 5xx (or no answer in time) are retried, honouring Retry-After; 410 disables the "
-    "subscription; any other status ends the delivery."
+    "subscription; any other status ends the delivery. A receiver failing every attempt is "
+    "held back by a circuit breaker, and disabled after days of failure."
 )
 
 
@@ -77,6 +78,15 @@ class ConversationData(BaseModel):
     content: dict[str, Any] | None = None
 
 
+class SubscriptionDisabledData(BaseModel):
+    subscription_id: str = Field(description="the subscription disabled (never its URL)")
+    reason: str = Field(description="why, in a few words: a 410, or days of failed deliveries")
+    disabled_at: datetime
+    failing_since: datetime | None = Field(
+        description="since when none of its deliveries succeeded, when they were failing"
+    )
+
+
 def _envelope(event_type: EventType, data: type[BaseModel]) -> type[BaseModel]:
     name = "".join(part.title() for part in event_type.replace(".", "_").split("_")) + "Event"
     return create_model(
@@ -87,15 +97,12 @@ def _envelope(event_type: EventType, data: type[BaseModel]) -> type[BaseModel]:
     )
 
 
-_DATA: dict[EventType, type[BaseModel]] = {
+_OWN_DATA: dict[EventType, type[BaseModel]] = {
     EventType.INTERACTION_PERSISTED: InteractionData,
     EventType.INTERACTION_STATUS_CHANGED: InteractionStatusData,
-    **{
-        t: ConversationData
-        for t in EventType
-        if t not in (EventType.INTERACTION_PERSISTED, EventType.INTERACTION_STATUS_CHANGED)
-    },
+    EventType.SUBSCRIPTION_DISABLED: SubscriptionDisabledData,
 }
+_DATA = {t: _OWN_DATA.get(t, ConversationData) for t in EventType}
 EVENT_MODELS = {event_type: _envelope(event_type, data) for event_type, data in _DATA.items()}
 
 

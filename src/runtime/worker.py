@@ -32,6 +32,7 @@ from switchboard.converter import data_converter
 from switchboard.routing import Rules
 from switchboard.settings import WorkerSettings
 from switchboard.store import ConversationStore, Store
+from switchboard.store.breaker import EndpointPolicy
 from switchboard.store.subscriptions import SubscriptionStore
 from workflows import (
     RUNNER,
@@ -137,6 +138,15 @@ def build_delivery_worker(
     )
 
 
+def endpoint_policy(settings: WorkerSettings) -> EndpointPolicy:
+    """When the deliverer holds a subscription's receiver back, and when it disables it."""
+    return EndpointPolicy(
+        failures=settings.subscriptions_breaker_failures,
+        cooldown=timedelta(seconds=settings.subscriptions_breaker_cooldown_s),
+        disable_after=timedelta(seconds=settings.subscriptions_disable_after_s),
+    )
+
+
 def delivery_http(settings: WorkerSettings) -> httpx.AsyncClient:
     """The client deliveries share: no redirects followed, a timeout per attempt."""
     return httpx.AsyncClient(
@@ -236,6 +246,8 @@ async def run_worker(
                 settings.event_retry_schedule_s,
                 settings.event_delivery_timeout_s,
                 settings.subscriptions_allow_private,
+                policy=endpoint_policy(settings),
+                meter=(runtime or Runtime.default()).metric_meter,
             )
             relay = EventRelay(SubscriptionStore(store.engine), deliverer)
             queues += [settings.task_queue, settings.events_task_queue()]

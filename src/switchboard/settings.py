@@ -90,6 +90,12 @@ class CommonSettings(BaseSettings):
         36000,
     ]
     event_delivery_timeout_s: float = 15.0
+    # A subscription's circuit breaker opens after so many failed attempts in a row, and lets
+    # one probe through after the cool-down; a subscription whose every attempt has failed for
+    # `disable_after_s` (Svix: 5 days) is disabled, and the other subscriptions are told.
+    subscriptions_breaker_failures: int = Field(default=16, ge=1)
+    subscriptions_breaker_cooldown_s: float = Field(default=60.0, gt=0)
+    subscriptions_disable_after_s: float = Field(default=5 * 24 * 3600.0, gt=0)
 
     @field_validator("event_retry_schedule_s", mode="before")
     @classmethod

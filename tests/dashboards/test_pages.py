@@ -224,12 +224,21 @@ def test_events_out_shows_delivery_health_per_subscription(
     store.migrate()
     empty = run("deliveries.py")
     assert "No subscriptions" in empty.info[0].value
-    SubscriptionStore(store.engine).create("https://crm.example.com/h?token=x", ["*"], None, False)
+    subs = SubscriptionStore(store.engine)
+    sub = subs.create("https://crm.example.com/h?token=x", ["*"], None, False)
     st.cache_data.clear()
     app = run("deliveries.py")
     assert metrics(app)["Subscriptions"] == "1"
     table = app.dataframe[0].value
     assert list(table.host) == ["crm.example.com"]
+    assert list(table.breaker) == ["closed"]
+    subs.disable(sub["subscription_id"], "every delivery failed for 5.0 days")
+    st.cache_data.clear()
+    app = run("deliveries.py")
+    assert metrics(app)["Disabled"] == "1"
+    assert list(app.dataframe[0].value["disabled because"]) == [
+        "every delivery failed for 5.0 days"
+    ]
     store.close()
     st.cache_data.clear()
     st.cache_resource.clear()

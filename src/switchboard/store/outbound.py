@@ -159,6 +159,25 @@ def conversation_changed(
         _append(conn, event.event_id, event_type, event.at, data, event.seq)
 
 
+def subscription_disabled(
+    conn: Connection,
+    subscription_id: str,
+    reason: str,
+    at: datetime,
+    failing_since: datetime | None,
+) -> None:
+    """`subscription.disabled`, for the subscriptions still enabled: which one, why, since when
+    its deliveries failed. Never its URL (its path or query may hold the receiver's token)."""
+    data = {
+        "subscription_id": subscription_id,
+        "reason": reason,
+        "disabled_at": _iso(at),
+        "failing_since": _iso(failing_since),
+    }
+    event_id = _event_id(EventType.SUBSCRIPTION_DISABLED, subscription_id, _iso(at) or "")
+    _append(conn, event_id, EventType.SUBSCRIPTION_DISABLED, at, data)
+
+
 def _next_interaction(events: Iterable[ConversationEvent]) -> str | None:
     for event in events:
         if event.kind is EventKind.INTERACTION:

@@ -216,6 +216,13 @@ subscriptions = Table(
     Column("previous_secret_expires_at", UTCDateTime()),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
+    # The endpoint's health, shared by every deliverer (`switchboard.store.breaker`): failed
+    # attempts in a row, since when none succeeded, and its circuit breaker (`closed`, `open`
+    # until `breaker_until`, `half_open` while one probe holds it until `breaker_until`).
+    Column("consecutive_failures", Integer, nullable=False, server_default="0"),
+    Column("failing_since", UTCDateTime()),
+    Column("breaker_state", String(16), nullable=False, server_default="closed"),
+    Column("breaker_until", UTCDateTime()),
 )
 
 # Every event emitted while any subscription exists. No message content: a subscription that
