@@ -56,7 +56,10 @@ def room(sub: Mapping[str, Any], in_flight: int, slots: int, policy: EndpointPol
     """How many more attempts a closed breaker lets start now (0 unless closed)."""
     if sub["breaker_state"] != BreakerState.CLOSED:
         return 0
-    return max(0, min(slots, policy.failures - sub["consecutive_failures"]) - in_flight)
+    # At least one at a time: closed with the failures to open it already counted (the
+    # setting lowered since) still tries, and that attempt's failure opens it.
+    allowed = max(1, min(slots, policy.failures - sub["consecutive_failures"]))
+    return max(0, allowed - in_flight)
 
 
 def probe_due(sub: Mapping[str, Any], in_flight: int, now: datetime) -> bool:
