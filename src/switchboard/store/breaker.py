@@ -126,11 +126,12 @@ def record(
         ):
             health["breaker_state"] = BreakerState.OPEN
             health["breaker_until"] = now + policy.cooldown
-    conn.execute(
-        update(subscriptions)
-        .where(subscriptions.c.subscription_id == subscription_id)
-        .values(**health)
-    )
+    if health != {key: row[key] for key in HEALTHY}:  # a healthy receiver costs no write
+        conn.execute(
+            update(subscriptions)
+            .where(subscriptions.c.subscription_id == subscription_id)
+            .values(**health)
+        )
     since: datetime | None = health["failing_since"]
     failed_last = bool(delivered) and not delivered[-1]
     if row["enabled"] and failed_last and since and now - since >= policy.disable_after:

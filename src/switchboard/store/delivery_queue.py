@@ -111,7 +111,8 @@ class DeliveryQueue:
                 outcomes[one.subscription_id].append(one.delivered)
         disabled = []
         with write_transaction(self.engine) as conn:
-            for subscription_id, delivered in outcomes.items():
+            # In one order, so two deliverers finishing at once on PostgreSQL lock rows alike.
+            for subscription_id, delivered in sorted(outcomes.items()):
                 since = breaker.record(conn, subscription_id, delivered, now, policy)
                 if since is not None and disable_in(
                     conn, subscription_id, _failing_for(now - since), now, since
