@@ -17,8 +17,10 @@ import pytest
 import standardwebhooks
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
+from ingress.events_out import EVENT_MODELS
 from runtime.deliverer import Deliverer
 from runtime.relay import EventRelay
+from switchboard.contract import EventType
 from switchboard.store import AuditLog, Store
 from switchboard.store.breaker import EndpointPolicy
 from switchboard.store.subscriptions import SubscriptionStore
@@ -195,6 +197,7 @@ async def test_a_receiver_failing_for_days_is_disabled_and_the_others_are_told(
     assert body["data"]["subscription_id"] == failing_id
     assert body["data"]["reason"] == "every delivery failed for 5.0 days"
     assert "url" not in body["data"]
+    EVENT_MODELS[EventType.SUBSCRIPTION_DISABLED].model_validate(body)  # as documented
     # Nothing more is sent to the disabled one, nor made for it; its delivery is given up.
     assert len(failing.received) == attempts == 3
     [given_up] = subs.deliveries(failing_id)
