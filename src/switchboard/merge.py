@@ -54,6 +54,8 @@ _PUSH_RANKS = {"sent": 1, "delivered": 2, "failed": 2, "opened": 3}
 
 RANKS: dict[str, dict[str, int]] = {
     "sms": _MESSAGE_RANKS,
+    # WhatsApp's statuses are Messaging's, `read` included.
+    "whatsapp": _MESSAGE_RANKS,
     "voice": _CALL_RANKS,
     "email": _EMAIL_RANKS,
     "push": _PUSH_RANKS,

@@ -14,7 +14,15 @@ from typing import Any
 from sqlalchemy import Engine, and_, or_, select, text
 from sqlalchemy.engine import Connection
 
-from switchboard.contract import CustomerInteraction, Identity, PersistResult, RawEvent, Status
+from switchboard.contract import (
+    Channel,
+    CustomerInteraction,
+    Direction,
+    Identity,
+    PersistResult,
+    RawEvent,
+    Status,
+)
 from switchboard.merge import merge_interaction, rederive_interaction
 from switchboard.store import customers, lifecycle, outbound
 from switchboard.store.engine import create_store_engine, upsert, write_transaction
@@ -297,6 +305,21 @@ class Store:
         ).limit(limit)
         with self.engine.connect() as conn:
             return [interaction_from_row(row) for row in conn.execute(query).mappings()]
+
+    def last_inbound(
+        self, customer_id: str, channel: Channel | None = None
+    ) -> tuple[Channel, datetime] | None:
+        """The channel and time of the customer's latest message (on `channel`, if given)."""
+        query = select(interactions.c.channel, interactions.c.occurred_at).where(
+            interactions.c.customer_id == customer_id,
+            interactions.c.direction == Direction.INBOUND,
+        )
+        if channel is not None:
+            query = query.where(interactions.c.channel == channel)
+        query = query.order_by(interactions.c.occurred_at.desc()).limit(1)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return None if row is None else (Channel(row.channel), row.occurred_at)
 
     def get_interaction(self, interaction_id: str) -> CustomerInteraction | None:
         with self.engine.connect() as conn:
