@@ -108,12 +108,14 @@ def rederive_interaction(
 ) -> CustomerInteraction:
     """`stored` with a reprocessed event's new derivation in place of its old one.
 
-    What the event yields now wins over what is stored, where it yields anything; the route is
-    replaced only when this event is the one that created the interaction.
+    What the event yields now wins over what is stored, where it yields anything; the route and
+    the channel (WhatsApp, once stored as SMS) are replaced only when this event is the one that
+    created the interaction.
     """
     creator = incoming.received_at == stored.received_at
     return replace(
         stored,
+        channel=incoming.channel if creator else stored.channel,
         content=merge_content(incoming.content, stored.content),
         from_address=incoming.from_address or stored.from_address,
         to_address=incoming.to_address or stored.to_address,
