@@ -17,14 +17,18 @@ from pathlib import Path
 import duckdb
 import httpx
 import pytest
+from sqlalchemy import select
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from analytics import export, quality
 from analytics.privacy import Privacy
+from ingress.events_out import InteractionData
 from runtime.simulate import sign_twilio, sms_fields
 from switchboard import routing
 from switchboard.store import Store
+from switchboard.store.outbound import interaction_data
+from switchboard.store.tables import interactions
 from tests.support.app import Clock
 from tests.support.builders import SMS_PATH, random_phone
 from tests.support.fixtures import FIXTURE_PUBLIC_URL, FIXTURE_TOKEN, load_fixture
@@ -101,6 +105,16 @@ async def test_sms_and_whatsapp_from_one_number_are_one_customer_on_two_channels
     assert by_whatsapp.json()["customer_id"] == message.customer_id
     timeline = await http.get(f"/api/customers/{message.customer_id}/interactions", headers=auth)
     assert [i["channel"] for i in timeline.json()["items"]] == ["whatsapp", "sms"]
+    # Events out say so too, in the shape the OpenAPI document gives subscribers.
+    with store.engine.connect() as conn:
+        row = (
+            conn.execute(
+                select(interactions).where(interactions.c.interaction_id == message.interaction_id)
+            )
+            .mappings()
+            .one()
+        )
+    assert InteractionData.model_validate(interaction_data(row)).channel == "whatsapp"
 
     # The export partitions it under its own channel; the quality gate knows the channel.
     root = tmp_path / "exports"
