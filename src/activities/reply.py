@@ -30,16 +30,15 @@ from switchboard.contract import (
     Content,
     CustomerInteraction,
     Direction,
-    IdentityKind,
     Provider,
     Route,
     SendReplyInput,
     SendReplyResult,
     Status,
 )
+from switchboard.replies import no_address, reply_address, window_closed, window_open
 from switchboard.settings import WorkerSettings
 from switchboard.store import ConversationStore, Store
-from switchboard.whatsapp import window_closed, window_open
 
 REPLY_NOT_POSSIBLE = "ReplyNotPossible"
 
@@ -147,26 +146,14 @@ class ReplyActivities:
         return senders.twilio_from or ""
 
     def _recipient(self, inp: SendReplyInput) -> str:
-        """Where the reply goes: the address of the customer's latest message when it suits the
-        channel, else the customer's own identity of the kind the channel needs (a reply on
-        another channel than the customer wrote on). From the store, never from a request."""
-        address = inp.to_address
-        if inp.channel is Channel.EMAIL:
-            kinds = {IdentityKind.EMAIL}
-            suits = "@" in address and ":" not in address
-        elif inp.channel is Channel.WHATSAPP:
-            kinds = {IdentityKind.PHONE, IdentityKind.WHATSAPP}
-            suits = address.startswith(("+", WHATSAPP_PREFIX))
-        else:  # SMS, and SMS for a call: a short code, sender ID or SIP caller cannot take one
-            kinds = {IdentityKind.PHONE}
-            suits = address.startswith("+")
-        if suits:
-            return address
+        """Where the reply goes (`switchboard.replies`): from the conversation's record of the
+        customer's latest message and the store's identities, never from a request."""
         customer = self.store.get_customer(inp.customer_id) or {"identities": []}
-        for identity in customer["identities"]:
-            if identity["kind"] in kinds:
-                return str(identity["value"])
-        raise _permanent(f"the customer has no address to reply to on {inp.channel}")
+        identities = [(i["kind"], i["value"]) for i in customer["identities"]]
+        address = reply_address(inp.channel, inp.to_address, identities)
+        if address is None:
+            raise _permanent(no_address(inp.channel))
+        return address
 
     def _send(self, inp: SendReplyInput, to_address: str) -> str:
         if inp.channel is Channel.WHATSAPP:
@@ -197,7 +184,7 @@ class ReplyActivities:
             )
         if inp.template is None:
             last = self.store.last_inbound(inp.customer_id, Channel.WHATSAPP)
-            last_at = last[1] if last else None
+            last_at = last.at if last else None
             if not window_open(last_at, datetime.now(UTC)):
                 raise _permanent(window_closed(last_at))
             message: dict[str, Any] = {"body": inp.text}

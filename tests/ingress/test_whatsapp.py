@@ -250,7 +250,7 @@ async def test_free_form_25_hours_later_is_409_and_a_template_goes_out(
     assert outbound is not None and outbound.content.template_sid == TEMPLATE
 
 
-async def test_a_withheld_caller_cannot_be_answered(
+async def test_nobody_without_an_address_is_answered(
     http: httpx.AsyncClient,
     client: Client,
     worker: Worker,
@@ -258,8 +258,8 @@ async def test_a_withheld_caller_cannot_be_answered(
     double: ProviderDouble,
     auth: dict[str, str],
 ) -> None:
-    """Nobody to write to: the reply is refused, and nothing is sent to Twilio's stand-in
-    number (a real country's, that could reach a stranger)."""
+    """A withheld caller, a short code, a customer with no email: 409 naming why, and nothing
+    goes to Twilio's stand-in number (a real country's, that could reach a stranger)."""
     call = "CA" + secrets.token_hex(16)
     fields = [
         ("CallSid", call),
@@ -269,10 +269,22 @@ async def test_a_withheld_caller_cannot_be_answered(
         ("Direction", "inbound"),
     ]
     await post(http, "/webhooks/twilio/voice", fields)
-    conversation_id = await threaded_conversation(client, store, "twilio", call)
-    for body in ({"text": "hello?"}, {"text": "hello?", "channel": "sms"}):
+    withheld = await threaded_conversation(client, store, "twilio", call)
+    short_code = await threaded_conversation(
+        client, store, "twilio", await sms(http, "55599", "Your code is 1234")
+    )
+    texted = await threaded_conversation(
+        client, store, "twilio", await sms(http, random_phone(), "hi")
+    )
+    for conversation_id, body in (
+        (withheld, {"text": "hello?"}),
+        (withheld, {"text": "hello?", "channel": "sms"}),
+        (short_code, {"text": "thanks"}),
+        (texted, {"text": "by mail", "channel": "email"}),
+    ):
         refused = await http.post(
             f"/api/conversations/{conversation_id}/reply", json=body, headers=auth
         )
         assert refused.status_code == 409, refused.text
+        assert "nobody to reply to" in refused.json()["detail"]
     assert double.requests == []

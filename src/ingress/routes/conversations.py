@@ -29,8 +29,8 @@ from switchboard.contract import (
     ResolveInput,
     conversation_workflow_id,
 )
+from switchboard.replies import no_address, reply_address, window_closed, window_open
 from switchboard.store import ConversationStore, Store
-from switchboard.whatsapp import window_closed, window_open
 
 router = APIRouter(prefix="/api/conversations", tags=["conversations"])
 READ = [Depends(require(Permission.READ))]
@@ -209,14 +209,8 @@ async def reply(
     found = conversations.get(conversation_id)
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "unknown conversation")
-    channel = _reply_channel(store, found["customer_id"], body.channel)
-    if body.template is not None and channel is not Channel.WHATSAPP:
-        raise HTTPException(status.HTTP_409_CONFLICT, "templates are sent on WhatsApp only")
-    if channel is Channel.WHATSAPP and body.template is None:
-        last = store.last_inbound(found["customer_id"], Channel.WHATSAPP)
-        last_at = last[1] if last else None
-        if not window_open(last_at, datetime.fromtimestamp(clock(), UTC)):
-            raise HTTPException(status.HTTP_409_CONFLICT, window_closed(last_at))
+    now = datetime.fromtimestamp(clock(), UTC)
+    channel = _checked_channel(store, found["customer_id"], body, now)
     template = (
         None
         if body.template is None
@@ -226,13 +220,34 @@ async def reply(
     return await _act(conversations, temporal, conversation_id, REPLY, update)
 
 
-def _reply_channel(store: Store, customer_id: str, named: str | None) -> Channel | None:
-    """The channel a reply goes out on: the one named, else the customer's latest message's
-    (as the store has it: fresher than the conversation's own record of it)."""
-    if named is not None:
-        return Channel(named)
+def _checked_channel(
+    store: Store, customer_id: str, body: ReplyBody, now: datetime
+) -> Channel | None:
+    """The channel the reply goes out on, or 409 with the reason it cannot.
+
+    The one named, else the customer's latest message's (the store's: fresher than the
+    conversation's own record of it); None for a customer who never wrote, or push: the
+    conversation then decides, or refuses with its reason.
+    """
     last = store.last_inbound(customer_id)
-    return last[0] if last else None
+    named = Channel(body.channel) if body.channel else None
+    if last is None:
+        return named
+    channel = named or last.channel
+    if channel is Channel.PUSH:
+        return channel
+    customer = store.get_customer(customer_id) or {"identities": []}
+    identities = [(i["kind"], i["value"]) for i in customer["identities"]]
+    if reply_address(channel, last.from_address, identities) is None:
+        raise HTTPException(status.HTTP_409_CONFLICT, no_address(channel))
+    if body.template is not None and channel is not Channel.WHATSAPP:
+        raise HTTPException(status.HTTP_409_CONFLICT, "templates are sent on WhatsApp only")
+    if channel is Channel.WHATSAPP and body.template is None:
+        whatsapp = store.last_inbound(customer_id, Channel.WHATSAPP)
+        last_at = whatsapp.at if whatsapp else None
+        if not window_open(last_at, now):
+            raise HTTPException(status.HTTP_409_CONFLICT, window_closed(last_at))
+    return channel
 
 
 @router.post("/{conversation_id}/resolve", response_model=ConversationDetail)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Engine, and_, or_, select, text
 from sqlalchemy.engine import Connection
@@ -41,6 +41,12 @@ PURGED = "purged:"
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+class LastMessage(NamedTuple):
+    channel: Channel
+    at: datetime
+    from_address: str
 
 
 class Store:
@@ -306,11 +312,11 @@ class Store:
         with self.engine.connect() as conn:
             return [interaction_from_row(row) for row in conn.execute(query).mappings()]
 
-    def last_inbound(
-        self, customer_id: str, channel: Channel | None = None
-    ) -> tuple[Channel, datetime] | None:
-        """The channel and time of the customer's latest message (on `channel`, if given)."""
-        query = select(interactions.c.channel, interactions.c.occurred_at).where(
+    def last_inbound(self, customer_id: str, channel: Channel | None = None) -> LastMessage | None:
+        """The customer's latest message (on `channel`, if given): its channel, time and sender."""
+        query = select(
+            interactions.c.channel, interactions.c.occurred_at, interactions.c.from_address
+        ).where(
             interactions.c.customer_id == customer_id,
             interactions.c.direction == Direction.INBOUND,
         )
@@ -319,7 +325,7 @@ class Store:
         query = query.order_by(interactions.c.occurred_at.desc()).limit(1)
         with self.engine.connect() as conn:
             row = conn.execute(query).first()
-        return None if row is None else (Channel(row.channel), row.occurred_at)
+        return None if row is None else LastMessage(Channel(row[0]), row[1], row[2])
 
     def get_interaction(self, interaction_id: str) -> CustomerInteraction | None:
         with self.engine.connect() as conn:
