@@ -97,19 +97,14 @@ class ReplyActivities:
     @activity.defn(name=SEND_REPLY)
     def send_reply(self, inp: SendReplyInput) -> SendReplyResult:
         row = self.conversations.claim_outbox(inp)
+        sent_before = row["provider_message_id"]  # by an earlier attempt
         try:
             to_address = self._recipient(inp)
+            provider_message_id = sent_before or self._send(inp, to_address)
         except ApplicationError as exc:
             self.conversations.mark_outbox(inp.outbox_id, "failed", error=exc.message)
             raise
-        if row["provider_message_id"]:
-            provider_message_id = row["provider_message_id"]  # sent by an earlier attempt
-        else:
-            try:
-                provider_message_id = self._send(inp, to_address)
-            except ApplicationError as exc:
-                self.conversations.mark_outbox(inp.outbox_id, "failed", error=exc.message)
-                raise
+        if not sent_before:
             self.conversations.mark_outbox(inp.outbox_id, "sent", provider_message_id)
         provider = Provider.SENDGRID if inp.channel is Channel.EMAIL else Provider.TWILIO
         now = datetime.now(UTC)

@@ -226,8 +226,8 @@ def _checked_channel(
     """The channel the reply goes out on, or 409 with the reason it cannot.
 
     The one named, else the customer's latest message's (the store's: fresher than the
-    conversation's own record of it); None for a customer who never wrote, or push: the
-    conversation then decides, or refuses with its reason.
+    conversation's own record of it). For a customer who never wrote (None unless named) and
+    for push, the conversation decides, and refuses push with its reason.
     """
     last = store.last_inbound(customer_id)
     named = Channel(body.channel) if body.channel else None
