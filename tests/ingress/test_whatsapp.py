@@ -26,6 +26,8 @@ from analytics.privacy import Privacy
 from ingress.events_out import InteractionData
 from runtime.simulate import sign_twilio, sms_fields
 from switchboard import routing
+from switchboard import search_attributes as sa
+from switchboard.contract import interaction_workflow_id
 from switchboard.store import Store
 from switchboard.store.outbound import interaction_data
 from switchboard.store.tables import interactions
@@ -91,6 +93,9 @@ async def test_sms_and_whatsapp_from_one_number_are_one_customer_on_two_channels
     wrote = await whatsapp(http, phone)
     await threaded_conversation(client, store, "twilio", wrote)
     message = await interaction_result(client, "twilio", wrote)
+    # Engineers filter Temporal UI by the event's own channel, set when it was started.
+    handle = client.get_workflow_handle(interaction_workflow_id("twilio", wrote))
+    assert (await handle.describe()).typed_search_attributes.get(sa.CHANNEL) == "whatsapp"
 
     served = (await http.get(f"/api/interactions/{message.interaction_id}", headers=auth)).json()
     assert served["channel"] == "whatsapp"
