@@ -12,7 +12,7 @@ from typing import Any, Literal
 from fastapi import FastAPI
 from pydantic import BaseModel, Field, create_model
 
-from switchboard.contract import EventType
+from switchboard.contract import Channel, EventType
 
 _HEADERS = (
     "Signed per Standard Webhooks: `webhook-id` (the event id, the same on every attempt and "
@@ -31,7 +31,7 @@ class InteractionData(BaseModel):
     conversation_id: str | None = Field(
         description="null for a new inbound message: it is threaded a moment later"
     )
-    channel: Literal["voice", "sms", "email", "push"]
+    channel: Channel
     direction: Literal["inbound", "outbound"]
     provider: str
     queue: str

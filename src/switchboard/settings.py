@@ -250,10 +250,23 @@ class WorkerSettings(CommonSettings):
     twilio_account_sid: str | None = None
     twilio_auth_token: SecretStr | None = None
     twilio_from_number: str | None = None
+    # The WhatsApp sender of replies on WhatsApp, `whatsapp:+…`.
+    twilio_whatsapp_from: str | None = None
     twilio_api_base_url: str | None = None
     sendgrid_api_key: SecretStr | None = None
     sendgrid_from_email: str | None = None
     sendgrid_api_base_url: str | None = None
+
+    @field_validator("twilio_whatsapp_from")
+    @classmethod
+    def _whatsapp_sender(cls, value: str | None) -> str | None:
+        """Twilio addresses a WhatsApp sender as `whatsapp:+…`; a bare number is taken as one."""
+        if value is None or not value.strip():
+            return None
+        number = value.strip().removeprefix("whatsapp:").strip()
+        if not number.startswith("+") or not number[1:].isdigit():
+            raise ValueError("must be a WhatsApp sender, whatsapp:+ and an E.164 number")
+        return "whatsapp:" + number
 
     def conversation_policy(self) -> ConversationPolicy:
         return ConversationPolicy(

@@ -51,6 +51,18 @@ def sms_raw(
     )
 
 
+def whatsapp_raw(sender: str, body: str = "hi") -> RawEvent:
+    """An inbound WhatsApp message as Twilio delivers it: on the SMS webhook, `whatsapp:`
+    addresses, the WhatsApp extras beside them."""
+    sid = new_message_sid()
+    fields = [
+        (name, f"whatsapp:{value}" if name in ("From", "To") else value)
+        for name, value in sms_fields(sid, sender, "+14155550100", body)
+    ]
+    fields += [("ProfileName", "Amelia"), ("WaId", sender.removeprefix("+"))]
+    return replace(sms_raw(sender, body, sid), fields=fields)
+
+
 def sms_interaction(
     customer_id: str, sender: str, at: datetime, body: str = "hi"
 ) -> tuple[CustomerInteraction, RawEvent]:

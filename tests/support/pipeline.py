@@ -11,7 +11,12 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from runtime.worker import build_worker
-from switchboard.contract import InteractionResult, interaction_workflow_id
+from switchboard.contract import (
+    InteractionInput,
+    InteractionResult,
+    RawEvent,
+    interaction_workflow_id,
+)
 from switchboard.routing import Rules
 from switchboard.store import Store
 from tests.support.builders import sms_input
@@ -35,13 +40,18 @@ async def run_sms(
     client: Client, store: Store, task_queue: str, messages: list[tuple[str, str]]
 ) -> None:
     """(sender, text) SMS through the real pipeline, one by one, on a worker of their own."""
+    raws = [sms_input(sender=sender, body=text).raw for sender, text in messages]
+    await run_events(client, store, task_queue, raws)
+
+
+async def run_events(client: Client, store: Store, task_queue: str, raws: list[RawEvent]) -> None:
+    """Provider events through the real pipeline, one by one, on a worker of their own."""
     async with running_worker(client, store, task_queue, slots=8):
-        for sender, text in messages:
-            inp = sms_input(sender=sender, body=text)
+        for raw in raws:
             await client.execute_workflow(
                 InteractionWorkflow.run,
-                inp,
-                id=interaction_workflow_id("twilio", inp.raw.event_key),
+                InteractionInput(raw=raw),
+                id=interaction_workflow_id(raw.provider, raw.event_key),
                 task_queue=task_queue,
             )
 

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from ingress.auth import Permission, require
 from ingress.deps import StoreDep
-from switchboard.addresses import normalize_email, normalize_phone
+from switchboard.addresses import classify, normalize_identity
 from switchboard.contract import CustomerInteraction, Identity, IdentityKind
 from switchboard.errors import MalformedPayload
 
@@ -58,15 +58,25 @@ class IdentityIn(BaseModel):
 def _identity(kind: IdentityKind, value: str) -> Identity:
     """The identity in its normalized form; 400 when the value is not of its kind."""
     try:
-        if kind is IdentityKind.PHONE:
-            return Identity(kind, normalize_phone(value))
-        if kind is IdentityKind.EMAIL:
-            return Identity(kind, normalize_email(value))
+        return Identity(kind, normalize_identity(kind, value))
     except MalformedPayload as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
-    if not value.strip():
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"empty {kind} identity")
-    return Identity(kind, value.strip())
+
+
+def _address_identity(address: str) -> Identity:
+    """A Twilio address (`+1…`, `whatsapp:+1…`, `sip:…`, `client:…`, a short code or sender ID)
+    as the identity its messages and calls resolve to; 400 for a withheld caller ID."""
+    try:
+        found = classify(address, messaging=True)
+    except MalformedPayload as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
+    if found.withheld:
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST,
+            "a withheld caller ID names nobody: each such call has a customer of its own, "
+            "found through its interaction",
+        )
+    return Identity(found.kind, found.value)
 
 
 @router.get("/customers", response_model=Customer, dependencies=READ)
@@ -74,14 +84,26 @@ def find_customer(
     store: StoreDep,
     phone: Annotated[str | None, Query(description="any format; compared in E.164")] = None,
     email: Annotated[str | None, Query(description="compared case-folded")] = None,
+    address: Annotated[
+        str | None,
+        Query(
+            description="any address a provider sends: `sip:alice@example.com`, "
+            "`client:alice`, `whatsapp:+44…`, a short code or a sender ID; normalized as the "
+            "webhooks normalize it"
+        ),
+    ] = None,
 ) -> Customer:
-    """Find the customer behind a phone number or an email address."""
-    if (phone is None) == (email is None):
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, "give exactly one of phone or email")
+    """Find the customer behind a phone number, an email address or another caller address."""
+    if sum(given is not None for given in (phone, email, address)) != 1:
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST, "give exactly one of phone, email or address"
+        )
     if phone is not None:
         identity = _identity(IdentityKind.PHONE, phone)
+    elif email is not None:
+        identity = _identity(IdentityKind.EMAIL, email)
     else:
-        identity = _identity(IdentityKind.EMAIL, email or "")
+        identity = _address_identity(address or "")
     found = store.find_customer(identity)
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no customer with that identity")
@@ -96,10 +118,11 @@ def find_customer(
     responses={409: {"description": "the identity belongs to another customer"}},
 )
 def link_identity(customer_id: str, body: IdentityIn, store: StoreDep) -> Customer:
-    """Link a phone number, email address or push user to a customer.
+    """Link a phone number, email address, push user, SIP or client address to a customer.
 
     Linking is idempotent; an identity that already belongs to another customer is refused
-    with 409 (customers are not merged implicitly).
+    with 409 (customers are not merged implicitly). A withheld caller's identity (`anonymous`)
+    belongs to its one call and is never linked: 400.
     """
     identity = _identity(body.kind, body.value)
     owner = store.link_identity(customer_id, identity)

@@ -11,6 +11,8 @@ TASK_QUEUE = "switchboard"
 class Channel(StrEnum):
     VOICE = "voice"
     SMS = "sms"
+    # Twilio delivers WhatsApp on the Messaging webhook; the person is their phone number.
+    WHATSAPP = "whatsapp"
     EMAIL = "email"
     PUSH = "push"
 
@@ -37,6 +39,18 @@ class IdentityKind(StrEnum):
     PHONE = "phone"
     EMAIL = "email"
     PUSH_USER = "push_user"
+    # Callers that are not phone numbers: a SIP URI (`sip:user@host`), a browser or app
+    # (`client:identity`).
+    SIP = "sip"
+    CLIENT = "client"
+    # Senders that can be read but not answered: a short code, an alphanumeric sender ID.
+    SHORT_CODE = "short_code"
+    ALPHANUMERIC = "alphanumeric"
+    # A WhatsApp user known by a WhatsApp id rather than a phone number (`whatsapp:US.…`).
+    WHATSAPP = "whatsapp"
+    # A withheld caller ID: the value is the call's (or message's) own sid, so every callback
+    # of that call finds one customer of its own, never anyone else's.
+    ANONYMOUS = "anonymous"
 
 
 # Activity names: workflows refer to activities by name so that workflow modules never import
@@ -96,6 +110,11 @@ class Content:
     message_id: str | None = None
     in_reply_to: str | None = None
     references: list[str] = field(default_factory=list)
+    # Twilio's SHAKEN/STIR verdict on a call's caller ID (`StirVerstat`, e.g.
+    # `TN-Validation-Passed-A`), when the call carried one.
+    caller_attestation: str | None = None
+    # The approved WhatsApp template a reply was sent with (a Content SID, `HX…`).
+    template_sid: str | None = None
 
 
 @dataclass

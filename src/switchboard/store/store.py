@@ -9,12 +9,20 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Engine, and_, or_, select, text
 from sqlalchemy.engine import Connection
 
-from switchboard.contract import CustomerInteraction, Identity, PersistResult, RawEvent, Status
+from switchboard.contract import (
+    Channel,
+    CustomerInteraction,
+    Direction,
+    Identity,
+    PersistResult,
+    RawEvent,
+    Status,
+)
 from switchboard.merge import merge_interaction, rederive_interaction
 from switchboard.store import customers, lifecycle, outbound
 from switchboard.store.engine import create_store_engine, upsert, write_transaction
@@ -33,6 +41,12 @@ PURGED = "purged:"
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+class LastMessage(NamedTuple):
+    channel: Channel
+    at: datetime
+    from_address: str
 
 
 class Store:
@@ -297,6 +311,21 @@ class Store:
         ).limit(limit)
         with self.engine.connect() as conn:
             return [interaction_from_row(row) for row in conn.execute(query).mappings()]
+
+    def last_inbound(self, customer_id: str, channel: Channel | None = None) -> LastMessage | None:
+        """The customer's latest message (on `channel`, if given): its channel, time and sender."""
+        query = select(
+            interactions.c.channel, interactions.c.occurred_at, interactions.c.from_address
+        ).where(
+            interactions.c.customer_id == customer_id,
+            interactions.c.direction == Direction.INBOUND,
+        )
+        if channel is not None:
+            query = query.where(interactions.c.channel == channel)
+        query = query.order_by(interactions.c.occurred_at.desc()).limit(1)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return None if row is None else LastMessage(Channel(row[0]), row[1], row[2])
 
     def get_interaction(self, interaction_id: str) -> CustomerInteraction | None:
         with self.engine.connect() as conn:
