@@ -28,7 +28,7 @@ from switchboard import routing, search_attributes, telemetry
 from switchboard.blobs import BlobStore
 from switchboard.codec import Keyring
 from switchboard.contract import ConversationPolicy
-from switchboard.converter import data_converter
+from switchboard.converter import data_converter, refusing_unsealed
 from switchboard.routing import Rules
 from switchboard.settings import WorkerSettings
 from switchboard.store import ConversationStore, Store
@@ -59,6 +59,21 @@ ALL_WORKFLOWS = [*WORKFLOWS, DeliveryWorkflow]
 BUILD_ID = f"switchboard-{version('switchboard')}"
 
 
+def sealed_only(client: Client) -> Client:
+    """`client` on the same connection, its codec refusing every payload not sealed with one
+    of its keys: what every worker polls with, so that a client without the keys can start,
+    signal, update or query nothing (`switchboard.codec.EncryptionCodec.refusing_unsealed`).
+
+    A client without keys is returned as it is: only the codec benchmark's unencrypted side
+    runs a worker so (`run_worker` always has keys).
+    """
+    if client.data_converter.payload_codec is None:
+        return client
+    config = client.config()
+    config["data_converter"] = refusing_unsealed(client.data_converter)
+    return Client(**config)
+
+
 def build_worker(
     client: Client,
     store: Store,
@@ -86,7 +101,7 @@ def build_worker(
     if retention:
         analytics.append(retention.purge)
     return Worker(
-        client,
+        sealed_only(client),
         task_queue=task_queue,
         workflows=WORKFLOWS,
         workflow_runner=RUNNER,
@@ -126,7 +141,7 @@ def build_delivery_worker(
     """
     deliveries = DeliveryActivities(store, http, allow_private)
     return Worker(
-        client,
+        sealed_only(client),
         task_queue=task_queue,
         workflows=[DeliveryWorkflow],
         workflow_runner=RUNNER,
@@ -294,7 +309,7 @@ def build_analytics_worker(
 ) -> Worker:
     """The export and retention schedules' worker (`WorkerSettings.analytics_task_queue`)."""
     return Worker(
-        client,
+        sealed_only(client),
         task_queue=task_queue,
         workflows=[ExportWorkflow, RetentionWorkflow],
         workflow_runner=RUNNER,
