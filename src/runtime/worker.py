@@ -174,6 +174,7 @@ async def _connect(
             return await Client.connect(
                 settings.temporal_address,
                 namespace=settings.temporal_namespace,
+                tls=settings.temporal_tls(),
                 data_converter=data_converter(keyring),
                 runtime=runtime,
                 interceptors=telemetry.temporal_interceptors(tracing),

@@ -42,6 +42,7 @@ async def connect_temporal(settings: CommonSettings) -> Client:
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
+        tls=settings.temporal_tls(),
         data_converter=data_converter(load_keyring(settings)),
     )
 
