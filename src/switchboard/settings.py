@@ -188,6 +188,10 @@ class IngressSettings(CommonSettings):
     oidc_jwks_refetch_cooldown_s: float = Field(default=30.0, ge=0)
     # /metrics and the OpenAPI docs answer clients on loopback only (closed to the outside).
     ops_loopback_only: bool = False
+    # /metrics on a port of its own (0: off), for a scraper on an internal network while the
+    # app's own /metrics stays loopback-only; never published.
+    ingress_metrics_host: str = "127.0.0.1"
+    ingress_metrics_port: int = Field(default=0, ge=0, le=65535)
     # A callback (a recording, a status) for an interaction never seen waits this long for it,
     # then is kept as an orphaned event and its workflow completes.
     orphan_callback_wait_s: float = Field(default=24 * 3600.0, gt=0)
