@@ -18,6 +18,8 @@ from runtime.benchmark.postgres import postgresql_bin_dir, throwaway_cluster
 from switchboard.store import Store
 
 SCRIPT = Path(__file__).parents[2] / "deploy" / "postgres-init.sh"
+# Needs Debian's PostgreSQL, as the store's PostgreSQL runs do (`make test-fast` skips them).
+pytestmark = pytest.mark.postgresql
 
 
 @pytest.fixture(scope="module")
