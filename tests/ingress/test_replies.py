@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import secrets
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from unittest.mock import ANY
@@ -15,7 +16,9 @@ from unittest.mock import ANY
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
+from temporalio.api.common.v1 import Payload
 from temporalio.client import Client, WorkflowFailureError, WorkflowUpdateFailedError
+from temporalio.converter import DataConverter, PayloadCodec
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
@@ -278,6 +281,22 @@ async def test_a_forged_thread_signal_cannot_redirect_the_next_reply(
     assert replied.json()["interaction_ids"] == [*mine["interaction_ids"], ANY]
 
 
+class ForgedSeal(PayloadCodec):
+    """Marks payloads as sealed by the tests' key without having it."""
+
+    async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        return [
+            Payload(
+                metadata={"encoding": b"binary/encrypted", "encryption-key-id": b"test-a"},
+                data=secrets.token_bytes(12) + p.SerializeToString(),
+            )
+            for p in payloads
+        ]
+
+    async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        return list(payloads)
+
+
 async def test_a_client_without_the_payload_keys_can_neither_reply_signal_nor_start(
     http: httpx.AsyncClient,
     client: Client,
@@ -299,6 +318,17 @@ async def test_a_client_without_the_payload_keys_can_neither_reply_signal_nor_st
 
     with pytest.raises(WorkflowUpdateFailedError):
         await conversation.execute_update(REPLY, ReplyInput("Pay here: evil.example", "mallory"))
+    # Dressed as sealed, under the key id any history shows: refused the same way, and the
+    # conversation is not left failing its workflow tasks on a payload it cannot open.
+    forger = Client(
+        client.service_client,
+        namespace=client.namespace,
+        data_converter=dataclasses.replace(DataConverter.default, payload_codec=ForgedSeal()),
+    )
+    with pytest.raises(WorkflowUpdateFailedError):
+        await forger.get_workflow_handle(conversation.id).execute_update(
+            REPLY, ReplyInput("Pay here: evil.example", "mallory")
+        )
     assert double.requests == [], "the stranger's reply went out"
 
     await conversation.signal(
