@@ -1,12 +1,11 @@
-"""deploy/postgres-init.sh, run as the postgres image runs it (psql as the superuser) on a
-throwaway cluster of Debian's PostgreSQL: the application's role migrates and uses its own
+"""deploy/postgres-init.sh, run as the postgres image runs it (psql as the superuser) on the
+tests' throwaway cluster of Debian's PostgreSQL: the application's role migrates and uses its own
 database and can neither read nor drop Temporal's, nor make databases or roles."""
 
 from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -14,7 +13,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from runtime.benchmark.postgres import postgresql_bin_dir, throwaway_cluster
+from runtime.benchmark.postgres import postgresql_bin_dir
 from switchboard.store import Store
 
 SCRIPT = Path(__file__).parents[2] / "deploy" / "postgres-init.sh"
@@ -23,25 +22,22 @@ pytestmark = pytest.mark.postgresql
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    """A cluster of its own, initialized by the script: the roles it makes are cluster-wide."""
-    bin_dir = postgresql_bin_dir()
-    if bin_dir is None:
-        pytest.fail("PostgreSQL is not installed: `make postgres` (or `make test`) installs it")
-    with throwaway_cluster(bin_dir) as url:
-        address = urlsplit(url)
-        env = {
-            "PATH": f"{bin_dir}:{os.environ['PATH']}",
-            "PGHOST": str(address.hostname),
-            "PGPORT": str(address.port),
-            "POSTGRES_USER": "postgres",
-            "POSTGRES_DB": "postgres",
-            "SWITCHBOARD_DB_PASSWORD": "app-password",
-            "TEMPORAL_DB_PASSWORD": "temporal-password",
-        }
-        ran = subprocess.run(["sh", str(SCRIPT)], env=env, capture_output=True, text=True)
-        assert ran.returncode == 0, ran.stderr
-        yield f"postgresql+psycopg://{{role}}@{address.hostname}:{address.port}/{{db}}"
+def server(postgres: str) -> str:
+    """The session's cluster, initialized by the script as the image would: its roles and
+    databases are named as in compose, which no other test's (`t_<uuid>`) are."""
+    address = urlsplit(postgres)
+    env = {
+        "PATH": f"{postgresql_bin_dir()}:{os.environ['PATH']}",
+        "PGHOST": str(address.hostname),
+        "PGPORT": str(address.port),
+        "POSTGRES_USER": "postgres",
+        "POSTGRES_DB": "postgres",
+        "SWITCHBOARD_DB_PASSWORD": "app-password",
+        "TEMPORAL_DB_PASSWORD": "temporal-password",
+    }
+    ran = subprocess.run(["sh", str(SCRIPT)], env=env, capture_output=True, text=True)
+    assert ran.returncode == 0, ran.stderr
+    return f"postgresql+psycopg://{{role}}@{address.hostname}:{address.port}/{{db}}"
 
 
 def run(server: str, role: str, db: str, sql: str) -> object:
