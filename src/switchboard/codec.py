@@ -111,10 +111,10 @@ class EncryptionCodec(PayloadCodec):
         opener = self._openers.get(key_id)
         if opener is None:
             # Only the id, which is not secret: the operator needs it to find the key.
-            reason = f"payload sealed with unknown key id {key_id.decode(errors='replace')!r}"
+            shown = repr(key_id.decode(errors="replace"))
             if self._refuse_unsealed:
-                return _refused(reason)
-            raise ValueError(reason)
+                return _refused(f"it was sealed with an unknown key id {shown}")
+            raise ValueError(f"payload sealed with unknown key id {shown}")
         try:
             data = opener.decrypt(payload.data[:_NONCE_BYTES], payload.data[_NONCE_BYTES:], None)
         except (InvalidTag, ValueError):  # forged, truncated, or a nonce cut short
