@@ -23,6 +23,7 @@ from activities.deliver import DeliveryActivities
 from activities.reply import ReplyActivities, Senders
 from runtime import schedules
 from runtime.deliverer import Deliverer
+from runtime.inputs_required import InputsRequired
 from runtime.relay import EventRelay
 from switchboard import routing, search_attributes, telemetry
 from switchboard.blobs import BlobStore
@@ -105,6 +106,7 @@ def build_worker(
         task_queue=task_queue,
         workflows=WORKFLOWS,
         workflow_runner=RUNNER,
+        interceptors=[InputsRequired()],
         activities=[
             normalize,
             RouteActivities(rules or routing.load()).route,
@@ -145,6 +147,7 @@ def build_delivery_worker(
         task_queue=task_queue,
         workflows=[DeliveryWorkflow],
         workflow_runner=RUNNER,
+        interceptors=[InputsRequired()],
         activities=[deliveries.attempt_delivery],
         max_concurrent_activities=max_concurrent_deliveries,
         graceful_shutdown_timeout=timedelta(seconds=5),
@@ -314,6 +317,7 @@ def build_analytics_worker(
         task_queue=task_queue,
         workflows=[ExportWorkflow, RetentionWorkflow],
         workflow_runner=RUNNER,
+        interceptors=[InputsRequired()],
         activities=[exports.stage, exports.validate, exports.publish, retention.purge],
         activity_executor=executor,
         # One export and one retention run at a time (the schedules skip overlaps).

@@ -342,6 +342,9 @@ async def test_a_client_without_the_payload_keys_can_neither_reply_signal_nor_st
             route=Route("default", 0),
         ),
     )
+    # No payload at all, so nothing for the codec to refuse: dropped all the same, rather
+    # than failing the conversation's workflow tasks over and over.
+    await conversation.signal(THREAD)
     # The conversation's state is sealed: the stranger cannot read it either.
     with pytest.raises(Exception, match="encrypted"):
         await conversation.query("current")
@@ -372,3 +375,9 @@ async def test_a_client_without_the_payload_keys_can_neither_reply_signal_nor_st
     assert not any(e.HasField("activity_task_scheduled_event_attributes") for e in events)
     assert not any(e.HasField("marker_recorded_event_attributes") for e in events)
     assert store.find_interaction_key("twilio", inp.raw.event_key) is None
+    # Nor does a start without any input take a step.
+    bare = await stranger.start_workflow(
+        "InteractionWorkflow", id=f"interaction:twilio:SM{uuid.uuid4().hex}", task_queue=task_queue
+    )
+    with pytest.raises(WorkflowFailureError):
+        await asyncio.wait_for(bare.result(), 30)
