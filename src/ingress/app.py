@@ -53,6 +53,7 @@ async def connect_temporal(
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
+        tls=settings.temporal_tls(),
         lazy=True,
         data_converter=data_converter(keyring),
         retry_config=RetryConfig(max_retries=2, max_elapsed_time_millis=3000),

@@ -23,12 +23,13 @@ from activities.deliver import DeliveryActivities
 from activities.reply import ReplyActivities, Senders
 from runtime import schedules
 from runtime.deliverer import Deliverer
+from runtime.inputs_required import InputsRequired
 from runtime.relay import EventRelay
 from switchboard import routing, search_attributes, telemetry
 from switchboard.blobs import BlobStore
 from switchboard.codec import Keyring
 from switchboard.contract import ConversationPolicy
-from switchboard.converter import data_converter
+from switchboard.converter import data_converter, refusing_unsealed
 from switchboard.routing import Rules
 from switchboard.settings import WorkerSettings
 from switchboard.store import ConversationStore, Store
@@ -60,6 +61,21 @@ ALL_WORKFLOWS = [*WORKFLOWS, DeliveryWorkflow]
 BUILD_ID = f"switchboard-{version('switchboard')}"
 
 
+def sealed_only(client: Client) -> Client:
+    """`client` on the same connection, its codec refusing every payload not sealed with one
+    of its keys: what every worker polls with, so that a client without the keys can start,
+    signal, update or query nothing (`switchboard.codec.EncryptionCodec.refusing_unsealed`).
+
+    A client without keys is returned as it is: only the codec benchmark's unencrypted side
+    runs a worker so (`run_worker` always has keys).
+    """
+    if client.data_converter.payload_codec is None:
+        return client
+    config = client.config()
+    config["data_converter"] = refusing_unsealed(client.data_converter)
+    return Client(**config)
+
+
 def build_worker(
     client: Client,
     store: Store,
@@ -87,10 +103,11 @@ def build_worker(
     if retention:
         analytics.append(retention.purge)
     return Worker(
-        client,
+        sealed_only(client),
         task_queue=task_queue,
         workflows=WORKFLOWS,
         workflow_runner=RUNNER,
+        interceptors=[InputsRequired()],
         activities=[
             normalize,
             RouteActivities(rules or routing.load()).route,
@@ -127,10 +144,11 @@ def build_delivery_worker(
     """
     deliveries = DeliveryActivities(store, http, allow_private)
     return Worker(
-        client,
+        sealed_only(client),
         task_queue=task_queue,
         workflows=[DeliveryWorkflow],
         workflow_runner=RUNNER,
+        interceptors=[InputsRequired()],
         activities=[deliveries.attempt_delivery],
         max_concurrent_activities=max_concurrent_deliveries,
         graceful_shutdown_timeout=timedelta(seconds=5),
@@ -169,6 +187,7 @@ async def _connect(
             return await Client.connect(
                 settings.temporal_address,
                 namespace=settings.temporal_namespace,
+                tls=settings.temporal_tls(),
                 data_converter=data_converter(keyring),
                 runtime=runtime,
                 interceptors=telemetry.temporal_interceptors(tracing),
@@ -306,10 +325,11 @@ def build_analytics_worker(
 ) -> Worker:
     """The export and retention schedules' worker (`WorkerSettings.analytics_task_queue`)."""
     return Worker(
-        client,
+        sealed_only(client),
         task_queue=task_queue,
         workflows=[ExportWorkflow, RetentionWorkflow],
         workflow_runner=RUNNER,
+        interceptors=[InputsRequired()],
         activities=[exports.stage, exports.validate, exports.publish, retention.purge],
         activity_executor=executor,
         # One export and one retention run at a time (the schedules skip overlaps).

@@ -10,7 +10,7 @@ import base64
 import binascii
 import ipaddress
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
@@ -18,6 +18,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from switchboard.codec import Keyring
 from switchboard.contract import ConversationPolicy
+
+if TYPE_CHECKING:
+    from temporalio.service import TLSConfig
 
 _CONFIG = SettingsConfigDict(
     env_prefix="SWITCHBOARD_",
@@ -42,6 +45,13 @@ class CommonSettings(BaseSettings):
     temporal_namespace: str = Field(
         default="default", validation_alias=AliasChoices("TEMPORAL_NAMESPACE")
     )
+    # Mutual TLS with Temporal's frontend (PEM files): this process's certificate and key, the
+    # CA that signed the frontend's, and the name the frontend's certificate holds when it is
+    # not the host of TEMPORAL_ADDRESS. Unset: plain gRPC (the embedded dev server).
+    temporal_tls_cert: Path | None = None
+    temporal_tls_key: Path | None = None
+    temporal_tls_ca: Path | None = None
+    temporal_tls_server_name: str | None = None
     task_queue: str = "switchboard"
     data_dir: Path = Path("data")
     database_url: str | None = None
@@ -69,6 +79,34 @@ class CommonSettings(BaseSettings):
     # Payload encryption keys, `id:base64-of-32-bytes`, comma-separated: the first seals, all
     # open. Unset on one machine: a key generated under the data directory (`payload_keys`).
     payload_keys: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> CommonSettings:
+        if (self.temporal_tls_cert is None) != (self.temporal_tls_key is None):
+            raise ValueError(
+                "SWITCHBOARD_TEMPORAL_TLS_CERT and SWITCHBOARD_TEMPORAL_TLS_KEY go together"
+            )
+        return self
+
+    def temporal_tls(self) -> TLSConfig | bool:
+        """How to reach Temporal: TLS (mutual with a certificate) when any TLS file is set.
+
+        Raises:
+            OSError: a configured file cannot be read.
+        """
+        if not (self.temporal_tls_cert or self.temporal_tls_ca or self.temporal_tls_server_name):
+            return False
+        from temporalio.service import TLSConfig
+
+        def read(path: Path | None) -> bytes | None:
+            return path.read_bytes() if path is not None else None
+
+        return TLSConfig(
+            server_root_ca_cert=read(self.temporal_tls_ca),
+            domain=self.temporal_tls_server_name,
+            client_cert=read(self.temporal_tls_cert),
+            client_private_key=read(self.temporal_tls_key),
+        )
 
     @field_validator("payload_keys")
     @classmethod
@@ -156,6 +194,10 @@ class IngressSettings(CommonSettings):
     oidc_jwks_refetch_cooldown_s: float = Field(default=30.0, ge=0)
     # /metrics and the OpenAPI docs answer clients on loopback only (closed to the outside).
     ops_loopback_only: bool = False
+    # /metrics on a port of its own (0: off), for a scraper on an internal network while the
+    # app's own /metrics stays loopback-only; never published.
+    ingress_metrics_host: str = "127.0.0.1"
+    ingress_metrics_port: int = Field(default=0, ge=0, le=65535)
     # A callback (a recording, a status) for an interaction never seen waits this long for it,
     # then is kept as an orphaned event and its workflow completes.
     orphan_callback_wait_s: float = Field(default=24 * 3600.0, gt=0)

@@ -42,6 +42,7 @@ async def connect_temporal(settings: CommonSettings) -> Client:
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
+        tls=settings.temporal_tls(),
         data_converter=data_converter(load_keyring(settings)),
     )
 
@@ -67,7 +68,8 @@ def load_settings(settings_class: type[S]) -> S:
 
 
 def refuse_exposed_dev_secrets(settings: BaseSettings, binds: dict[str, str]) -> None:
-    """Exit 2 when the process binds beyond loopback with a published, empty or weak secret.
+    """Exit 2 when the process binds beyond loopback with a published, empty or weak secret,
+    a weak payload key, or a development switch (`exposure.unsafe_settings`).
 
     `binds` maps each address setting's variable to its value. The message names variables only.
     """
@@ -76,7 +78,7 @@ def refuse_exposed_dev_secrets(settings: BaseSettings, binds: dict[str, str]) ->
     exposed = {name: host for name, host in binds.items() if not exposure.is_loopback_bind(host)}
     if not exposed:
         return
-    problems = exposure.unsafe_secrets(settings)
+    problems = exposure.unsafe_settings(settings)
     if problems:
         where = ", ".join(f"{host} ({name})" for name, host in exposed.items())
         err_console.print(f"[red]refusing to listen on {where}:[/]")
