@@ -24,13 +24,19 @@ CREATE OR REPLACE MACRO unanswered_rate(answered, resolved_by) AS
 -- breached), `resolution_attained` (resolved by an agent or breached).
 CREATE OR REPLACE MACRO sla_attainment(attained) AS decided_share(attained);
 
+-- Mean CSAT (1-5) over the conversations the customer scored.
+CREATE OR REPLACE MACRO csat_mean(score) AS avg(score);
+
 -- Every figure of the conversations opened since `since` (NULL: all) on `channels` (NULL:
--- all), grouped by `grouping_by` ('queue', 'agent' or NULL), plus one row for all of them
--- (`total`), even when there are none.
+-- all), grouped by `grouping_by` ('queue', 'agent', 'disposition' or NULL), plus one row for
+-- all of them (`total`), even when there are none.
 CREATE OR REPLACE MACRO resolution(since, channels, grouping_by) AS TABLE
 SELECT
-    CASE grouping_by WHEN 'queue' THEN coalesce(queue, 'unknown') WHEN 'agent' THEN agent END
-        AS key,
+    CASE grouping_by
+        WHEN 'queue' THEN coalesce(queue, 'unknown')
+        WHEN 'agent' THEN agent
+        WHEN 'disposition' THEN disposition
+    END AS key,
     grouping(key) = 1 AS total,
     count(*) AS conversations,
     count(*) FILTER (WHERE answered) AS answered,
@@ -47,7 +53,12 @@ SELECT
     unanswered_rate(answered, resolved_by) AS unanswered_rate,
     sla_attainment(sla_attained) AS sla_attainment,
     sla_attainment(next_response_attained) AS next_response_attainment,
-    sla_attainment(resolution_attained) AS resolution_attainment
+    sla_attainment(resolution_attained) AS resolution_attainment,
+    avg(time_in_queue_s) AS time_in_queue_mean_s,
+    avg(handle_time_s) AS handle_time_mean_s,
+    CAST(coalesce(sum(transfers), 0) AS BIGINT) AS transfers,
+    count(csat_score) AS csat_responses,
+    csat_mean(csat_score) AS csat_mean
 FROM conversations
 WHERE (since IS NULL OR opened_at >= since)
     AND (channels IS NULL OR list_contains(channels, channel))

@@ -32,7 +32,7 @@ from ingress.routes import (
     subscriptions,
     twilio,
 )
-from switchboard import telemetry
+from switchboard import routing, telemetry
 from switchboard.blobs import BlobStore
 from switchboard.codec import EncryptionCodec, Keyring
 from switchboard.contract import RefusalReason
@@ -95,10 +95,13 @@ def create_app(
     `keyring` seals what the app starts in Temporal and serves the codec endpoints.
     """
     tracing = telemetry.tracer_provider(settings, "ingress")
+    # Read once: a bad file stops the ingress at start, naming the line, not a request later.
+    rules = routing.load(settings.routing_rules)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
+        app.state.rules = rules
         app.state.clock = clock
         app.state.oidc = OidcVerifier(settings) if settings.oidc_issuer else None
         app.state.sendgrid_events = sendgrid_event_verifier(settings)

@@ -70,10 +70,14 @@ class ConversationData(BaseModel):
     first_response_due_at: datetime | None
     first_response_at: datetime | None
     resolved_at: datetime | None
+    labels: list[str] = Field(default_factory=list)
+    disposition: str | None = Field(default=None, description="of the latest resolution")
+    csat_score: int | None = Field(default=None, description="1-5, of the latest resolution")
     detail: dict[str, str] = Field(
-        description="what changed: `agent` (assigned), `code` (resolved), `reason` (reopened), "
-        "`due_at` and `target` (sla.breached: `first_response`, `next_response` or "
-        "`resolution`), `channel`"
+        description="what changed: `agent` (assigned, transferred), `code` and `disposition` "
+        "(resolved), `reason` (reopened), `queue_from` and `queue_to` (transferred), `added`, "
+        "`removed` and `labels` (labeled, comma-separated), `score` (rated), `due_at` and "
+        "`target` (sla.breached: `first_response`, `next_response` or `resolution`), `channel`"
     )
     content: dict[str, Any] | None = None
 

@@ -54,6 +54,9 @@ class CommonSettings(BaseSettings):
     temporal_tls_server_name: str | None = None
     task_queue: str = "switchboard"
     data_dir: Path = Path("data")
+    # The routing rules file (TOML); the defaults that ship with Switchboard without one. The
+    # worker routes by it; the API checks transfers and dispositions against it.
+    routing_rules: Path | None = None
     database_url: str | None = None
     sqlite_busy_timeout_s: float = 5.0
     # Logs: one JSON object per line (for collectors), or text for a human at a terminal.
@@ -284,8 +287,6 @@ class WorkerSettings(CommonSettings):
     conversation_reopen_window_s: float = 24 * 3600
     conversation_escalation_queue: str = "escalations"
     conversation_max_history_events: int = 2_000
-    # The routing rules file (TOML); the defaults that ship with Switchboard without one.
-    routing_rules: Path | None = None
     # Agent replies go out through the providers' APIs. The base URLs are for tests and
     # regional edges; by default the libraries use the providers' own.
     public_url: str | None = None

@@ -97,6 +97,23 @@ async def _reopen(w: World) -> Call:
     return Call(path, {"reason": "customer wrote back"})
 
 
+@builds("POST", "/api/conversations/{conversation_id}/transfer")
+async def _transfer(w: World) -> Call:
+    path = f"/api/conversations/{await w.conversation('open')}/transfer"
+    return Call(path, {"queue": "billing", "agent": "ana"})
+
+
+@builds("POST", "/api/conversations/{conversation_id}/labels")
+async def _labels(w: World) -> Call:
+    return Call(f"/api/conversations/{w.conversation_id}/labels", {"add": ["vip"]})
+
+
+@builds("POST", "/api/conversations/{conversation_id}/csat")
+async def _csat(w: World) -> Call:
+    path = f"/api/conversations/{await w.conversation('resolved')}/csat"
+    return Call(path, {"score": 4})
+
+
 @builds("GET", "/api/failures")
 async def _failures(w: World) -> Call:
     # Only this module's: the session's Temporal holds other tests' failures.

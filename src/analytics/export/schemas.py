@@ -129,6 +129,12 @@ CONVERSATIONS_SCHEMA = pa.schema(
         ("sla_attained", pa.bool_()),
         ("next_response_attained", pa.bool_()),
         ("resolution_attained", pa.bool_()),
+        ("time_in_queue_s", pa.float64()),
+        ("handle_time_s", pa.float64()),
+        pa.field("transfers", pa.int64(), nullable=False),
+        pa.field("labels", pa.list_(pa.string()), nullable=False),
+        ("disposition", pa.string()),
+        ("csat_score", pa.int64()),
     ]
 )
 # Per minute, provider (the partition), endpoint and reason: the webhook deliveries refused.

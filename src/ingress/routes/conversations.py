@@ -12,21 +12,27 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from ingress.auth import Agent, Permission, require
-from ingress.deps import ClockDep, StoreDep, TemporalDep
+from ingress.deps import ClockDep, RulesDep, StoreDep, TemporalDep
 from switchboard.contract import (
     ASSIGN,
+    CSAT,
     INVALID_ACTION,
+    LABELS,
     REOPEN,
     REPLY,
     REPLY_FAILED,
     RESOLVE,
+    TRANSFER,
     AssignInput,
     Channel,
     ConversationState,
+    CsatInput,
+    LabelsInput,
     ReopenInput,
     ReplyInput,
     ReplyTemplate,
     ResolveInput,
+    TransferInput,
     conversation_workflow_id,
 )
 from switchboard.replies import no_address, reply_address, window_closed, window_open
@@ -66,6 +72,9 @@ class Conversation(BaseModel):
     sla_breached: bool
     resolved_at: datetime | None
     resolution_code: str | None
+    disposition: str | None = None
+    labels: list[str] = Field(default_factory=list)
+    csat_score: int | None = Field(default=None, description="1-5, of the latest resolution")
     updated_at: datetime
 
 
@@ -108,6 +117,41 @@ class ReplyBody(BaseModel):
 
 class ResolveBody(BaseModel):
     code: str = Field(min_length=1, max_length=64, description="resolution code, e.g. answered")
+    disposition: str | None = Field(
+        default=None, max_length=64, description="one of the routing rules' `dispositions`"
+    )
+
+
+class TransferBody(BaseModel):
+    queue: str | None = Field(
+        default=None, min_length=1, max_length=64, description="a queue of the routing rules"
+    )
+    agent: str | None = Field(default=None, min_length=1, max_length=128)
+
+    @model_validator(mode="after")
+    def _queue_or_agent(self) -> TransferBody:
+        if self.queue is None and self.agent is None:
+            raise ValueError("give a queue, an agent or both")
+        return self
+
+
+Label = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^,\s][^,]*$")]
+
+
+class LabelsBody(BaseModel):
+    add: list[Label] = Field(default_factory=list, max_length=50)
+    remove: list[Label] = Field(default_factory=list, max_length=50)
+
+    @model_validator(mode="after")
+    def _something(self) -> LabelsBody:
+        if not self.add and not self.remove:
+            raise ValueError("give labels to add or remove")
+        return self
+
+
+class CsatBody(BaseModel):
+    score: int = Field(ge=1, le=5, description="1 (very unsatisfied) to 5 (very satisfied)")
+    comment: str = Field(default="", max_length=1000)
 
 
 class ReopenBody(BaseModel):
@@ -256,9 +300,17 @@ async def resolve(
     body: ResolveBody,
     conversations: ConversationsDep,
     temporal: TemporalDep,
+    rules: RulesDep,
     caller: Agent,
 ) -> ConversationDetail:
-    update = ResolveInput(body.code, actor=caller.actor)
+    """Resolve the conversation, with a resolution code and optionally a disposition."""
+    if body.disposition is not None and body.disposition not in rules.dispositions:
+        known = ", ".join(rules.dispositions) or "none"
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"unknown disposition {body.disposition!r}; the routing rules list: {known}",
+        )
+    update = ResolveInput(body.code, actor=caller.actor, disposition=body.disposition)
     return await _act(conversations, temporal, conversation_id, RESOLVE, update)
 
 
@@ -272,3 +324,62 @@ async def reopen(
 ) -> ConversationDetail:
     update = ReopenInput(body.reason, actor=caller.actor)
     return await _act(conversations, temporal, conversation_id, REOPEN, update)
+
+
+@router.post("/{conversation_id}/transfer", response_model=ConversationDetail)
+async def transfer(
+    conversation_id: str,
+    body: TransferBody,
+    conversations: ConversationsDep,
+    temporal: TemporalDep,
+    rules: RulesDep,
+    caller: Agent,
+) -> ConversationDetail:
+    """Move the conversation to another queue and/or agent. The new queue's SLA targets apply
+    from now on, and its time in queue starts again (until someone is assigned)."""
+    update = TransferInput(agent=body.agent, actor=caller.actor)
+    if body.queue is not None:
+        target = rules.queues().get(body.queue)
+        if target is None:
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT,
+                f"unknown queue {body.queue!r}; the routing rules have: "
+                + ", ".join(sorted(rules.queues())),
+            )
+        update.queue, update.priority, update.sla = (
+            body.queue,
+            target.priority,
+            rules.policy(target),
+        )
+    return await _act(conversations, temporal, conversation_id, TRANSFER, update)
+
+
+@router.post("/{conversation_id}/labels", response_model=ConversationDetail)
+async def labels(
+    conversation_id: str,
+    body: LabelsBody,
+    conversations: ConversationsDep,
+    temporal: TemporalDep,
+    caller: Agent,
+) -> ConversationDetail:
+    """Add and remove labels (free-form tags, kept sorted)."""
+    update = LabelsInput(list(body.add), list(body.remove), actor=caller.actor)
+    return await _act(conversations, temporal, conversation_id, LABELS, update)
+
+
+@router.post(
+    "/{conversation_id}/csat",
+    response_model=ConversationDetail,
+    responses={409: {"description": "the conversation is not resolved"}},
+)
+async def csat(
+    conversation_id: str,
+    body: CsatBody,
+    conversations: ConversationsDep,
+    temporal: TemporalDep,
+    caller: Agent,
+) -> ConversationDetail:
+    """The customer's satisfaction with the latest resolution (from a survey tool with an
+    agent key); a later score of the same resolution replaces it."""
+    update = CsatInput(body.score, body.comment, actor=caller.actor)
+    return await _act(conversations, temporal, conversation_id, CSAT, update)

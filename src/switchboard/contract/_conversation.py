@@ -21,6 +21,9 @@ ASSIGN = "assign"
 REPLY = "reply"
 RESOLVE = "resolve"
 REOPEN = "reopen"
+TRANSFER = "transfer"
+LABELS = "labels"
+CSAT = "csat"
 ADD_INTERACTION = "add_interaction"
 # The signal an interaction workflow sends (signal-with-start): it does not wait for the
 # conversation, which threads the interactions that arrived together in one store write.
@@ -49,6 +52,9 @@ class EventKind(StrEnum):
     RESOLVED = "resolved"
     REOPENED = "reopened"
     AUTO_RESOLVED = "auto_resolved"
+    TRANSFERRED = "transferred"
+    LABELED = "labeled"
+    CSAT = "csat"
 
 
 class SlaTarget(StrEnum):
@@ -124,6 +130,11 @@ class ConversationState:
     resolution_clock_since: datetime | None = None
     resolution_due_at: datetime | None = None
     resolution_breached: bool = False
+    # Agent actions (`transfer`, `labels`, `resolve` with a disposition, `csat`).
+    labels: list[str] = field(default_factory=list)
+    disposition: str | None = None
+    # The customer's score (1-5) of the latest resolution; a new resolution clears it.
+    csat_score: int | None = None
 
 
 @dataclass
@@ -190,6 +201,36 @@ class ReplyInput:
 class ResolveInput:
     code: str
     actor: str = ""
+    # One of the routing rules' `dispositions` (the API checks it).
+    disposition: str | None = None
+
+
+@dataclass
+class TransferInput:
+    """To another queue and/or agent. `sla`: the new queue's targets (the API reads them from
+    the routing rules; a workflow reads no files), None when the queue stays."""
+
+    queue: str | None = None
+    agent: str | None = None
+    actor: str = ""
+    priority: int | None = None
+    sla: SlaPolicy | None = None
+
+
+@dataclass
+class LabelsInput:
+    add: list[str] = field(default_factory=list)
+    remove: list[str] = field(default_factory=list)
+    actor: str = ""
+
+
+@dataclass
+class CsatInput:
+    """The customer's satisfaction with the latest resolution, 1 (worst) to 5."""
+
+    score: int
+    comment: str = ""
+    actor: str = ""
 
 
 @dataclass
@@ -231,8 +272,10 @@ class SendReplyResult:
 __all__ = [
     "ADD_INTERACTION",
     "ASSIGN",
+    "CSAT",
     "HAND_OFF",
     "INVALID_ACTION",
+    "LABELS",
     "LOAD_INTERACTIONS",
     "RECORD_CONVERSATION",
     "REOPEN",
@@ -242,15 +285,18 @@ __all__ = [
     "SEND_REPLY",
     "THREAD",
     "THREAD_INTERACTION",
+    "TRANSFER",
     "AssignInput",
     "ConversationEvent",
     "ConversationInput",
     "ConversationPolicy",
     "ConversationState",
     "ConversationStatus",
+    "CsatInput",
     "EventKind",
     "HandOffInput",
     "InteractionRef",
+    "LabelsInput",
     "LoadInteractionsInput",
     "LoadInteractionsResult",
     "RecordConversationInput",
@@ -261,5 +307,6 @@ __all__ = [
     "SendReplyInput",
     "SendReplyResult",
     "SlaTarget",
+    "TransferInput",
     "conversation_workflow_id",
 ]

@@ -32,6 +32,9 @@ _STATE_COLUMNS = (
     "sla_breached",
     "resolved_at",
     "resolution_code",
+    "labels",
+    "disposition",
+    "csat_score",
 )
 
 

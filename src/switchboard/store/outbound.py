@@ -39,7 +39,12 @@ _CONVERSATION_TYPES = {
     EventKind.AUTO_RESOLVED: EventType.CONVERSATION_RESOLVED,
     EventKind.REOPENED: EventType.CONVERSATION_REOPENED,
     EventKind.SLA_BREACHED: EventType.SLA_BREACHED,
+    EventKind.TRANSFERRED: EventType.CONVERSATION_TRANSFERRED,
+    EventKind.LABELED: EventType.CONVERSATION_LABELED,
+    EventKind.CSAT: EventType.CONVERSATION_RATED,
 }
+# Event detail subscribers do not get: the customer's own words (a CSAT comment).
+_PRIVATE_DETAIL = frozenset({"interaction_id", "comment"})
 
 
 def _event_id(*parts: str) -> str:
@@ -154,7 +159,10 @@ def conversation_changed(
             "first_response_due_at": _iso(state.first_response_due_at),
             "first_response_at": _iso(state.first_response_at),
             "resolved_at": _iso(state.resolved_at),
-            "detail": {k: v for k, v in event.detail.items() if k != "interaction_id"},
+            "labels": state.labels,
+            "disposition": state.disposition,
+            "csat_score": state.csat_score,
+            "detail": {k: v for k, v in event.detail.items() if k not in _PRIVATE_DETAIL},
         }
         _append(conn, event.event_id, event_type, event.at, data, event.seq)
 

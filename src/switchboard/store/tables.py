@@ -130,6 +130,10 @@ conversations = Table(
     Column("resolved_at", UTCDateTime()),
     Column("resolution_code", String(64)),
     Column("updated_at", UTCDateTime(), nullable=False),
+    # Agent actions: labels (a JSON list), the resolution's disposition, the customer's score.
+    Column("labels", JSON, nullable=False, server_default="[]"),
+    Column("disposition", String(64)),
+    Column("csat_score", Integer),
     Index("ix_conversations_customer_id", "customer_id"),
     Index("ix_conversations_status_queue", "status", "queue"),
 )
