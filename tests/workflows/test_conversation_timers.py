@@ -19,27 +19,24 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from runtime.worker import build_worker
-from switchboard import search_attributes
 from analytics import metrics, resolution
 from analytics.export.schemas import CONVERSATIONS_SCHEMA
-from switchboard import calendars
+from runtime.worker import build_worker
+from switchboard import calendars, search_attributes
 from switchboard.contract import (
     ADD_INTERACTION,
     ASSIGN,
     CSAT,
     RESOLVE,
+    THREAD,
     TRANSFER,
     AssignInput,
-    CsatInput,
-    SlaPolicy,
-    TransferInput,
-    THREAD,
     Channel,
     Content,
     ConversationInput,
     ConversationPolicy,
     ConversationState,
+    CsatInput,
     CustomerInteraction,
     Direction,
     Identity,
@@ -48,7 +45,9 @@ from switchboard.contract import (
     Provider,
     ResolveInput,
     Route,
+    SlaPolicy,
     Status,
+    TransferInput,
     conversation_workflow_id,
 )
 from switchboard.store import Store
