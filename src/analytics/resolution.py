@@ -291,7 +291,7 @@ def records(metrics: Iterable[ConversationMetrics], queues: dict[str, str]) -> l
             "time_in_queue_s": _seconds(m.time_in_queue),
             "handle_time_s": _seconds(m.handle_time),
             "transfers": m.transfers,
-            "labels": list(m.labels),
+            "labels": ",".join(m.labels),
             "disposition": m.disposition,
             "csat_score": m.csat_score,
         }

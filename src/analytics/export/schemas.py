@@ -132,9 +132,11 @@ CONVERSATIONS_SCHEMA = pa.schema(
         ("time_in_queue_s", pa.float64()),
         ("handle_time_s", pa.float64()),
         pa.field("transfers", pa.int64(), nullable=False),
-        pa.field("labels", pa.list_(pa.string()), nullable=False),
+        # Comma-separated, sorted ("" for none): `string_split(labels, ',')` in DuckDB.
+        pa.field("labels", pa.string(), nullable=False),
         ("disposition", pa.string()),
-        ("csat_score", pa.int64()),
+        # 1-5; a float, so a column with gaps keeps its type in every reader.
+        ("csat_score", pa.float64()),
     ]
 )
 # Per minute, provider (the partition), endpoint and reason: the webhook deliveries refused.
