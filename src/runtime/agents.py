@@ -11,6 +11,7 @@ resolved ones sometimes submit the customer's CSAT or reopen it.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import secrets
 import threading
@@ -25,6 +26,8 @@ from switchboard.store import ApiKeys, Store
 
 AGENTS = ("ana", "bo", "cy")
 LABELS = ("vip", "billing", "delivery", "complaint", "follow-up")
+# A conversation as `GET /api/conversations` lists it.
+Row = dict[str, Any]
 REPLIES = (
     "Thanks for reaching out, I'm looking into it now.",
     "Sorry about that! Could you confirm your order number?",
@@ -45,27 +48,29 @@ class Desk:
     replied: set[str] = field(default_factory=set)
     rated: set[str] = field(default_factory=set)
 
-    def round(self, http: httpx.Client, per_agent: int = 3) -> None:
+    async def round(self, http: httpx.AsyncClient, per_agent: int = 3) -> None:
         """One step each on a few open conversations, and a look at the resolved ones."""
-        open_ = self._list(http, "open")
+        open_ = await self._list(http, "open")
         self.rng.shuffle(open_)
         agents = list(self.keys)
         for i, conversation in enumerate(open_[: per_agent * len(agents)]):
-            self._work(http, agents[i % len(agents)], conversation)
-        for conversation in self._list(http, "resolved")[-20:]:
-            self._after(http, self.rng.choice(agents), conversation)
+            await self._work(http, agents[i % len(agents)], conversation)
+        for conversation in (await self._list(http, "resolved"))[-20:]:
+            await self._after(http, self.rng.choice(agents), conversation)
 
-    def _list(self, http: httpx.Client, status: str) -> list[dict[str, Any]]:
+    async def _list(self, http: httpx.AsyncClient, status: str) -> list[Row]:
         key = next(iter(self.keys.values()))
         params = {"status": status}
-        answer = self._call(http, "list", key, "GET", "/api/conversations", params=params)[1]
+        _, answer = await self._call(http, "list", key, "GET", "/api/conversations", params=params)
         return answer if isinstance(answer, list) else []
 
-    def _work(self, http: httpx.Client, agent: str, conversation: dict[str, Any]) -> None:
+    async def _work(
+        self, http: httpx.AsyncClient, agent: str, conversation: dict[str, Any]
+    ) -> None:
         cid, key = conversation["conversation_id"], self.keys[agent]
         path = f"/api/conversations/{cid}"
         if conversation["assignee"] is None:
-            self._call(http, "assign", key, "POST", f"{path}/assign", json={})
+            await self._call(http, "assign", key, "POST", f"{path}/assign", json={})
             return
         roll = self.rng.random()
         if roll < 0.1:
@@ -73,13 +78,13 @@ class Desk:
             body: dict[str, Any] = {"queue": queue}
             if self.rng.random() < 0.5:
                 body["agent"] = f"key:{self.rng.choice([k for k in self.keys if k != agent])}"
-            self._call(http, "transfer", key, "POST", f"{path}/transfer", json=body)
+            await self._call(http, "transfer", key, "POST", f"{path}/transfer", json=body)
         elif roll < 0.25:
             labels = {"add": self.rng.sample(LABELS, 2)}
-            self._call(http, "labels", key, "POST", f"{path}/labels", json=labels)
+            await self._call(http, "labels", key, "POST", f"{path}/labels", json=labels)
         elif cid not in self.replied or roll < 0.35:
             text = {"text": self.rng.choice(REPLIES)}
-            status = self._call(http, "reply", key, "POST", f"{path}/reply", json=text)[0]
+            status, _ = await self._call(http, "reply", key, "POST", f"{path}/reply", json=text)
             # Nobody to answer (a withheld caller, a push user: 409) or the provider refused
             # (502): resolved without a reply all the same.
             if status in (200, 409, 502):
@@ -88,28 +93,30 @@ class Desk:
             body = {"code": "answered"}
             if self.rules.dispositions:
                 body["disposition"] = self.rng.choice(self.rules.dispositions)
-            self._call(http, "resolve", key, "POST", f"{path}/resolve", json=body)
+            await self._call(http, "resolve", key, "POST", f"{path}/resolve", json=body)
 
-    def _after(self, http: httpx.Client, agent: str, conversation: dict[str, Any]) -> None:
+    async def _after(
+        self, http: httpx.AsyncClient, agent: str, conversation: dict[str, Any]
+    ) -> None:
         cid, key = conversation["conversation_id"], self.keys[agent]
         path = f"/api/conversations/{cid}"
         if conversation.get("csat_score") is None and cid not in self.rated:
             self.rated.add(cid)
             if self.rng.random() < 0.6:
                 score = self.rng.choices([1, 2, 3, 4, 5], weights=[1, 1, 2, 4, 5])[0]
-                self._call(http, "csat", key, "POST", f"{path}/csat", json={"score": score})
-        elif self.rng.random() < 0.02:
+                await self._call(http, "csat", key, "POST", f"{path}/csat", json={"score": score})
+        elif self.rng.random() < 0.03:
             self.rated.discard(cid)
             body = {"reason": "customer called back"}
-            self._call(http, "reopen", key, "POST", f"{path}/reopen", json=body)
+            await self._call(http, "reopen", key, "POST", f"{path}/reopen", json=body)
 
-    def _call(
-        self, http: httpx.Client, action: str, key: str, method: str, path: str, **kwargs: Any
+    async def _call(
+        self, http: httpx.AsyncClient, action: str, key: str, method: str, path: str, **kwargs: Any
     ) -> tuple[int, Any]:
         """The HTTP status (0: no answer) and the answer's JSON if 2xx; tallied."""
         headers = {"Authorization": f"Bearer {key}"}
         try:
-            response = http.request(method, self.base_url + path, headers=headers, **kwargs)
+            response = await http.request(method, self.base_url + path, headers=headers, **kwargs)
         except httpx.HTTPError:
             # The ingress may be restarting: the next round tries again.
             self.tally[(action, 0)] += 1
@@ -128,11 +135,13 @@ def create_keys(store: Store, agents: int) -> dict[str, str]:
     }
 
 
-def work(desk: Desk, stop: threading.Event, every_s: float, rounds: int | None = None) -> None:
-    """Rounds every `every_s` seconds until `stop` (or `rounds` of them)."""
+async def work(
+    desk: Desk, stop: threading.Event, every_s: float, rounds: int | None = None
+) -> None:
+    """Rounds every `every_s` seconds until `stop` is set (or `rounds` of them)."""
     done = 0
-    with httpx.Client(timeout=40) as http:
+    async with httpx.AsyncClient(timeout=40) as http:
         while not stop.is_set() and (rounds is None or done < rounds):
-            desk.round(http)
+            await desk.round(http)
             done += 1
-            stop.wait(every_s)
+            await asyncio.sleep(every_s)

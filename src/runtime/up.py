@@ -107,7 +107,7 @@ def _demo_agents(settings: UpSettings, base_url: str, stop: threading.Event) -> 
     finally:
         store.close()
     desk = agents.Desk(base_url, keys, routing.load(settings.routing_rules), random.Random())
-    agents.work(desk, stop, every_s=2.0)
+    asyncio.run(agents.work(desk, stop, every_s=2.0))
 
 
 def _fake_providers(settings: UpSettings, stack: contextlib.ExitStack) -> dict[str, str]:

@@ -125,6 +125,7 @@ def simulate_agents(
     """Act as a support team through the API: assign, reply, label, transfer, resolve with a
     disposition, sometimes reopen, submit CSAT. Each agent gets a fresh agent key (created in
     the store). Replies go through the worker's configured provider."""
+    import asyncio
     import random
     import threading
 
@@ -143,7 +144,7 @@ def simulate_agents(
     finally:
         store.close()
     desk = team.Desk(base, keys, routing.load(common.routing_rules), random.Random(seed))
-    team.work(desk, threading.Event(), every, rounds)
+    asyncio.run(team.work(desk, threading.Event(), every, rounds))
     table = Table("action", "HTTP status", "requests")
     for (action, status), count in sorted(desk.tally.items()):
         table.add_row(action, str(status) if status else "no answer", str(count))
