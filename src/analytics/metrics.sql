@@ -109,3 +109,22 @@ SELECT
     error_rate(coalesce(sum(failed), 0), coalesce(sum(refused), 0), coalesce(sum(received), 0))
         AS error_rate
 FROM deliveries(since);
+
+-- Cost: what interactions cost (the `cost` of the `interactions` dataset: the provider's price
+-- when it reported one, else the routing rules' rate card; see switchboard/costs.py).
+
+-- The UTC day of a timestamp: the day costs are counted on.
+CREATE OR REPLACE MACRO utc_day(ts) AS CAST(timezone('UTC', ts) AS DATE);
+
+-- In one row: the cost of the interactions of the UTC day `day`, and the cost of the
+-- conversations an agent resolved (all their interactions) over how many they are.
+CREATE OR REPLACE MACRO cost_totals(day) AS TABLE
+SELECT
+    (SELECT coalesce(sum(cost), 0) FROM interactions WHERE utc_day(occurred_at) = day)
+        AS cost_today,
+    (
+        SELECT coalesce(sum(i.cost), 0)
+        FROM interactions AS i JOIN conversations AS c USING (conversation_id)
+        WHERE c.resolved_by = 'agent'
+    ) / nullif((SELECT count(*) FROM conversations WHERE resolved_by = 'agent'), 0)
+        AS cost_per_resolved_conversation;

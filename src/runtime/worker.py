@@ -350,4 +350,5 @@ def export_activities(settings: WorkerSettings, store: Store, rules: Rules) -> E
         root,
         Privacy(load_key(key, root), keep_text=settings.export_keep_text),
         rules.hours,
+        rules.rate_card,
     )

@@ -18,7 +18,8 @@ days, hours and `holidays`), or the `[calendars.<name>]` table (the same keys) i
 names. `switchboard.calendars` turns them into due times.
 
 `[queues.<name>]` tables give the targets of queues no rule routes to (agents transfer
-conversations there); `dispositions` lists what an agent may resolve a conversation with.
+conversations there); `dispositions` lists what an agent may resolve a conversation with;
+`[rate_card]` prices messages and calls (`switchboard.costs`).
 
 A bad file is refused when it is loaded, with an error naming the line and the problem.
 """
@@ -32,6 +33,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from switchboard import costs
 from switchboard.calendars import BusinessHours, add_business_time
 from switchboard.contract import Channel, Route, SlaPolicy
 
@@ -80,6 +82,8 @@ class Rules:
     dispositions: tuple[str, ...] = ()
     # Queues no rule routes to that agents may transfer to (`[queues.<name>]`).
     transfer_queues: dict[str, Target] = field(default_factory=dict)
+    # What messages and calls cost (`switchboard.costs`).
+    rate_card: costs.RateCard = field(default_factory=costs.RateCard)
 
     def route(
         self,
@@ -217,7 +221,15 @@ def _parse(data: dict[str, object], rule_lines: list[int]) -> Rules:
         rules=rules,
         dispositions=tuple(d.strip() for d in dispositions),
         transfer_queues=transfer_queues,
+        rate_card=_rate_card(data.get("rate_card")),
     )
+
+
+def _rate_card(table: object) -> costs.RateCard:
+    try:
+        return costs.parse(table)
+    except costs.RateCardError as exc:
+        raise RulesError(str(exc)) from exc
 
 
 def _table(data: dict[str, object], key: str, where: str) -> dict[str, object]:

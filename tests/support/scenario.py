@@ -263,6 +263,9 @@ OVERALL = {
     "transfers": 1,
     "csat_responses": 2,
     "csat_mean": 4.5,
+    # No interaction of the scenario's conversations cost anything today.
+    "cost_today": 0.0,
+    "cost_per_resolved_conversation": 0.0,
 }
 # The scenario has no webhook deliveries: none received, no error rate.
 OVERALL |= {"received": 0, "accepted": 0, "failed": 0, "refused": 0, "error_rate": None}

@@ -94,6 +94,8 @@ INTERACTIONS_SCHEMA = pa.schema(
         pa.field("text", pa.string()),
         pa.field("subject", pa.string()),
         pa.field("has_media", pa.bool_(), nullable=False),
+        # What it cost, in the rate card's currency (`switchboard.costs`); null: not known yet.
+        pa.field("cost", pa.float64()),
     ]
 )
 EVENTS_SCHEMA = pa.schema(

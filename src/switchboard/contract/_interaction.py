@@ -115,6 +115,12 @@ class Content:
     caller_attestation: str | None = None
     # The approved WhatsApp template a reply was sent with (a Content SID, `HX…`).
     template_sid: str | None = None
+    # What the provider reported for billing (`switchboard.costs`): an SMS's `NumSegments`, a
+    # call's `CallDuration`, and Twilio's `Price` (negative: a charge) with its `PriceUnit`.
+    segments: int | None = None
+    call_duration_s: float | None = None
+    price: float | None = None
+    price_unit: str | None = None
 
 
 @dataclass

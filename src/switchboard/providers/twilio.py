@@ -10,9 +10,11 @@ validate and to name the workflow; the normalize activity parses again from the 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from switchboard.addresses import WITHHELD, Address, classify
 from switchboard.contract import (
@@ -89,6 +91,28 @@ def _number(values: dict[str, str], name: str) -> float | None:
     return bounds.finite(number, name, bounds.MAX_DURATION_S)
 
 
+def billing(values: dict[str, str]) -> dict[str, Any]:
+    """What Twilio reported for billing, as `Content` fields: `NumSegments`, `CallDuration`,
+    `Price` and `PriceUnit`. A value that does not parse is left out, never refused: the
+    message is what matters, and the rate card prices it without."""
+    found: dict[str, Any] = {}
+    for field, name, maximum in (
+        ("segments", "NumSegments", 1_000.0),
+        ("call_duration_s", "CallDuration", bounds.MAX_DURATION_S),
+        ("price", "Price", 1_000_000.0),
+    ):
+        try:
+            number = float(values.get(name, "").strip())
+        except ValueError:
+            continue
+        if math.isfinite(number) and abs(number) <= maximum:
+            found[field] = int(number) if field == "segments" else number
+    unit = values.get("PriceUnit", "").strip()
+    if "price" in found and unit.isalpha() and len(unit) == 3:
+        found["price_unit"] = unit.upper()
+    return found
+
+
 def parse_message(fields: Fields) -> TwilioMessage:
     """Parse an inbound message webhook; raise `MalformedPayload` with a readable reason."""
     values = first_values(fields)
@@ -150,7 +174,7 @@ def sms(fields: Fields, received_at: datetime) -> ProviderEvent:
         received_at,
         sender=message.sender,
         recipient=message.recipient,
-        content=Content(text=message.body, media=message.media),
+        content=Content(text=message.body, media=message.media, **billing(first_values(fields))),
     )
     return ProviderEvent(interaction, event_key=message.message_sid)
 
@@ -172,6 +196,7 @@ def sms_status(fields: Fields, received_at: datetime) -> ProviderEvent:
         received_at,
         sender=sender,
         recipient=recipient,
+        content=Content(**billing(values)),
         delivery_status=status,
     )
     return ProviderEvent(interaction, event_key=f"{sid}:status:{status}")
@@ -268,7 +293,7 @@ def voice_status(fields: Fields, received_at: datetime) -> ProviderEvent:
         received_at,
         sender=caller,
         recipient=called,
-        content=Content(caller_attestation=_attestation(values)),
+        content=Content(caller_attestation=_attestation(values), **billing(values)),
         delivery_status=status,
     )
     return ProviderEvent(interaction, event_key=f"{sid}:status:{status}")
