@@ -186,6 +186,19 @@ def percent(value: float | None) -> str:
     return "-" if value is None or pd.isna(value) else f"{value:.1%}"
 
 
+@st.cache_resource
+def currency() -> str:
+    """The rate card's currency (the routing rules file's `[rate_card]`)."""
+    from switchboard import routing
+
+    return routing.load(settings().routing_rules).rate_card.currency
+
+
+def money(value: float | None) -> str:
+    """An amount in the rate card's currency: 0.4060 EUR (a message costs fractions of a cent)."""
+    return "-" if value is None or pd.isna(value) else f"{value:,.4f} {currency()}"
+
+
 @st.cache_data(ttl=30, show_spinner=False)
 def validation_results() -> pd.DataFrame | None:
     from analytics.quality import result_files

@@ -49,6 +49,20 @@ cols[5].metric(
 )
 st.caption(f"Export published {data.published_at(snapshot)} · receipt → persisted latency")
 
+cost = data.query(snapshot, "SELECT * FROM cost_totals(utc_day(now()))").iloc[0]
+spend = st.columns(2)
+spend[0].metric(
+    "Cost today",
+    data.money(cost.cost_today),
+    help="what today's (UTC) interactions cost, every channel: the provider's price, else the "
+    "routing rules' rate card",
+)
+spend[1].metric(
+    "Cost per resolved conversation",
+    data.money(cost.cost_per_resolved_conversation),
+    help="the cost of the conversations an agent resolved over their number, all time",
+)
+
 flow = st.columns(4)
 flow[0].metric("Deliveries received", f"{int(deliveries.received):,}")
 flow[1].metric("Accepted", f"{int(deliveries.accepted):,}")

@@ -34,6 +34,23 @@ cols[2].metric(
     help="closed by the inactivity window with no agent reply, of the conversations closed",
 )
 cols[3].metric("Resolved by an agent", f"{int(overall.resolved_by_agent):,}")
+cols = st.columns(4)
+cols[0].metric(
+    "Time in queue (mean)",
+    data.duration(overall.time_in_queue_mean_s),
+    help="opened or transferred to a queue → assigned",
+)
+cols[1].metric(
+    "Handle time (mean)",
+    data.duration(overall.handle_time_mean_s),
+    help="assigned → resolved by an agent, less the time waiting on the customer",
+)
+cols[2].metric(
+    "CSAT (mean of 5)",
+    "-" if not overall.csat_responses else f"{overall.csat_mean:.2f}",
+    help=f"{int(overall.csat_responses):,} scores of the latest resolutions",
+)
+cols[3].metric("Transfers", f"{int(overall.transfers):,}")
 st.caption(
     "Resolution times count conversations an agent resolved; rates count conversations whose "
     "outcome is decided (docs/analytics-and-dashboards.md, metric definitions)."
@@ -61,7 +78,8 @@ def table(grouped: pd.DataFrame, key: str) -> pd.DataFrame:
     return rows.assign(
         first_response=rows.first_response_mean_s.map(data.duration),
         resolution=rows.resolution_mean_s.map(data.duration),
-    )[[key, "conversations", "first_response", "resolution", *RATES]]
+        handle_time=rows.handle_time_mean_s.map(data.duration),
+    )[[key, "conversations", "first_response", "resolution", "handle_time", "csat_mean", *RATES]]
 
 
 by_queue = data.resolution(snapshot, f, "queue")
@@ -84,6 +102,14 @@ st.caption(
 )
 st.dataframe(
     table(data.resolution(snapshot, f, "agent"), "agent"), hide_index=True, column_config=RATES
+)
+
+st.subheader("By disposition")
+st.caption("The disposition of the agent's last resolution (none: not given, or not resolved).")
+st.dataframe(
+    table(data.resolution(snapshot, f, "disposition"), "disposition"),
+    hide_index=True,
+    column_config=RATES,
 )
 
 where, params = f.where("opened_at")
