@@ -162,6 +162,12 @@ def test_resolution_shows_the_scenario_s_hand_computed_figures(
     assert shown["First response on time"] == "66.7%"  # 6 of 9
     assert shown["Next responses on time"] == "33.3%"  # 1 of 3
     assert shown["Resolution on time"] == "66.7%"  # 2 of 3
+    assert shown["Time in queue (mean)"] == "9h 29m"  # 238,980 s / 7 = 34,140 s
+    assert shown["Handle time (mean)"] == "1d 3h"  # 685,920 s / 7 = 97,989 s
+    assert shown["CSAT (mean of 5)"] == "4.50" and shown["Transfers"] == "1"
+    by_disposition = app.dataframe[2].value.set_index("disposition")
+    assert by_disposition.loc["answered"].csat_mean == 4.0  # c1
+    assert by_disposition.loc["refund_issued"].handle_time == "50m 0s"  # c6
     by_agent = app.dataframe[1].value.set_index("agent")
     assert list(by_agent.conversations.loc[["ana", "bo"]]) == [4, 3]
     assert list(by_agent.first_response.loc[["ana", "bo"]]) == ["18m 45s", "22h 16m"]
