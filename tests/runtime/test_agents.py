@@ -8,20 +8,24 @@ import random
 import secrets
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import pytest
 from temporalio.client import Client
 from temporalio.worker import Worker
+from typer.testing import CliRunner
 
 from analytics import metrics, resolution
 from analytics.export.schemas import CONVERSATIONS_SCHEMA
 from runtime import agents, demo_providers
+from runtime.cli import app
 from runtime.simulate import sign_twilio, sms_fields
 from switchboard.store import ApiKeys, Store
 from tests.support.builders import random_phone
 from tests.support.fixtures import FIXTURE_PUBLIC_URL, FIXTURE_TOKEN
 from tests.support.pipeline import threaded_conversation
+from tests.support.processes import free_port
 from tests.support.provider_double import ProviderDouble
 from tests.support.replies import OUR_NUMBER, replying_worker
 from tests.support.settings import timeless_rules
@@ -84,3 +88,19 @@ async def test_the_simulated_agents_give_every_resolution_figure_a_value(
     assert resolvers and resolvers <= {f"key:{name}" for name in keys}
     dispositions = {row["disposition"] for row in table.to_pylist()} - {None}
     assert dispositions and dispositions <= set(timeless_rules().dispositions)
+
+
+def test_simulate_agents_creates_agent_keys_and_says_when_nothing_worked(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SWITCHBOARD_DATABASE_URL", store.engine.url.render_as_string(False))
+    monkeypatch.setenv("SWITCHBOARD_DATA_DIR", str(tmp_path))
+    nobody = f"http://127.0.0.1:{free_port()}"
+    result = CliRunner().invoke(
+        app,
+        ["simulate", "agents", "--agents", "2", "--rounds", "1", "--every", "0", "--url", nobody],
+    )
+    assert result.exit_code == 1
+    assert "no action succeeded" in result.output and "no answer" in result.output
+    created = ApiKeys(store.engine).list()
+    assert [(k.name.split("-")[1], k.role) for k in created] == [("ana", "agent"), ("bo", "agent")]
