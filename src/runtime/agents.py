@@ -73,13 +73,13 @@ class Desk:
             await self._call(http, "assign", key, "POST", f"{path}/assign", json={})
             return
         roll = self.rng.random()
-        if roll < 0.1:
+        if roll < 0.05:
             queue = self.rng.choice(sorted(set(self.rules.queues()) - {conversation["queue"]}))
             body: dict[str, Any] = {"queue": queue}
             if self.rng.random() < 0.5:
                 body["agent"] = f"key:{self.rng.choice([k for k in self.keys if k != agent])}"
             await self._call(http, "transfer", key, "POST", f"{path}/transfer", json=body)
-        elif roll < 0.25:
+        elif roll < 0.2:
             labels = {"add": self.rng.sample(LABELS, 2)}
             await self._call(http, "labels", key, "POST", f"{path}/labels", json=labels)
         elif cid not in self.replied or roll < 0.35:
@@ -93,7 +93,11 @@ class Desk:
             body = {"code": "answered"}
             if self.rules.dispositions:
                 body["disposition"] = self.rng.choice(self.rules.dispositions)
-            await self._call(http, "resolve", key, "POST", f"{path}/resolve", json=body)
+            status, _ = await self._call(http, "resolve", key, "POST", f"{path}/resolve", json=body)
+            if status == 200:
+                # Should the customer write again, it is answered (and scored) afresh.
+                self.replied.discard(cid)
+                self.rated.discard(cid)
 
     async def _after(
         self, http: httpx.AsyncClient, agent: str, conversation: dict[str, Any]
