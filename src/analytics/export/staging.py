@@ -114,13 +114,10 @@ def _stage_interactions(
     changed: dict[tuple[date, str], list[dict[str, Any]]] = defaultdict(list)
     # The first export builds every partition from the store, one at a time.
     if previous.interactions_updated_at is not None:
-        query = select(interactions).where(
-            interactions.c.updated_at > previous.interactions_updated_at
-        )
-        with engine.connect() as conn:
-            for row in conn.execute(query).mappings():
-                key = (row["occurred_at"].date(), row["channel"])
-                changed[key].append(_interaction_record(row, privacy))
+        for channel, record in changed_interactions(
+            engine, privacy, previous.interactions_updated_at
+        ):
+            changed[(record["occurred_at"].date(), channel)].append(record)
     ids = [r["interaction_id"] for rows in changed.values() for r in rows]
     store_counts = _interaction_counts(engine)
     file_counts = {
@@ -298,6 +295,21 @@ def _oldest_open_transaction(conn: Connection) -> datetime | None:
         )
     ).scalar_one()
     return started
+
+
+def changed_interactions(
+    engine: Engine, privacy: Privacy, after: datetime | None
+) -> list[tuple[str, dict[str, Any]]]:
+    """Each interaction the store changed after `after` (None: every one), with its channel,
+    as the export writes it: what the next export will add to the published one."""
+    query = select(interactions)
+    if after is not None:
+        query = query.where(interactions.c.updated_at > after)
+    with engine.connect() as conn:
+        return [
+            (row["channel"], _interaction_record(row, privacy))
+            for row in conn.execute(query).mappings()
+        ]
 
 
 def _interaction_record(row: Any, privacy: Privacy) -> dict[str, Any]:
