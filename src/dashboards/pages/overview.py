@@ -51,20 +51,14 @@ def overview() -> None:
         missing=none_yet,
         help="interactions per minute over the whole time range, quiet minutes included",
     )
-    data.metric(
-        cols[3],
-        "Latency p50",
-        None if not totals.interactions else f"{totals.p50:.0f} ms",
-        missing=none_yet,
-        help="webhook received → stored",
-    )
-    data.metric(
-        cols[4],
-        "Latency p99",
-        None if not totals.interactions else f"{totals.p99:.0f} ms",
-        missing=none_yet,
-        help="webhook received → stored",
-    )
+    for col, name in zip(cols[3:5], ("p50", "p99"), strict=True):
+        data.metric(
+            col,
+            f"Latency {name}",
+            None if not totals.interactions else f"{totals[name]:.0f} ms",
+            missing=none_yet,
+            help="webhook received → stored",
+        )
     data.metric(
         cols[5],
         "Backlog",
