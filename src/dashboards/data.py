@@ -214,7 +214,9 @@ def resolution(snapshot: Path, f: Filters, grouping_by: str | None = None) -> pd
 
 def filters() -> Filters:
     """The sidebar's time range and channels, kept across pages."""
-    label = st.sidebar.selectbox("Time range", list(RANGES), index=1, key="range")
+    # The default through the session state: a page may have set another (a timeline link).
+    st.session_state.setdefault("range", "Last 24 hours")
+    label = st.sidebar.selectbox("Time range", list(RANGES), key="range")
     channels = st.sidebar.multiselect(
         "Channels", [c.value for c in Channel], default=[c.value for c in Channel], key="channels"
     )
@@ -242,8 +244,8 @@ def ago(at: datetime, now: datetime | None = None) -> str:
     return f"{seconds} s ago" if seconds < 60 else f"{duration(seconds)} ago"
 
 
-def data_age(snapshot: Path, live_too: bool = False) -> None:
-    """The page's caption: how old its data is."""
+def data_age(snapshot: Path, live_too: bool = False, refreshes: bool = True) -> None:
+    """The page's caption: how old its data is (and how often the page refreshes itself)."""
     said = f"Export published {ago(published_at(snapshot))}"
     newer = changed(snapshot) if live_too else None
     if newer is not None:
@@ -253,7 +255,9 @@ def data_age(snapshot: Path, live_too: bool = False) -> None:
         )
     elif live_too:
         said += " · the store cannot be read: interactions as of the export"
-    st.caption(said + f" · refreshes every {LIVE_REFRESH_S if live_too else EXPORT_REFRESH_S} s")
+    if refreshes:
+        said += f" · refreshes every {LIVE_REFRESH_S if live_too else EXPORT_REFRESH_S} s"
+    st.caption(said)
 
 
 def metric(

@@ -29,7 +29,7 @@ from tests.support.refused import (
 from tests.support.scenario import build_snapshot, scenario_table
 from tests.support.stores import sqlite_store
 
-PAGES = Path(__file__).parents[2] / "src" / "dashboards" / "pages"
+PAGES = Path(__file__).parents[2] / "src" / "dashboards" / "views"
 
 
 @pytest.fixture
@@ -363,6 +363,8 @@ def test_the_timeline_opens_on_the_customer_a_link_names(dashboard_env: Path) ->
     app.run()
     assert not app.exception
     assert metrics(app)["Interactions"] in ("3", "1")  # Ana's three SMS, or Ben's one
+    assert app.sidebar.selectbox[0].value == "Everything"  # the link names no time range
+    assert not app.warning
     assert len(app.dataframe[0].value) == int(metrics(app)["Interactions"])
 
 

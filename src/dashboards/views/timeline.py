@@ -12,8 +12,10 @@ from dashboards import data
 
 st.title("Customer timeline")
 snapshot = data.require_export()
-f = data.filters()
 linked = st.query_params.get("customer")
+if linked and "range" not in st.session_state:
+    st.session_state["range"] = "Everything"  # a link names the customer, not a time range
+f = data.filters()
 if linked:
     ids: tuple[str, ...] = (linked,)
     st.caption(f"Customer `{linked}` · [search by address instead](timeline)")
@@ -42,7 +44,7 @@ timeline = data.query(
         ORDER BY occurred_at DESC""",
     (*ids, *params),
 )
-data.data_age(snapshot)
+data.data_age(snapshot, refreshes=False)
 cols = st.columns(3)
 cols[0].metric("Interactions", len(timeline))
 cols[1].metric("Channels", timeline.channel.nunique())

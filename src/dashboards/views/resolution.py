@@ -152,8 +152,10 @@ def resolution() -> None:
     listed = drill.conversations(snapshot, f, figure, None if not key else grouping_by, key or None)
     met = int(listed.met.sum())
     st.caption(
-        f"{len(listed):,} conversations counted, {met:,} meet it"
-        + (f": {met / len(listed):.1%}" if len(listed) and figure != "Conversations" else "")
+        f"{len(listed):,} conversations"
+        if figure == "Conversations"
+        else f"{len(listed):,} conversations counted, {met:,} meet it"
+        + (f": {met / len(listed):.1%}" if len(listed) else "")
     )
     data.table(
         listed.rename(columns={"met": figure}),
