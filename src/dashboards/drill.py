@@ -27,7 +27,7 @@ FIGURES = {
 
 LIST = """
 SELECT b.conversation_id AS conversation, b.customer_id AS customer,
-    coalesce(seen.channels, b.channel) AS channels, b.queue,
+    coalesce(seen.channels, b.channel) AS channels, group_key('queue', b.queue, NULL) AS queue,
     coalesce(b.agent, ?) AS agent, b.opened_at AS opened,
     CASE b.resolved_by
         WHEN 'agent' THEN 'resolved by an agent' WHEN 'auto' THEN 'auto-resolved' ELSE 'open'

@@ -4,6 +4,8 @@ opens the conversations behind it."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import pandas as pd
 import streamlit as st
 
@@ -40,6 +42,28 @@ HELP = {
 def show_behind(figure: str, group: str = "All conversations") -> None:
     st.session_state["drill_figure"] = figure
     st.session_state["drill_group"] = group
+
+
+def show_row(table: str, grouping_by: str, keys: list[str]) -> None:
+    """A row selected in the per-queue or per-agent table: its conversations, for the figure
+    chosen below."""
+    rows = st.session_state[table].selection.rows
+    if rows:
+        figure = st.session_state.get("drill_figure", "Conversations")
+        show_behind(figure, f"{grouping_by}: {keys[rows[0]]}")
+
+
+def grouped_table(frame: pd.DataFrame, grouping_by: str, name: str) -> None:
+    table = f"rows-{grouping_by}"
+    data.table(
+        frame,
+        name,
+        hide_index=True,
+        column_config=RATES,
+        key=table,
+        on_select=partial(show_row, table, grouping_by, list(frame[grouping_by])),
+        selection_mode="single-row",
+    )
 
 
 def rate(where: st.delta_generator.DeltaGenerator, label: str, column: str, value: float) -> None:
@@ -111,7 +135,8 @@ def resolution() -> None:
 
     by_queue = by(data.resolution(snapshot, f, "queue"), "queue")
     st.subheader("By queue")
-    data.table(by_queue, "Resolution by queue", hide_index=True, column_config=RATES)
+    st.caption("Select a row for its conversations, under *Conversations behind a figure*.")
+    grouped_table(by_queue, "queue", "Resolution by queue")
     data.chart(
         charts.attainment_by(by_queue, "queue", "sla_attainment", "first response on time"),
         "No queue has a first-response outcome decided yet.",
@@ -124,7 +149,7 @@ def resolution() -> None:
         "the SLA targets."
     )
     by_agent = by(data.resolution(snapshot, f, "agent"), "agent")
-    data.table(by_agent, "Resolution by agent", hide_index=True, column_config=RATES)
+    grouped_table(by_agent, "agent", "Resolution by agent")
 
     where, params = f.where("opened_at")
     daily = data.query(
