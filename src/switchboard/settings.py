@@ -63,6 +63,8 @@ class CommonSettings(BaseSettings):
     # Retention: raw payloads emptied, and old rows deleted, after so many days (0: kept).
     retention_payload_days: int = 0
     retention_days: int = 0
+    # Audit rows (who changed what) are kept this long (0: kept), whatever the data's limit.
+    retention_audit_days: int = Field(default=365, ge=0)
     # The failures console (API, CLI, dashboard) calls a workflow still retrying after this
     # long "stuck".
     failures_stuck_after_s: float = Field(default=3600.0, gt=0)
