@@ -2,8 +2,9 @@
 
 Raw payloads are emptied after `payload_days`; after `row_days` every kind of row goes
 (`switchboard.store.retention`), the exports drop what the store dropped at their next run and
-lose their older copies now; audit rows go after `audit_days`; blobs go once nothing names them and they are older than the
-shorter limit. Synchronous (SQL over whole tables, files): it runs in the worker's thread pool.
+lose their older copies now; audit rows go after `audit_days`; blobs go once nothing names
+them and they are older than the shorter limit. Synchronous (SQL over whole tables, files):
+it runs in the worker's thread pool.
 """
 
 from __future__ import annotations

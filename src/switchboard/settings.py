@@ -161,8 +161,15 @@ class IngressSettings(CommonSettings):
     # connections open.
     body_read_timeout_s: float = Field(default=30.0, gt=0)
     # Requests in flight beyond this are refused with 503 + Retry-After; high enough that the
-    # performance issue's bursts are queued, not refused.
+    # performance issue's bursts are queued, not refused. A quarter of it is kept for webhooks.
     max_concurrent_requests: int = Field(default=2000, ge=1)
+    # Bodies of the API and of the codec server (webhooks have their own per-provider limits):
+    # larger ones are refused (413) as soon as the limit is passed, never read whole.
+    api_max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    codec_max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    # Host names this ingress answers besides its public URL's, its bound address and loopback
+    # (DNS rebinding): comma-separated, `*` for any (a proxy in front checks them).
+    allowed_hosts: Annotated[list[str], NoDecode] = []
     # Refused deliveries are counted in memory and added to the store this often (and at
     # shutdown): counting adds nothing to a request's answer.
     refusals_flush_interval_s: float = Field(default=5.0, gt=0)
@@ -174,6 +181,25 @@ class IngressSettings(CommonSettings):
         if isinstance(value, str):
             return [key.strip() for key in value.split(",") if key.strip()]
         return value
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [host.strip() for host in value.split(",") if host.strip()]
+        return value
+
+    def served_host_names(self) -> frozenset[str] | None:
+        """The Host names requests may carry (loopback ones besides); None: any."""
+        if "*" in self.allowed_hosts:
+            return None
+        names = {"localhost", self.host.strip("[]").lower()}
+        for entry in [*self.allowed_hosts, self.public_url or ""]:
+            # An entry may be written as a URL or with a port: only its host name counts.
+            name = urlsplit(entry if "//" in entry else f"//{entry}").hostname
+            if name:
+                names.add(name.rstrip("."))
+        return frozenset(names)
 
     @field_validator("push_webhook_secret")
     @classmethod
