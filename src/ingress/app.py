@@ -173,16 +173,17 @@ def create_app(
     app.state.refusals = refusals.Refusals(
         {getattr(route, "path", "") for r in (twilio, push, sendgrid) for route in r.router.routes}
     )
-    app.middleware("http")(audit.record)
-    app.middleware("http")(loopback.guard)
-    app.middleware("http")(metrics.observe)
     # Middleware added later runs earlier: the cap, then the gate (method, Host, who is
-    # calling), then the body's bounds; a refused request costs nothing else.
+    # calling), then metrics, the ops paths' guard and the audit, then the body's bounds
+    # (innermost, so their 413 and 408 reach the route as the HTTP errors they are).
     app.add_middleware(
         limits.BodyBounds,
         limit_of=lambda path: body_limit(settings, path),
         timeout_s=settings.body_read_timeout_s,
     )
+    app.middleware("http")(audit.record)
+    app.middleware("http")(loopback.guard)
+    app.middleware("http")(metrics.observe)
     app.add_middleware(
         gate.Gate, settings=settings, cors=lambda request: codec.cors(settings, request)
     )

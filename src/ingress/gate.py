@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ingress.auth.require import Principal, identify
 from ingress.limits import answer
-from ingress.metrics import REQUESTS, STANDARD_METHODS, route_template
+from ingress.metrics import REQUESTS, STANDARD_METHODS, UNMATCHED, route_template
 from switchboard.permissions import Role
 from switchboard.settings import IngressSettings, is_loopback
 
@@ -71,7 +71,7 @@ class Gate:
             return
         method: str = scope["method"]
         if method not in STANDARD_METHODS:
-            REQUESTS.labels(route_template(scope), "OTHER", "405").inc()
+            REQUESTS.labels(UNMATCHED, "OTHER", "405").inc()
             allow = ", ".join(sorted(STANDARD_METHODS))
             await answer(send, 405, "method not allowed", {"Allow": allow})
             return

@@ -6,14 +6,17 @@ other method is `OTHER`): never an address, a body, an id or anything else a cal
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 
+from fastapi.routing import iter_route_contexts
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Match
+from starlette.routing import compile_path
 from starlette.types import Scope
 
 from ingress import refusals
@@ -70,14 +73,20 @@ def route_template(scope: Scope) -> str:
     """The template of the route a request is for (`/api/keys/{name}`), never its path; also
     before routing (the gate answers before the router has run)."""
     route = scope.get("route")
-    if route is None:
-        app = scope.get("app")
-        for candidate in getattr(getattr(app, "router", None), "routes", ()):
-            match, _ = candidate.matches(scope)
-            if match is Match.FULL:
-                route = candidate
-                break
-    return str(getattr(route, "path", UNMATCHED))
+    if route is not None:
+        return str(getattr(route, "path", UNMATCHED))
+    path = scope.get("path", "")
+    for pattern, template in _templates(scope.get("app")):
+        if pattern.fullmatch(path):
+            return template
+    return UNMATCHED
+
+
+@functools.cache
+def _templates(app: object) -> list[tuple[re.Pattern[str], str]]:
+    # FastAPI keeps included routers as such; their routes are reached through contexts.
+    routes = iter_route_contexts(getattr(app, "routes", []))
+    return [(compile_path(route.path)[0], route.path) for route in routes if route.path]
 
 
 async def observe(

@@ -239,7 +239,9 @@ def test_audit_rows_are_kept_for_their_own_limit_then_deleted(store: Store) -> N
     now = datetime.now(UTC)
     log = AuditLog(store)
     for age, target in ((timedelta(days=400), "old"), (timedelta(days=300), "young")):
-        log.record(AuditEntry("POST", "/api/keys", 201, "key:bootstrap", target=target, at=now - age))
+        log.record(
+            AuditEntry("POST", "/api/keys", 201, "key:bootstrap", target=target, at=now - age)
+        )
     # The data's own limit (30 days) does not reach the audit log, which keeps its year.
     result = RetentionActivities(store, replace(KEPT_FOR, audit_days=365)).purge()
     assert [row["target"] for row in log.list()] == ["young"]
