@@ -174,19 +174,12 @@ class IngressSettings(CommonSettings):
     # shutdown): counting adds nothing to a request's answer.
     refusals_flush_interval_s: float = Field(default=5.0, gt=0)
 
-    @field_validator("api_keys", mode="before")
+    @field_validator("api_keys", "allowed_hosts", mode="before")
     @classmethod
-    def _split_keys(cls, value: object) -> object:
+    def _split_commas(cls, value: object) -> object:
         # A comma-separated list in the environment reads better than a JSON array.
         if isinstance(value, str):
-            return [key.strip() for key in value.split(",") if key.strip()]
-        return value
-
-    @field_validator("allowed_hosts", mode="before")
-    @classmethod
-    def _split_hosts(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [host.strip() for host in value.split(",") if host.strip()]
+            return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
     def served_host_names(self) -> frozenset[str] | None:
