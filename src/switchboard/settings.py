@@ -166,7 +166,7 @@ class IngressSettings(CommonSettings):
     # Bodies of the API and of the codec server (webhooks have their own per-provider limits):
     # larger ones are refused (413) as soon as the limit is passed, never read whole.
     api_max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
-    codec_max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    codec_max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     # Host names this ingress answers besides its public URL's, its bound address and loopback
     # (DNS rebinding): comma-separated, `*` for any (a proxy in front checks them).
     allowed_hosts: Annotated[list[str], NoDecode] = []
