@@ -281,7 +281,11 @@ async def run_worker(
                     export_activities(settings, store, rules),
                     RetentionActivities(
                         store,
-                        Retention(settings.retention_payload_days, settings.retention_days),
+                        Retention(
+                            settings.retention_payload_days,
+                            settings.retention_days,
+                            settings.retention_audit_days,
+                        ),
                         BlobStore(settings.data_dir / "blobs"),
                         settings.resolved_export_dir(),
                     ),

@@ -28,7 +28,7 @@ from switchboard.contract import (
     IdentityKind,
     PublishInput,
 )
-from switchboard.store import ConversationStore, Store
+from switchboard.store import AuditEntry, AuditLog, ConversationStore, Store
 from switchboard.store.store import PURGED
 from switchboard.store.subscriptions import SubscriptionStore
 from switchboard.store.tables import (
@@ -233,3 +233,17 @@ def test_nothing_is_purged_by_default(store: Store, tmp_path: Path) -> None:
     result = RetentionActivities(store, Retention(), blobs, tmp_path / "exports").purge()
     assert (result.payloads_purged, result.rows_deleted, result.blobs_deleted) == (0, 0, 0)
     assert blobs.get(ref) == b"kept"
+
+
+def test_audit_rows_are_kept_for_their_own_limit_then_deleted(store: Store) -> None:
+    now = datetime.now(UTC)
+    log = AuditLog(store)
+    for age, target in ((timedelta(days=400), "old"), (timedelta(days=300), "young")):
+        log.record(
+            AuditEntry("POST", "/api/keys", 201, "key:bootstrap", target=target, at=now - age)
+        )
+    # The data's own limit (30 days) does not reach the audit log, which keeps its year.
+    result = RetentionActivities(store, replace(KEPT_FOR, audit_days=365)).purge()
+    assert [row["target"] for row in log.list()] == ["young"]
+    assert result.deleted["audit_log"] == 1
+    assert result.rows_deleted == sum(result.deleted.values())

@@ -141,7 +141,7 @@ async def matrix_http(
     async with app.router.lifespan_context(app):
         # A caller from outside: no loopback exception may stand in for a permission.
         transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 40000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://sb") as http:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
             yield http
 
 

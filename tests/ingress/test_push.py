@@ -74,7 +74,7 @@ async def test_SW_01_reference_example_with_rotation_header_is_accepted(
     example = SW["example"]
     settings = ingress_settings(task_queue, push_webhook_secret=example["secret"])
     clock.now = int(example["headers"]["webhook-timestamp"]) + 30
-    async with app_client(settings, client, store, clock, base_url="http://t") as http:
+    async with app_client(settings, client, store, clock) as http:
         response = await http.post(
             PATH, content=example["raw_body"].encode(), headers=example["headers"]
         )

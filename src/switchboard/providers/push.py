@@ -52,9 +52,11 @@ def _occurred_at(payload: dict[str, Any], received_at: datetime) -> datetime:
         return received_at
     try:
         parsed = datetime.fromisoformat(value)
-    except ValueError:
+        return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    except (ValueError, OverflowError):
+        # Unreadable, or a time no UTC clock can hold (`9999-12-31T23:59:59-23:59`): the
+        # event still happened, so it is kept at the time it arrived.
         return received_at
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _text(data: dict[str, Any], name: str) -> str:
