@@ -77,6 +77,19 @@ class ConversationData(BaseModel):
     content: dict[str, Any] | None = None
 
 
+class CustomerMergedData(BaseModel):
+    customer_id: str = Field(description="the survivor, which now holds everything of both")
+    merged_customer_id: str = Field(description="the customer merged away (answers with it)")
+
+
+class CustomerSplitData(BaseModel):
+    customer_id: str = Field(description="the customer split")
+    new_customer_id: str
+    identity_kinds: list[str] = Field(description="the kinds of the identities moved")
+    interactions: int = Field(description="how many interactions moved")
+    conversations: int = Field(description="how many conversations moved")
+
+
 def _envelope(event_type: EventType, data: type[BaseModel]) -> type[BaseModel]:
     name = "".join(part.title() for part in event_type.replace(".", "_").split("_")) + "Event"
     return create_model(
@@ -87,15 +100,13 @@ def _envelope(event_type: EventType, data: type[BaseModel]) -> type[BaseModel]:
     )
 
 
-_DATA: dict[EventType, type[BaseModel]] = {
+_OWN_DATA: dict[EventType, type[BaseModel]] = {
     EventType.INTERACTION_PERSISTED: InteractionData,
     EventType.INTERACTION_STATUS_CHANGED: InteractionStatusData,
-    **{
-        t: ConversationData
-        for t in EventType
-        if t not in (EventType.INTERACTION_PERSISTED, EventType.INTERACTION_STATUS_CHANGED)
-    },
+    EventType.CUSTOMER_MERGED: CustomerMergedData,
+    EventType.CUSTOMER_SPLIT: CustomerSplitData,
 }
+_DATA = {t: _OWN_DATA.get(t, ConversationData) for t in EventType}
 EVENT_MODELS = {event_type: _envelope(event_type, data) for event_type, data in _DATA.items()}
 
 

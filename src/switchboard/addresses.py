@@ -39,3 +39,15 @@ def normalize_email(raw: str) -> str:
     if not local or not domain:
         raise MalformedPayload("not an email address")
     return value
+
+
+def normalize_identity(kind: str, value: str) -> str:
+    """An identity's value in its normalized form: E.164 for a phone, a lower-cased address
+    for an email, trimmed otherwise; MalformedPayload when it is not of its kind."""
+    if kind == "phone":
+        return normalize_phone(value)
+    if kind == "email":
+        return normalize_email(value)
+    if not value.strip():
+        raise MalformedPayload(f"empty {kind} identity")
+    return value.strip()

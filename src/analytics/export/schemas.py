@@ -94,6 +94,8 @@ INTERACTIONS_SCHEMA = pa.schema(
         pa.field("text", pa.string()),
         pa.field("subject", pa.string()),
         pa.field("has_media", pa.bool_(), nullable=False),
+        # Whether the identity that placed it was verified (else: a claim).
+        *contract_fields(CustomerInteraction, ("identity_verified",)),
     ]
 )
 EVENTS_SCHEMA = pa.schema(

@@ -17,6 +17,8 @@ class EventType(StrEnum):
     CONVERSATION_RESOLVED = "conversation.resolved"
     CONVERSATION_REOPENED = "conversation.reopened"
     SLA_BREACHED = "sla.breached"
+    CUSTOMER_MERGED = "customer.merged"
+    CUSTOMER_SPLIT = "customer.split"
 
 
 class DeliveryStatus(StrEnum):

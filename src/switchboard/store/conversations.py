@@ -16,7 +16,7 @@ from switchboard.contract import (
     Route,
     SendReplyInput,
 )
-from switchboard.store import lifecycle, outbound
+from switchboard.store import customers, lifecycle, outbound
 from switchboard.store.engine import upsert, write_transaction
 from switchboard.store.rows import sla_policy
 from switchboard.store.tables import conversation_events, conversations, interactions, outbox
@@ -94,9 +94,16 @@ class ConversationStore:
         row = {name: getattr(state, name) for name in _STATE_COLUMNS}
         row["updated_at"] = datetime.now(UTC)
         with write_transaction(self.engine) as conn:
+            # The workflow of a customer merged into another records under the survivor.
+            holder, customer_id = customer_id, customers.survivor(conn, customer_id)
             conn.execute(
                 upsert(self.engine, conversations)
-                .values(conversation_id=state.conversation_id, customer_id=customer_id, **row)
+                .values(
+                    conversation_id=state.conversation_id,
+                    customer_id=customer_id,
+                    workflow_customer_id=None if holder == customer_id else holder,
+                    **row,
+                )
                 .on_conflict_do_update(index_elements=["conversation_id"], set_=row)
             )
             for event in events:
@@ -105,7 +112,7 @@ class ConversationStore:
                     .values(
                         event_id=event.event_id,
                         conversation_id=event.conversation_id,
-                        customer_id=event.customer_id,
+                        customer_id=customer_id,
                         kind=event.kind,
                         at=event.at,
                         seq=event.seq,
@@ -163,7 +170,8 @@ class ConversationStore:
             )
 
     def get(self, conversation_id: str) -> dict[str, Any] | None:
-        """The conversation with its events (oldest first) and its interactions' ids."""
+        """The conversation with its events (oldest first) and its interactions' ids;
+        `workflow_customer_id` is the customer whose conversation workflow holds it."""
         with self.engine.connect() as conn:
             row = (
                 conn.execute(
@@ -186,6 +194,7 @@ class ConversationStore:
             ).scalars()
             return {
                 **dict(row),
+                "workflow_customer_id": row["workflow_customer_id"] or row["customer_id"],
                 "events": [
                     {
                         "kind": e["kind"],

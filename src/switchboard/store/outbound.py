@@ -159,6 +159,16 @@ def conversation_changed(
         _append(conn, event.event_id, event_type, event.at, data, event.seq)
 
 
+def customer_changed(
+    conn: Connection, event_type: EventType, what: str, at: datetime, data: dict[str, Any]
+) -> None:
+    """`customer.merged` or `customer.split`: ids and counts only; `what` names the change
+    (a repeat of the same change is the same event)."""
+    if not has_subscriptions(conn):
+        return
+    _append(conn, _event_id(event_type, what), event_type, at, data)
+
+
 def _next_interaction(events: Iterable[ConversationEvent]) -> str | None:
     for event in events:
         if event.kind is EventKind.INTERACTION:
