@@ -9,12 +9,13 @@ import httpx
 import pytest
 from sqlalchemy import select
 from temporalio.client import Client
+from temporalio.service import RPCError
 from temporalio.worker import Worker
 from typer.testing import CliRunner
 
 from runtime.cli import app
 from runtime.simulate import sign_twilio, sms_fields
-from switchboard.contract import Identity, IdentityKind
+from switchboard.contract import Identity, IdentityKind, conversation_workflow_id
 from switchboard.store import ApiKeys, Store
 from switchboard.store.subscriptions import SubscriptionStore
 from switchboard.store.tables import audit_log, outbound_events
@@ -90,6 +91,12 @@ async def test_a_merged_customers_conversation_stays_open_and_new_messages_go_to
     assert body["data"] == {"customer_id": ana_id, "merged_customer_id": ben_id}
     route = "/api/customers/{customer_id}/merge"
     assert audited(store, route) == [("key:bootstrap", "admin", 200, ana_id)] * 2
+
+    # Erasing Ana erases Ben's conversation workflow too: its history carries Ben's id.
+    assert (await http.delete(f"/api/customers/{ana_id}", headers=auth)).status_code == 200
+    with pytest.raises(RPCError):
+        await client.get_workflow_handle(conversation_workflow_id(ben_id)).describe()
+    assert (await http.get(f"/api/customers/{ben_id}", headers=auth)).status_code == 404
 
 
 async def test_merge_and_split_refuse_what_cannot_be_done_and_analysts(

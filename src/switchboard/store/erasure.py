@@ -85,6 +85,15 @@ class Erasure:
             ).first()
         return found is not None
 
+    def merged_into(self, customer_id: str) -> list[str]:
+        """The ids of the customers merged into this one (their histories carry those ids)."""
+        with self.engine.connect() as conn:
+            return list(
+                conn.execute(
+                    select(customers.c.customer_id).where(customers.c.merged_into == customer_id)
+                ).scalars()
+            )
+
     def erase(self, customer_id: str) -> ErasureCounts | None:
         """Remove the customer's rows and unshared blobs; None if there is no such customer."""
         now = datetime.now(UTC)
