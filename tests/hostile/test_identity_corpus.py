@@ -18,11 +18,11 @@ from sqlalchemy import func, select
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from runtime.simulate import inbound_parse_form
 from switchboard.contract import Identity, IdentityKind, interaction_workflow_id
 from switchboard.settings import IngressSettings
 from switchboard.store import Store
 from switchboard.store.tables import customer_changes, customers, identities
+from tests.support.builders import post_email
 from tests.support.settings import ingress_settings
 from workflows import InteractionWorkflow
 
@@ -59,26 +59,18 @@ async def test_forged_verdicts_are_accepted_as_claims_never_verified(
     sent = {}
     for case, (spf, dkim, envelope) in FORGED_VERDICTS.items():
         message_id = f"{secrets.token_hex(6)}@mail.example.com"
-        body, content_type = inbound_parse_form(
-            [
-                ("headers", f"Message-ID: <{message_id}>\n"),
-                ("from", f"Amelia <{SENDER}>"),
-                ("to", "support@parse.example.com"),
-                ("subject", "Refund"),
-                ("text", "send it here"),
-                ("SPF", spf),
-                ("dkim", dkim),
-                ("envelope", envelope),
-            ],
-            boundary="b" + secrets.token_hex(4),
+        # post_email checks the answer: 200, accepted.
+        await post_email(
+            http,
+            AUTH,
+            message_id,
+            f"Amelia <{SENDER}>",
+            "Refund",
+            "send it here",
+            spf,
+            dkim,
+            envelope,
         )
-        response = await http.post(
-            "/webhooks/sendgrid/inbound",
-            content=body,
-            headers={"Content-Type": content_type},
-            auth=AUTH,
-        )
-        assert response.status_code == 200, f"{case}: {response.status_code} {response.text}"
         sent[case] = message_id
     for case, message_id in sent.items():
         result = await client.get_workflow_handle_for(

@@ -113,12 +113,15 @@ async def post_email(
     text: str,
     spf: str = "pass",
     dkim: str | None = None,
+    envelope: str | None = None,
 ) -> None:
     """Post an Inbound Parse email (default mode) and check it was accepted.
 
     SendGrid's verdicts as posted for mail its sender's domain authorizes (`SPF: pass`, the
-    envelope sender the From), unless `spf` and `dkim` say otherwise."""
+    envelope sender the From), unless `spf`, `dkim` and `envelope` say otherwise."""
     address = email.utils.parseaddr(sender)[1]
+    if envelope is None:
+        envelope = json.dumps({"to": ["support@parse.example.com"], "from": address})
     body, content_type = inbound_parse_form(
         [
             ("headers", f"Message-ID: <{message_id}>\n"),
@@ -128,7 +131,7 @@ async def post_email(
             ("text", text),
             ("SPF", spf),
             ("dkim", dkim if dkim is not None else "none"),
-            ("envelope", json.dumps({"to": ["support@parse.example.com"], "from": address})),
+            ("envelope", envelope),
         ],
         boundary="b" + secrets.token_hex(4),
     )

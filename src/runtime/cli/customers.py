@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import getpass
 import json
-import uuid
 from typing import Annotated
 
 import typer
 
-from runtime.cli._base import app, console, load_settings
+from runtime.cli._base import app, console, is_uuid, load_settings
 from switchboard.addresses import normalize_identity
 from switchboard.contract import Identity, IdentityKind
 from switchboard.errors import MalformedPayload
@@ -102,22 +101,14 @@ def _audit(
     store: Store, route: str, target: str, status: int, detail: dict[str, int | str] | None = None
 ) -> None:
     # Customer ids are uuids; anything else typed there might be an address: not kept.
-    detail = {k: v for k, v in (detail or {}).items() if not isinstance(v, str) or _is_uuid(v)}
+    detail = {k: v for k, v in (detail or {}).items() if not isinstance(v, str) or is_uuid(v)}
     AuditLog(store.engine).record(
         AuditEntry(
             "CLI",
             route,
             status,
             actor=_actor(),
-            target=target if _is_uuid(target) else None,
+            target=target if is_uuid(target) else None,
             detail=detail,
         )
     )
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
