@@ -255,27 +255,30 @@ def test_a_claim_of_someone_elses_identity_is_a_suggestion_until_merged(store: S
     claimant = store.resolve_customer(claim, claim_customer_id("push", "r1"))
     assert claimant != owner
     assert store.resolve_customer(claim, claim_customer_id("push", "r1")) == claimant  # again
-    interaction_id = str(uuid.uuid4())
-    store.persist_interaction(
-        CustomerInteraction(
-            interaction_id=interaction_id,
-            customer_id=claimant,
-            channel=Channel.PUSH,
-            direction=Direction.INBOUND,
-            provider=Provider.PUSH,
-            provider_message_id="r1",
-            from_address="user-1",
-            to_address="app",
-            occurred_at=NOW,
-            received_at=NOW,
-            content=Content(text="hi"),
-            status=Status.COMPLETED,
-            route=Route("support", 1),
-            identity_verified=True,
-            claimed_identities=[claim],
-        ),
-        sms_raw(),
-    )
+    ids = []
+    for key in ("r1", "r2"):  # the app sends the same claim with every event
+        ids.append(str(uuid.uuid4()))
+        store.persist_interaction(
+            CustomerInteraction(
+                interaction_id=ids[-1],
+                customer_id=claimant,
+                channel=Channel.PUSH,
+                direction=Direction.INBOUND,
+                provider=Provider.PUSH,
+                provider_message_id=key,
+                from_address="user-1",
+                to_address="app",
+                occurred_at=NOW,
+                received_at=NOW,
+                content=Content(text="hi"),
+                status=Status.COMPLETED,
+                route=Route("support", 1),
+                identity_verified=True,
+                claimed_identities=[claim],
+            ),
+            sms_raw(),
+        )
+    interaction_id = ids[0]
     stored = store.get_interaction(interaction_id)
     assert stored is not None and stored.claimed_identities == [claim]
     assert store.find_customer(PAT_PHONE)["customer_id"] == owner  # type: ignore[index]

@@ -65,11 +65,24 @@ class SplitResult:
 def suggest(
     conn: Connection, interaction_id: str, customer_id: str, claims: Sequence[Identity]
 ) -> int:
-    """Record a merge suggestion for each claim naming an identity another customer owns."""
+    """Record a merge suggestion for each claim naming an identity another customer owns,
+    unless one was made for the two and that kind already (an app that sends the same phone
+    with every event makes one suggestion, and one dismissed stays dismissed)."""
     made = 0
     for claim in claims:
         owner = customer_rows.owner(conn, claim)
         if owner is None or owner == customer_id:
+            continue
+        known = conn.execute(
+            select(merge_suggestions.c.suggestion_id)
+            .where(
+                merge_suggestions.c.customer_id == customer_id,
+                merge_suggestions.c.other_customer_id == owner,
+                merge_suggestions.c.claim_kind == str(claim.kind),
+            )
+            .limit(1)
+        ).first()
+        if known is not None:
             continue
         suggestion_id = str(uuid.uuid5(_SUGGESTIONS, f"{interaction_id}:{owner}:{claim.kind}"))
         conn.execute(
