@@ -102,6 +102,7 @@ async def test_a_merged_customers_conversation_stays_open_and_new_messages_go_to
 async def test_merge_and_split_refuse_what_cannot_be_done_and_analysts(
     http: httpx.AsyncClient, store: Store, auth: dict[str, str]
 ) -> None:
+    SubscriptionStore(store.engine).create("http://127.0.0.1:9/x", ["*"], None, False)
     phone, address = random_phone(), f"kim.{secrets.token_hex(3)}@example.com"
     kim = store.resolve_customer(Identity(IdentityKind.PHONE, phone))
     store.link_identity(kim, Identity(IdentityKind.EMAIL, address))
@@ -142,6 +143,17 @@ async def test_merge_and_split_refuse_what_cannot_be_done_and_analysts(
             new["customer_id"]
         )
     )
+    with store.engine.connect() as conn:
+        (body,) = conn.execute(
+            select(outbound_events.c.body).where(outbound_events.c.type == "customer.split")
+        ).scalars()
+    assert body["data"] == {
+        "customer_id": kim,
+        "new_customer_id": new["customer_id"],
+        "identity_kinds": ["email"],
+        "interactions": 0,
+        "conversations": 0,
+    }
     route = "/api/customers/{customer_id}/split"
     assert [r for r in audited(store, route) if r[0] != "key:bootstrap"] == [
         ("key:ann", "analyst", 403, kim),
