@@ -3,23 +3,37 @@ answers, where conversations and new messages go, the audit log and the events o
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+from dataclasses import replace
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 from sqlalchemy import select
 from temporalio.client import Client
 from temporalio.service import RPCError
+from temporalio.testing import ActivityEnvironment
 from temporalio.worker import Worker
 from typer.testing import CliRunner
 
+from activities.conversations import ConversationActivities
 from runtime.cli import app
 from runtime.simulate import sign_twilio, sms_fields
-from switchboard.contract import Identity, IdentityKind, conversation_workflow_id
-from switchboard.store import ApiKeys, Store
+from switchboard.contract import (
+    ConversationPolicy,
+    HandOffInput,
+    Identity,
+    IdentityKind,
+    InteractionRef,
+    Status,
+    conversation_workflow_id,
+)
+from switchboard.store import ApiKeys, ConversationStore, Store
+from switchboard.store.merges import CustomerMerges
 from switchboard.store.subscriptions import SubscriptionStore
 from switchboard.store.tables import audit_log, outbound_events
-from tests.support.builders import random_phone
+from tests.support.builders import random_phone, sms_interaction
 from tests.support.fixtures import FIXTURE_PUBLIC_URL, FIXTURE_TOKEN
 from tests.support.pipeline import threaded_conversation
 
@@ -182,3 +196,37 @@ def test_the_cli_merges_and_splits_with_audit_rows(
     rows = audited(store, "customers merge") + audited(store, "customers split")
     assert [(r[2], r[3]) for r in rows] == [(200, lee), (409, lee), (201, lee)]
     assert all(str(r[0]).startswith("cli:") for r in rows)
+
+
+async def test_a_message_handed_off_across_a_merge_threads_into_the_survivors_conversation(
+    client: Client, worker: Worker, store: Store, task_queue: str
+) -> None:
+    ana = store.resolve_customer(Identity(IdentityKind.PHONE, random_phone()))
+    ben_phone = random_phone()
+    ben = store.resolve_customer(Identity(IdentityKind.PHONE, ben_phone))
+    # Persisted as Ben's, then Ben is merged into Ana before the hand-off signals.
+    interaction, raw = sms_interaction(ben, ben_phone, datetime.now(UTC))
+    interaction = replace(interaction, status=Status.PROCESSING)
+    store.persist_interaction(interaction, raw)
+    CustomerMerges(store.engine).merge(ana, ben, "key:desk")
+    activities = ConversationActivities(
+        client, ConversationStore(store.engine), task_queue, ConversationPolicy()
+    )
+    ref = InteractionRef(
+        interaction.interaction_id,
+        ben,
+        interaction.channel,
+        interaction.direction,
+        ben_phone,
+        interaction.route,
+    )
+    await ActivityEnvironment().run(activities.thread_interaction, HandOffInput(ref))
+    for _ in range(300):
+        threaded = store.get_interaction(interaction.interaction_id)
+        if threaded is not None and threaded.conversation_id:
+            break
+        await asyncio.sleep(0.1)
+    assert threaded is not None and threaded.status is Status.COMPLETED
+    conversation = ConversationStore(store.engine).get(threaded.conversation_id or "")
+    assert conversation is not None
+    assert (conversation["customer_id"], conversation["workflow_customer_id"]) == (ana, ana)

@@ -78,6 +78,11 @@ class ConversationStore:
             if row is not None
         ]
 
+    def survivor(self, customer_id: str) -> str:
+        """The customer whose conversation threads `customer_id`'s messages now."""
+        with self.engine.connect() as conn:
+            return customers.survivor(conn, customer_id)
+
     def record(
         self,
         customer_id: str,
