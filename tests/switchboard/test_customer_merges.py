@@ -50,7 +50,12 @@ from switchboard.store import ConversationStore, Store
 from switchboard.store.customers import claim_customer_id
 from switchboard.store.erasure import Erasure
 from switchboard.store.merges import Conflict, CustomerMerges, NotFound
-from switchboard.store.tables import customer_changes, customers, merge_suggestions
+from switchboard.store.tables import (
+    conversation_events,
+    customer_changes,
+    customers,
+    merge_suggestions,
+)
 from tests.support.builders import sms_raw
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -309,3 +314,38 @@ def test_erasing_a_survivor_erases_what_merges_left(store: Store, tmp_path: Path
     assert left == {"customers": 0, "customer_changes": 0, "merge_suggestions": 0}
     with pytest.raises(NotFound):
         merges.merge(ana, ben, None)
+
+
+def test_a_moved_conversations_workflow_records_under_its_customer_now(store: Store) -> None:
+    pat, quinn = store.resolve_customer(PAT_PHONE), store.resolve_customer(QUINN_EMAIL)
+    conversation(store, quinn, "k1", QUINN_EMAIL.value, NOW - timedelta(days=2))
+    conversations = ConversationStore(store.engine)
+
+    def assign(agent: str) -> str:
+        """An assignment recorded by Quinn's workflow, which holds k1: whose event it is."""
+        state = ConversationState(
+            conversation_id="k1",
+            status=ConversationStatus.OPEN,
+            queue="support",
+            opened_at=NOW,
+            assignee=agent,
+        )
+        event = ConversationEvent(str(uuid.uuid4()), "k1", quinn, EventKind.ASSIGNED, NOW)
+        conversations.record(quinn, state, [event], [])
+        found = conversations.get("k1")
+        assert found is not None and found["assignee"] == agent
+        assert found["workflow_customer_id"] == quinn
+        with store.engine.connect() as conn:
+            return str(
+                conn.execute(
+                    select(conversation_events.c.customer_id).where(
+                        conversation_events.c.event_id == event.event_id
+                    )
+                ).scalar_one()
+            )
+
+    merges = CustomerMerges(store.engine)
+    merges.merge(pat, quinn, None)
+    assert assign("ana") == pat
+    back = merges.split(pat, [QUINN_EMAIL], None).customer_id
+    assert assign("bo") == back

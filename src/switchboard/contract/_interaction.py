@@ -131,8 +131,8 @@ class Route:
 class Identity:
     kind: IdentityKind
     value: str
-    # False for a claim: an email From that passes neither DKIM nor aligned SPF. A claim finds
-    # no customer and owns nothing (`switchboard.store.customers.resolve`).
+    # False for a claim (an email From that passes neither DKIM nor aligned SPF, a push
+    # event's phone or email): it finds no customer and owns nothing (`store.customers`).
     verified: bool = True
 
 

@@ -99,8 +99,15 @@ class ConversationStore:
         row = {name: getattr(state, name) for name in _STATE_COLUMNS}
         row["updated_at"] = datetime.now(UTC)
         with write_transaction(self.engine) as conn:
-            # The workflow of a customer merged into another records under the survivor.
-            holder, customer_id = customer_id, customers.survivor(conn, customer_id)
+            # Recorded under the conversation's customer now, which a merge or a split may have
+            # changed since the workflow (`holder`) opened it; a new one under the survivor of
+            # a customer merged into another.
+            holder = customer_id
+            customer_id = conn.execute(
+                select(conversations.c.customer_id).where(
+                    conversations.c.conversation_id == state.conversation_id
+                )
+            ).scalar_one_or_none() or customers.survivor(conn, holder)
             conn.execute(
                 upsert(self.engine, conversations)
                 .values(
