@@ -41,6 +41,9 @@ class InteractionData(BaseModel):
     received_at: datetime
     persisted_at: datetime
     sla_due_at: datetime | None
+    identity_verified: bool = Field(
+        description="whether the identity that placed it was verified; false: only claimed"
+    )
     content: dict[str, Any] | None = Field(
         default=None,
         description="text, subject, media…; present only for subscriptions with include_content",

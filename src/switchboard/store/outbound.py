@@ -72,6 +72,7 @@ def interaction_data(row: Mapping[str, Any]) -> dict[str, Any]:
         "received_at": _iso(row["received_at"]),
         "persisted_at": _iso(row["persisted_at"]),
         "sla_due_at": _iso(row["sla_due_at"]),
+        "identity_verified": bool(row.get("identity_verified", True)),
     }
 
 
