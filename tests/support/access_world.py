@@ -26,10 +26,10 @@ from switchboard.contract import (
     conversation_workflow_id,
     interaction_workflow_id,
 )
-from switchboard.store import ApiKeys, ConversationStore, Store, merges
+from switchboard.store import ApiKeys, ConversationStore, Store, suggestions
 from switchboard.store.engine import write_transaction
-from switchboard.store.merges import CustomerMerges
 from switchboard.store.subscriptions import SubscriptionStore
+from switchboard.store.suggestions import MergeSuggestions
 from tests.support.builders import random_phone
 from tests.support.fixtures import FIXTURE_PUBLIC_URL, FIXTURE_TOKEN, load_fixture
 from tests.support.pipeline import threaded_conversation
@@ -68,10 +68,10 @@ class World:
         claim = Identity(IdentityKind.PHONE, phone, verified=False)
         interaction_id, claimant = str(uuid.uuid4()), self.fresh_customer()
         with write_transaction(self.store.engine) as conn:
-            merges.suggest(conn, interaction_id, claimant, [claim])
+            suggestions.suggest(conn, interaction_id, claimant, [claim])
         (found,) = [
             s
-            for s in CustomerMerges(self.store.engine).suggestions(500)
+            for s in MergeSuggestions(self.store.engine).suggestions(500)
             if s["interaction_id"] == interaction_id and s["other_customer_id"] == owner
         ]
         return str(found["suggestion_id"])

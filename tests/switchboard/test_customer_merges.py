@@ -50,6 +50,7 @@ from switchboard.store import ConversationStore, Store
 from switchboard.store.customers import claim_customer_id
 from switchboard.store.erasure import Erasure
 from switchboard.store.merges import Conflict, CustomerMerges, NotFound
+from switchboard.store.suggestions import MergeSuggestions
 from switchboard.store.tables import (
     conversation_events,
     customer_changes,
@@ -287,14 +288,16 @@ def test_a_claim_of_someone_elses_identity_is_a_suggestion_until_merged(store: S
     stored = store.get_interaction(interaction_id)
     assert stored is not None and stored.claimed_identities == [claim]
     assert store.find_customer(PAT_PHONE)["customer_id"] == owner  # type: ignore[index]
-    merges = CustomerMerges(store.engine)
-    (suggestion,) = merges.suggestions(10)
+    found = MergeSuggestions(store.engine)
+    (suggestion,) = found.suggestions(10)
     assert (suggestion["customer_id"], suggestion["other_customer_id"]) == (claimant, owner)
     assert (suggestion["claim_kind"], suggestion["interaction_id"]) == ("phone", interaction_id)
-    dismissed = merges.dismiss(suggestion["suggestion_id"], "key:desk")
+    # Merging the two answers it: no longer open, dismissed by whoever merged.
+    CustomerMerges(store.engine).merge(owner, claimant, "key:desk")
+    assert found.suggestions(10) == [] and len(found.suggestions(10, True)) == 1
+    dismissed = found.dismiss(suggestion["suggestion_id"], "key:other")
     assert dismissed is not None and dismissed["dismissed_by"] == "key:desk"
-    assert merges.suggestions(10) == [] and len(merges.suggestions(10, True)) == 1
-    assert merges.dismiss("nope", None) is None
+    assert found.dismiss("nope", None) is None
 
 
 def test_erasing_a_survivor_erases_what_merges_left(store: Store, tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from ingress.auth import Permission, Principal, require
 from ingress.deps import StoreDep
 from ingress.routes.api import Customer, IdentityIn, identity_from
 from switchboard.store.merges import Conflict, CustomerMerges, NotFound
+from switchboard.store.suggestions import MergeSuggestions
 
 router = APIRouter(prefix="/api", tags=["customers"])
 Merger = Annotated[Principal, Depends(require(Permission.CUSTOMERS_MERGE))]
@@ -51,7 +52,12 @@ def _merges(store: StoreDep) -> CustomerMerges:
     return CustomerMerges(store.engine)
 
 
+def _suggestions(store: StoreDep) -> MergeSuggestions:
+    return MergeSuggestions(store.engine)
+
+
 MergesDep = Annotated[CustomerMerges, Depends(_merges)]
+SuggestionsDep = Annotated[MergeSuggestions, Depends(_suggestions)]
 _ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "no such customer (or it was erased)"},
     409: {"description": "not possible as asked; the reason says why"},
@@ -119,12 +125,12 @@ def split(
 
 @router.get("/merge-suggestions", response_model=list[MergeSuggestion], dependencies=READ)
 def suggestions(
-    merges: MergesDep,
+    found: SuggestionsDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     dismissed: Annotated[bool, Query(description="include dismissed ones")] = False,
 ) -> list[MergeSuggestion]:
     """Interactions that claimed an identity another customer owns, newest first."""
-    return [MergeSuggestion.model_validate(row) for row in merges.suggestions(limit, dismissed)]
+    return [MergeSuggestion.model_validate(row) for row in found.suggestions(limit, dismissed)]
 
 
 @router.post(
@@ -132,9 +138,9 @@ def suggestions(
     response_model=MergeSuggestion,
     responses={404: {"description": "no such suggestion"}},
 )
-def dismiss(suggestion_id: str, merges: MergesDep, caller: Merger) -> MergeSuggestion:
+def dismiss(suggestion_id: str, suggestions: SuggestionsDep, caller: Merger) -> MergeSuggestion:
     """Dismiss a suggestion: the two stay apart (it stays listed with `dismissed=true`)."""
-    found = merges.dismiss(suggestion_id, caller.actor)
+    found = suggestions.dismiss(suggestion_id, caller.actor)
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "unknown merge suggestion")
     return MergeSuggestion.model_validate(found)

@@ -1,4 +1,4 @@
-"""Merge and split of customers, and the merge suggestions claims leave behind.
+"""Merge and split of customers (the suggestions claims leave are in `store.suggestions`).
 
 Functions of a connection in a write transaction (`CustomerMerges` opens them). A merge moves
 everything the other customer holds to the survivor: identities, interactions, conversations
@@ -42,7 +42,6 @@ from switchboard.store.tables import (
     merge_suggestions,
 )
 
-_SUGGESTIONS = uuid.UUID("9a0d3f4e-6b0c-4d7a-a1e2-2f8e5c7d9b31")
 MERGED = "merged"
 SPLIT = "split"
 
@@ -60,45 +59,6 @@ class SplitResult:
     customer_id: str
     interactions: int
     conversations: int
-
-
-def suggest(
-    conn: Connection, interaction_id: str, customer_id: str, claims: Sequence[Identity]
-) -> int:
-    """Record a merge suggestion for each claim naming an identity another customer owns,
-    unless one was made for the two and that kind already (an app that sends the same phone
-    with every event makes one suggestion, and one dismissed stays dismissed)."""
-    made = 0
-    for claim in claims:
-        owner = customer_rows.owner(conn, claim)
-        if owner is None or owner == customer_id:
-            continue
-        known = conn.execute(
-            select(merge_suggestions.c.suggestion_id)
-            .where(
-                merge_suggestions.c.customer_id == customer_id,
-                merge_suggestions.c.other_customer_id == owner,
-                merge_suggestions.c.claim_kind == str(claim.kind),
-            )
-            .limit(1)
-        ).first()
-        if known is not None:
-            continue
-        suggestion_id = str(uuid.uuid5(_SUGGESTIONS, f"{interaction_id}:{owner}:{claim.kind}"))
-        conn.execute(
-            upsert(conn, merge_suggestions)
-            .values(
-                suggestion_id=suggestion_id,
-                customer_id=customer_id,
-                other_customer_id=owner,
-                claim_kind=str(claim.kind),
-                interaction_id=interaction_id,
-                created_at=datetime.now(UTC),
-            )
-            .on_conflict_do_nothing()
-        )
-        made += 1
-    return made
 
 
 def _customer(conn: Connection, customer_id: str) -> Any:
@@ -296,38 +256,6 @@ class CustomerMerges:
     def split(self, customer_id: str, moving: Sequence[Identity], actor: str | None) -> SplitResult:
         with write_transaction(self.engine) as conn:
             return split(conn, customer_id, moving, actor, datetime.now(UTC))
-
-    def suggestions(self, limit: int, include_dismissed: bool = False) -> list[dict[str, Any]]:
-        """Merge suggestions, newest first; only open ones unless asked."""
-        query = select(merge_suggestions).order_by(
-            merge_suggestions.c.created_at.desc(), merge_suggestions.c.suggestion_id
-        )
-        if not include_dismissed:
-            query = query.where(merge_suggestions.c.dismissed_at.is_(None))
-        with self.engine.connect() as conn:
-            return [dict(row) for row in conn.execute(query.limit(limit)).mappings()]
-
-    def dismiss(self, suggestion_id: str, actor: str | None) -> dict[str, Any] | None:
-        """Dismiss a suggestion (again: nothing changes); None if there is no such one."""
-        with write_transaction(self.engine) as conn:
-            conn.execute(
-                merge_suggestions.update()
-                .where(
-                    merge_suggestions.c.suggestion_id == suggestion_id,
-                    merge_suggestions.c.dismissed_at.is_(None),
-                )
-                .values(dismissed_at=datetime.now(UTC), dismissed_by=actor)
-            )
-            row = (
-                conn.execute(
-                    select(merge_suggestions).where(
-                        merge_suggestions.c.suggestion_id == suggestion_id
-                    )
-                )
-                .mappings()
-                .one_or_none()
-            )
-        return None if row is None else dict(row)
 
 
 def changed_since(conn: Connection, since: datetime) -> set[str]:

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 
 from switchboard.contract import CustomerInteraction, Identity, PersistResult, RawEvent, Status
 from switchboard.merge import merge_interaction, rederive_interaction
-from switchboard.store import customers, lifecycle, merges, outbound
+from switchboard.store import customers, lifecycle, outbound, suggestions
 from switchboard.store.engine import create_store_engine, upsert, write_transaction
 from switchboard.store.rows import (
     changed_columns,
@@ -146,7 +146,7 @@ class Store:
             revived = awaiting_thread = False
             if inserted:
                 outbound.interaction_persisted(conn, dict(stored))
-                merges.suggest(
+                suggestions.suggest(
                     conn,
                     stored["interaction_id"],
                     stored["customer_id"],
