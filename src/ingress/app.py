@@ -27,6 +27,7 @@ from ingress.routes import (
     erasure,
     failures,
     health,
+    merges,
     push,
     sendgrid,
     subscriptions,
@@ -163,6 +164,7 @@ def create_app(
     app.include_router(push.router)
     app.include_router(sendgrid.router)
     app.include_router(api.router)
+    app.include_router(merges.router)
     app.include_router(conversations.router)
     app.include_router(access.router)
     app.include_router(failures.router)

@@ -26,8 +26,10 @@ from switchboard.contract import (
     conversation_workflow_id,
     interaction_workflow_id,
 )
-from switchboard.store import ApiKeys, ConversationStore, Store
+from switchboard.store import ApiKeys, ConversationStore, Store, suggestions
+from switchboard.store.engine import write_transaction
 from switchboard.store.subscriptions import SubscriptionStore
+from switchboard.store.suggestions import MergeSuggestions
 from tests.support.builders import random_phone
 from tests.support.fixtures import FIXTURE_PUBLIC_URL, FIXTURE_TOKEN, load_fixture
 from tests.support.pipeline import threaded_conversation
@@ -52,6 +54,27 @@ class World:
 
     def fresh_customer(self) -> str:
         return self.store.resolve_customer(Identity(IdentityKind.PHONE, random_phone()))
+
+    def fresh_split(self) -> tuple[str, str]:
+        """A customer with a phone and an email address, and the address to split off."""
+        customer_id, address = self.fresh_customer(), unique_email()
+        assert self.store.link_identity(customer_id, Identity(IdentityKind.EMAIL, address))
+        return customer_id, address
+
+    def fresh_suggestion(self) -> str:
+        """A merge suggestion: a claim of a fresh customer's number by another one."""
+        phone = random_phone()
+        owner = self.store.resolve_customer(Identity(IdentityKind.PHONE, phone))
+        claim = Identity(IdentityKind.PHONE, phone, verified=False)
+        interaction_id, claimant = str(uuid.uuid4()), self.fresh_customer()
+        with write_transaction(self.store.engine) as conn:
+            suggestions.suggest(conn, interaction_id, claimant, [claim])
+        (found,) = [
+            s
+            for s in MergeSuggestions(self.store.engine).suggestions(500)
+            if s["interaction_id"] == interaction_id and s["other_customer_id"] == owner
+        ]
+        return str(found["suggestion_id"])
 
     def fresh_key(self) -> str:
         name = "doomed-" + secrets.token_hex(6)

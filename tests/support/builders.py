@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email.utils
+import json
 import secrets
 import uuid
 from dataclasses import replace
@@ -121,8 +123,17 @@ async def post_email(
     sender: str,
     subject: str,
     text: str,
+    spf: str = "pass",
+    dkim: str | None = None,
+    envelope: str | None = None,
 ) -> None:
-    """Post an Inbound Parse email (default mode) and check it was accepted."""
+    """Post an Inbound Parse email (default mode) and check it was accepted.
+
+    SendGrid's verdicts as posted for mail its sender's domain authorizes (`SPF: pass`, the
+    envelope sender the From), unless `spf`, `dkim` and `envelope` say otherwise."""
+    address = email.utils.parseaddr(sender)[1]
+    if envelope is None:
+        envelope = json.dumps({"to": ["support@parse.example.com"], "from": address})
     body, content_type = inbound_parse_form(
         [
             ("headers", f"Message-ID: <{message_id}>\n"),
@@ -130,6 +141,9 @@ async def post_email(
             ("to", "support@parse.example.com"),
             ("subject", subject),
             ("text", text),
+            ("SPF", spf),
+            ("dkim", dkim if dkim is not None else "none"),
+            ("envelope", envelope),
         ],
         boundary="b" + secrets.token_hex(4),
     )

@@ -6,8 +6,9 @@ The body is a JSON object `{"type": ..., "timestamp": ..., "data": {...}}`:
   move the status of the outbound notification `data.notification_id`;
 - `push.replied` is an inbound message: `data.reply_text` from the user.
 
-The person is `data.user_id` (else the device token); `data.phone` and `data.email`, when
-present, link those identities to the same customer.
+The person is `data.user_id` (else the device token), verified by the event's signature;
+`data.phone` and `data.email`, when present, are claims: kept on the interaction, never linked
+to any customer (a claim of someone else's identity becomes a merge suggestion).
 """
 
 from __future__ import annotations
@@ -82,9 +83,11 @@ def parse(fields: Iterable[tuple[str, str]], received_at: datetime) -> ProviderE
         raise MalformedPayload("data needs a user_id or a device_token")
     linked = []
     if _text(data, "phone"):
-        linked.append(Identity(IdentityKind.PHONE, normalize_phone(_text(data, "phone"))))
+        phone = normalize_phone(_text(data, "phone"))
+        linked.append(Identity(IdentityKind.PHONE, phone, verified=False))
     if _text(data, "email"):
-        linked.append(Identity(IdentityKind.EMAIL, normalize_email(_text(data, "email"))))
+        address = normalize_email(_text(data, "email"))
+        linked.append(Identity(IdentityKind.EMAIL, address, verified=False))
     webhook_id = values.get("webhook-id", "")
     # Values kept for display; nested structures are left in the raw event.
     payload_strings = {k: str(v) for k, v in data.items() if isinstance(v, str | int | float)}

@@ -21,16 +21,19 @@ from sqlalchemy import Connection, Engine, Select, String, cast, func, or_, sele
 
 from switchboard.blobs import BlobStore
 from switchboard.blobs import references as blob_references
+from switchboard.contract import EventType
 from switchboard.store.engine import upsert, write_transaction
 from switchboard.store.tables import (
     conversation_events,
     conversations,
+    customer_changes,
     customers,
     deliveries,
     erased_keys,
     export_rewrites,
     identities,
     interactions,
+    merge_suggestions,
     outbound_events,
     outbox,
     raw_events,
@@ -81,6 +84,15 @@ class Erasure:
                 select(erased_keys.c.digest).where(erased_keys.c.digest.in_(candidates)).limit(1)
             ).first()
         return found is not None
+
+    def merged_into(self, customer_id: str) -> list[str]:
+        """The ids of the customers merged into this one (their histories carry those ids)."""
+        with self.engine.connect() as conn:
+            return list(
+                conn.execute(
+                    select(customers.c.customer_id).where(customers.c.merged_into == customer_id)
+                ).scalars()
+            )
 
     def erase(self, customer_id: str) -> ErasureCounts | None:
         """Remove the customer's rows and unshared blobs; None if there is no such customer."""
@@ -140,6 +152,7 @@ class Erasure:
             counts["identities"] = conn.execute(
                 identities.delete().where(identities.c.customer_id == customer_id)
             ).rowcount
+            _delete_merges(conn, customer_id)
             conn.execute(customers.delete().where(customers.c.customer_id == customer_id))
             digests = {tombstone(self.key, p, k) for p, k in keys}
             digests |= {tombstone(self.key, r.provider, r.event_key) for r in raw}
@@ -158,6 +171,24 @@ class Erasure:
             shared = {ref for ref in blobs if _still_referenced(conn, ref)}
         removed = sum(self.blobs.delete(ref) for ref in sorted(blobs - shared))
         return ErasureCounts(**counts, blobs=removed)
+
+
+def _delete_merges(conn: Connection, customer_id: str) -> None:
+    """What merges and splits left of the customer: the ids merged into it, suggestions
+    naming it, the log of its merges and splits, and their events out."""
+    conn.execute(customers.delete().where(customers.c.merged_into == customer_id))
+    for table in (merge_suggestions, customer_changes):
+        conn.execute(
+            table.delete().where(
+                or_(table.c.customer_id == customer_id, table.c.other_customer_id == customer_id)
+            )
+        )
+    about = select(outbound_events.c.event_id).where(
+        outbound_events.c.type.in_([str(EventType.CUSTOMER_MERGED), str(EventType.CUSTOMER_SPLIT)]),
+        cast(outbound_events.c.body, String).like(f"%{customer_id}%"),
+    )
+    conn.execute(deliveries.delete().where(deliveries.c.event_id.in_(about)))
+    conn.execute(outbound_events.delete().where(outbound_events.c.event_id.in_(about)))
 
 
 def _delete_events_out(

@@ -6,7 +6,7 @@ message again after Temporal has forgotten the first workflow.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -24,7 +24,7 @@ from switchboard.contract import (
     Status,
 )
 from switchboard.merge import merge_interaction, rederive_interaction
-from switchboard.store import customers, lifecycle, outbound
+from switchboard.store import customers, lifecycle, outbound, suggestions
 from switchboard.store.engine import create_store_engine, upsert, write_transaction
 from switchboard.store.rows import (
     changed_columns,
@@ -76,33 +76,36 @@ class Store:
 
     # --- writes (activities) -------------------------------------------------------------
 
-    def resolve_customer(self, identity: Identity, linked: Sequence[Identity] = ()) -> str:
-        """Return the customer an identity belongs to, creating both on first sight.
+    def resolve_customer(self, identity: Identity, claim_key: str | None = None) -> str:
+        """Return the customer a message placed by `identity` belongs to (`customers.resolve`).
 
-        `linked` identities (a phone and email the same event names) join that customer when
-        they belong to nobody yet; one already someone else's is left where it is. Concurrent
-        first sightings agree: an identity's primary key lets one insert win, and every
-        caller reads back the winner.
+        A verified identity's customer is created with it on first sight; concurrent first
+        sightings agree (an identity's primary key lets one insert win, and every caller
+        reads back the winner). A claim gets the customer of its own `claim_key` names.
         """
-        with self.engine.connect() as conn:
-            # Most messages come from people already known: a read answers, without taking
-            # the store's write lock (one writer at a time on SQLite).
-            found = customers.owner(conn, identity)
-            if found is not None and all(customers.owner(conn, other) for other in linked):
-                return found
+        if identity.verified:
+            with self.engine.connect() as conn:
+                # Most messages come from people already known: a read answers, without
+                # taking the store's write lock (one writer at a time on SQLite).
+                found = customers.owner(conn, identity)
+                if found is not None:
+                    return found
         with write_transaction(self.engine) as conn:
-            return customers.resolve(conn, identity, linked)
+            return customers.resolve(conn, identity, claim_key)
 
-    def link_identity(self, customer_id: str, identity: Identity) -> str | None:
-        """Attach an identity to a customer; return the customer who now owns it.
+    def link_identity(
+        self, customer_id: str, identity: Identity, actor: str | None = None
+    ) -> str | None:
+        """Attach an identity to a customer, verified by `actor`; return who now owns it.
 
         The answer differs from `customer_id` when the identity already belongs to someone
-        else (nothing is changed then); None when the customer does not exist.
+        else (nothing is changed then); None when the customer does not exist or was merged.
         """
         with write_transaction(self.engine) as conn:
-            if customers.get(conn, customer_id) is None:
+            found = customers.get(conn, customer_id)
+            if found is None or found["merged_into"]:
                 return None
-            customers.claim(conn, identity, customer_id)
+            customers.claim(conn, identity, customer_id, linked_by=actor)
             return customers.owner(conn, identity)
 
     def find_interaction_key(
@@ -157,6 +160,12 @@ class Store:
             revived = awaiting_thread = False
             if inserted:
                 outbound.interaction_persisted(conn, dict(stored))
+                suggestions.suggest(
+                    conn,
+                    stored["interaction_id"],
+                    stored["customer_id"],
+                    interaction.claimed_identities,
+                )
             else:
                 current = interaction_from_row(stored)
                 awaiting_thread = current.status is Status.PROCESSING
@@ -287,8 +296,14 @@ class Store:
             return None if customer_id is None else customers.get(conn, customer_id)
 
     def get_customer(self, customer_id: str) -> dict[str, Any] | None:
+        """The customer as stored; a merged one names its survivor in `merged_into`."""
         with self.engine.connect() as conn:
             return customers.get(conn, customer_id)
+
+    def survivor(self, customer_id: str) -> str:
+        """The customer holding `customer_id`'s record now (itself unless merged)."""
+        with self.engine.connect() as conn:
+            return customers.survivor(conn, customer_id)
 
     def list_interactions(
         self, customer_id: str, limit: int, before: tuple[datetime, str] | None = None
