@@ -1,4 +1,5 @@
-"""Every state-changing API call, recorded in the audit log once it has its answer.
+"""Every state-changing API call (and the reads that ask), recorded in the audit log once it
+has its answer.
 
 A route may add non-personal detail (counts) with `request.state.audit_detail = {...}`, and
 name its target with `request.state.audit_target` when no path parameter does.
@@ -20,7 +21,10 @@ AUDITED_PREFIXES = ("/api/",)
 
 async def record(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
     response = await call_next(request)
-    if request.method not in AUDITED_METHODS or not request.url.path.startswith(AUDITED_PREFIXES):
+    # A read is recorded when its route asks (`request.state.audited`): media, which can hold
+    # what a person said or sent.
+    audited = request.method in AUDITED_METHODS or getattr(request.state, "audited", False)
+    if not audited or not request.url.path.startswith(AUDITED_PREFIXES):
         return response
     principal = getattr(request.state, "principal", None)
     params = request.scope.get("path_params") or {}

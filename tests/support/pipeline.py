@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.media import MediaActivities
 from runtime.worker import build_worker
 from switchboard.contract import InteractionResult, interaction_workflow_id
 from switchboard.routing import Rules
@@ -21,12 +22,18 @@ from workflows import InteractionWorkflow
 
 @asynccontextmanager
 async def running_worker(
-    client: Client, store: Store, task_queue: str, slots: int = 16, rules: Rules | None = None
+    client: Client,
+    store: Store,
+    task_queue: str,
+    slots: int = 16,
+    rules: Rules | None = None,
+    media: MediaActivities | None = None,
 ) -> AsyncIterator[Worker]:
-    """The real worker (every workflow and activity) on `task_queue`, timeless rules by default."""
+    """The real worker (every workflow and activity) on `task_queue`, timeless rules by default;
+    `media` copies files from a Twilio double."""
     with ThreadPoolExecutor(max_workers=slots) as executor:
         async with build_worker(
-            client, store, task_queue, executor, slots, rules=rules or timeless_rules()
+            client, store, task_queue, executor, slots, rules=rules or timeless_rules(), media=media
         ) as running:
             yield running
 

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 
 from switchboard.contract import CustomerInteraction, Identity, PersistResult, RawEvent, Status
 from switchboard.merge import merge_interaction, rederive_interaction
-from switchboard.store import customers, lifecycle, outbound
+from switchboard.store import customers, lifecycle, media, outbound
 from switchboard.store.engine import create_store_engine, upsert, write_transaction
 from switchboard.store.rows import (
     changed_columns,
@@ -141,6 +141,7 @@ class Store:
                 conn.execute(select(interactions).where(*key).with_for_update()).mappings().one()
             )
             revived = awaiting_thread = False
+            to_copy = media.link(conn, stored["interaction_id"], interaction, raw, _now())
             if inserted:
                 outbound.interaction_persisted(conn, dict(stored))
             else:
@@ -172,6 +173,7 @@ class Store:
             persisted_at=stored["persisted_at"],
             created=inserted or revived,
             awaiting_thread=awaiting_thread,
+            media_to_copy=to_copy,
         )
 
     def record_failure(
@@ -183,6 +185,20 @@ class Store:
             self._archive(conn, raw, error=reason)
             if interaction is not None:
                 lifecycle.record_failed(conn, interaction, _now())
+                # Linked to the `failed` row (its own, or one stored before under the key),
+                # so erasure and retention find the raw event with it.
+                stored = conn.execute(
+                    select(interactions.c.interaction_id).where(
+                        interactions.c.provider == interaction.provider,
+                        interactions.c.provider_message_id == interaction.provider_message_id,
+                    )
+                ).scalar_one_or_none()
+                if stored is not None:
+                    conn.execute(
+                        raw_events.update()
+                        .where(*_raw_key(raw), raw_events.c.interaction_id.is_(None))
+                        .values(interaction_id=stored)
+                    )
             # Reprocessed and still failing: the reason is the current code's.
             conn.execute(
                 raw_events.update()

@@ -1,0 +1,59 @@
+"""copy_media: an interaction's files at Twilio (MMS media, a recording) into the blob store.
+
+Twilio keeps them only while the account does; the copy makes the record independent of it.
+Which files to copy is read from the store (`media`), never taken from the workflow's input.
+"""
+
+from __future__ import annotations
+
+from temporalio import activity
+
+from switchboard.blobs import BlobStore
+from switchboard.contract import COPY_MEDIA, CopyMediaInput, CopyMediaResult
+from switchboard.store.media import MediaStore
+from switchboard.twilio_files import FileGone, TwilioFiles
+
+NOT_CONFIGURED = "Twilio account SID and auth token not configured"
+
+
+class MediaActivities:
+    """Built once in the worker with the store, the blobs and the account's Twilio files."""
+
+    def __init__(
+        self,
+        media: MediaStore,
+        blobs: BlobStore | None = None,
+        twilio: TwilioFiles | None = None,
+        max_bytes: int = 0,
+    ) -> None:
+        self.media = media
+        self.blobs = blobs
+        self.twilio = twilio
+        self.max_bytes = max_bytes
+
+    @activity.defn(name=COPY_MEDIA)
+    def copy_media(self, inp: CopyMediaInput) -> CopyMediaResult:
+        """Copy what is still only at Twilio; record what cannot be copied for good.
+
+        A passing failure (a 5xx, a 429, a lost connection) raises and is retried with backoff;
+        files copied by an earlier attempt are not fetched again.
+        """
+        copied = failed = 0
+        for file in self.media.pending(inp.interaction_id):
+            if self.twilio is None or self.blobs is None or file.source_url is None:
+                self.media.failed(file, NOT_CONFIGURED)
+                failed += 1
+                continue
+            try:
+                fetched = self.twilio.fetch(file.source_url, self.max_bytes)
+            except FileGone as exc:
+                activity.logger.warning(
+                    "%s of %s not copied: %s", file.kind, file.interaction_id, exc
+                )
+                self.media.failed(file, str(exc))
+                failed += 1
+                continue
+            ref = self.blobs.put(fetched.data)
+            self.media.copied(file, ref, fetched.content_type, len(fetched.data))
+            copied += 1
+        return CopyMediaResult(copied=copied, failed=failed)
