@@ -16,7 +16,8 @@ from sqlalchemy.engine import Connection
 
 from switchboard.contract import CustomerInteraction, Identity, PersistResult, RawEvent, Status
 from switchboard.merge import merge_interaction, rederive_interaction
-from switchboard.store import customers, lifecycle, media, outbound
+from switchboard.store import customers, lifecycle, outbound
+from switchboard.store import media as files
 from switchboard.store.engine import create_store_engine, upsert, write_transaction
 from switchboard.store.rows import (
     changed_columns,
@@ -25,7 +26,7 @@ from switchboard.store.rows import (
     raw_event_from_row,
     raw_event_row,
 )
-from switchboard.store.tables import interactions, raw_events
+from switchboard.store.tables import interactions, media, raw_events
 
 # The URL of a raw event whose payload retention purged (it can no longer be reprocessed).
 PURGED = "purged:"
@@ -141,7 +142,7 @@ class Store:
                 conn.execute(select(interactions).where(*key).with_for_update()).mappings().one()
             )
             revived = awaiting_thread = False
-            to_copy = media.link(conn, stored["interaction_id"], interaction, raw, _now())
+            to_copy = files.link(conn, stored["interaction_id"], interaction, raw, _now())
             if inserted:
                 outbound.interaction_persisted(conn, dict(stored))
             else:
@@ -262,10 +263,17 @@ class Store:
     def purge_payloads(self, before: datetime) -> int:
         """Empty the payloads of raw events received before `before`; the rows stay, counted."""
         with write_transaction(self.engine) as conn:
+            purging = (raw_events.c.received_at < before, raw_events.c.url != PURGED)
+            # A raw email's MIME is its payload: its link goes, and the blob with the next
+            # `expire_blobs`.
+            conn.execute(
+                media.delete().where(
+                    media.c.kind == files.RAW,
+                    media.c.interaction_id.in_(select(raw_events.c.interaction_id).where(*purging)),
+                )
+            )
             result = conn.execute(
-                raw_events.update()
-                .where(raw_events.c.received_at < before, raw_events.c.url != PURGED)
-                .values(fields=[], headers=[], url=PURGED)
+                raw_events.update().where(*purging).values(fields=[], headers=[], url=PURGED)
             )
         return int(result.rowcount)
 
