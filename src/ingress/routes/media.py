@@ -22,14 +22,27 @@ from switchboard.store.media import MediaStore
 router = APIRouter(prefix="/api", tags=["api"])
 
 OCTET_STREAM = "application/octet-stream"
+# Types a browser would run as a page or script of our origin, were it ever to render one:
+# served as opaque bytes whatever the sender declared.
+ACTIVE = frozenset(
+    {
+        "text/html",
+        "application/xhtml+xml",
+        "image/svg+xml",
+        "text/xml",
+        "application/xml",
+        "text/javascript",
+        "application/javascript",
+    }
+)
 _MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")
 _UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f"\\/]')
 
 
 def _content_type(declared: str | None) -> str:
-    """The declared type when it is a plain `type/subtype`, else an opaque download."""
+    """The declared type when it is a plain, passive `type/subtype`, else opaque bytes."""
     value = (declared or "").split(";")[0].strip().lower()
-    return value if _MEDIA_TYPE.fullmatch(value) else OCTET_STREAM
+    return value if _MEDIA_TYPE.fullmatch(value) and value not in ACTIVE else OCTET_STREAM
 
 
 def _disposition(filename: str | None, index: int) -> str:
