@@ -27,6 +27,7 @@ import sys
 import tempfile
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -136,9 +137,7 @@ async def _interaction(client: Client, name: str, inp: InteractionInput) -> str 
     return customer_id
 
 
-def _voice_input(kind: str, fixture: str, ids: dict[str, str], wait_s: float) -> InteractionInput:
-    """A Twilio voice webhook (`kind`) of the recorded fixture, for this call and recording."""
-    fields = list((VOICE[fixture]["params"] | ids).items())
+def _twilio_input(kind: str, fields: list[tuple[str, str]], path: str) -> InteractionInput:
     received_at = datetime.now(UTC)
     event = PARSERS[(Provider.TWILIO, kind)](fields, received_at)
     raw = RawEvent(
@@ -146,11 +145,17 @@ def _voice_input(kind: str, fixture: str, ids: dict[str, str], wait_s: float) ->
         kind=kind,
         event_key=event.event_key,
         received_at=received_at,
-        url=FIXTURE_PUBLIC_URL + "/webhooks/twilio/voice",
+        url=FIXTURE_PUBLIC_URL + path,
         content_type="application/x-www-form-urlencoded",
         fields=fields,
     )
-    return InteractionInput(raw=raw, orphan_wait_s=wait_s)
+    return InteractionInput(raw=raw)
+
+
+def _voice_input(kind: str, fixture: str, ids: dict[str, str], wait_s: float) -> InteractionInput:
+    """A Twilio voice webhook (`kind`) of the recorded fixture, for this call and recording."""
+    fields = list((VOICE[fixture]["params"] | ids).items())
+    return replace(_twilio_input(kind, fields, "/webhooks/twilio/voice"), orphan_wait_s=wait_s)
 
 
 async def _orphan_callbacks(client: Client, tag: str) -> None:
@@ -177,21 +182,6 @@ async def _orphan_callbacks(client: Client, tag: str) -> None:
         result = await handle.result()
         assert result.orphaned is not call_arrives, result
         await _save(handle, f"interaction_recording_{name}_{tag}")
-
-
-def _twilio_input(kind: str, fields: list[tuple[str, str]], path: str) -> InteractionInput:
-    received_at = datetime.now(UTC)
-    event = PARSERS[(Provider.TWILIO, kind)](fields, received_at)
-    raw = RawEvent(
-        provider=Provider.TWILIO,
-        kind=kind,
-        event_key=event.event_key,
-        received_at=received_at,
-        url=FIXTURE_PUBLIC_URL + path,
-        content_type="application/x-www-form-urlencoded",
-        fields=fields,
-    )
-    return InteractionInput(raw=raw)
 
 
 async def _media(client: Client, double: ProviderDouble, tag: str) -> None:
