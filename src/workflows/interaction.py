@@ -2,8 +2,9 @@
 
 normalize → dedupe → route → persist → thread into the customer's conversation. Every step is
 a local activity (a marker in the history, no activity task of its own), so a message is one
-workflow task; the steps that touch the store retry with backoff until it is back. The patches
-it asks are in `workflows.patches`.
+workflow task; the steps that touch the store retry with backoff until it is back. A message
+whose files are still at Twilio (MMS media, a recording) then copies them with the regular
+activity `copy_media`. The patches it asks are in `workflows.patches`.
 """
 
 from __future__ import annotations
