@@ -445,7 +445,23 @@ async def test_every_kind_of_event_is_erased_by_its_links_and_stays_erased(
     for workflow_id in ids:
         assert await history_gone(client, workflow_id), workflow_id
 
-    # Every event, delivered again: acknowledged, dropped, nothing written.
+    # Every event, delivered again, and new events about their messages (a late SendGrid
+    # event, another push status): acknowledged, dropped, nothing written.
+    late = {**events[1], "sg_event_id": f"ev-{secrets.token_hex(8)}", "event": "click"}
+    late_batch = sendgrid_event_batch([late])
+    deliveries += [
+        Delivery(
+            "/webhooks/sendgrid/events",
+            late_batch,
+            sign_sendgrid_events(SENDGRID_KEY, late_batch, int(time.time())),
+            [interaction_workflow_id("sendgrid", late["sg_event_id"])],
+        ),
+        push_delivery(
+            "push.opened",
+            {"user_id": user, "app_id": "parcels", "notification_id": notification_id},
+        ),
+    ]
+    ids += [i for d in deliveries[-2:] for i in d.workflow_ids]
     for delivery in deliveries:
         await deliver(http, delivery)
     for workflow_id in ids:

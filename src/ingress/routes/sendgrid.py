@@ -56,7 +56,7 @@ async def events(
             refusals.hint(request, RefusalReason.STALE)
         raise HTTPException(status.HTTP_403_FORBIDDEN, error)
     url = public_url(request, settings.public_url)
-    raws = []
+    raws: list[tuple[RawEvent, str]] = []
     try:
         for index, event in enumerate(sendgrid.split_events(body.decode("utf-8"))):
             fields = sendgrid.event_fields(event)
@@ -64,25 +64,24 @@ async def events(
                 parsed = bounds.check(sendgrid.parse_event(fields, received_at))
             except MalformedPayload as exc:
                 raise MalformedPayload(f"event {index}: {exc}") from exc
-            raws.append(
-                RawEvent(
-                    provider=Provider.SENDGRID,
-                    kind="email_event",
-                    event_key=parsed.event_key,
-                    received_at=received_at,
-                    url=url,
-                    content_type=JSON,
-                    fields=fields,
-                )
+            raw = RawEvent(
+                provider=Provider.SENDGRID,
+                kind="email_event",
+                event_key=parsed.event_key,
+                received_at=received_at,
+                url=url,
+                content_type=JSON,
+                fields=fields,
             )
+            raws.append((raw, parsed.interaction.provider_message_id))
     except MalformedPayload as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
     # All or nothing for the provider: if any start fails the batch is answered 503 and
     # retried whole, and the events already started are deduplicated by their keys.
     await asyncio.gather(
         *(
-            start_durably(temporal, settings, raw, Channel.EMAIL, get_erasure(request))
-            for raw in raws
+            start_durably(temporal, settings, raw, Channel.EMAIL, get_erasure(request), message)
+            for raw, message in raws
         )
     )
     return Response(status_code=204)

@@ -82,12 +82,12 @@ class Erasure:
         self.blobs = blobs
         self.twilio = twilio
 
-    def is_erased(self, provider: str, event_key: str) -> bool:
-        """Whether the event (or the message it is about: `<sid>:status:…`) was erased."""
-        candidates = {
-            tombstone(self.key, provider, event_key),
-            tombstone(self.key, provider, event_key.split(":", 1)[0]),
-        }
+    def is_erased(self, provider: str, event_key: str, message_key: str | None = None) -> bool:
+        """Whether the event, or the message it is about (`message_key`, or the start of a
+        Twilio key: `<sid>:status:…`), was erased: a new event about an erased message (a
+        late SendGrid `open`, a push status) is dropped like a redelivery."""
+        keys = {event_key, event_key.split(":", 1)[0]} | ({message_key} if message_key else set())
+        candidates = {tombstone(self.key, provider, key) for key in keys}
         with self.engine.connect() as conn:
             found = conn.execute(
                 select(erased_keys.c.digest).where(erased_keys.c.digest.in_(candidates)).limit(1)
