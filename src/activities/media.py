@@ -54,6 +54,9 @@ class MediaActivities:
                 failed += 1
                 continue
             ref = self.blobs.put(fetched.data)
-            self.media.copied(file, ref, fetched.content_type, len(fetched.data))
-            copied += 1
+            if self.media.copied(file, ref, fetched.content_type, len(fetched.data)):
+                copied += 1
+            elif not self.media.names(ref):
+                # Erased while it was fetched: the copy must not outlive the customer.
+                self.blobs.delete(ref)
         return CopyMediaResult(copied=copied, failed=failed)

@@ -13,7 +13,7 @@ import base64
 import json
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -45,6 +45,8 @@ class ProviderDouble:
     files: dict[str, tuple[bytes, str]] = field(default_factory=dict)
     # What a GET of a file answers instead, by path (a 503 to retry, say), once each.
     failures: dict[str, list[int]] = field(default_factory=dict)
+    # Called with a file's path before it is served: what happens meanwhile elsewhere.
+    while_serving: Callable[[str], None] | None = None
 
     def deleted(self) -> set[str]:
         """The paths of the files DELETE reached (without `.json`)."""
@@ -85,6 +87,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(404, {"code": 20404, "message": "The requested resource was not found"})
             return
         data, content_type = found
+        if self.double.while_serving is not None:
+            self.double.while_serving(self.path)
         self.send_response(200)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))

@@ -167,9 +167,10 @@ class MediaStore:
 
     def copied(
         self, file: MediaFile, blob_ref: str, content_type: str | None, size_bytes: int
-    ) -> None:
+    ) -> bool:
+        """Record the copy; False when the file's row is gone (erased while it was fetched)."""
         with write_transaction(self.engine) as conn:
-            conn.execute(
+            result = conn.execute(
                 media.update()
                 .where(*_row(file))
                 .values(
@@ -179,6 +180,13 @@ class MediaStore:
                     error=None,
                 )
             )
+        return bool(result.rowcount)
+
+    def names(self, blob_ref: str) -> bool:
+        """Whether any interaction's file is this blob (content-addressed blobs are shared)."""
+        with self.engine.connect() as conn:
+            query = select(media.c.blob_ref).where(media.c.blob_ref == blob_ref).limit(1)
+            return conn.execute(query).first() is not None
 
     def failed(self, file: MediaFile, reason: str) -> None:
         """Record why a file could not be copied for good; the interaction stands without it."""
