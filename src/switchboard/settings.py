@@ -73,9 +73,6 @@ class CommonSettings(BaseSettings):
     twilio_account_sid: str | None = None
     twilio_auth_token: SecretStr | None = None
     twilio_api_base_url: str | None = None
-    # The largest MMS file or recording copied from Twilio; a larger one is recorded as not
-    # copied (the interaction stands without it).
-    media_max_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
     # Payload encryption keys, `id:base64-of-32-bytes`, comma-separated: the first seals, all
     # open. Unset on one machine: a key generated under the data directory (`payload_keys`).
     payload_keys: SecretStr | None = None
@@ -251,6 +248,9 @@ class WorkerSettings(CommonSettings):
     # regional edges; by default the libraries use the providers' own.
     public_url: str | None = None
     twilio_from_number: str | None = None
+    # The largest MMS file or recording copied from Twilio; a larger one is recorded as not
+    # copied (the interaction stands without it).
+    media_max_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
     sendgrid_api_key: SecretStr | None = None
     sendgrid_from_email: str | None = None
     sendgrid_api_base_url: str | None = None
