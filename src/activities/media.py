@@ -6,7 +6,9 @@ Which files to copy is read from the store (`media`), never taken from the workf
 
 from __future__ import annotations
 
+import httpx
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from switchboard.blobs import BlobStore
 from switchboard.contract import COPY_MEDIA, CopyMediaInput, CopyMediaResult
@@ -14,6 +16,9 @@ from switchboard.store.media import MediaStore
 from switchboard.twilio_files import FileGone, TwilioFiles
 
 NOT_CONFIGURED = "Twilio account SID and auth token not configured"
+# Twilio's media are sometimes not fetchable right after the webhook: a 404 is believed at the
+# third attempt (after the retries' first two waits, 2 s and 4 s).
+NOT_FOUND_ATTEMPTS = 3
 
 
 class MediaActivities:
@@ -35,10 +40,13 @@ class MediaActivities:
     def copy_media(self, inp: CopyMediaInput) -> CopyMediaResult:
         """Copy what is still only at Twilio; record what cannot be copied for good.
 
-        A passing failure (a 5xx, a 429, a lost connection) raises and is retried with backoff;
-        files copied by an earlier attempt are not fetched again.
+        Every file is tried in each attempt; one that failed for the moment (a 5xx, a 429, a
+        lost connection, a 404 before the third attempt) makes the attempt fail at the end, to
+        be retried with backoff; files copied or recorded by an earlier attempt are not fetched
+        again.
         """
         copied = failed = 0
+        later = 0
         for file in self.media.pending(inp.interaction_id):
             if self.twilio is None or self.blobs is None or file.source_url is None:
                 self.media.failed(file, NOT_CONFIGURED)
@@ -46,7 +54,19 @@ class MediaActivities:
                 continue
             try:
                 fetched = self.twilio.fetch(file.source_url, self.max_bytes)
+            except httpx.HTTPError as exc:
+                activity.logger.info(
+                    "%s of %s not copied yet: %s",
+                    file.kind,
+                    file.interaction_id,
+                    type(exc).__name__,
+                )
+                later += 1
+                continue
             except FileGone as exc:
+                if exc.not_found and activity.info().attempt < NOT_FOUND_ATTEMPTS:
+                    later += 1  # perhaps not fetchable yet, right after the webhook
+                    continue
                 activity.logger.warning(
                     "%s of %s not copied: %s", file.kind, file.interaction_id, exc
                 )
@@ -59,4 +79,6 @@ class MediaActivities:
             elif not self.media.names(ref):
                 # Erased while it was fetched: the copy must not outlive the customer.
                 self.blobs.delete(ref)
+        if later:
+            raise ApplicationError(f"{later} file(s) not fetchable from Twilio yet")
         return CopyMediaResult(copied=copied, failed=failed)

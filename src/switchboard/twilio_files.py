@@ -26,7 +26,12 @@ _CHUNK = 64 * 1024
 
 class FileGone(Exception):
     """The file cannot be fetched, now or later (404, refused credentials, too large): the
-    reason names no URL or value."""
+    reason names no URL or value. A 404 (`not_found`) may also mean "not yet": Twilio's
+    media are sometimes not fetchable right after the webhook."""
+
+    def __init__(self, reason: str, not_found: bool = False) -> None:
+        super().__init__(reason)
+        self.not_found = not_found
 
 
 @dataclass(frozen=True)
@@ -65,14 +70,20 @@ class TwilioFiles:
         """The file's bytes, read up to `max_bytes`; `FileGone` when it cannot be had for good,
         `httpx.HTTPError` (retried by the caller) for what may pass."""
         path = self._path(url)
+        # Twilio answers with a redirect to a short-lived CDN URL: followed, and httpx drops
+        # the credentials on the way to another origin.
         with (
-            httpx.Client(auth=self._auth, timeout=self._timeout, follow_redirects=False) as http,
+            httpx.Client(
+                auth=self._auth, timeout=self._timeout, follow_redirects=True, max_redirects=3
+            ) as http,
             http.stream("GET", self.base_url + path) as response,
         ):
             if response.status_code in (429,) or response.status_code >= 500:
                 response.raise_for_status()
             if response.status_code != 200:
-                raise FileGone(f"Twilio answered {response.status_code}")
+                raise FileGone(
+                    f"Twilio answered {response.status_code}", not_found=response.status_code == 404
+                )
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > max_bytes:
                 raise FileGone(f"larger than {max_bytes} bytes")

@@ -31,7 +31,7 @@ from tests.support.builders import (
 )
 from tests.support.oidc_issuer import AUDIENCE, Issuer, serve_issuer
 from tests.support.pipeline import interaction_result, running_worker, twilio_media
-from tests.support.provider_double import ProviderDouble, provider_double
+from tests.support.provider_double import CDN, ProviderDouble, provider_double
 from tests.support.settings import ingress_settings
 
 PARSE = ("parse", secrets.token_urlsafe(12))
@@ -115,6 +115,9 @@ async def test_an_attachment_an_mms_image_and_a_recording_are_served_as_download
     mms_id = await mms(http, client, [(image, "image/jpeg")])
     fetched = [r for r in twilio.requests if r.method == "GET" and r.path == image]
     assert fetched and fetched[0].headers["authorization"].startswith("Basic ")
+    # Its redirect to Twilio's CDN (another origin) is followed without the credentials.
+    cdn = [r for r in twilio.requests if r.path.startswith(CDN + image)]
+    assert cdn and "authorization" not in cdn[0].headers
     twilio.files.pop(image)  # Twilio forgets it: the record does not depend on Twilio
     served = await http.get(f"/api/interactions/{mms_id}/media/0", headers=auth)
     assert served.status_code == 200 and served.content == JPEG

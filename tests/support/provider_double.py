@@ -4,7 +4,8 @@ The real `twilio` and `sendgrid` libraries are pointed here in tests; answers fo
 providers' wire formats (Twilio's Message resource and error JSON, SendGrid's 202 with
 X-Message-Id). The account's files (MMS media, recordings) are served from `files` as Twilio
 serves them (GET on the resource's path, the account's basic auth) and deleted by DELETE on
-`<path>.json` (204, then 404).
+`<path>.json` (204, then 404). A GET of a file redirects, as Twilio's does, to a short-lived URL
+of another origin (`/cdn/…` on `localhost`), which must be reached without the credentials.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl
 
+# Where the double's CDN serves the files the API redirects to.
+CDN = "/cdn"
 # Twilio's documented test number for "invalid To".
 INVALID_NUMBER = "+15005550001"
 
@@ -78,6 +81,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.double.requests.append(
             Recorded("GET", self.path, {k.lower(): v for k, v in self.headers.items()}, b"")
         )
+        if self.path.startswith(CDN):
+            self._serve(self.path.removeprefix(CDN).split("?", 1)[0])
+            return
         failures = self.double.failures.get(self.path)
         if failures:
             self._json(failures.pop(0), {"code": 20500, "message": "Internal Server Error"})
@@ -86,9 +92,22 @@ class _Handler(BaseHTTPRequestHandler):
         if found is None or not self._authorized():
             self._json(404, {"code": 20404, "message": "The requested resource was not found"})
             return
-        data, content_type = found
         if self.double.while_serving is not None:
             self.double.while_serving(self.path)
+        # As Twilio does: a redirect to a short-lived CDN URL, on another origin (`localhost`
+        # for `127.0.0.1`), which takes no credentials.
+        port = self.server.server_address[1]
+        self.send_response(307)
+        self.send_header("Location", f"http://localhost:{port}{CDN}{self.path}?sig=short-lived")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def _serve(self, path: str) -> None:
+        found = self.double.files.get(path)
+        if found is None:
+            self._json(404, {"code": 20404, "message": "The requested resource was not found"})
+            return
+        data, content_type = found
         self.send_response(200)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
