@@ -46,6 +46,8 @@ The ledger on 2026-12-01:
   marker encountered"), hence the deprecated step.
 - CONVERSATION_FACTS_FROM_STORE and CONVERSATION_SLA_POLICIES (2026-12-01) stay: each new
   run asks only the newest, and a history from before it takes the one it carries.
+- MEDIA_COPIES (2026-12-07) stays, with INTERACTION_LIFECYCLE asked under it when replaying a
+  history without it; the `interaction_*_media_copies` histories stand for it.
 - The two patches of 2026-11-30 stay: the versions before them (0d77f4c, 3a52218) ran a day
   ago and their conversations run until they continue as new. The `*_by_update` and
   `*_by_signal` histories stand for them.
