@@ -27,13 +27,14 @@ from ingress.routes import (
     erasure,
     failures,
     health,
+    media,
     merges,
     push,
     sendgrid,
     subscriptions,
     twilio,
 )
-from switchboard import telemetry
+from switchboard import telemetry, twilio_files
 from switchboard.blobs import BlobStore
 from switchboard.codec import EncryptionCodec, Keyring
 from switchboard.contract import RefusalReason
@@ -136,7 +137,9 @@ def create_app(
             settings.resolved_export_dir(),
         )
         app.state.privacy = Privacy(hash_key)
-        app.state.erasure = Erasure(app.state.store.engine, hash_key, app.state.blobs)
+        app.state.erasure = Erasure(
+            app.state.store.engine, hash_key, app.state.blobs, twilio_files.from_settings(settings)
+        )
         flusher = asyncio.create_task(
             app.state.refusals.run(app.state.store.engine, settings.refusals_flush_interval_s)
         )
@@ -165,6 +168,7 @@ def create_app(
     app.include_router(sendgrid.router)
     app.include_router(api.router)
     app.include_router(merges.router)
+    app.include_router(media.router)
     app.include_router(conversations.router)
     app.include_router(access.router)
     app.include_router(failures.router)

@@ -1,5 +1,6 @@
-"""Every state change a known caller asks of the API or the codec server, recorded in the
-audit log once it has its answer: failures too (a 4xx, or a 500 when the route broke).
+"""Every state change a known caller asks of the API or the codec server (and the reads whose
+route asks), recorded in the audit log once it has its answer: failures too (a 4xx, or a 500
+when the route broke).
 
 A caller nobody could identify changed nothing: refused anonymous calls are counted in the
 metrics (`switchboard_auth_refusals_total`), never written as rows, so strangers cannot
@@ -45,7 +46,7 @@ def target_of(value: object, privacy: Privacy) -> str:
 
 
 async def record(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    if request.method not in AUDITED_METHODS or not request.url.path.startswith(AUDITED_PREFIXES):
+    if not request.url.path.startswith(AUDITED_PREFIXES):
         return await call_next(request)
     status = 500  # unless the route answers: an exception is a 500 to the caller
     try:
@@ -53,8 +54,11 @@ async def record(request: Request, call_next: Callable[[Request], Awaitable[Resp
         status = response.status_code
         return response
     finally:
+        # A read is recorded when its route asks (`request.state.audited`): media, which can
+        # hold what a person said or sent.
+        audited = request.method in AUDITED_METHODS or getattr(request.state, "audited", False)
         principal = getattr(request.state, "principal", None)
-        if principal is not None:
+        if audited and principal is not None:
             await _write(request, principal.actor, str(principal.role), status)
 
 

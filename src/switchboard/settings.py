@@ -78,6 +78,13 @@ class CommonSettings(BaseSettings):
     # The failures console (API, CLI, dashboard) calls a workflow still retrying after this
     # long "stuck".
     failures_stuck_after_s: float = Field(default=3600.0, gt=0)
+    # The Twilio account: replies are sent with it, MMS media and recordings fetched (copied
+    # into the blob store) and deleted at erasure. The base URL is for tests and regional
+    # edges. The auth token may list two, comma-separated, during a rotation: the first is
+    # used for calls, both check webhook signatures.
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_api_base_url: str | None = None
     # Payload encryption keys, `id:base64-of-32-bytes`, comma-separated: the first seals, all
     # open. Unset on one machine: a key generated under the data directory (`payload_keys`).
     payload_keys: SecretStr | None = None
@@ -170,7 +177,6 @@ class IngressSettings(CommonSettings):
     host: str = "127.0.0.1"
     ingress_port: int = 8000
     public_url: str | None = None
-    twilio_auth_token: SecretStr | None = None
     # Twilio's shared-key webhook signing: key id → secret, as JSON.
     twilio_shared_keys: dict[str, SecretStr] = {}
     push_webhook_secret: SecretStr | None = None
@@ -310,12 +316,12 @@ class WorkerSettings(CommonSettings):
     # Agent replies go out through the providers' APIs. The base URLs are for tests and
     # regional edges; by default the libraries use the providers' own.
     public_url: str | None = None
-    twilio_account_sid: str | None = None
-    twilio_auth_token: SecretStr | None = None
     twilio_from_number: str | None = None
     # The WhatsApp sender of replies on WhatsApp, `whatsapp:+…`.
     twilio_whatsapp_from: str | None = None
-    twilio_api_base_url: str | None = None
+    # The largest MMS file or recording copied from Twilio; a larger one is recorded as not
+    # copied (the interaction stands without it).
+    media_max_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
     sendgrid_api_key: SecretStr | None = None
     sendgrid_from_email: str | None = None
     sendgrid_api_base_url: str | None = None

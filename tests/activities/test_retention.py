@@ -26,6 +26,7 @@ from switchboard.contract import (
     EventKind,
     Identity,
     IdentityKind,
+    MediaRef,
     PublishInput,
 )
 from switchboard.store import AuditEntry, AuditLog, ConversationStore, Store
@@ -63,7 +64,9 @@ def seed(store: Store, at: datetime, blob: str) -> Seeded:
     phone = random_phone()
     customer_id = store.resolve_customer(Identity(IdentityKind.PHONE, phone))
     interaction, raw = sms_interaction(customer_id, phone, at)
-    raw = replace(raw, fields=[*raw.fields, ("MediaUrl0", blob)])
+    # A file of the interaction (as an email's attachment is), linked to it when persisted.
+    content = replace(interaction.content, media=[MediaRef(url=blob, content_type="image/png")])
+    interaction = replace(interaction, content=content)
     store.persist_interaction(interaction, raw)
     conversation_id = str(uuid.uuid4())
     state = ConversationState(
@@ -180,6 +183,7 @@ def test_retention_reaches_every_kind_of_row_blob_and_export_copy(
     assert ids(store, deliveries, "event_id") == young_events
     assert len(ids(store, raw_events, "event_key")) == 1
     assert result.deleted["interactions"] == 1 and result.deleted["raw_events"] == 1
+    assert result.deleted["media"] == 1
     assert result.deleted["deliveries"] == result.deleted["outbound_events"] > 0
     assert result.rows_deleted == sum(result.deleted.values())
     assert result.blobs_deleted == 1

@@ -67,9 +67,9 @@ async def test_forged_verdicts_are_accepted_as_claims_never_verified(
             f"Amelia <{SENDER}>",
             "Refund",
             "send it here",
-            spf,
-            dkim,
-            envelope,
+            spf=spf,
+            dkim=dkim,
+            envelope=envelope,
         )
         sent[case] = message_id
     for case, message_id in sent.items():

@@ -87,6 +87,11 @@ async def _interaction(w: World) -> Call:
     return Call(f"/api/interactions/{w.interaction_id}")
 
 
+@builds("GET", "/api/interactions/{interaction_id}/media/{index}")
+async def _media(w: World) -> Call:
+    return Call(f"/api/interactions/{w.email_interaction_id}/media/0")
+
+
 @builds("DELETE", "/api/customers/{customer_id}")
 async def _erase(w: World) -> Call:
     return Call(f"/api/customers/{w.fresh_customer()}")

@@ -23,6 +23,7 @@ def erase(
     Recorded in the audit log like the API's erasure: the operating-system user as the actor
     (`cli:<user>`), the customer id and the counts, nothing the rows held."""
     from analytics.privacy import load_key
+    from switchboard import twilio_files
     from switchboard.blobs import BlobStore
     from switchboard.erasure import erase_customer
     from switchboard.store import AuditEntry, AuditLog, Store
@@ -35,6 +36,7 @@ def erase(
         store.engine,
         load_key(hash_key, settings.resolved_export_dir()),
         BlobStore(settings.data_dir / "blobs"),
+        twilio_files.from_settings(settings),
     )
 
     async def run() -> None:

@@ -60,6 +60,7 @@ DEDUPE = "dedupe"
 ROUTE = "route"
 PERSIST = "persist"
 RECORD_FAILURE = "record_failure"
+COPY_MEDIA = "copy_media"
 
 # Error types of permanent (non-retryable) failures.
 MALFORMED_PAYLOAD = "MalformedPayload"
@@ -314,6 +315,23 @@ class PersistResult:
     # workflow task timed out after persist, before the hand-off, runs persist again and
     # must still hand the interaction off. False in histories recorded before it existed.
     awaiting_thread: bool = False
+    # Files of the interaction still only at Twilio (MMS media, a recording): the workflow
+    # copies them (`copy_media`). 0 in histories recorded before media were copied.
+    media_to_copy: int = 0
+
+
+@dataclass
+class CopyMediaInput:
+    """The interaction whose files at Twilio `copy_media` copies (read from the store)."""
+
+    interaction_id: str
+
+
+@dataclass
+class CopyMediaResult:
+    copied: int
+    # Files that could not be copied for good (a 404, too large): recorded in the store.
+    failed: int = 0
 
 
 @dataclass
@@ -337,6 +355,7 @@ class InteractionResult:
 
 __all__ = [
     "AWAITING_INTERACTION",
+    "COPY_MEDIA",
     "DEDUPE",
     "DEFAULT_ORPHAN_WAIT_S",
     "MALFORMED_PAYLOAD",
@@ -349,6 +368,8 @@ __all__ = [
     "UNSTORABLE",
     "Channel",
     "Content",
+    "CopyMediaInput",
+    "CopyMediaResult",
     "CustomerInteraction",
     "DedupeInput",
     "DedupeResult",

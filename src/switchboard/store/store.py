@@ -25,6 +25,7 @@ from switchboard.contract import (
 )
 from switchboard.merge import merge_interaction, rederive_interaction
 from switchboard.store import customers, lifecycle, outbound, suggestions
+from switchboard.store import media as files
 from switchboard.store.engine import create_store_engine, upsert, write_transaction
 from switchboard.store.rows import (
     changed_columns,
@@ -33,7 +34,7 @@ from switchboard.store.rows import (
     raw_event_from_row,
     raw_event_row,
 )
-from switchboard.store.tables import interactions, raw_events
+from switchboard.store.tables import interactions, media, raw_events
 
 # The URL of a raw event whose payload retention purged (it can no longer be reprocessed).
 PURGED = "purged:"
@@ -158,6 +159,7 @@ class Store:
                 conn.execute(select(interactions).where(*key).with_for_update()).mappings().one()
             )
             revived = awaiting_thread = False
+            to_copy = files.link(conn, stored["interaction_id"], interaction, raw, _now())
             if inserted:
                 outbound.interaction_persisted(conn, dict(stored))
                 suggestions.suggest(
@@ -195,6 +197,7 @@ class Store:
             persisted_at=stored["persisted_at"],
             created=inserted or revived,
             awaiting_thread=awaiting_thread,
+            media_to_copy=to_copy,
         )
 
     def record_failure(
@@ -206,6 +209,20 @@ class Store:
             self._archive(conn, raw, error=reason)
             if interaction is not None:
                 lifecycle.record_failed(conn, interaction, _now())
+                # Linked to the `failed` row (its own, or one stored before under the key),
+                # so erasure and retention find the raw event with it.
+                stored = conn.execute(
+                    select(interactions.c.interaction_id).where(
+                        interactions.c.provider == interaction.provider,
+                        interactions.c.provider_message_id == interaction.provider_message_id,
+                    )
+                ).scalar_one_or_none()
+                if stored is not None:
+                    conn.execute(
+                        raw_events.update()
+                        .where(*_raw_key(raw), raw_events.c.interaction_id.is_(None))
+                        .values(interaction_id=stored)
+                    )
             # Reprocessed and still failing: the reason is the current code's.
             conn.execute(
                 raw_events.update()
@@ -269,10 +286,17 @@ class Store:
     def purge_payloads(self, before: datetime) -> int:
         """Empty the payloads of raw events received before `before`; the rows stay, counted."""
         with write_transaction(self.engine) as conn:
+            purging = (raw_events.c.received_at < before, raw_events.c.url != PURGED)
+            # A raw email's MIME is its payload: its link goes, and the blob with the next
+            # `expire_blobs`.
+            conn.execute(
+                media.delete().where(
+                    media.c.kind == files.RAW,
+                    media.c.interaction_id.in_(select(raw_events.c.interaction_id).where(*purging)),
+                )
+            )
             result = conn.execute(
-                raw_events.update()
-                .where(raw_events.c.received_at < before, raw_events.c.url != PURGED)
-                .values(fields=[], headers=[], url=PURGED)
+                raw_events.update().where(*purging).values(fields=[], headers=[], url=PURGED)
             )
         return int(result.rowcount)
 

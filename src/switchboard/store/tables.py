@@ -122,7 +122,37 @@ raw_events = Table(
     Column("fields", JSON, nullable=False),
     Column("error", Text),
     Column("headers", JSON),
+    # The interaction the event created or merged into, set when it is persisted (None for an
+    # event that never became one: malformed, orphaned). Erasure, retention and merge find a
+    # customer's raw events by it, never by their keys.
+    Column("interaction_id", String(36)),
     UniqueConstraint("provider", "kind", "event_key", name="uq_raw_events_key"),
+    Index("ix_raw_events_interaction_id", "interaction_id"),
+)
+
+# Every blob and provider-hosted file of an interaction: an email's attachments and its raw
+# MIME, an MMS's media, a call's recording. Written when the interaction is persisted; a Twilio
+# file (`source_url`) is copied into the blob store (`blob_ref`) by the interaction's workflow.
+# `position` numbers what `GET /api/interactions/{id}/media/{index}` serves (None: the raw
+# email, kept but not served). Erasure, retention and merge work from these rows.
+media = Table(
+    "media",
+    metadata,
+    Column("interaction_id", String(36), primary_key=True),
+    # What this file is within its interaction: `attachment:<n>`, `raw`, or the Twilio URL.
+    Column("media_key", String(512), primary_key=True),
+    Column("position", Integer),
+    Column("kind", String(16), nullable=False),
+    Column("content_type", String(255)),
+    Column("filename", String(255)),
+    Column("size_bytes", Integer),
+    Column("blob_ref", String(80)),
+    # The provider's copy (a Twilio Media or Recording URL), deleted there at erasure.
+    Column("source_url", Text),
+    # Why the copy failed for good (a 404, too large); the record stands without it.
+    Column("error", String(200)),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_media_blob_ref", "blob_ref"),
 )
 
 conversations = Table(
