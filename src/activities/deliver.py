@@ -62,6 +62,7 @@ class DeliveryActivities:
                 "the receiver answered 410 Gone",
             )
         values = delivery_attempt.log_values(result, inp.next_delay_s, datetime.now(UTC))
+        delivery_attempt.DeliveryCounter(activity.metric_meter()).attempt(result, values["status"])
         await asyncio.to_thread(
             self.subscriptions.record_attempt, inp.delivery_id, result.sent, **values
         )

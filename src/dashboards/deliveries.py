@@ -21,7 +21,8 @@ def subscriptions() -> SubscriptionStore | None:
 
 @st.cache_data(ttl=10, show_spinner=False)
 def health() -> pd.DataFrame | None:
-    """One row per subscription: deliveries by status, success rate, mean latency; None when
+    """One row per subscription: deliveries by status, success rate, mean latency, its
+    circuit breaker's state and why it was disabled; None when
     the store cannot be read (not created or not migrated yet, or unreachable)."""
     store = subscriptions()
     if store is None:
@@ -37,8 +38,11 @@ def health() -> pd.DataFrame | None:
     frame["status"] = frame["status"].fillna(DeliveryStatus.PENDING.value)
     # The host only: a URL's path or query may hold the subscriber's own token.
     frame["host"] = frame["url"].map(lambda url: urlsplit(url).hostname or "")
+    # Index columns without a value would drop their rows from the pivot.
+    frame["breaker"] = frame["breaker_state"].fillna("closed")
+    frame["disabled because"] = frame["disabled_reason"].fillna("")
     counts = frame.pivot_table(
-        index=["subscription_id", "host", "enabled"],
+        index=["subscription_id", "host", "enabled", "breaker", "disabled because"],
         columns="status",
         values="deliveries",
         aggfunc="sum",

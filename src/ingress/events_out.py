@@ -12,14 +12,15 @@ from typing import Any, Literal
 from fastapi import FastAPI
 from pydantic import BaseModel, Field, create_model
 
-from switchboard.contract import EventType
+from switchboard.contract import Channel, EventType
 
 _HEADERS = (
     "Signed per Standard Webhooks: `webhook-id` (the event id, the same on every attempt and "
     "replay), `webhook-timestamp` (unix seconds), `webhook-signature` (`v1,<base64 HMAC-SHA256 "
     "of id.timestamp.body>`, one per valid secret, space-separated). Answer 2xx to acknowledge; "
     "429 and 5xx (or no answer in time) are retried, honouring Retry-After; 410 disables the "
-    "subscription; any other status ends the delivery."
+    "subscription; any other status ends the delivery. A receiver failing every attempt is "
+    "held back by a circuit breaker, and disabled after days of failure."
 )
 
 
@@ -30,7 +31,7 @@ class InteractionData(BaseModel):
     conversation_id: str | None = Field(
         description="null for a new inbound message: it is threaded a moment later"
     )
-    channel: Literal["voice", "sms", "email", "push"]
+    channel: Channel
     direction: Literal["inbound", "outbound"]
     provider: str
     queue: str
@@ -41,6 +42,9 @@ class InteractionData(BaseModel):
     received_at: datetime
     persisted_at: datetime
     sla_due_at: datetime | None
+    identity_verified: bool = Field(
+        description="whether the identity that placed it was verified; false: only claimed"
+    )
     content: dict[str, Any] | None = Field(
         default=None,
         description="text, subject, media…; present only for subscriptions with include_content",
@@ -77,6 +81,28 @@ class ConversationData(BaseModel):
     content: dict[str, Any] | None = None
 
 
+class SubscriptionDisabledData(BaseModel):
+    subscription_id: str = Field(description="the subscription disabled (never its URL)")
+    reason: str = Field(description="why, in a few words: a 410, or days of failed deliveries")
+    disabled_at: datetime
+    failing_since: datetime | None = Field(
+        description="since when none of its deliveries succeeded, when they were failing"
+    )
+
+
+class CustomerMergedData(BaseModel):
+    customer_id: str = Field(description="the survivor, which now holds everything of both")
+    merged_customer_id: str = Field(description="the customer merged away (answers with it)")
+
+
+class CustomerSplitData(BaseModel):
+    customer_id: str = Field(description="the customer split")
+    new_customer_id: str
+    identity_kinds: list[str] = Field(description="the kinds of the identities moved")
+    interactions: int = Field(description="how many interactions moved")
+    conversations: int = Field(description="how many conversations moved")
+
+
 def _envelope(event_type: EventType, data: type[BaseModel]) -> type[BaseModel]:
     name = "".join(part.title() for part in event_type.replace(".", "_").split("_")) + "Event"
     return create_model(
@@ -87,15 +113,14 @@ def _envelope(event_type: EventType, data: type[BaseModel]) -> type[BaseModel]:
     )
 
 
-_DATA: dict[EventType, type[BaseModel]] = {
+_OWN_DATA: dict[EventType, type[BaseModel]] = {
     EventType.INTERACTION_PERSISTED: InteractionData,
     EventType.INTERACTION_STATUS_CHANGED: InteractionStatusData,
-    **{
-        t: ConversationData
-        for t in EventType
-        if t not in (EventType.INTERACTION_PERSISTED, EventType.INTERACTION_STATUS_CHANGED)
-    },
+    EventType.SUBSCRIPTION_DISABLED: SubscriptionDisabledData,
+    EventType.CUSTOMER_MERGED: CustomerMergedData,
+    EventType.CUSTOMER_SPLIT: CustomerSplitData,
 }
+_DATA = {t: _OWN_DATA.get(t, ConversationData) for t in EventType}
 EVENT_MODELS = {event_type: _envelope(event_type, data) for event_type, data in _DATA.items()}
 
 

@@ -6,6 +6,12 @@ task of its own. A slow or dead receiver fills only its own slots, for at most t
 timeout each; other subscriptions keep theirs. Intake is not involved: no Temporal workflow,
 activity or timer per delivery, and the retry schedule lives in the store (`schedule_step`,
 `next_attempt_at`), so a restart picks up where it stood.
+
+A receiver that fails every attempt is held back by its subscription's circuit breaker, kept
+in the store beside the schedule (`switchboard.store.breaker`): after a run of failures nothing
+is sent to it until a cool-down has passed, then one probe; its deliveries keep their retries
+meanwhile. One that has failed for days is disabled. Attempts and deliveries given up are
+counted in `switchboard_event_deliveries_total{outcome}`.
 """
 
 from __future__ import annotations
@@ -13,15 +19,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from temporalio.common import MetricMeter
 
 from switchboard import delivery_attempt
 from switchboard.contract import AttemptOutcome
-from switchboard.store import Store
+from switchboard.store import Store, breaker
 from switchboard.store.delivery_queue import DeliveryQueue, Finished
 from switchboard.store.subscriptions import SubscriptionStore
 
@@ -33,9 +40,14 @@ SLOTS_PER_SUBSCRIPTION = 16
 LEASE_MARGIN = timedelta(seconds=30)
 
 
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 class Deliverer:
     """Built once per worker process with the store, the HTTP client deliveries share, the
-    retry schedule (the waits between attempts) and the attempt timeout."""
+    retry schedule (the waits between attempts), the attempt timeout, when a receiver is held
+    back or disabled (`policy`), the meter its counter goes to and the clock it runs on."""
 
     def __init__(
         self,
@@ -45,6 +57,9 @@ class Deliverer:
         timeout_s: float,
         allow_private: bool = False,
         slots_per_subscription: int = SLOTS_PER_SUBSCRIPTION,
+        policy: breaker.EndpointPolicy | None = None,
+        meter: MetricMeter = MetricMeter.noop,
+        clock: Callable[[], datetime] = _utc_now,
     ) -> None:
         self.store = store
         self.queue = DeliveryQueue(store.engine)
@@ -54,6 +69,9 @@ class Deliverer:
         self.lease = timedelta(seconds=timeout_s) + LEASE_MARGIN
         self.allow_private = allow_private
         self.slots = slots_per_subscription
+        self.policy = policy or breaker.EndpointPolicy()
+        self.counter = delivery_attempt.DeliveryCounter(meter)
+        self.clock = clock
         self.in_flight: dict[str, set[asyncio.Task[None]]] = defaultdict(set)
         self.finished: list[Finished] = []
         # Set when an attempt finishes: its outcome waits to be recorded, its slot is free.
@@ -65,20 +83,25 @@ class Deliverer:
         subs = {
             s["subscription_id"]: s for s in await asyncio.to_thread(self.subscriptions.list_all)
         }
+        now = self.clock()
+        lease_until = now + self.lease
         wanted: dict[str, int] = {}
         for subscription_id, sub in subs.items():
+            in_flight = len(self.in_flight[subscription_id])
             if not sub["enabled"]:
-                await asyncio.to_thread(
-                    self.queue.fail_due, subscription_id, "subscription disabled"
+                given_up = await asyncio.to_thread(
+                    self.queue.fail_due, subscription_id, "subscription disabled", now
                 )
-                continue
-            free = self.slots - len(self.in_flight[subscription_id])
-            if free > 0:
+                self.counter.abandoned(given_up)
+            elif free := breaker.room(sub, in_flight, self.slots, self.policy):
                 wanted[subscription_id] = free
+            elif breaker.probe_due(sub, in_flight, now) and await asyncio.to_thread(
+                breaker.take_probe, self.store.engine, subscription_id, now, lease_until
+            ):
+                wanted[subscription_id] = 1
         if not wanted:
             return 0
-        lease_until = datetime.now(UTC) + self.lease
-        claimed = await asyncio.to_thread(self.queue.claim, wanted, lease_until)
+        claimed = await asyncio.to_thread(self.queue.claim, wanted, lease_until, now)
         for row in claimed:
             sub = subs[row["subscription_id"]]
             task = asyncio.create_task(self._send(sub, row))
@@ -91,11 +114,15 @@ class Deliverer:
         """Write the outcomes gathered since the last flush."""
         finished, self.finished = self.finished, []
         try:
-            await asyncio.to_thread(self.queue.finish, finished)
+            disabled = await asyncio.to_thread(
+                self.queue.finish, finished, self.clock(), self.policy
+            )
         except BaseException:
             # Not written: keep them for the next flush (their leases still hold).
             self.finished[:0] = finished
             raise
+        for subscription_id in disabled:
+            log.warning("subscription %s disabled: its deliveries keep failing", subscription_id)
 
     async def drain(self, timeout_s: float = 5.0) -> None:
         """Let the attempts in flight finish for a while and record them (on shutdown); those
@@ -106,6 +133,7 @@ class Deliverer:
         await self.flush()
 
     async def _send(self, sub: dict[str, Any], row: dict[str, Any]) -> None:
+        delivered: bool | None
         try:
             body = await asyncio.to_thread(
                 delivery_attempt.event_body,
@@ -117,11 +145,12 @@ class Deliverer:
             result = await delivery_attempt.attempt(
                 self.http,
                 sub["url"],
-                delivery_attempt.secrets_of(sub, datetime.now(UTC)),
+                delivery_attempt.secrets_of(sub, self.clock()),
                 row["event_id"],
                 body,
                 self.allow_private,
             )
+            delivered = result.outcome is AttemptOutcome.DELIVERED
             if result.status_code == 410:
                 # The receiver says it is gone for good: stop sending it anything.
                 await asyncio.to_thread(
@@ -135,8 +164,12 @@ class Deliverer:
             result = delivery_attempt.Attempt(
                 AttemptOutcome.RETRY, sent=False, error=type(exc).__name__
             )
+            delivered = None
         step = row["schedule_step"]  # attempts made in this round before this one
         next_delay = self.schedule[step] if step < len(self.schedule) else None
-        values = delivery_attempt.log_values(result, next_delay, datetime.now(UTC))
-        self.finished.append(Finished(row["delivery_id"], result.sent, values))
+        values = delivery_attempt.log_values(result, next_delay, self.clock())
+        self.counter.attempt(result, values["status"])
+        self.finished.append(
+            Finished(row["delivery_id"], result.sent, values, sub["subscription_id"], delivered)
+        )
         self.wake.set()

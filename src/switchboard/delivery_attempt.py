@@ -14,6 +14,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
+from temporalio.common import MetricMeter
 
 from switchboard import egress
 from switchboard.contract import AttemptOutcome, DeliveryStatus
@@ -23,6 +24,8 @@ from switchboard.store import Store
 EXCERPT_CHARS = 200
 # Nobody asks us to wait longer than this between two attempts.
 MAX_RETRY_AFTER_S = 24 * 3600.0
+# Attempts by outcome, and deliveries given up, by outcome alone (a bounded label set).
+DELIVERIES_METRIC = "switchboard_event_deliveries_total"
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,32 @@ class Attempt:
     excerpt: str | None = None
     error: str | None = None
     retry_after_s: float | None = None
+
+
+class DeliveryCounter:
+    """`switchboard_event_deliveries_total{outcome}`: each attempt `delivered` or `failed`;
+    each delivery given up `exhausted` (every attempt of its schedule failed) or `abandoned` (a
+    final answer, a refused address, its subscription disabled)."""
+
+    def __init__(self, meter: MetricMeter) -> None:
+        self.counter = meter.create_counter(
+            DELIVERIES_METRIC,
+            "Event delivery attempts (delivered, failed) and deliveries given up (exhausted, "
+            "abandoned).",
+        )
+
+    def attempt(self, result: Attempt, status: DeliveryStatus) -> None:
+        """One attempt, and the delivery's end if it ended without being delivered."""
+        delivered = result.outcome is AttemptOutcome.DELIVERED
+        self.counter.add(1, {"outcome": "delivered" if delivered else "failed"})
+        if status is DeliveryStatus.DEAD:
+            self.counter.add(1, {"outcome": "exhausted"})
+        elif status is DeliveryStatus.FAILED:
+            self.abandoned(1)
+
+    def abandoned(self, deliveries: int) -> None:
+        if deliveries:
+            self.counter.add(deliveries, {"outcome": "abandoned"})
 
 
 def retry_after_s(value: str | None, now: datetime) -> float | None:

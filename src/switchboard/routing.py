@@ -147,6 +147,11 @@ def load(path: Path | None = None) -> Rules:
         raise RulesError(f"{path}: {exc}") from exc
 
 
+# Channels added after rules files were written, and the channel whose defaults they take
+# when a file has none of their own.
+_DEFAULTS_FALLBACK = {Channel.WHATSAPP.value: Channel.SMS.value}
+
+
 def _parse(data: dict[str, object], rule_lines: list[int]) -> Rules:
     version = data.get("version")
     if version != SUPPORTED_VERSION:
@@ -160,6 +165,9 @@ def _parse(data: dict[str, object], rule_lines: list[int]) -> Rules:
     defaults = {}
     for channel in Channel:
         entry = defaults_table.get(channel.value)
+        if entry is None and channel.value in _DEFAULTS_FALLBACK:
+            # A rules file written before the channel existed routes it as its elder.
+            entry = defaults_table.get(_DEFAULTS_FALLBACK[channel.value])
         if not isinstance(entry, dict):
             raise RulesError(f"[defaults.{channel.value}] is missing")
         defaults[channel.value] = _target(entry, f"[defaults.{channel.value}]", calendars)

@@ -18,8 +18,9 @@ from analytics.privacy import Privacy
 from switchboard import routing
 from switchboard.contract import Identity, IdentityKind
 from switchboard.store import Store
-from tests.support.builders import sms_interaction
+from tests.support.builders import sms_interaction, sms_raw, whatsapp_raw
 from tests.support.exported import KEY
+from tests.support.pipeline import run_events
 from tests.support.refused import (
     EXPECTED,
     clear_of_a_minute_boundary,
@@ -106,6 +107,35 @@ def test_channels_lists_each_channel(dashboard_env: Path) -> None:
     assert list(table.channel) == ["sms"]
     assert int(table.interactions[0]) == 4 and int(table.customers[0]) == 2
     assert int(table.failed[0]) == 0  # the life cycle's failed ones, counted per channel
+
+
+async def test_the_channels_filter_shows_whatsapp_apart_from_sms(
+    tmp_path: Path, temporal_env: WorkflowEnvironment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One person texts twice and writes once on WhatsApp: two channels, one customer; the
+    sidebar's channel filter narrows the page to WhatsApp alone."""
+    phone = "+447700900123"
+    with sqlite_store(tmp_path) as store:
+        raws = [sms_raw(phone, "hi"), sms_raw(phone, "order?"), whatsapp_raw(phone, "there?")]
+        await run_events(temporal_env.client, store, f"tq-{tmp_path.name}", raws)
+        root = tmp_path / "exports"
+        staged = export.stage(
+            store.engine, root, Privacy(KEY.encode()), routing.load().hours, datetime.now(UTC)
+        )
+        export.publish(root, staged, [])
+    monkeypatch.setenv("SWITCHBOARD_EXPORT_DIR", str(root))
+    monkeypatch.setenv("SWITCHBOARD_EXPORT_HASH_KEY", KEY)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    app = run("channels.py")
+    assert "whatsapp" in app.sidebar.multiselect[0].options
+    table = app.dataframe[0].value
+    assert dict(zip(table.channel, table.interactions, strict=True)) == {"sms": 2, "whatsapp": 1}
+    app.sidebar.multiselect[0].set_value(["whatsapp"]).run()
+    table = app.dataframe[0].value
+    assert list(table.channel) == ["whatsapp"] and int(table.customers[0]) == 1
+    st.cache_data.clear()
+    st.cache_resource.clear()
 
 
 def test_resolution_shows_conversations_by_queue(dashboard_env: Path) -> None:
@@ -231,12 +261,21 @@ def test_events_out_shows_delivery_health_per_subscription(
     store.migrate()
     empty = run("deliveries.py")
     assert "No subscriptions" in empty.info[0].value
-    SubscriptionStore(store.engine).create("https://crm.example.com/h?token=x", ["*"], None, False)
+    subs = SubscriptionStore(store.engine)
+    sub = subs.create("https://crm.example.com/h?token=x", ["*"], None, False)
     st.cache_data.clear()
     app = run("deliveries.py")
     assert metrics(app)["Subscriptions"] == "1"
     table = app.dataframe[0].value
     assert list(table.host) == ["crm.example.com"]
+    assert list(table.breaker) == ["closed"]
+    subs.disable(sub["subscription_id"], "every delivery failed for 5.0 days")
+    st.cache_data.clear()
+    app = run("deliveries.py")
+    assert metrics(app)["Disabled"] == "1"
+    assert list(app.dataframe[0].value["disabled because"]) == [
+        "every delivery failed for 5.0 days"
+    ]
     store.close()
     st.cache_data.clear()
     st.cache_resource.clear()

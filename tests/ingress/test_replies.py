@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import secrets
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 from unittest.mock import ANY
 
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
-from temporalio.client import Client
+from temporalio.api.common.v1 import Payload
+from temporalio.client import Client, WorkflowFailureError, WorkflowUpdateFailedError
+from temporalio.converter import DataConverter, PayloadCodec
+from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
-from activities.reply import Senders
 from runtime.simulate import (
     public_key_b64,
     sendgrid_event_batch,
@@ -26,26 +28,27 @@ from runtime.simulate import (
     sign_twilio,
     sms_fields,
 )
-from runtime.worker import build_worker
 from switchboard.contract import (
+    REPLY,
     THREAD,
     Channel,
     Direction,
     InteractionRef,
+    ReplyInput,
     Route,
     conversation_workflow_id,
     interaction_workflow_id,
 )
-from switchboard.settings import IngressSettings, WorkerSettings
+from switchboard.converter import PAYLOAD_REFUSED
+from switchboard.settings import IngressSettings
 from switchboard.store import Store
-from tests.support.builders import post_email, random_phone
+from tests.support.builders import post_email, random_phone, sms_input
 from tests.support.fixtures import FIXTURE_PUBLIC_URL, FIXTURE_TOKEN
 from tests.support.pipeline import threaded_conversation
 from tests.support.provider_double import INVALID_NUMBER, ProviderDouble, provider_double
-from tests.support.settings import ingress_settings, timeless_rules
+from tests.support.replies import ACCOUNT, OUR_NUMBER, replying_worker
+from tests.support.settings import ingress_settings
 
-ACCOUNT = "AC" + secrets.token_hex(16)
-OUR_NUMBER = "+14155550100"
 USER, PASSWORD = "parse", secrets.token_urlsafe(12)
 EVENT_KEY = ec.generate_private_key(ec.SECP256R1())
 
@@ -71,23 +74,8 @@ def settings(task_queue: str, tmp_path: Any) -> IngressSettings:
 async def worker(
     client: Client, store: Store, task_queue: str, double: ProviderDouble
 ) -> AsyncIterator[Worker]:
-    worker_settings = WorkerSettings(  # type: ignore[call-arg]
-        _env_file=None,
-        public_url=FIXTURE_PUBLIC_URL,
-        twilio_account_sid=ACCOUNT,
-        twilio_auth_token=FIXTURE_TOKEN,
-        twilio_from_number=OUR_NUMBER,
-        twilio_api_base_url=double.url,
-        sendgrid_api_key="SG." + secrets.token_urlsafe(20),
-        sendgrid_from_email="support@example.com",
-        sendgrid_api_base_url=double.url,
-    )
-    senders = Senders.from_settings(worker_settings)
-    with ThreadPoolExecutor(16) as executor:
-        async with build_worker(
-            client, store, task_queue, executor, 16, None, senders, timeless_rules()
-        ) as w:
-            yield w
+    async with replying_worker(client, store, task_queue, double) as w:
+        yield w
 
 
 async def converse_by_sms(http: httpx.AsyncClient, client: Client, store: Store, phone: str) -> str:
@@ -272,3 +260,105 @@ async def test_a_forged_thread_signal_cannot_redirect_the_next_reply(
     assert double.requests[-1].form()["To"] == phone
     assert attacker not in {r.form().get("To") for r in double.requests}
     assert replied.json()["interaction_ids"] == [*mine["interaction_ids"], ANY]
+
+
+class ForgedSeal(PayloadCodec):
+    """Marks payloads as sealed by the tests' key without having it."""
+
+    async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        return [
+            Payload(
+                metadata={"encoding": b"binary/encrypted", "encryption-key-id": b"test-a"},
+                data=secrets.token_bytes(12) + p.SerializeToString(),
+            )
+            for p in payloads
+        ]
+
+    async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        return list(payloads)
+
+
+async def test_a_client_without_the_payload_keys_can_neither_reply_signal_nor_start(
+    http: httpx.AsyncClient,
+    client: Client,
+    worker: Worker,
+    store: Store,
+    double: ProviderDouble,
+    auth: dict[str, str],
+    task_queue: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    phone = random_phone()
+    conversation_id = await converse_by_sms(http, client, store, phone)
+    customer_id = (await http.get(f"/api/conversations/{conversation_id}", headers=auth)).json()[
+        "customer_id"
+    ]
+    # Anyone who reaches Temporal's frontend, with a plain SDK client and no payload keys.
+    stranger = Client(client.service_client, namespace=client.namespace)
+    conversation = stranger.get_workflow_handle(conversation_workflow_id(customer_id))
+
+    with pytest.raises(WorkflowUpdateFailedError):
+        await conversation.execute_update(REPLY, ReplyInput("Pay here: evil.example", "mallory"))
+    # Dressed as sealed, under the key id any history shows: refused the same way, and the
+    # conversation is not left failing its workflow tasks on a payload it cannot open.
+    forger = Client(
+        client.service_client,
+        namespace=client.namespace,
+        data_converter=dataclasses.replace(DataConverter.default, payload_codec=ForgedSeal()),
+    )
+    with pytest.raises(WorkflowUpdateFailedError):
+        await forger.get_workflow_handle(conversation.id).execute_update(
+            REPLY, ReplyInput("Pay here: evil.example", "mallory")
+        )
+    assert double.requests == [], "the stranger's reply went out"
+
+    await conversation.signal(
+        THREAD,
+        InteractionRef(
+            interaction_id=str(uuid.uuid4()),
+            customer_id=customer_id,
+            channel=Channel.SMS,
+            direction=Direction.INBOUND,
+            from_address="+19995550666",
+            route=Route("default", 0),
+        ),
+    )
+    # No payload at all, so nothing for the codec to refuse: dropped all the same, rather
+    # than failing the conversation's workflow tasks over and over.
+    await conversation.signal(THREAD)
+    # The conversation's state is sealed: the stranger cannot read it either.
+    with pytest.raises(Exception, match="encrypted"):
+        await conversation.query("current")
+
+    # The agent's own reply still goes out, after the stranger's signal was dropped.
+    replied = await http.post(
+        f"/api/conversations/{conversation_id}/reply", json={"text": "On its way."}, headers=auth
+    )
+    assert replied.status_code == 200, replied.text
+    assert [r.form()["To"] for r in double.requests] == [phone]
+    assert "mallory" not in {e["actor"] for e in replied.json()["events"]}
+    dropped = [r for r in caplog.records if "dropping the signal" in r.getMessage()]
+    assert dropped, "the stranger's signal was not refused"
+    refusal = dropped[0].exc_info[1] if dropped[0].exc_info else None
+    assert isinstance(refusal, ApplicationError) and refusal.type == PAYLOAD_REFUSED
+
+    # A start: its workflow fails at once, without a step (no activity, nothing stored).
+    inp = sms_input(sender=random_phone(), body="injected")
+    started = await stranger.start_workflow(
+        "InteractionWorkflow",
+        inp,
+        id=interaction_workflow_id("twilio", inp.raw.event_key),
+        task_queue=task_queue,
+    )
+    with pytest.raises(WorkflowFailureError):
+        await asyncio.wait_for(started.result(), 30)
+    events = [e async for e in started.fetch_history_events()]
+    assert not any(e.HasField("activity_task_scheduled_event_attributes") for e in events)
+    assert not any(e.HasField("marker_recorded_event_attributes") for e in events)
+    assert store.find_interaction_key("twilio", inp.raw.event_key) is None
+    # Nor does a start without any input take a step.
+    bare = await stranger.start_workflow(
+        "InteractionWorkflow", id=f"interaction:twilio:SM{uuid.uuid4().hex}", task_queue=task_queue
+    )
+    with pytest.raises(WorkflowFailureError):
+        await asyncio.wait_for(bare.result(), 30)

@@ -274,6 +274,10 @@ async def test_rotation_signs_with_both_secrets(
         "https://169.254.169.254/latest/meta-data",
         "https://[::1]/hooks",
         "ftp://example.com/hooks",
+        "https://[::a9fe:a9fe]/latest/meta-data",  # the metadata address, IPv4-compatible
+        "https://[64:ff9b::a9fe:a9fe]/latest/meta-data",  # ... through NAT64
+        "https://[2002:a9fe:a9fe::1]/hooks",  # ... through 6to4
+        "https://8.8.8.8:22/hooks",  # a public address, but not https's port
     ],
 )
 async def test_private_or_plain_urls_are_refused_by_default(
@@ -287,6 +291,21 @@ async def test_private_or_plain_urls_are_refused_by_default(
         assert store.engine is not None
         listed = await http.get("/api/subscriptions", headers=auth)
         assert listed.json() == []
+
+
+@pytest.mark.parametrize("allow_private", [False, True])
+async def test_an_invalid_port_is_422_with_its_reason(
+    allow_private: bool, task_queue: str, store: Store, auth: dict[str, str]
+) -> None:
+    settings = ingress_settings(task_queue, subscriptions_allow_private=allow_private)
+    async with app_client(settings, store=store) as http:
+        for url in ("https://8.8.8.8:99999/hooks", "http://127.0.0.1:99999/hooks"):
+            created = await http.post(
+                "/api/subscriptions", json={"url": url, "events": "*"}, headers=auth
+            )
+            assert created.status_code == 422, created.text
+            assert "port" in created.json()["detail"]
+        assert (await http.get("/api/subscriptions", headers=auth)).json() == []
 
 
 async def test_subscriptions_need_an_api_key_and_known_event_types(

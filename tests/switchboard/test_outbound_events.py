@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 
 from switchboard.blobs import BlobStore
 from switchboard.contract import Identity, IdentityKind
-from switchboard.store import Store
+from switchboard.store import AuditLog, Store
+from switchboard.store.breaker import EndpointPolicy, take_probe
 from switchboard.store.delivery_queue import DeliveryQueue, Finished
 from switchboard.store.erasure import Erasure
 from switchboard.store.subscriptions import SubscriptionStore
@@ -117,6 +118,61 @@ def test_a_due_delivery_is_claimed_once_and_moves_along_its_schedule(store: Stor
     assert queue.fail_due(sub, "subscription disabled") == 1
     [logged] = subs.deliveries(sub)
     assert logged["status"] == "failed" and logged["schedule_step"] == 0
+
+
+def test_a_breaker_opens_after_failures_in_a_row_and_one_deliverer_takes_its_probe(
+    store: Store,
+) -> None:
+    subs, queue = SubscriptionStore(store.engine), DeliveryQueue(store.engine)
+    sub = subs.create("https://a.example.com/h", ["*"], None, False)["subscription_id"]
+    policy = EndpointPolicy(failures=2, cooldown=timedelta(seconds=60))
+    now = datetime.now(UTC)
+    failed, delivered = (Finished(str(uuid.uuid4()), True, {}, sub, ok) for ok in (False, True))
+
+    queue.finish([failed], now, policy)
+    assert health(subs, sub) == ("closed", 1, now, None)
+    queue.finish([failed], now + timedelta(seconds=1), policy)
+    assert health(subs, sub) == ("open", 2, now, now + timedelta(seconds=61))
+    lease = now + timedelta(seconds=120)
+    assert not take_probe(store.engine, sub, now + timedelta(seconds=30), lease)
+    # After the cool-down one deliverer (of two worker processes) takes the probe.
+    after = now + timedelta(seconds=62)
+    assert take_probe(store.engine, sub, after, lease)
+    assert not take_probe(store.engine, sub, after, lease)
+    assert health(subs, sub)[0] == "half_open"
+    queue.finish([delivered], after, policy)
+    assert health(subs, sub) == ("closed", 0, None, None)
+
+
+def test_days_of_failures_disable_a_subscription_with_an_event_and_an_audit_row(
+    store: Store,
+) -> None:
+    subs, queue = SubscriptionStore(store.engine), DeliveryQueue(store.engine)
+    sub = subs.create("https://a.example.com/h", ["*"], None, False)["subscription_id"]
+    policy = EndpointPolicy(failures=100, disable_after=timedelta(days=5))
+    failed = Finished(str(uuid.uuid4()), True, {}, sub, False)
+    start = datetime.now(UTC)
+    assert queue.finish([failed], start, policy) == []
+    assert queue.finish([failed], start + timedelta(days=4), policy) == []
+    assert queue.finish([failed], start + timedelta(days=5), policy) == [sub]
+    # Once: a later failure of an attempt that was in flight disables nothing more.
+    assert queue.finish([failed], start + timedelta(days=6), policy) == []
+    disabled = subs.get(sub)
+    assert disabled is not None and disabled["enabled"] is False
+    [event] = [e for e in events(store) if e["type"] == "subscription.disabled"]
+    assert event["body"]["data"]["subscription_id"] == sub
+    [row] = AuditLog(store).list(actor="system")
+    assert (row["route"], row["target"]) == ("subscription.disabled", sub)
+    # Enabled again by an admin: its failures are forgiven, its breaker closed.
+    subs.update(sub, enabled=True)
+    assert health(subs, sub) == ("closed", 0, None, None)
+
+
+def health(subs: SubscriptionStore, subscription_id: str) -> tuple[object, ...]:
+    row = subs.get(subscription_id)
+    assert row is not None
+    keys = ("breaker_state", "consecutive_failures", "failing_since", "breaker_until")
+    return tuple(row[key] for key in keys)
 
 
 def test_erasure_removes_the_events_out_about_the_customer_and_their_deliveries(

@@ -34,6 +34,8 @@ data.table(
     },
 )
 st.caption(
+    "An `open` breaker holds a failing receiver's deliveries back until its cool-down ends, "
+    "then lets one probe through; a receiver failing for days is disabled. "
     "Dead-lettered deliveries are sent again by `POST /api/subscriptions/{id}/replay`; "
     "the log of one subscription is `GET /api/subscriptions/{id}/deliveries`."
 )

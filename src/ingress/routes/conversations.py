@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Annotated, Any
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from ingress.auth import Agent, Permission, require
-from ingress.deps import TemporalDep
+from ingress.deps import ClockDep, StoreDep, TemporalDep
 from switchboard.contract import (
     ASSIGN,
     INVALID_ACTION,
@@ -21,13 +21,16 @@ from switchboard.contract import (
     REPLY_FAILED,
     RESOLVE,
     AssignInput,
+    Channel,
     ConversationState,
     ReopenInput,
     ReplyInput,
+    ReplyTemplate,
     ResolveInput,
     conversation_workflow_id,
 )
-from switchboard.store import ConversationStore
+from switchboard.replies import no_address, reply_address, window_closed, window_open
+from switchboard.store import ConversationStore, Store
 
 router = APIRouter(prefix="/api/conversations", tags=["conversations"])
 READ = [Depends(require(Permission.READ))]
@@ -77,8 +80,30 @@ class AssignBody(BaseModel):
     )
 
 
+class TemplateBody(BaseModel):
+    content_sid: str = Field(
+        pattern=r"^HX[0-9a-fA-F]{32}$", description="the approved template's Content SID"
+    )
+    variables: dict[str, Annotated[str, Field(max_length=1024)]] = Field(
+        default_factory=dict, max_length=100, description='placeholder values: {"1": "Amelia"}'
+    )
+
+
 class ReplyBody(BaseModel):
-    text: str = Field(min_length=1, max_length=1600)
+    text: str | None = Field(default=None, min_length=1, max_length=1600)
+    channel: Literal["sms", "whatsapp", "email"] | None = Field(
+        default=None, description="default: the channel of the customer's latest message"
+    )
+    template: TemplateBody | None = Field(
+        default=None,
+        description="a WhatsApp template instead of text (outside WhatsApp's 24-hour window)",
+    )
+
+    @model_validator(mode="after")
+    def _text_or_template(self) -> ReplyBody:
+        if (self.text is None) == (self.template is None):
+            raise ValueError("give exactly one of text or template")
+        return self
 
 
 class ResolveBody(BaseModel):
@@ -119,7 +144,8 @@ async def _act(
     found = conversations.get(conversation_id)
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "unknown conversation")
-    handle = temporal.get_workflow_handle(conversation_workflow_id(found["customer_id"]))
+    # After a merge, a conversation may be held by the merged customer's workflow.
+    handle = temporal.get_workflow_handle(conversation_workflow_id(found["workflow_customer_id"]))
     try:
         state: ConversationState = await handle.execute_update(
             update, arg, result_type=ConversationState, rpc_timeout=timedelta(seconds=30)
@@ -161,18 +187,68 @@ async def assign(
 @router.post(
     "/{conversation_id}/reply",
     response_model=ConversationDetail,
-    responses={502: {"description": "the provider did not take the message; the reason says why"}},
+    responses={
+        409: {
+            "description": "the conversation does not take this reply: not open, nobody to "
+            "answer (a withheld caller), or outside WhatsApp's 24-hour window"
+        },
+        502: {"description": "the provider did not take the message; the reason says why"},
+    },
 )
 async def reply(
     conversation_id: str,
     body: ReplyBody,
     conversations: ConversationsDep,
+    store: StoreDep,
     temporal: TemporalDep,
+    clock: ClockDep,
     caller: Agent,
 ) -> ConversationDetail:
-    """Reply to the customer on the channel they last wrote on (SMS for calls)."""
-    update = ReplyInput(body.text, actor=caller.actor)
+    """Reply to the customer on the channel named, else the one they last wrote on (SMS for
+    calls). A free-form WhatsApp message more than 24 hours after the customer's last one is
+    409: WhatsApp takes only an approved template then."""
+    found = conversations.get(conversation_id)
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "unknown conversation")
+    now = datetime.fromtimestamp(clock(), UTC)
+    channel = _checked_channel(store, found["customer_id"], body, now)
+    template = (
+        None
+        if body.template is None
+        else ReplyTemplate(body.template.content_sid, dict(body.template.variables))
+    )
+    update = ReplyInput(body.text or "", actor=caller.actor, channel=channel, template=template)
     return await _act(conversations, temporal, conversation_id, REPLY, update)
+
+
+def _checked_channel(
+    store: Store, customer_id: str, body: ReplyBody, now: datetime
+) -> Channel | None:
+    """The channel the reply goes out on, or 409 with the reason it cannot.
+
+    The one named, else the customer's latest message's (the store's: fresher than the
+    conversation's own record of it). For a customer who never wrote (None unless named) and
+    for push, the conversation decides, and refuses push with its reason.
+    """
+    last = store.last_inbound(customer_id)
+    named = Channel(body.channel) if body.channel else None
+    if last is None:
+        return named
+    channel = named or last.channel
+    if channel is Channel.PUSH:
+        return channel
+    customer = store.get_customer(customer_id) or {"identities": []}
+    identities = [(i["kind"], i["value"]) for i in customer["identities"]]
+    if reply_address(channel, last.from_address, identities) is None:
+        raise HTTPException(status.HTTP_409_CONFLICT, no_address(channel))
+    if body.template is not None and channel is not Channel.WHATSAPP:
+        raise HTTPException(status.HTTP_409_CONFLICT, "templates are sent on WhatsApp only")
+    if channel is Channel.WHATSAPP and body.template is None:
+        whatsapp = store.last_inbound(customer_id, Channel.WHATSAPP)
+        last_at = whatsapp.at if whatsapp else None
+        if not window_open(last_at, now):
+            raise HTTPException(status.HTTP_409_CONFLICT, window_closed(last_at))
+    return channel
 
 
 @router.post("/{conversation_id}/resolve", response_model=ConversationDetail)

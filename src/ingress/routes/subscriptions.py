@@ -12,6 +12,7 @@ from ingress.auth import Permission, require
 from ingress.deps import SettingsDep
 from switchboard import egress
 from switchboard.contract import DeliveryStatus, EventType
+from switchboard.store.breaker import BreakerState
 from switchboard.store.subscriptions import SubscriptionStore
 
 router = APIRouter(
@@ -62,7 +63,21 @@ class Subscription(BaseModel):
     description: str | None
     include_content: bool
     enabled: bool
-    disabled_reason: str | None
+    disabled_reason: str | None = Field(
+        description="why it was disabled: by an admin (none), a 410, or days of failures"
+    )
+    breaker_state: Literal["closed", "open", "half_open"] = Field(
+        description="its receiver's circuit breaker: `open` holds deliveries back after "
+        "failures in a row, `half_open` lets one probe through after the cool-down"
+    )
+    breaker_until: datetime | None = Field(
+        description="open: the end of the cool-down; half_open: the end of the probe's lease"
+    )
+    consecutive_failures: int = Field(description="failed attempts since the last success")
+    failing_since: datetime | None = Field(
+        description="since when no attempt succeeded; disabled once this is "
+        "`SWITCHBOARD_SUBSCRIPTIONS_DISABLE_AFTER_S` old"
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -90,6 +105,10 @@ class Delivery(BaseModel):
     last_error: str | None
     response_excerpt: str | None
     next_attempt_at: datetime | None
+    held_until: datetime | None = Field(
+        description="pending, and held back by the subscription's open circuit breaker: "
+        "not sent before then"
+    )
     created_at: datetime
     delivered_at: datetime | None
 
@@ -170,8 +189,12 @@ def deliveries(
     status_: Annotated[DeliveryStatus | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[dict[str, Any]]:
-    _found(store.get(subscription_id))
-    return store.deliveries(subscription_id, status_, limit)
+    sub = _found(store.get(subscription_id))
+    held = sub["breaker_until"] if sub["breaker_state"] != BreakerState.CLOSED else None
+    return [
+        {**row, "held_until": held if row["status"] == DeliveryStatus.PENDING else None}
+        for row in store.deliveries(subscription_id, status_, limit)
+    ]
 
 
 @router.post(

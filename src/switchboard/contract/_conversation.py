@@ -169,9 +169,21 @@ class AssignInput:
 
 
 @dataclass
+class ReplyTemplate:
+    """An approved WhatsApp template: its Content SID (`HX…`) and its placeholders' values."""
+
+    content_sid: str
+    variables: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
 class ReplyInput:
     text: str
     actor: str = ""
+    # The channel to reply on; None: the channel of the customer's latest message.
+    channel: Channel | None = None
+    # Sent instead of `text` (WhatsApp, outside its 24-hour window).
+    template: ReplyTemplate | None = None
 
 
 @dataclass
@@ -195,6 +207,7 @@ class SendReplyInput:
     to_address: str
     text: str
     subject: str | None = None
+    template: ReplyTemplate | None = None
 
 
 @dataclass
@@ -243,6 +256,7 @@ __all__ = [
     "RecordConversationInput",
     "ReopenInput",
     "ReplyInput",
+    "ReplyTemplate",
     "ResolveInput",
     "SendReplyInput",
     "SendReplyResult",

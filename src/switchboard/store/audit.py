@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select
+from sqlalchemy.engine import Connection
 
 from switchboard.store.engine import write_transaction
 from switchboard.store.tables import audit_log
@@ -34,6 +35,23 @@ class AuditEntry:
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
+def insert(conn: Connection, entry: AuditEntry) -> None:
+    """Write `entry` in the caller's transaction (a change the system makes by itself is
+    recorded with it, or not at all)."""
+    conn.execute(
+        audit_log.insert().values(
+            at=entry.at,
+            actor=entry.actor,
+            role=entry.role,
+            method=entry.method,
+            route=entry.route,
+            target=entry.target,
+            status=entry.status,
+            detail=entry.detail or None,
+        )
+    )
+
+
 class AuditLog:
     """The `audit_log` table. The API records through a middleware, CLI commands directly:
     `AuditLog(store).record(AuditEntry("CLI", "erase", 0, actor="cli:root", target=id))`, or
@@ -46,18 +64,12 @@ class AuditLog:
     def record(self, entry: AuditEntry | None = None, /, **fields: Any) -> None:
         entry = entry or AuditEntry(**fields)
         with write_transaction(self.engine) as conn:
-            conn.execute(
-                audit_log.insert().values(
-                    at=entry.at,
-                    actor=entry.actor,
-                    role=entry.role,
-                    method=entry.method,
-                    route=entry.route,
-                    target=entry.target,
-                    status=entry.status,
-                    detail=entry.detail or None,
-                )
-            )
+            insert(conn, entry)
+
+    def expire(self, before: datetime) -> int:
+        """Delete the rows older than `before` (retention); how many went."""
+        with write_transaction(self.engine) as conn:
+            return int(conn.execute(delete(audit_log).where(audit_log.c.at < before)).rowcount)
 
     def list(
         self,

@@ -10,8 +10,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, and_, delete, func, select, update
+from sqlalchemy.engine import Connection
 
 from switchboard.contract import DeliveryStatus
+from switchboard.store import audit, breaker, outbound
 from switchboard.store.engine import upsert, write_transaction
 from switchboard.store.tables import deliveries, outbound_events, subscriptions
 
@@ -25,6 +27,40 @@ def new_secret() -> str:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def disable_in(
+    conn: Connection,
+    subscription_id: str,
+    reason: str,
+    now: datetime,
+    failing_since: datetime | None = None,
+) -> bool:
+    """Disable an enabled subscription on the system's own decision, in the caller's
+    transaction: `subscription.disabled` to the others and an audit row (actor `system`) go
+    with it. False if it was not enabled (already disabled, or deleted)."""
+    done = conn.execute(
+        update(subscriptions)
+        .where(subscriptions.c.subscription_id == subscription_id, subscriptions.c.enabled)
+        .values(enabled=False, disabled_reason=reason[:200], updated_at=now)
+        .returning(subscriptions.c.subscription_id)
+    ).first()
+    if done is None:
+        return False
+    outbound.subscription_disabled(conn, subscription_id, reason, now, failing_since)
+    audit.insert(
+        conn,
+        audit.AuditEntry(
+            "SYSTEM",
+            "subscription.disabled",
+            0,
+            actor="system",
+            target=subscription_id,
+            detail={"reason": reason[:200]},
+            at=now,
+        ),
+    )
+    return True
 
 
 def wants(subscription: dict[str, Any], event_type: str) -> bool:
@@ -55,6 +91,7 @@ class SubscriptionStore:
             "secret": new_secret(),
             "created_at": now,
             "updated_at": now,
+            **breaker.HEALTHY,
         }
         with write_transaction(self.engine) as conn:
             conn.execute(subscriptions.insert().values(**row))
@@ -77,9 +114,10 @@ class SubscriptionStore:
             return None if row is None else dict(row)
 
     def update(self, subscription_id: str, **changes: Any) -> dict[str, Any] | None:
-        """Change url, events or enabled; enabling again clears why it was disabled."""
+        """Change url, events or enabled; enabling again clears why it was disabled and its
+        endpoint's failures (its breaker closes)."""
         if changes.get("enabled"):
-            changes["disabled_reason"] = None
+            changes.update(disabled_reason=None, **breaker.HEALTHY)
         with write_transaction(self.engine) as conn:
             conn.execute(
                 update(subscriptions)
@@ -89,7 +127,9 @@ class SubscriptionStore:
         return self.get(subscription_id)
 
     def disable(self, subscription_id: str, reason: str) -> None:
-        self.update(subscription_id, enabled=False, disabled_reason=reason[:200])
+        """Disable it on the system's own decision (see `disable_in`)."""
+        with write_transaction(self.engine) as conn:
+            disable_in(conn, subscription_id, reason, _now())
 
     def delete(self, subscription_id: str) -> bool:
         with write_transaction(self.engine) as conn:
@@ -269,12 +309,15 @@ class SubscriptionStore:
             )
 
     def health(self) -> list[dict[str, Any]]:
-        """Per subscription: deliveries by status, the last delivery, its mean latency."""
+        """Per subscription: deliveries by status, the last delivery, its mean latency, its
+        breaker's state and why it was disabled."""
         query = (
             select(
                 subscriptions.c.subscription_id,
                 subscriptions.c.url,
                 subscriptions.c.enabled,
+                subscriptions.c.disabled_reason,
+                subscriptions.c.breaker_state,
                 deliveries.c.status,
                 func.count(deliveries.c.delivery_id).label("deliveries"),
                 func.avg(deliveries.c.last_latency_ms).label("mean_latency_ms"),
@@ -290,6 +333,8 @@ class SubscriptionStore:
                 subscriptions.c.subscription_id,
                 subscriptions.c.url,
                 subscriptions.c.enabled,
+                subscriptions.c.disabled_reason,
+                subscriptions.c.breaker_state,
                 deliveries.c.status,
             )
         )

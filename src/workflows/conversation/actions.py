@@ -57,10 +57,11 @@ class AgentActions:
 
     @workflow.update(name=REPLY)
     async def reply(self, inp: ReplyInput) -> ConversationState:
-        """Send the agent's reply on the channel the customer last wrote on."""
+        """Send the agent's reply on the channel asked for, else the one the customer last
+        wrote on. The command sequence is the same whatever the channel: no patch."""
         async with self.lock:
             state = self.conversation.state
-            channel = state.reply_channel or Channel.SMS
+            channel = inp.channel or state.reply_channel or Channel.SMS
             subject = state.reply_subject
             try:
                 sent = await workflow.execute_activity(
@@ -73,6 +74,7 @@ class AgentActions:
                         to_address=state.reply_address or "",
                         text=inp.text,
                         subject=None if subject is None else f"Re: {subject.removeprefix('Re: ')}",
+                        template=inp.template,
                     ),
                     result_type=SendReplyResult,
                     start_to_close_timeout=SEND_TIMEOUT,
@@ -90,11 +92,13 @@ class AgentActions:
     @reply.validator
     def _validate_reply(self, inp: ReplyInput) -> None:
         self.conversation.require(ConversationStatus.OPEN, "reply to")
-        if not inp.text.strip():
-            raise invalid("a reply needs text")
+        if not inp.text.strip() and inp.template is None:
+            raise invalid("a reply needs text or a template")
         state = self.conversation.state
-        if state.reply_channel is Channel.PUSH or not state.reply_address:
-            raise invalid(f"cannot reply on {state.reply_channel or 'no channel'}")
+        channel = inp.channel or state.reply_channel
+        # No address: a withheld caller, whom nobody can answer.
+        if channel is Channel.PUSH or not state.reply_address:
+            raise invalid(f"cannot reply on {channel or 'no channel'}")
 
     @workflow.update(name=RESOLVE)
     async def resolve(self, inp: ResolveInput) -> ConversationState:
