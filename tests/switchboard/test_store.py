@@ -85,10 +85,10 @@ def test_upgrading_a_store_with_data_keeps_it(tmp_path: Path) -> None:
 
 
 def test_upgrading_links_the_raw_events_and_files_already_stored(tmp_path: Path) -> None:
-    """0017 links what 0014 stored: every raw event to its interaction (a push status keyed
+    """0017 links what the revisions before it stored: every raw event to its interaction (a push status keyed
     by its webhook-id, a status callback, a purged one by its key), every file in `media`."""
     store = Store.from_url(f"sqlite:///{tmp_path / 'old.db'}")
-    command.upgrade(alembic_config(store.engine), "0014")
+    command.upgrade(alembic_config(store.engine), "0016")
     at = datetime(2026, 12, 1, 9, tzinfo=UTC)
     customer = str(uuid.uuid4())
     sms, sms_event = sms_interaction(customer, "+14155550123", at, body="see photo")
@@ -140,7 +140,10 @@ def test_upgrading_links_the_raw_events_and_files_already_stored(tmp_path: Path)
         push.raw_fields("msg_webhook1", "1764000000", body),
     )
     with store.engine.begin() as conn:
-        conn.execute(text("INSERT INTO customers VALUES (:c, :at)"), {"c": customer, "at": at})
+        conn.execute(
+            text("INSERT INTO customers (customer_id, created_at) VALUES (:c, :at)"),
+            {"c": customer, "at": at},
+        )
         for interaction in (sms, email, notification):
             conn.execute(interactions.insert().values(**interaction_row(interaction, at)))
         for raw in (sms_event, status, purged, email_event, push_event):
