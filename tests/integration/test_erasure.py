@@ -292,7 +292,7 @@ async def test_every_kind_of_event_is_erased_by_its_links_and_stays_erased(
 ) -> None:
     phone, email = random_phone(), f"erased-{secrets.token_hex(4)}@example.com"
     user = f"user-{secrets.token_hex(6)}"
-    texts = {f"text {n}": f"secret-{n}-{secrets.token_hex(6)}" for n in range(6)}
+    texts = {f"text {n}": f"secret-{n}-{secrets.token_hex(6)}" for n in range(7)}
     ip = f"198.51.100.{secrets.randbelow(250) + 1}"
     image, recording = media_path(twilio_sid("MM")), recording_path()
     files = {
@@ -410,9 +410,25 @@ async def test_every_kind_of_event_is_erased_by_its_links_and_stays_erased(
         for workflow_id in delivery.workflow_ids:
             await settle(client, workflow_id)
 
+    # Another number of theirs was a customer of its own until an agent merged it into them:
+    # erased with them, its id and its conversation's history too.
+    other_phone, other_sid = random_phone(), twilio_sid("SM")
+    deliveries.append(
+        twilio_delivery(
+            SMS_PATH, sms_fields(other_sid, other_phone, "+14155550100", texts["text 6"]), other_sid
+        )
+    )
+    await deliver(http, deliveries[-1])
+    await threaded_conversation(client, store, "twilio", other_sid)
+    other_id = (await interaction_result(client, "twilio", other_sid)).customer_id
+    merged = await http.post(
+        f"/api/customers/{customer_id}/merge", json={"from": other_id}, headers=auth
+    )
+    assert merged.status_code == 200, merged.text
+
     # All of it is the one customer's; the Twilio files were copied, the poison one failed.
     timeline = (await http.get(f"/api/customers/{customer_id}/interactions", headers=auth)).json()
-    assert len(timeline["items"]) == 8, [i["channel"] for i in timeline["items"]]
+    assert len(timeline["items"]) == 9, [i["channel"] for i in timeline["items"]]
     refuses_nul = store.engine.dialect.name == "postgresql"
     assert sum(i["status"] == "failed" for i in timeline["items"]) == int(refuses_nul)
     assert any(r.method == "GET" and r.path == recording for r in twilio.requests)
@@ -424,6 +440,8 @@ async def test_every_kind_of_event_is_erased_by_its_links_and_stays_erased(
         "email": email,
         "push user": user,
         "customer id": customer_id,
+        "merged phone": other_phone,
+        "merged customer id": other_id,
         "client ip": ip,
         **texts,
     }
@@ -434,14 +452,15 @@ async def test_every_kind_of_event_is_erased_by_its_links_and_stays_erased(
     counts = erased.json()
     assert counts["provider_files_deleted"] == 2 and counts["provider_files_not_deleted"] == 0
     assert twilio.deleted() >= {image, recording}
-    assert counts["raw_events"] == 10, counts  # every webhook but the two linkings
+    assert counts["raw_events"] == 11, counts  # every webhook but the two linkings
 
     # The next export rewrites every partition they were in.
     exports = ExportActivities(store, root, Privacy(KEY), routing.load().hours)
     ActivityEnvironment().run(exports.publish, PublishInput(exports.stage()))
     # Temporal keeps no history of theirs: not the failed one, not the events about them, not
     # their conversation (deleted at once; visibility follows in seconds).
-    ids = [i for d in deliveries for i in d.workflow_ids] + [f"conversation:{customer_id}"]
+    ids = [i for d in deliveries for i in d.workflow_ids]
+    ids += [f"conversation:{customer_id}", f"conversation:{other_id}"]
     for workflow_id in ids:
         assert await history_gone(client, workflow_id), workflow_id
 
@@ -469,8 +488,9 @@ async def test_every_kind_of_event_is_erased_by_its_links_and_stays_erased(
             await client.get_workflow_handle(workflow_id).describe()
         assert info.value.status == RPCStatusCode.NOT_FOUND, workflow_id
 
-    # Byte by byte: no row (the audit log keeps whom an erasure erased), blob or export file.
-    spare = {"audit_log": {"customer id"}}
+    # Byte by byte: no row (the audit log keeps the ids whom an erasure and a merge concerned),
+    # blob or export file.
+    spare = {"audit_log": {"customer id", "merged customer id"}}
     assert rows_holding(store, needles, spare) == []
     assert not any(p.is_file() for p in blobs.rglob("*"))
     file_needles = {k: v.encode() for k, v in needles.items()} | files
