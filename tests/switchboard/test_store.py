@@ -85,8 +85,9 @@ def test_upgrading_a_store_with_data_keeps_it(tmp_path: Path) -> None:
 
 
 def test_upgrading_links_the_raw_events_and_files_already_stored(tmp_path: Path) -> None:
-    """0017 links what the revisions before it stored: every raw event to its interaction (a push status keyed
-    by its webhook-id, a status callback, a purged one by its key), every file in `media`."""
+    """0017 links what the revisions before it stored: every raw event to its interaction (a
+    push status keyed by its webhook-id, a status callback, a purged one by its key), every file
+    in `media`."""
     store = Store.from_url(f"sqlite:///{tmp_path / 'old.db'}")
     command.upgrade(alembic_config(store.engine), "0016")
     at = datetime(2026, 12, 1, 9, tzinfo=UTC)
