@@ -87,7 +87,7 @@ def stage(
 
     staging = new_staging(root, empty=full)
     staged = Staged(path=staging, watermark=high, changed=True)
-    record = partial(_interaction_record, privacy=privacy, rates=rates)
+    record = interaction_record(privacy, rates)
     _stage_interactions(engine, staging, record, previous, rewrites.partitions, staged)
     _stage_events(engine, staging, previous, rewrites.days.get(EVENTS_DATASET, set()), staged)
     counts.stage_raw_counts(
@@ -122,13 +122,8 @@ def _stage_interactions(
     changed: dict[tuple[date, str], list[dict[str, Any]]] = defaultdict(list)
     # The first export builds every partition from the store, one at a time.
     if previous.interactions_updated_at is not None:
-        query = select(interactions).where(
-            interactions.c.updated_at > previous.interactions_updated_at
-        )
-        with engine.connect() as conn:
-            for row in conn.execute(query).mappings():
-                key = (row["occurred_at"].date(), row["channel"])
-                changed[key].append(record(row))
+        for channel, row in changed_interactions(engine, record, previous.interactions_updated_at):
+            changed[(row["occurred_at"].date(), channel)].append(row)
     ids = [r["interaction_id"] for rows in changed.values() for r in rows]
     store_counts = _interaction_counts(engine)
     file_counts = {
@@ -308,6 +303,23 @@ def _oldest_open_transaction(conn: Connection) -> datetime | None:
     return started
 
 
+def interaction_record(privacy: Privacy, rates: RateCard | None = None) -> Record:
+    """An interaction row of the store as the export writes it."""
+    return partial(_interaction_record, privacy=privacy, rates=rates)
+
+
+def changed_interactions(
+    engine: Engine, record: Record, after: datetime | None
+) -> list[tuple[str, dict[str, Any]]]:
+    """Each interaction the store changed after `after` (None: every one), with its channel,
+    as `record` writes it: what the next export will add to the published one."""
+    query = select(interactions)
+    if after is not None:
+        query = query.where(interactions.c.updated_at > after)
+    with engine.connect() as conn:
+        return [(row["channel"], record(row)) for row in conn.execute(query).mappings()]
+
+
 def _interaction_record(row: Any, privacy: Privacy, rates: RateCard | None) -> dict[str, Any]:
     content = row["content"] or {}
     latency = (row["persisted_at"] - row["received_at"]).total_seconds() * 1000
@@ -331,5 +343,6 @@ def _interaction_record(row: Any, privacy: Privacy, rates: RateCard | None) -> d
         "text": privacy.text(content.get("text") or content.get("transcript")),
         "subject": privacy.text(content.get("subject")),
         "has_media": bool(content.get("media")),
+        "identity_verified": bool(row["identity_verified"]),
         "cost": interaction_cost(rates, row["channel"], row["direction"], content),
     }
