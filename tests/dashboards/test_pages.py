@@ -171,7 +171,7 @@ def test_resolution_shows_the_scenario_s_hand_computed_figures(
     assert shown["Time in queue (mean)"] == "9h 29m"  # 238,980 s / 7 = 34,140 s
     assert shown["Handle time (mean)"] == "1d 3h"  # 685,920 s / 7 = 97,989 s
     assert shown["CSAT (mean of 5)"] == "4.50" and shown["Transfers"] == "1"
-    by_disposition = app.dataframe[2].value.set_index("disposition")
+    by_disposition = app.dataframe[3].value.set_index("disposition")
     assert by_disposition.loc["answered"].csat_mean == 4.0  # c1
     assert by_disposition.loc["refund_issued"].handle_time == "50m 0s"  # c6
     by_agent = app.dataframe[1].value.set_index("agent")
@@ -401,7 +401,8 @@ def test_every_table_can_be_downloaded_as_csv(dashboard_env: Path, page: str) ->
 
 
 def test_the_timeline_opens_on_the_customer_a_link_names(dashboard_env: Path) -> None:
-    listed = run("resolution.py").dataframe[2].value  # every conversation, newest first
+    # The drill-down's list (every conversation, newest first): the table with their channels.
+    listed = next(d.value for d in run("resolution.py").dataframe if "channels" in d.value)
     ana = listed[listed.channels == "sms"].customer.iloc[-1]
     app = AppTest.from_file(str(PAGES / "timeline.py"), default_timeout=60)
     app.query_params["customer"] = ana

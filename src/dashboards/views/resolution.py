@@ -175,15 +175,6 @@ def resolution() -> None:
     by_agent = by(data.resolution(snapshot, f, "agent"), "agent")
     grouped_table(by_agent, "agent", "Resolution by agent")
 
-    st.subheader("By disposition")
-    st.caption("The disposition of the agent's last resolution (none: not given, or not resolved).")
-    data.table(
-        by(data.resolution(snapshot, f, "disposition"), "disposition"),
-        "Resolution by disposition",
-        hide_index=True,
-        column_config=RATES,
-    )
-
     where, params = f.where("opened_at")
     daily = data.query(
         snapshot,
@@ -224,6 +215,15 @@ def resolution() -> None:
             "workflow": st.column_config.LinkColumn("Temporal UI", display_text="workflow"),
             "opened": st.column_config.DatetimeColumn("opened", format="YYYY-MM-DD HH:mm"),
         },
+    )
+
+    st.subheader("By disposition")
+    st.caption("The disposition of the agent's last resolution (none: not given, or not resolved).")
+    data.table(
+        by(data.resolution(snapshot, f, "disposition"), "disposition"),
+        "Resolution by disposition",
+        hide_index=True,
+        column_config=RATES,
     )
 
 
