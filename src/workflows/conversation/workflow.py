@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 
 from temporalio import workflow
+from temporalio.common import VersioningBehavior
 
 with workflow.unsafe.imports_passed_through():
     from switchboard import search_attributes as sa
@@ -42,7 +43,7 @@ from workflows.policies import STORE_RETRY, STORE_TIMEOUT
 
 
 # Not sandboxed, as InteractionWorkflow (see there): it handles a signal per message.
-@workflow.defn(sandboxed=False)
+@workflow.defn(sandboxed=False, versioning_behavior=VersioningBehavior.AUTO_UPGRADE)
 class ConversationWorkflow(AgentActions):
     @workflow.init
     def __init__(self, inp: ConversationInput) -> None:
@@ -57,6 +58,9 @@ class ConversationWorkflow(AgentActions):
         self.deadline = timers.Deadline()
         self.one_patch: bool | None = None
         self.facts_from_store = False
+        # The release this run started on (Worker Versioning; deterministic: replay reads it
+        # from the history).
+        self.started_on = workflow.info().get_current_deployment_version()
 
     @workflow.run
     async def run(self, inp: ConversationInput) -> None:
@@ -68,7 +72,10 @@ class ConversationWorkflow(AgentActions):
             # Checked after threading: signals lengthen the history without waking the loop
             # again once threaded.
             policy = conversation.policy
-            if workflow.info().get_current_history_length() > policy.max_history_events:
+            if (
+                workflow.info().get_current_history_length() > policy.max_history_events
+                or self._moved()
+            ):
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 # Signals that came while the updates finished go with this run, not the next.
                 await self._thread_arrived()
@@ -88,6 +95,13 @@ class ConversationWorkflow(AgentActions):
                 async with self.lock:
                     if timers.apply_due(conversation, workflow.now()):
                         await self._record()
+
+    def _moved(self) -> bool:
+        """Whether this run is on another release than it started on: it continues as new
+        there, so a patch need only live as long as one run of the release before it
+        (`workflows.patches`). AUTO_UPGRADE: the next task after a release runs on the new
+        version's workers, replaying this run's history with the patches."""
+        return workflow.info().get_current_deployment_version() != self.started_on
 
     def _current(self) -> bool:
         """Whether this run started on the current code (`CONVERSATION_ONE_PATCH`).
