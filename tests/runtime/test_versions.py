@@ -21,11 +21,17 @@ from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
 
 from runtime import versions
 from runtime.worker import WORKFLOWS, build_worker
-from switchboard.contract import InteractionInput, InteractionResult
+from switchboard.contract import (
+    InteractionInput,
+    InteractionResult,
+    conversation_workflow_id,
+    interaction_workflow_id,
+)
 from switchboard.store import Store
-from tests.support.builders import voice_input
+from tests.support.builders import random_phone, sms_input, voice_input
+from tests.support.pipeline import threaded_conversation
 from tests.support.settings import timeless_rules
-from workflows import InteractionWorkflow
+from workflows import ConversationWorkflow, InteractionWorkflow
 
 RELEASE_MEMO = "release"
 
@@ -224,3 +230,56 @@ async def test_a_rolling_release_drains_the_old_workers(
         versions.Status.WORKER_DEPLOYMENT_VERSION_STATUS_DRAINING,
         versions.Status.WORKER_DEPLOYMENT_VERSION_STATUS_DRAINED,
     )
+
+
+async def sms_threaded(
+    client: Client, store: Store, task_queue: str, sender: str
+) -> tuple[str, str]:
+    """(its customer, its conversation) of an SMS run through the pipeline."""
+    inp = sms_input(sender=sender, body="where is my parcel")
+    result = await client.execute_workflow(
+        InteractionWorkflow.run,
+        inp,
+        id=interaction_workflow_id(inp.raw.provider, inp.raw.event_key),
+        task_queue=task_queue,
+    )
+    conversation_id = await threaded_conversation(
+        client, store, inp.raw.provider, inp.raw.event_key
+    )
+    return result.customer_id, conversation_id
+
+
+async def test_a_conversation_continues_as_new_on_the_new_version_with_its_state(
+    client: Client, store: Store, task_queue: str
+) -> None:
+    n, n1 = two_versions()
+    sender = random_phone()
+    async with worker_of(client, store, task_queue, n):
+        await versions.promote(client, n, WORKFLOWS, [task_queue])
+        customer_id, conversation_id = await sms_threaded(client, store, task_queue, sender)
+        handle = client.get_workflow_handle_for(
+            ConversationWorkflow.run, conversation_workflow_id(customer_id)
+        )
+        before = await handle.query(ConversationWorkflow.current)
+        first_run = (await handle.describe()).run_id
+    async with worker_of(client, store, task_queue, n1):
+        await versions.promote(client, n1, WORKFLOWS, [task_queue])
+        again = await sms_threaded(client, store, task_queue, sender)
+        assert again == (customer_id, conversation_id)
+        after = await handle.query(ConversationWorkflow.current)
+        described = await handle.describe()
+    # A new run, on N+1, with the clocks, the SLA state and the events of the old one.
+    assert described.run_id != first_run
+    assert (
+        described.raw_description.workflow_execution_info.versioning_info.deployment_version.build_id
+        == "n-plus-1"
+    )
+    assert after.conversation_id == conversation_id and after.interaction_count == 2
+    assert (after.opened_at, after.first_response_due_at, after.sla, after.resolution_due_at) == (
+        before.opened_at,
+        before.first_response_due_at,
+        before.sla,
+        before.resolution_due_at,
+    )
+    assert after.resolution_used_s >= before.resolution_used_s
+    assert after.event_count > before.event_count
