@@ -11,6 +11,7 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -24,16 +25,39 @@ from runtime.worker import WORKFLOWS, build_worker
 from switchboard.contract import (
     InteractionInput,
     InteractionResult,
+    Provider,
+    RawEvent,
     conversation_workflow_id,
     interaction_workflow_id,
 )
+from switchboard.providers import PARSERS
 from switchboard.store import Store
-from tests.support.builders import random_phone, sms_input, voice_input
+from tests.support.builders import random_phone, sms_input
+from tests.support.fixtures import FIXTURE_PUBLIC_URL, load_fixture
 from tests.support.pipeline import threaded_conversation
 from tests.support.settings import timeless_rules
 from workflows import ConversationWorkflow, InteractionWorkflow
 
 RELEASE_MEMO = "release"
+VOICE = load_fixture("twilio_voice.json")
+
+
+def voice_input(kind: str, fixture: str, ids: dict[str, str], wait_s: float) -> InteractionInput:
+    """A Twilio voice webhook (`kind`) of the recorded fixture, for this call and recording;
+    a recording callback for a call not stored yet waits for it `wait_s`."""
+    fields = list((VOICE[fixture]["params"] | ids).items())
+    received_at = datetime.now(UTC)
+    event = PARSERS[(Provider.TWILIO, kind)](fields, received_at)
+    raw = RawEvent(
+        provider=Provider.TWILIO,
+        kind=kind,
+        event_key=event.event_key,
+        received_at=received_at,
+        url=FIXTURE_PUBLIC_URL + "/webhooks/twilio/voice",
+        content_type="application/x-www-form-urlencoded",
+        fields=fields,
+    )
+    return InteractionInput(raw=raw, orphan_wait_s=wait_s)
 
 
 # Version N+1's change: a step after the run (the in-flight runs have not reached it, so their

@@ -29,13 +29,11 @@ from switchboard.contract import (
     Route,
     Status,
 )
-from switchboard.providers import PARSERS
 from switchboard.store import Store
 from tests.support.fixtures import FIXTURE_PUBLIC_URL, FIXTURE_TOKEN, load_fixture
 
 SMS_PATH = "/webhooks/twilio/sms"
 STATUS_CALLBACKS = load_fixture("twilio_message_status_callbacks.json")
-VOICE = load_fixture("twilio_voice.json")
 
 
 def sms_raw(
@@ -164,21 +162,3 @@ def outbound_sms(store: Store, delivery_status: str) -> CustomerInteraction:
         route=Route(queue="messaging", priority=2),
         delivery_status=delivery_status,
     )
-
-
-def voice_input(kind: str, fixture: str, ids: dict[str, str], wait_s: float) -> InteractionInput:
-    """A Twilio voice webhook (`kind`) of the recorded fixture, for this call and recording;
-    a callback for a call not stored yet waits for it `wait_s`."""
-    fields = list((VOICE[fixture]["params"] | ids).items())
-    received_at = datetime.now(UTC)
-    event = PARSERS[(Provider.TWILIO, kind)](fields, received_at)
-    raw = RawEvent(
-        provider=Provider.TWILIO,
-        kind=kind,
-        event_key=event.event_key,
-        received_at=received_at,
-        url=FIXTURE_PUBLIC_URL + "/webhooks/twilio/voice",
-        content_type="application/x-www-form-urlencoded",
-        fields=fields,
-    )
-    return InteractionInput(raw=raw, orphan_wait_s=wait_s)

@@ -63,6 +63,7 @@ from switchboard.contract import (
     InteractionInput,
     InteractionRef,
     Provider,
+    RawEvent,
     ReopenInput,
     ReplyInput,
     ResolveInput,
@@ -71,9 +72,10 @@ from switchboard.contract import (
     Status,
     conversation_workflow_id,
 )
+from switchboard.providers import PARSERS
 from switchboard.store import Store
-from tests.support.builders import sms_input, sms_raw, voice_input
-from tests.support.fixtures import FIXTURE_TOKEN, load_fixture
+from tests.support.builders import sms_input, sms_raw
+from tests.support.fixtures import FIXTURE_PUBLIC_URL, FIXTURE_TOKEN, load_fixture
 from tests.support.keys import DATA_CONVERTER
 from tests.support.provider_double import INVALID_NUMBER, provider_double
 from workflows import ConversationWorkflow, ExportWorkflow, InteractionWorkflow, RetentionWorkflow
@@ -115,12 +117,29 @@ async def _interaction(client: Client, name: str, inp: InteractionInput) -> str 
     return customer_id
 
 
+def _voice_input(kind: str, fixture: str, ids: dict[str, str], wait_s: float) -> InteractionInput:
+    """A Twilio voice webhook (`kind`) of the recorded fixture, for this call and recording."""
+    fields = list((VOICE[fixture]["params"] | ids).items())
+    received_at = datetime.now(UTC)
+    event = PARSERS[(Provider.TWILIO, kind)](fields, received_at)
+    raw = RawEvent(
+        provider=Provider.TWILIO,
+        kind=kind,
+        event_key=event.event_key,
+        received_at=received_at,
+        url=FIXTURE_PUBLIC_URL + "/webhooks/twilio/voice",
+        content_type="application/x-www-form-urlencoded",
+        fields=fields,
+    )
+    return InteractionInput(raw=raw, orphan_wait_s=wait_s)
+
+
 async def _orphan_callbacks(client: Client, tag: str) -> None:
     """A recording for a call never seen, kept as orphaned after its wait (`orphan-callback-
     wait`); and one whose call is stored while it waits, merged into it."""
     for name, call_arrives in (("orphaned", False), ("merged_after_wait", True)):
         ids = {"CallSid": "CA" + uuid.uuid4().hex, "RecordingSid": "RE" + uuid.uuid4().hex}
-        recording = voice_input("voice_recording", "recording_status_completed", ids, 3)
+        recording = _voice_input("voice_recording", "recording_status_completed", ids, 3)
         handle = await client.start_workflow(
             InteractionWorkflow.run,
             recording,
@@ -129,7 +148,7 @@ async def _orphan_callbacks(client: Client, tag: str) -> None:
         )
         if call_arrives:
             await asyncio.sleep(1.5)  # it has waited on a timer at least once
-            call = voice_input("voice", "inbound_call", ids, 3)
+            call = _voice_input("voice", "inbound_call", ids, 3)
             await client.execute_workflow(
                 InteractionWorkflow.run,
                 call,
