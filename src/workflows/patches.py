@@ -69,6 +69,9 @@ class Patch:
     step: Literal["patched", "deprecated"]
     # The condition for the next step.
     retire_when: str
+    # The recorded histories (`tests/workflows/histories/<name>.json`) of the path this patch
+    # opened: they replay in every test run and go with the path.
+    histories: tuple[str, ...] = ()
 
 
 # --- InteractionWorkflow ---------------------------------------------------------------------
@@ -94,6 +97,13 @@ LOCAL_STORE_STEPS = Patch(
     "regular activities, an upsert after dedupe and another after route.",
     step="deprecated",
     retire_when="Deleted with the old branch of ONE_WORKFLOW_TASK, under which it is asked.",
+    histories=(
+        "interaction_sms_malformed",
+        "interaction_sms_malformed_by_update",
+        "interaction_sms_malformed_by_signal",
+        "interaction_sms_by_update",
+        "interaction_sms_again_by_update",
+    ),
 )
 
 ONE_WORKFLOW_TASK = Patch(
@@ -111,13 +121,26 @@ ONE_WORKFLOW_TASK = Patch(
     "under it, the `hand_off` activity and the `interaction_*_by_update` histories; the "
     "conversation's `add_interaction` update goes once no running conversation run has "
     "received one.",
+    histories=(
+        "interaction_sms_by_signal",
+        "interaction_sms_again_by_signal",
+        "interaction_sms_one_patch",
+        "interaction_sms_again_one_patch",
+        "interaction_sms_malformed_one_patch",
+        "interaction_sms_encrypted",
+        "interaction_sms_again_encrypted",
+        "interaction_sms_malformed_encrypted",
+        "interaction_sms_facts_from_store",
+        "interaction_sms_again_facts_from_store",
+        "interaction_sms_malformed_facts_from_store",
+    ),
 )
 
 ORPHAN_CALLBACK_WAIT = Patch(
     id="orphan-callback-wait",
     workflow="InteractionWorkflow",
     introduced=date(2026, 12, 1),
-    commit="h-uptime (issue 19)",
+    commit="558a2b7",
     changed="A callback that names no customer (a recording, a transcription) for an "
     "interaction not stored yet waits on timers at most `InteractionInput.orphan_wait_s` "
     "(SWITCHBOARD_ORPHAN_CALLBACK_WAIT_S, default 24 h), then is archived as orphaned and the "
@@ -127,13 +150,17 @@ ORPHAN_CALLBACK_WAIT = Patch(
     retire_when="No InteractionWorkflow started before this patch's release is still waiting "
     "for its interaction (count Running ones started before the release): then the old branch "
     "(the retry for ever) goes and the call becomes deprecate_patch.",
+    histories=(
+        "interaction_recording_orphaned_orphan_wait",
+        "interaction_recording_merged_after_wait_orphan_wait",
+    ),
 )
 
 INTERACTION_LIFECYCLE = Patch(
     id="interaction-lifecycle",
     workflow="InteractionWorkflow",
     introduced=date(2026, 12, 1),
-    commit="h-lifecycle (issue 20)",
+    commit="ab5e770",
     changed="A new inbound interaction is stored `processing` (its conversation completes it), "
     "no longer `completed` at once; a store step the store refuses for good "
     "(UnstorableInteraction) fails the workflow as `failed`, the interaction kept as a "
@@ -143,6 +170,11 @@ INTERACTION_LIFECYCLE = Patch(
     retire_when="No InteractionWorkflow started before this patch's release is running (they "
     "last seconds, or retry while the store is down): then ONE_WORKFLOW_TASK's branch without "
     "the life cycle goes, and this call becomes deprecate_patch.",
+    histories=(
+        "interaction_sms_sla_policies",
+        "interaction_sms_again_sla_policies",
+        "interaction_sms_malformed_sla_policies",
+    ),
 )
 
 # --- ConversationWorkflow --------------------------------------------------------------------
@@ -156,6 +188,7 @@ RECORD_CONVERSATION_LOCALLY = Patch(
     "hand-offs held every regular activity slot, so the recording they waited for never ran.",
     step="deprecated",
     retire_when="Deleted with the old branch of CONVERSATION_ONE_PATCH, under which it is asked.",
+    histories=("conversation_by_update",),
 )
 
 UPSERT_CHANGED_ATTRIBUTES = Patch(
@@ -178,6 +211,7 @@ KEEP_EARLIER_TIMER = Patch(
     "one; before, every interaction cancelled and restarted it (two history events each).",
     step="deprecated",
     retire_when="Deleted with the old branch of CONVERSATION_ONE_PATCH, under which it is asked.",
+    histories=("conversation_by_signal",),
 )
 
 CONVERSATION_ONE_PATCH = Patch(
@@ -191,13 +225,18 @@ CONVERSATION_ONE_PATCH = Patch(
     retire_when="No ConversationWorkflow run started before this patch's release (the version "
     "after 3a52218) is running: a conversation runs until it continues as new, so count them. "
     "Then the three patches asked under it go, with the `conversation_by_*` histories.",
+    histories=(
+        "conversation_one_patch",
+        "conversation_actions_one_patch",
+        "conversation_encrypted",
+    ),
 )
 
 CONVERSATION_FACTS_FROM_STORE = Patch(
     id="conversation-facts-from-store",
     workflow="ConversationWorkflow",
     introduced=date(2026, 12, 1),
-    commit="h-privacy (issue 18)",
+    commit="f9cb246",
     changed="A signalled interaction's customer, channel and address are read from the store "
     "(local activity `load_interactions`), never from the signal; another customer's is "
     "ignored. New runs ask this patch alone: it stands for CONVERSATION_ONE_PATCH's path plus "
@@ -205,13 +244,14 @@ CONVERSATION_FACTS_FROM_STORE = Patch(
     step="patched",
     retire_when="No ConversationWorkflow run started before this patch's release is running; "
     "then CONVERSATION_ONE_PATCH's branch without the read goes.",
+    histories=("conversation_facts_from_store",),
 )
 
 CONVERSATION_SLA_POLICIES = Patch(
     id="conversation-sla-policies",
     workflow="ConversationWorkflow",
     introduced=date(2026, 12, 1),
-    commit="h-sla (issue 20)",
+    commit="c6172e1",
     changed="A new conversation takes its route's SLA policy: next-response and resolution "
     "targets on the business-hours calendar, each a timer and an `sla_breached` event naming "
     "the target; the resolution clock pauses while the conversation waits on the customer. "
@@ -220,7 +260,14 @@ CONVERSATION_SLA_POLICIES = Patch(
     step="patched",
     retire_when="No ConversationWorkflow run started before this patch's release is running; "
     "then CONVERSATION_FACTS_FROM_STORE's path without the policies goes.",
+    histories=("conversation_sla_policies", "conversation_actions_sla_policies"),
 )
+
+# --- Recorded histories of workflows with no patch --------------------------------------------
+
+# DeliveryWorkflow (pinned since Worker Versioning): its executions started before versioning
+# move to the first versioned release and replay there, until the last one ends.
+UNPATCHED_HISTORIES = ("delivery_retried_then_delivered", "delivery_dead_lettered")
 
 LEDGER = (
     CONVERSATION_HANDOFF,
