@@ -42,7 +42,11 @@ from temporalio.api.workflowservice.v1 import (
     UpdateWorkflowExecutionOptionsRequest,
 )
 from temporalio.client import Client
-from temporalio.common import PinnedVersioningOverride, WorkerDeploymentVersion
+from temporalio.common import (
+    PinnedVersioningOverride,
+    VersioningBehavior,
+    WorkerDeploymentVersion,
+)
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Replayer, WorkerDeploymentConfig
 
@@ -71,8 +75,13 @@ def release_of(settings: WorkerSettings) -> WorkerDeploymentVersion:
 
 
 def deployment_config(version: WorkerDeploymentVersion) -> WorkerDeploymentConfig:
-    """What a worker of `version` polls with (the workflows declare their behaviour)."""
-    return WorkerDeploymentConfig(version=version, use_worker_versioning=True)
+    """What a worker of `version` polls with: every workflow pinned. (Not declared on the
+    workflows: an unversioned worker, the tests', may not send a versioning behaviour.)"""
+    return WorkerDeploymentConfig(
+        version=version,
+        use_worker_versioning=True,
+        default_versioning_behavior=VersioningBehavior.PINNED,
+    )
 
 
 def label(version: WorkerDeploymentVersion) -> str:
@@ -168,6 +177,19 @@ async def in_flight_elsewhere(client: Client, version: WorkerDeploymentVersion) 
     return found
 
 
+async def unversioned(client: Client, task_queues: Sequence[str]) -> list[InFlight]:
+    """Running executions on `task_queues` that no versioned worker ran yet (started before
+    Worker Versioning): they move to the current version on their next task, and replay."""
+    queues = " OR ".join(f"TaskQueue = '{queue}'" for queue in task_queues)
+    query = (
+        f"TemporalWorkerDeploymentVersion IS NULL AND ExecutionStatus = 'Running' AND ({queues})"
+    )
+    return [
+        InFlight(execution.id, execution.run_id or "", execution.workflow_type, "unversioned")
+        async for execution in client.list_workflows(query)
+    ]
+
+
 async def _replays(
     client: Client, runs: Sequence[InFlight], workflows_: Sequence[type]
 ) -> list[str]:
@@ -207,13 +229,16 @@ async def promote(
     task_queues: Sequence[str],
 ) -> list[InFlight]:
     """`switchboard up`'s release: move the older versions' running runs here if every one
-    replays on this code, then make `version` current; the runs moved. Raises
-    `VersionRefused` (nothing moved, nothing made current) if one does not replay."""
+    replays on this code, then make `version` current; the runs moved. The unversioned runs
+    of `task_queues` (from before Worker Versioning) must replay too: they follow the current
+    version by themselves. Raises `VersionRefused` (nothing moved, nothing made current) if
+    one does not replay."""
     await wait_for_pollers(client, version, task_queues)
     runs = await in_flight_elsewhere(client, version)
-    failures = await _replays(client, runs, workflows_)
+    moving = await unversioned(client, task_queues) if task_queues else []
+    failures = await _replays(client, [*runs, *moving], workflows_)
     if failures:
-        versions = sorted({run.version for run in runs})
+        versions = sorted({run.version for run in [*runs, *moving]})
         raise VersionRefused(
             f"{len(failures)} running workflow(s) of version {', '.join(versions)} do not replay "
             f"on this release ({label(version)}); run the previous release until they end "

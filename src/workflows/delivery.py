@@ -17,7 +17,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import VersioningBehavior
 
 from workflows.policies import DELIVERY_ATTEMPT_TIMEOUT, STORE_RETRY
 
@@ -36,7 +35,7 @@ with workflow.unsafe.imports_passed_through():
 MAX_RETRY_AFTER_S = 24 * 3600.0
 
 
-@workflow.defn(sandboxed=False, versioning_behavior=VersioningBehavior.PINNED)
+@workflow.defn(sandboxed=False)
 class DeliveryWorkflow:
     @workflow.run
     async def run(self, inp: DeliveryInput) -> DeliveryResult:

@@ -7,7 +7,6 @@ refused batch as a failed `validate_export` activity with the expectations it br
 from __future__ import annotations
 
 from temporalio import workflow
-from temporalio.common import VersioningBehavior
 
 with workflow.unsafe.imports_passed_through():
     from switchboard.contract import (
@@ -23,7 +22,7 @@ with workflow.unsafe.imports_passed_through():
 from workflows.policies import ANALYTICS_RETRY, ANALYTICS_TIMEOUT
 
 
-@workflow.defn(versioning_behavior=VersioningBehavior.PINNED)
+@workflow.defn
 class ExportWorkflow:
     @workflow.run
     async def run(self, inp: ExportInput | None = None) -> ExportSummary:

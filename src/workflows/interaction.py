@@ -12,7 +12,6 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
-from temporalio.common import VersioningBehavior
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -70,7 +69,7 @@ T = TypeVar("T")
 # serialization context through `exec` of a code string; with the conversation, that was a
 # quarter of the worker's busy time (py-spy, `switchboard bench`). This module does no I/O and
 # reads no clock or randomness but Temporal's; the replay test holds it to that.
-@workflow.defn(sandboxed=False, versioning_behavior=VersioningBehavior.PINNED)
+@workflow.defn(sandboxed=False)
 class InteractionWorkflow:
     @workflow.run
     async def run(self, inp: InteractionInput) -> InteractionResult:

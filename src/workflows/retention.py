@@ -7,7 +7,6 @@ with what it purged.
 from __future__ import annotations
 
 from temporalio import workflow
-from temporalio.common import VersioningBehavior
 
 with workflow.unsafe.imports_passed_through():
     from switchboard.contract import PURGE_EXPIRED, PurgeResult
@@ -15,7 +14,7 @@ with workflow.unsafe.imports_passed_through():
 from workflows.policies import ANALYTICS_RETRY, ANALYTICS_TIMEOUT
 
 
-@workflow.defn(versioning_behavior=VersioningBehavior.PINNED)
+@workflow.defn
 class RetentionWorkflow:
     @workflow.run
     async def run(self) -> PurgeResult:

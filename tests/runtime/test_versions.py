@@ -18,7 +18,7 @@ import pytest
 from temporalio import workflow
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
-from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
+from temporalio.common import WorkerDeploymentVersion
 
 from runtime import versions
 from runtime.worker import WORKFLOWS, build_worker
@@ -34,7 +34,7 @@ from switchboard.providers import PARSERS
 from switchboard.store import Store
 from tests.support.builders import random_phone, sms_input
 from tests.support.fixtures import FIXTURE_PUBLIC_URL, load_fixture
-from tests.support.pipeline import threaded_conversation
+from tests.support.pipeline import running_worker, threaded_conversation
 from tests.support.settings import timeless_rules
 from workflows import ConversationWorkflow, InteractionWorkflow
 
@@ -62,9 +62,7 @@ def voice_input(kind: str, fixture: str, ids: dict[str, str], wait_s: float) -> 
 
 # Version N+1's change: a step after the run (the in-flight runs have not reached it, so their
 # histories replay on it).
-@workflow.defn(
-    name="InteractionWorkflow", sandboxed=False, versioning_behavior=VersioningBehavior.PINNED
-)
+@workflow.defn(name="InteractionWorkflow", sandboxed=False)
 class AfterwardsChanged(InteractionWorkflow):
     @workflow.run
     async def run(self, inp: InteractionInput) -> InteractionResult:
@@ -74,9 +72,7 @@ class AfterwardsChanged(InteractionWorkflow):
 
 
 # A change before the first step: no history of N replays on it.
-@workflow.defn(
-    name="InteractionWorkflow", sandboxed=False, versioning_behavior=VersioningBehavior.PINNED
-)
+@workflow.defn(name="InteractionWorkflow", sandboxed=False)
 class FirstStepChanged(InteractionWorkflow):
     @workflow.run
     async def run(self, inp: InteractionInput) -> InteractionResult:
@@ -307,3 +303,18 @@ async def test_a_conversation_continues_as_new_on_the_new_version_with_its_state
     )
     assert after.resolution_used_s >= before.resolution_used_s
     assert after.event_count > before.event_count
+
+
+async def test_runs_from_before_versioning_are_checked_then_follow_the_first_version(
+    client: Client, store: Store, task_queue: str
+) -> None:
+    async with running_worker(client, store, task_queue):  # unversioned, as releases were
+        calls = await waiting_callbacks(client, task_queue, 2)
+    n, _ = two_versions()
+    async with worker_of(client, store, task_queue, n, changed(FirstStepChanged)):
+        with pytest.raises(versions.VersionRefused, match="unversioned"):
+            await versions.promote(client, n, changed(FirstStepChanged), [task_queue])
+    async with worker_of(client, store, task_queue, n, changed(AfterwardsChanged)):
+        assert await versions.promote(client, n, changed(AfterwardsChanged), [task_queue]) == []
+        await calls_arrive(client, task_queue, calls)
+        assert await completed_once(client, store, calls) == [("n", "n+1")] * 2

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 
 from temporalio import workflow
-from temporalio.common import VersioningBehavior
 
 with workflow.unsafe.imports_passed_through():
     from switchboard import search_attributes as sa
@@ -43,7 +42,7 @@ from workflows.policies import STORE_RETRY, STORE_TIMEOUT
 
 
 # Not sandboxed, as InteractionWorkflow (see there): it handles a signal per message.
-@workflow.defn(sandboxed=False, versioning_behavior=VersioningBehavior.AUTO_UPGRADE)
+@workflow.defn(sandboxed=False)
 class ConversationWorkflow(AgentActions):
     @workflow.init
     def __init__(self, inp: ConversationInput) -> None:
@@ -72,15 +71,21 @@ class ConversationWorkflow(AgentActions):
             # Checked after threading: signals lengthen the history without waking the loop
             # again once threaded.
             policy = conversation.policy
+            # A newer release is current (a rolling release): the next run starts there.
+            released = workflow.info().is_target_worker_deployment_version_changed()
             if (
                 workflow.info().get_current_history_length() > policy.max_history_events
+                or released
                 or self._moved()
             ):
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 # Signals that came while the updates finished go with this run, not the next.
                 await self._thread_arrived()
                 workflow.continue_as_new(
-                    ConversationInput(conversation.customer_id, policy, conversation.state)
+                    ConversationInput(conversation.customer_id, policy, conversation.state),
+                    initial_versioning_behavior=(
+                        workflow.ContinueAsNewVersioningBehavior.AUTO_UPGRADE if released else None
+                    ),
                 )
             seen = self.changes
             due = timers.next_due(conversation)
@@ -97,10 +102,9 @@ class ConversationWorkflow(AgentActions):
                         await self._record()
 
     def _moved(self) -> bool:
-        """Whether this run is on another release than it started on: it continues as new
-        there, so a patch need only live as long as one run of the release before it
-        (`workflows.patches`). AUTO_UPGRADE: the next task after a release runs on the new
-        version's workers, replaying this run's history with the patches."""
+        """Whether this run is on another release than it started on (`switchboard up` moved
+        it, or it started before Worker Versioning): it continues as new there, so a patch
+        need only live as long as one run of the release before it (`workflows.patches`)."""
         return workflow.info().get_current_deployment_version() != self.started_on
 
     def _current(self) -> bool:
