@@ -16,8 +16,8 @@ from sendgrid.helpers.eventwebhook import EventWebhook
 from temporalio.client import Client
 from temporalio.service import RetryConfig
 
-from analytics.privacy import load_key
-from ingress import audit, events_out, limits, loopback, metrics, refusals
+from analytics.privacy import Privacy, load_key
+from ingress import audit, events_out, gate, limits, loopback, metrics, refusals
 from ingress.auth.oidc import OidcVerifier
 from ingress.routes import (
     access,
@@ -27,17 +27,20 @@ from ingress.routes import (
     erasure,
     failures,
     health,
+    media,
+    merges,
     push,
     sendgrid,
     subscriptions,
     twilio,
 )
-from switchboard import telemetry
+from switchboard import telemetry, twilio_files
 from switchboard.blobs import BlobStore
 from switchboard.codec import EncryptionCodec, Keyring
 from switchboard.contract import RefusalReason
 from switchboard.converter import data_converter
-from switchboard.settings import IngressSettings
+from switchboard.payload_keys import local_codec_token
+from switchboard.settings import IngressSettings, is_loopback
 from switchboard.store import Store
 from switchboard.store.erasure import Erasure
 
@@ -62,12 +65,16 @@ async def connect_temporal(
 
 
 def _without_query(span: Span, scope: dict[str, object]) -> None:
-    """The API takes phone numbers and emails in query strings: keep them out of traces."""
+    """The API takes phone numbers and emails in query strings, and the codec's one-machine
+    token rides in its path: keep both out of traces."""
     attributes = getattr(span, "attributes", None) or {}
-    for key in ("http.url", "http.target", "url.full", "url.query"):
+    for key in ("http.url", "http.target", "url.full", "url.path", "url.query"):
         value = attributes.get(key)
-        if isinstance(value, str) and (key == "url.query" or "?" in value):
-            span.set_attribute(key, "" if key == "url.query" else value.split("?", 1)[0])
+        if not isinstance(value, str):
+            continue
+        if key == "url.query" or "?" in value:
+            value = "" if key == "url.query" else value.split("?", 1)[0]
+        span.set_attribute(key, gate.LOCAL_CODEC.sub(r"/codec/local/~/\2", value))
 
 
 def sendgrid_event_verifier(settings: IngressSettings) -> EventWebhook | None:
@@ -81,6 +88,15 @@ def sendgrid_event_verifier(settings: IngressSettings) -> EventWebhook | None:
         raise ValueError(
             f"SWITCHBOARD_SENDGRID_EVENT_PUBLIC_KEY is not a public key: {exc}"
         ) from exc
+
+
+def body_limit(settings: IngressSettings, path: str) -> int | None:
+    """The body limit of a path's group; None for the webhooks, which bound their own."""
+    if path.startswith(limits.WEBHOOKS):
+        return None
+    if path.startswith("/codec/"):
+        return settings.codec_max_body_bytes
+    return settings.api_max_body_bytes
 
 
 def create_app(
@@ -101,6 +117,13 @@ def create_app(
         app.state.settings = settings
         app.state.clock = clock
         app.state.oidc = OidcVerifier(settings) if settings.oidc_issuer else None
+        if app.state.oidc is not None:
+            app.state.oidc.refresh()  # the issuer's keys, fetched before the first token
+        # The one-machine credential of the codec server (`make run`): only where the
+        # ingress is on loopback; a deployment's callers sign in.
+        app.state.codec_token = (
+            local_codec_token(settings.data_dir) if is_loopback(settings.host) else None
+        )
         app.state.sendgrid_events = sendgrid_event_verifier(settings)
         app.state.blobs = BlobStore(settings.data_dir / "blobs")
         app.state.codec = EncryptionCodec(keyring)
@@ -109,13 +132,13 @@ def create_app(
         app.state.store = store or Store.from_url(
             settings.resolved_database_url(), settings.sqlite_busy_timeout_s
         )
+        hash_key = load_key(
+            settings.export_hash_key.get_secret_value() if settings.export_hash_key else None,
+            settings.resolved_export_dir(),
+        )
+        app.state.privacy = Privacy(hash_key)
         app.state.erasure = Erasure(
-            app.state.store.engine,
-            load_key(
-                settings.export_hash_key.get_secret_value() if settings.export_hash_key else None,
-                settings.resolved_export_dir(),
-            ),
-            app.state.blobs,
+            app.state.store.engine, hash_key, app.state.blobs, twilio_files.from_settings(settings)
         )
         flusher = asyncio.create_task(
             app.state.refusals.run(app.state.store.engine, settings.refusals_flush_interval_s)
@@ -127,6 +150,8 @@ def create_app(
             with contextlib.suppress(asyncio.CancelledError):
                 await flusher
             app.state.refusals.flush(app.state.store.engine)
+            if app.state.oidc is not None:
+                await app.state.oidc.close()
             if owned_store:
                 app.state.store.close()
             if tracing is not None:
@@ -142,6 +167,8 @@ def create_app(
     app.include_router(push.router)
     app.include_router(sendgrid.router)
     app.include_router(api.router)
+    app.include_router(merges.router)
+    app.include_router(media.router)
     app.include_router(conversations.router)
     app.include_router(access.router)
     app.include_router(failures.router)
@@ -153,10 +180,20 @@ def create_app(
     app.state.refusals = refusals.Refusals(
         {getattr(route, "path", "") for r in (twilio, push, sendgrid) for route in r.router.routes}
     )
+    # Middleware added later runs earlier: the cap, then the gate (method, Host, who is
+    # calling), then metrics, the ops paths' guard and the audit, then the body's bounds
+    # (innermost, so their 413 and 408 reach the route as the HTTP errors they are).
+    app.add_middleware(
+        limits.BodyBounds,
+        limit_of=lambda path: body_limit(settings, path),
+        timeout_s=settings.body_read_timeout_s,
+    )
     app.middleware("http")(audit.record)
     app.middleware("http")(loopback.guard)
     app.middleware("http")(metrics.observe)
-    # Added last, so it runs first: a refused request costs nothing else.
+    app.add_middleware(
+        gate.Gate, settings=settings, cors=lambda request: codec.cors(settings, request)
+    )
     app.add_middleware(
         limits.ConcurrencyCap,
         limit=settings.max_concurrent_requests,

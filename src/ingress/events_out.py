@@ -42,6 +42,9 @@ class InteractionData(BaseModel):
     received_at: datetime
     persisted_at: datetime
     sla_due_at: datetime | None
+    identity_verified: bool = Field(
+        description="whether the identity that placed it was verified; false: only claimed"
+    )
     content: dict[str, Any] | None = Field(
         default=None,
         description="text, subject, media…; present only for subscriptions with include_content",
@@ -87,6 +90,19 @@ class SubscriptionDisabledData(BaseModel):
     )
 
 
+class CustomerMergedData(BaseModel):
+    customer_id: str = Field(description="the survivor, which now holds everything of both")
+    merged_customer_id: str = Field(description="the customer merged away (answers with it)")
+
+
+class CustomerSplitData(BaseModel):
+    customer_id: str = Field(description="the customer split")
+    new_customer_id: str
+    identity_kinds: list[str] = Field(description="the kinds of the identities moved")
+    interactions: int = Field(description="how many interactions moved")
+    conversations: int = Field(description="how many conversations moved")
+
+
 def _envelope(event_type: EventType, data: type[BaseModel]) -> type[BaseModel]:
     name = "".join(part.title() for part in event_type.replace(".", "_").split("_")) + "Event"
     return create_model(
@@ -101,6 +117,8 @@ _OWN_DATA: dict[EventType, type[BaseModel]] = {
     EventType.INTERACTION_PERSISTED: InteractionData,
     EventType.INTERACTION_STATUS_CHANGED: InteractionStatusData,
     EventType.SUBSCRIPTION_DISABLED: SubscriptionDisabledData,
+    EventType.CUSTOMER_MERGED: CustomerMergedData,
+    EventType.CUSTOMER_SPLIT: CustomerSplitData,
 }
 _DATA = {t: _OWN_DATA.get(t, ConversationData) for t in EventType}
 EVENT_MODELS = {event_type: _envelope(event_type, data) for event_type, data in _DATA.items()}

@@ -21,6 +21,7 @@ from runtime import traffic, versions
 from runtime.processes import switchboard_argv
 from runtime.supervisor import Child, Supervisor
 from runtime.temporal_server import dev_server_command
+from switchboard.payload_keys import local_codec_token
 from switchboard.settings import UpSettings
 from switchboard.store import Store
 
@@ -129,8 +130,12 @@ def run(settings: UpSettings) -> int:
             Child(
                 "Temporal",
                 # Temporal UI decodes payloads through the ingress: no extra step to read them.
+                # The UI's codec URL carries the machine's codec token, which the ingress
+                # reads from the same data directory (an ingress beyond loopback ignores it).
                 dev_server_command(
-                    settings, f"http://{settings.host}:{settings.ingress_port}/codec"
+                    settings,
+                    f"http://{settings.host}:{settings.ingress_port}/codec/local/"
+                    + local_codec_token(settings.data_dir),
                 ),
                 env,
                 lambda: _temporal_ready(temporal_address, settings.temporal_namespace),

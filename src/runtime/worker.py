@@ -20,12 +20,13 @@ from temporalio.worker import Worker, WorkerDeploymentConfig
 
 from activities import ConversationActivities, RouteActivities, StoreActivities, normalize
 from activities.deliver import DeliveryActivities
+from activities.media import MediaActivities
 from activities.reply import ReplyActivities, Senders
 from runtime import schedules, versions
 from runtime.deliverer import Deliverer
 from runtime.inputs_required import InputsRequired
 from runtime.relay import EventRelay
-from switchboard import routing, search_attributes, telemetry
+from switchboard import routing, search_attributes, telemetry, twilio_files
 from switchboard.blobs import BlobStore
 from switchboard.codec import Keyring
 from switchboard.contract import ConversationPolicy
@@ -34,6 +35,7 @@ from switchboard.routing import Rules
 from switchboard.settings import WorkerSettings
 from switchboard.store import ConversationStore, Store
 from switchboard.store.breaker import EndpointPolicy
+from switchboard.store.media import MediaStore
 from switchboard.store.subscriptions import SubscriptionStore
 from workflows import (
     RUNNER,
@@ -95,12 +97,16 @@ def build_worker(
     rules: Rules | None = None,
     exports: ExportActivities | None = None,
     retention: RetentionActivities | None = None,
+    media: MediaActivities | None = None,
     deployment: WorkerDeploymentConfig | None = None,
     workflows: Sequence[type] = WORKFLOWS,
 ) -> Worker:
     """One worker for the whole pipeline; the store activities run in `executor`'s threads.
 
-    `workflows`: this release's workflow code (the upgrade tests run a changed one)."""
+    Without `media` (tests, the benchmark) files at Twilio are recorded as not copied.
+    `workflows`: this release's workflow code (the upgrade tests run a changed one).
+    """
+    media = media or MediaActivities(MediaStore(store.engine))
     store_activities = StoreActivities(store)
     conversations = ConversationStore(store.engine)
     conversation_activities = ConversationActivities(
@@ -131,6 +137,7 @@ def build_worker(
             conversation_activities.record_conversation,
             conversation_activities.load_interactions,
             reply_activities.send_reply,
+            media.copy_media,
             *analytics,
         ],
         activity_executor=executor,
@@ -263,6 +270,12 @@ async def run_worker(
                     settings.conversation_policy(),
                     Senders.from_settings(settings),
                     rules,
+                    media=MediaActivities(
+                        MediaStore(store.engine),
+                        BlobStore(settings.data_dir / "blobs"),
+                        twilio_files.from_settings(settings),
+                        settings.media_max_bytes,
+                    ),
                     deployment=deployment,
                 )
             )
@@ -299,7 +312,11 @@ async def run_worker(
                     export_activities(settings, store, rules),
                     RetentionActivities(
                         store,
-                        Retention(settings.retention_payload_days, settings.retention_days),
+                        Retention(
+                            settings.retention_payload_days,
+                            settings.retention_days,
+                            settings.retention_audit_days,
+                        ),
                         BlobStore(settings.data_dir / "blobs"),
                         settings.resolved_export_dir(),
                     ),

@@ -168,12 +168,16 @@ def _whatsapp(rest: str) -> Address:
     return Address(IdentityKind.PHONE, phone, whatsapp=True)
 
 
-def normalize_identity(kind: IdentityKind, raw: str) -> str:
+def normalize_identity(kind: IdentityKind | str, raw: str) -> str:
     """An identity's value in the form the pipeline stores it, for lookups and links by hand.
 
     Raises `MalformedPayload` when the value is not of its kind. A withheld caller's identity
     is never given by hand: it is the call's own, made when the call arrives.
     """
+    try:
+        kind = IdentityKind(kind)
+    except ValueError:
+        raise MalformedPayload("unknown identity kind") from None
     value = raw.strip()
     if kind is IdentityKind.ANONYMOUS:
         raise MalformedPayload("a withheld caller's identity belongs to one call and is not linked")

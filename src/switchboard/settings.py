@@ -73,9 +73,18 @@ class CommonSettings(BaseSettings):
     # Retention: raw payloads emptied, and old rows deleted, after so many days (0: kept).
     retention_payload_days: int = 0
     retention_days: int = 0
+    # Audit rows (who changed what) are kept this long (0: kept), whatever the data's limit.
+    retention_audit_days: int = Field(default=365, ge=0)
     # The failures console (API, CLI, dashboard) calls a workflow still retrying after this
     # long "stuck".
     failures_stuck_after_s: float = Field(default=3600.0, gt=0)
+    # The Twilio account: replies are sent with it, MMS media and recordings fetched (copied
+    # into the blob store) and deleted at erasure. The base URL is for tests and regional
+    # edges. The auth token may list two, comma-separated, during a rotation: the first is
+    # used for calls, both check webhook signatures.
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_api_base_url: str | None = None
     # Payload encryption keys, `id:base64-of-32-bytes`, comma-separated: the first seals, all
     # open. Unset on one machine: a key generated under the data directory (`payload_keys`).
     payload_keys: SecretStr | None = None
@@ -168,7 +177,6 @@ class IngressSettings(CommonSettings):
     host: str = "127.0.0.1"
     ingress_port: int = 8000
     public_url: str | None = None
-    twilio_auth_token: SecretStr | None = None
     # Twilio's shared-key webhook signing: key id → secret, as JSON.
     twilio_shared_keys: dict[str, SecretStr] = {}
     push_webhook_secret: SecretStr | None = None
@@ -207,19 +215,38 @@ class IngressSettings(CommonSettings):
     # connections open.
     body_read_timeout_s: float = Field(default=30.0, gt=0)
     # Requests in flight beyond this are refused with 503 + Retry-After; high enough that the
-    # performance issue's bursts are queued, not refused.
+    # performance issue's bursts are queued, not refused. A quarter of it is kept for webhooks.
     max_concurrent_requests: int = Field(default=2000, ge=1)
+    # Bodies of the API and of the codec server (webhooks have their own per-provider limits):
+    # larger ones are refused (413) as soon as the limit is passed, never read whole.
+    api_max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    codec_max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    # Host names this ingress answers besides its public URL's, its bound address and loopback
+    # (DNS rebinding): comma-separated, `*` for any (a proxy in front checks them).
+    allowed_hosts: Annotated[list[str], NoDecode] = []
     # Refused deliveries are counted in memory and added to the store this often (and at
     # shutdown): counting adds nothing to a request's answer.
     refusals_flush_interval_s: float = Field(default=5.0, gt=0)
 
-    @field_validator("api_keys", mode="before")
+    @field_validator("api_keys", "allowed_hosts", mode="before")
     @classmethod
-    def _split_keys(cls, value: object) -> object:
+    def _split_commas(cls, value: object) -> object:
         # A comma-separated list in the environment reads better than a JSON array.
         if isinstance(value, str):
-            return [key.strip() for key in value.split(",") if key.strip()]
+            return [item.strip() for item in value.split(",") if item.strip()]
         return value
+
+    def served_host_names(self) -> frozenset[str] | None:
+        """The Host names requests may carry (loopback ones besides); None: any."""
+        if "*" in self.allowed_hosts:
+            return None
+        names = {"localhost", self.host.strip("[]").lower()}
+        for entry in [*self.allowed_hosts, self.public_url or ""]:
+            # An entry may be written as a URL or with a port: only its host name counts.
+            name = urlsplit(entry if "//" in entry else f"//{entry}").hostname
+            if name:
+                names.add(name.rstrip("."))
+        return frozenset(names)
 
     @field_validator("push_webhook_secret")
     @classmethod
@@ -296,12 +323,12 @@ class WorkerSettings(CommonSettings):
     # Agent replies go out through the providers' APIs. The base URLs are for tests and
     # regional edges; by default the libraries use the providers' own.
     public_url: str | None = None
-    twilio_account_sid: str | None = None
-    twilio_auth_token: SecretStr | None = None
     twilio_from_number: str | None = None
     # The WhatsApp sender of replies on WhatsApp, `whatsapp:+…`.
     twilio_whatsapp_from: str | None = None
-    twilio_api_base_url: str | None = None
+    # The largest MMS file or recording copied from Twilio; a larger one is recorded as not
+    # copied (the interaction stands without it).
+    media_max_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
     sendgrid_api_key: SecretStr | None = None
     sendgrid_from_email: str | None = None
     sendgrid_api_base_url: str | None = None

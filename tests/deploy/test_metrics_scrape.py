@@ -42,7 +42,7 @@ async def scrape_after_forged_and_unavailable_webhooks(tmp_path: Path) -> str:
     try:
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app, client=(PROMETHEUS, 40000))
-            async with httpx.AsyncClient(transport=transport, base_url="http://sb") as http:
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
                 _, forged = signed_sms(token="not-the-auth-token")
                 assert (
                     await http.post(SMS, content=forged.body, headers=forged.headers)

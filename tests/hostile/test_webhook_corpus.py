@@ -528,3 +528,31 @@ async def test_no_personal_data_reaches_the_logs_or_the_error_answers(
         if PERSONAL.search(text):
             leaked.append(f"log {record.name}: {text[:200]}")
     assert leaked == []
+
+
+# Timestamps a sender may sign that no UTC clock can hold, or that only just fit.
+UNREPRESENTABLE_TIMESTAMPS = [
+    "9999-12-31T23:59:59-23:59",
+    "0001-01-01T00:00:00+23:59",
+    "9999-12-31T23:59:59.999999-00:01",
+    "0001-01-01T00:00:00",
+]
+
+
+@pytest.mark.parametrize("timestamp", UNREPRESENTABLE_TIMESTAMPS)
+async def test_a_signed_push_timestamp_no_clock_can_hold_is_accepted_never_a_5xx(
+    http: httpx.AsyncClient, clock: Clock, timestamp: str
+) -> None:
+    """The event is kept at its receipt time: a 5xx would have the sender retry it forever."""
+    body = json.dumps(
+        {
+            "type": "push.replied",
+            "timestamp": timestamp,
+            "data": {"user_id": "user-9", "reply_id": "rpl_" + secrets.token_hex(8)},
+        }
+    ).encode()
+    headers = sign_standard_webhook(
+        PUSH_SECRET, body, "msg_" + secrets.token_hex(10), int(clock.now)
+    )
+    response = await http.post("/webhooks/push", content=body, headers=headers)
+    assert response.status_code == 204, response.text

@@ -78,7 +78,7 @@ async def test_customer_is_found_by_the_number_in_any_format(
         assert response.status_code == 200
         body = response.json()
         assert body["customer_id"] == customer_id
-        assert body["identities"] == [{"kind": "phone", "value": "+14155550188"}]
+        assert body["identities"] == [{"kind": "phone", "value": "+14155550188", "linked_by": None}]
 
 
 async def test_unknown_ids_are_404(http: httpx.AsyncClient, auth: dict[str, str]) -> None:

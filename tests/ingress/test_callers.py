@@ -235,6 +235,6 @@ async def test_short_codes_and_sender_ids_are_accepted_and_kept(
     assert (stored["channel"], stored["from_address"]) == ("sms", sender)
     assert stored["content"]["text"] == params["Body"]
     found = await http.get("/api/customers", params={"address": sender}, headers=auth)
-    assert found.json()["identities"] == [{"kind": kind, "value": sender}]
+    assert found.json()["identities"] == [{"kind": kind, "value": sender, "linked_by": None}]
     with store.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(interactions)).scalar_one() == 1

@@ -103,7 +103,7 @@ async def test_sms_and_whatsapp_from_one_number_are_one_customer_on_two_channels
     assert served["content"]["text"] == WHATSAPP["inbound_text"]["params"]["Body"]
     customer = (await http.get("/api/customers", params={"phone": phone}, headers=auth)).json()
     assert customer["customer_id"] == message.customer_id
-    assert customer["identities"] == [{"kind": "phone", "value": phone}]
+    assert customer["identities"] == [{"kind": "phone", "value": phone, "linked_by": None}]
     by_whatsapp = await http.get(
         "/api/customers", params={"address": f"whatsapp:{phone}"}, headers=auth
     )

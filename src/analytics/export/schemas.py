@@ -94,6 +94,9 @@ INTERACTIONS_SCHEMA = pa.schema(
         pa.field("text", pa.string()),
         pa.field("subject", pa.string()),
         pa.field("has_media", pa.bool_(), nullable=False),
+        # Whether the identity that placed it was verified (else: a claim). Null in rows of
+        # partitions published before it was exported, until they are rewritten.
+        pa.field("identity_verified", pa.bool_()),
     ]
 )
 EVENTS_SCHEMA = pa.schema(

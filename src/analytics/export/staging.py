@@ -323,4 +323,5 @@ def _interaction_record(row: Any, privacy: Privacy) -> dict[str, Any]:
         "text": privacy.text(content.get("text") or content.get("transcript")),
         "subject": privacy.text(content.get("subject")),
         "has_media": bool(content.get("media")),
+        "identity_verified": bool(row["identity_verified"]),
     }

@@ -8,10 +8,10 @@ import json
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
-from pydantic import BaseModel
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from pydantic import BaseModel, Field
 
-from ingress.auth import Permission, require
+from ingress.auth import Permission, Principal, require
 from ingress.deps import StoreDep
 from switchboard.addresses import classify, normalize_identity
 from switchboard.contract import CustomerInteraction, Identity, IdentityKind
@@ -24,12 +24,20 @@ READ = [Depends(require(Permission.READ))]
 class IdentityOut(BaseModel):
     kind: IdentityKind
     value: str
+    linked_by: str | None = Field(
+        default=None,
+        description="who linked it by hand (and so verified it); null when a provider did",
+    )
 
 
 class Customer(BaseModel):
     customer_id: str
     created_at: datetime
     identities: list[IdentityOut]
+    merged_into: str | None = Field(
+        default=None,
+        description="the customer this one was merged into, which now holds all of it",
+    )
 
 
 class InteractionPage(BaseModel):
@@ -55,7 +63,7 @@ class IdentityIn(BaseModel):
     value: str
 
 
-def _identity(kind: IdentityKind, value: str) -> Identity:
+def identity_from(kind: IdentityKind, value: str) -> Identity:
     """The identity in its normalized form; 400 when the value is not of its kind."""
     try:
         return Identity(kind, normalize_identity(kind, value))
@@ -99,9 +107,9 @@ def find_customer(
             status.HTTP_400_BAD_REQUEST, "give exactly one of phone, email or address"
         )
     if phone is not None:
-        identity = _identity(IdentityKind.PHONE, phone)
+        identity = identity_from(IdentityKind.PHONE, phone)
     elif email is not None:
-        identity = _identity(IdentityKind.EMAIL, email)
+        identity = identity_from(IdentityKind.EMAIL, email)
     else:
         identity = _address_identity(address or "")
     found = store.find_customer(identity)
@@ -117,15 +125,19 @@ def find_customer(
     dependencies=[Depends(require(Permission.IDENTITIES_LINK))],
     responses={409: {"description": "the identity belongs to another customer"}},
 )
-def link_identity(customer_id: str, body: IdentityIn, store: StoreDep) -> Customer:
-    """Link a phone number, email address, push user, SIP or client address to a customer.
+def link_identity(
+    customer_id: str, body: IdentityIn, store: StoreDep, request: Request
+) -> Customer:
+    """Link a phone number, email address, push user, SIP or client address to a customer,
+    verified by the caller (kept as `linked_by`).
 
     Linking is idempotent; an identity that already belongs to another customer is refused
-    with 409 (customers are not merged implicitly). A withheld caller's identity (`anonymous`)
-    belongs to its one call and is never linked: 400.
+    with 409 (merge the customers instead: `POST /api/customers/{id}/merge`). A withheld
+    caller's identity (`anonymous`) belongs to its one call and is never linked: 400.
     """
-    identity = _identity(body.kind, body.value)
-    owner = store.link_identity(customer_id, identity)
+    identity = identity_from(body.kind, body.value)
+    caller: Principal | None = getattr(request.state, "principal", None)
+    owner = store.link_identity(customer_id, identity, caller.actor if caller else None)
     if owner is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "unknown customer")
     if owner != customer_id:
@@ -133,6 +145,15 @@ def link_identity(customer_id: str, body: IdentityIn, store: StoreDep) -> Custom
             status.HTTP_409_CONFLICT,
             f"{identity.kind} {identity.value} belongs to another customer",
         )
+    found = store.get_customer(customer_id)
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "unknown customer")
+    return Customer.model_validate(found)
+
+
+@router.get("/customers/{customer_id}", response_model=Customer, dependencies=READ)
+def get_customer(customer_id: str, store: StoreDep) -> Customer:
+    """The customer and its identities; a merged one names the survivor in `merged_into`."""
     found = store.get_customer(customer_id)
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "unknown customer")
@@ -148,12 +169,13 @@ def customer_interactions(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
 ) -> InteractionPage:
-    """One customer's interactions on every channel, newest first."""
+    """One customer's interactions on every channel, newest first (a merged customer's: the
+    survivor's, which hold theirs)."""
     if store.get_customer(customer_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "unknown customer")
     before = _decode_cursor(cursor) if cursor else None
     # One extra row tells whether another page follows.
-    rows = store.list_interactions(customer_id, limit + 1, before)
+    rows = store.list_interactions(store.survivor(customer_id), limit + 1, before)
     page, more = rows[:limit], len(rows) > limit
     return InteractionPage(items=page, next_cursor=_encode_cursor(page[-1]) if more else None)
 

@@ -144,7 +144,8 @@ async def _act(
     found = conversations.get(conversation_id)
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "unknown conversation")
-    handle = temporal.get_workflow_handle(conversation_workflow_id(found["customer_id"]))
+    # After a merge, a conversation may be held by the merged customer's workflow.
+    handle = temporal.get_workflow_handle(conversation_workflow_id(found["workflow_customer_id"]))
     try:
         state: ConversationState = await handle.execute_update(
             update, arg, result_type=ConversationState, rpc_timeout=timedelta(seconds=30)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -112,3 +113,13 @@ def parse_utc(value: str | None, option: str) -> datetime | None:
         console.print(f"[red]{option}: not an ISO 8601 date or time:[/] {value!r}")
         raise typer.Exit(2) from exc
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def is_uuid(value: str) -> bool:
+    """Whether `value` is a uuid, as customer ids are: what else an operator types there
+    might be an address, and is kept out of the audit log."""
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True

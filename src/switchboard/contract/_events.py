@@ -19,6 +19,8 @@ class EventType(StrEnum):
     SLA_BREACHED = "sla.breached"
     # Operational: sent to the other subscriptions when one is disabled (410, or failing).
     SUBSCRIPTION_DISABLED = "subscription.disabled"
+    CUSTOMER_MERGED = "customer.merged"
+    CUSTOMER_SPLIT = "customer.split"
 
 
 class DeliveryStatus(StrEnum):

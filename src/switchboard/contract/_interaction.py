@@ -60,6 +60,7 @@ DEDUPE = "dedupe"
 ROUTE = "route"
 PERSIST = "persist"
 RECORD_FAILURE = "record_failure"
+COPY_MEDIA = "copy_media"
 
 # Error types of permanent (non-retryable) failures.
 MALFORMED_PAYLOAD = "MalformedPayload"
@@ -147,6 +148,15 @@ class Route:
 
 
 @dataclass
+class Identity:
+    kind: IdentityKind
+    value: str
+    # False for a claim (an email From that passes neither DKIM nor aligned SPF, a push
+    # event's phone or email): it finds no customer and owns nothing (`store.customers`).
+    verified: bool = True
+
+
+@dataclass
 class CustomerInteraction:
     """One message or call of one customer, on any channel, as the store keeps it."""
 
@@ -166,6 +176,11 @@ class CustomerInteraction:
     conversation_id: str | None = None
     persisted_at: datetime | None = None
     delivery_status: str | None = None
+    # Whether the identity that placed it was verified (Twilio's From, a signed push user, an
+    # email whose From domain passes DKIM or aligned SPF); False: only claimed.
+    identity_verified: bool = True
+    # Identities the event claimed without proof, kept here instead of on any customer.
+    claimed_identities: list[Identity] = field(default_factory=list)
 
 
 @dataclass
@@ -200,12 +215,6 @@ class InteractionInput:
 
 
 @dataclass
-class Identity:
-    kind: IdentityKind
-    value: str
-
-
-@dataclass
 class NormalizedInteraction:
     """A provider event in the contract's terms, before identity resolution and routing."""
 
@@ -224,7 +233,8 @@ class NormalizedInteraction:
     # The provider's own status of the message or call (delivered, completed, …), if the
     # event carries one.
     delivery_status: str | None = None
-    # Further identities the event ties to the same person (a push event's phone or email).
+    # Further identities the event claims for the same person (a push event's phone or
+    # email): claims, whatever their `verified` says, never linked to anyone by the event.
     linked_identities: list[Identity] = field(default_factory=list)
 
     def complete(
@@ -246,7 +256,25 @@ class NormalizedInteraction:
             status=status,
             route=route,
             delivery_status=self.delivery_status,
+            identity_verified=self.identity_verified,
+            claimed_identities=self.claims,
         )
+
+    @property
+    def identity_verified(self) -> bool:
+        """Whether the identity that placed it is verified (an event naming none: yes)."""
+        return self.customer_identity is None or self.customer_identity.verified
+
+    @property
+    def claims(self) -> list[Identity]:
+        """The identities it claims without proof: an unverified sender, a push event's
+        phone or email."""
+        unverified = [] if self.identity_verified else [self.customer_identity]
+        return [
+            Identity(i.kind, i.value, verified=False)
+            for i in [*unverified, *self.linked_identities]
+            if i is not None
+        ]
 
 
 @dataclass
@@ -287,6 +315,23 @@ class PersistResult:
     # workflow task timed out after persist, before the hand-off, runs persist again and
     # must still hand the interaction off. False in histories recorded before it existed.
     awaiting_thread: bool = False
+    # Files of the interaction still only at Twilio (MMS media, a recording): the workflow
+    # copies them (`copy_media`). 0 in histories recorded before media were copied.
+    media_to_copy: int = 0
+
+
+@dataclass
+class CopyMediaInput:
+    """The interaction whose files at Twilio `copy_media` copies (read from the store)."""
+
+    interaction_id: str
+
+
+@dataclass
+class CopyMediaResult:
+    copied: int
+    # Files that could not be copied for good (a 404, too large): recorded in the store.
+    failed: int = 0
 
 
 @dataclass
@@ -310,6 +355,7 @@ class InteractionResult:
 
 __all__ = [
     "AWAITING_INTERACTION",
+    "COPY_MEDIA",
     "DEDUPE",
     "DEFAULT_ORPHAN_WAIT_S",
     "MALFORMED_PAYLOAD",
@@ -322,6 +368,8 @@ __all__ = [
     "UNSTORABLE",
     "Channel",
     "Content",
+    "CopyMediaInput",
+    "CopyMediaResult",
     "CustomerInteraction",
     "DedupeInput",
     "DedupeResult",

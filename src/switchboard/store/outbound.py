@@ -72,6 +72,7 @@ def interaction_data(row: Mapping[str, Any]) -> dict[str, Any]:
         "received_at": _iso(row["received_at"]),
         "persisted_at": _iso(row["persisted_at"]),
         "sla_due_at": _iso(row["sla_due_at"]),
+        "identity_verified": bool(row.get("identity_verified", True)),
     }
 
 
@@ -176,6 +177,16 @@ def subscription_disabled(
     }
     event_id = _event_id(EventType.SUBSCRIPTION_DISABLED, subscription_id, _iso(at) or "")
     _append(conn, event_id, EventType.SUBSCRIPTION_DISABLED, at, data)
+
+
+def customer_changed(
+    conn: Connection, event_type: EventType, what: str, at: datetime, data: dict[str, Any]
+) -> None:
+    """`customer.merged` or `customer.split`: ids and counts only; `what` names the change
+    (a repeat of the same change is the same event)."""
+    if not has_subscriptions(conn):
+        return
+    _append(conn, _event_id(event_type, what), event_type, at, data)
 
 
 def _next_interaction(events: Iterable[ConversationEvent]) -> str | None:
