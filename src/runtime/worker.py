@@ -133,7 +133,6 @@ def build_worker(
             store_activities.persist,
             store_activities.record_failure,
             conversation_activities.thread_interaction,
-            conversation_activities.hand_off,
             conversation_activities.record_conversation,
             conversation_activities.load_interactions,
             reply_activities.send_reply,
