@@ -5,10 +5,11 @@ A version is the deployment name (`SWITCHBOARD_DEPLOYMENT_NAME`) and a build id:
 hash of the workflow code (`code_build_id`: every module under `src/workflows`), so a release
 that changes no workflow is the same version, and one that changes any is a new one.
 
-The short-lived workflows (interaction, export, retention, delivery) are `PINNED`: a run ends
-on the version it started on, so a new release never replays an old history and needs no
-patch. The conversation is `AUTO_UPGRADE` and continues as new when the version changes
-(`workflows.conversation`), so its patches live for one round trip.
+Every workflow is `PINNED` (`deployment_config`): a run ends on the version it started on, so
+a new release never replays an old interaction, export, retention or delivery and they need no
+patch. The long-lived conversation continues as new onto a newer release (at its next task
+when `promote` moved it, when it next wakes in a rolling release), so its patches live for
+one run (`workflows.patches`).
 
 New executions go to the deployment's current version. Who makes a version current:
 
