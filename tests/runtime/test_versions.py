@@ -318,3 +318,32 @@ async def test_runs_from_before_versioning_are_checked_then_follow_the_first_ver
         assert await versions.promote(client, n, changed(AfterwardsChanged), [task_queue]) == []
         await calls_arrive(client, task_queue, calls)
         assert await completed_once(client, store, calls) == [("n", "n+1")] * 2
+
+
+async def test_a_conversation_follows_a_rolling_release_when_it_wakes(
+    client: Client, store: Store, task_queue: str
+) -> None:
+    n, n1 = two_versions()
+    sender = random_phone()
+    async with worker_of(client, store, task_queue, n):
+        assert await versions.promote_if_new(client, n)
+        customer_id, conversation_id = await sms_threaded(client, store, task_queue, sender)
+        handle = client.get_workflow_handle_for(
+            ConversationWorkflow.run, conversation_workflow_id(customer_id)
+        )
+        before = await handle.query(ConversationWorkflow.current)
+        first_run = (await handle.describe()).run_id
+        async with worker_of(client, store, task_queue, n1):
+            assert await versions.promote_if_new(client, n1)
+            # The message wakes the conversation on N's worker; it continues as new on N+1.
+            again = await sms_threaded(client, store, task_queue, sender)
+            assert again == (customer_id, conversation_id)
+            after = await handle.query(ConversationWorkflow.current)
+            described = await handle.describe()
+    info = described.raw_description.workflow_execution_info.versioning_info
+    assert described.run_id != first_run and info.deployment_version.build_id == "n-plus-1"
+    assert (after.opened_at, after.sla, after.interaction_count) == (
+        before.opened_at,
+        before.sla,
+        2,
+    )
