@@ -1,6 +1,6 @@
 """Settings, read once at each deployable's edge (environment variables or a `.env` file).
 
-Names follow the external contract in DESIGN.md: Temporal's own variables keep their usual
+Names follow the external contract (docs/settings.md): Temporal's own variables keep their usual
 `TEMPORAL_*` names, everything else is `SWITCHBOARD_*`.
 """
 
