@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 from temporalio import workflow
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
@@ -31,6 +32,7 @@ from switchboard.contract import (
     interaction_workflow_id,
 )
 from switchboard.providers import PARSERS
+from switchboard.settings import WorkerSettings
 from switchboard.store import Store
 from tests.support.builders import random_phone, sms_input
 from tests.support.fixtures import FIXTURE_PUBLIC_URL, load_fixture
@@ -347,3 +349,18 @@ async def test_a_conversation_follows_a_rolling_release_when_it_wakes(
         before.sla,
         2,
     )
+
+
+def test_a_release_is_named_by_its_workflow_code_unless_a_build_id_is_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("SWITCHBOARD_BUILD_ID", raising=False)
+    release = versions.release_of(WorkerSettings(deployment_name="switchboard"))
+    assert release == WorkerDeploymentVersion("switchboard", versions.code_build_id())
+    assert len(release.build_id) == 16 and release.build_id == versions.code_build_id()
+    monkeypatch.setenv("SWITCHBOARD_BUILD_ID", "2026-12-07.1")
+    assert versions.release_of(WorkerSettings()).build_id == "2026-12-07.1"
+    # Temporal writes a version as `name.build`: a dot in the name is refused up front.
+    monkeypatch.setenv("SWITCHBOARD_DEPLOYMENT_NAME", "switch.board")
+    with pytest.raises(ValidationError, match="deployment_name"):
+        WorkerSettings()
