@@ -1,4 +1,4 @@
-"""The import layers of DESIGN's layout hold, and `lint-imports` notices when they do not."""
+"""The import layers of the layout (docs/architecture.md) hold; `lint-imports` notices otherwise."""
 
 from __future__ import annotations
 

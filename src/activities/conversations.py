@@ -1,19 +1,16 @@
 """thread_interaction and record_conversation: the activities between interactions and
-conversations (and hand_off, which threaded by update before signals)."""
+conversations."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from typing import Any
 
 from temporalio import activity
-from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 
 from switchboard.contract import (
-    ADD_INTERACTION,
-    HAND_OFF,
     LOAD_INTERACTIONS,
     RECORD_CONVERSATION,
     THREAD,
@@ -66,34 +63,6 @@ class ConversationActivities:
             start_signal_args=[inp.interaction],
             rpc_timeout=timedelta(seconds=10),
         )
-
-    @activity.defn(name=HAND_OFF)
-    async def hand_off(self, inp: HandOffInput) -> str:
-        """Thread an interaction into its customer's conversation; return the conversation id.
-
-        Run only by interaction workflows started before `thread_interaction`.
-
-        Update-with-start: the customer's conversation workflow is started if it is not
-        running, and the caller learns the conversation id once the conversation has stored
-        it. A retry of this activity is harmless: the conversation ignores an interaction it
-        has already threaded.
-        """
-        customer_id = inp.interaction.customer_id
-        start: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
-            CONVERSATION_WORKFLOW,
-            ConversationInput(customer_id=customer_id, policy=self.policy),
-            id=conversation_workflow_id(customer_id),
-            task_queue=self.task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        )
-        conversation_id: str = await self.client.execute_update_with_start_workflow(
-            ADD_INTERACTION,
-            inp.interaction,
-            start_workflow_operation=start,
-            result_type=str,
-            rpc_timeout=timedelta(seconds=30),
-        )
-        return conversation_id
 
     @activity.defn(name=LOAD_INTERACTIONS)
     def load_interactions(self, inp: LoadInteractionsInput) -> LoadInteractionsResult:

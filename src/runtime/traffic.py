@@ -128,7 +128,7 @@ def plan(customers: int, secrets_: Secrets, rng: random.Random) -> Plan:
     # Providers retry and race: about one request in ten arrives twice.
     out.requests += [r for r in out.requests if rng.random() < 0.1]
     rng.shuffle(out.requests)
-    out.requests += list(_malformed(secrets_, rng))
+    out.requests += list(_malformed(secrets_))
     return out
 
 
@@ -343,7 +343,7 @@ def _sendgrid_events(s: Secrets, events: list[dict[str, object]]) -> Request:
     return Request("email events", "/webhooks/sendgrid/events", body, headers)
 
 
-def _malformed(s: Secrets, rng: random.Random) -> Iterator[Request]:
+def _malformed(s: Secrets) -> Iterator[Request]:
     """A few requests no provider should send: each must be refused with a 4xx."""
     if s.twilio_auth_token:
         sid = new_message_sid()

@@ -15,8 +15,9 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 from temporalio.client import Client
+from temporalio.common import WorkerDeploymentVersion
 
-from runtime import agents, demo_providers, traffic
+from runtime import agents, demo_providers, traffic, versions
 from runtime.processes import switchboard_argv
 from runtime.supervisor import Child, Supervisor
 from runtime.temporal_server import dev_server_command
@@ -172,13 +173,16 @@ def run(settings: UpSettings) -> int:
         store.migrate()
         store.close()
         senders = _fake_providers(settings, fakes)
+        release = versions.release_of(settings)
+        # `up` makes the version current itself, after the runs of the previous one.
+        workers_env = {"SWITCHBOARD_BUILD_ID": release.build_id, "SWITCHBOARD_PROMOTE_VERSION": "0"}
         for i in range(settings.workers):
             port = settings.worker_metrics_port_of(i)
             supervisor.add(
                 Child(
                     "worker" if settings.workers == 1 else f"worker {i + 1}",
                     [*me, "worker", "--role", "intake"],
-                    {**env, **senders, "SWITCHBOARD_WORKER_METRICS_PORT": str(port)},
+                    {**env, **senders, **workers_env, "SWITCHBOARD_WORKER_METRICS_PORT": str(port)},
                 )
             )
         # The export and retention in a process of their own: a burst of messages never
@@ -188,9 +192,14 @@ def run(settings: UpSettings) -> int:
             Child(
                 "analytics worker",
                 [*me, "worker", "--role", "analytics"],
-                {**env, "SWITCHBOARD_WORKER_METRICS_PORT": str(port)},
+                {**env, **workers_env, "SWITCHBOARD_WORKER_METRICS_PORT": str(port)},
             )
         )
+        # One version at a time: this release's, once its workers poll (`runtime.versions`).
+        console.print(f"making version {versions.label(release)} current…")
+        moved = _release(settings, temporal_address, release)
+        if moved:
+            console.print(f"moved {len(moved)} running workflow(s) of the previous version")
         listener = _listen(settings.host, settings.ingress_port)
         ingress = supervisor.add(
             Child(
@@ -226,6 +235,9 @@ def run(settings: UpSettings) -> int:
     except StartupFailed as exc:
         console.print(f"[red]startup failed: {exc}[/]")
         return 1
+    except versions.VersionRefused as exc:
+        console.print(f"[red]release refused:[/] {exc}")
+        return 1
     except KeyboardInterrupt:
         console.print("stopping…")
         return 0
@@ -235,6 +247,31 @@ def run(settings: UpSettings) -> int:
         fakes.close()
         if listener is not None:
             listener.close()
+
+
+def _release(
+    settings: UpSettings, temporal_address: str, release: WorkerDeploymentVersion
+) -> list[versions.InFlight]:
+    """`versions.promote` with this machine's keys (the runs' histories are sealed)."""
+    from runtime.worker import ALL_WORKFLOWS
+    from switchboard.converter import data_converter
+    from switchboard.payload_keys import load_keyring
+
+    keyring = load_keyring(settings, settings.host, settings.temporal_host, settings.dashboard_host)
+    queues = [settings.task_queue, settings.events_task_queue(), settings.analytics_task_queue()]
+
+    async def promote() -> list[versions.InFlight]:
+        client = await Client.connect(
+            temporal_address,
+            namespace=settings.temporal_namespace,
+            data_converter=data_converter(keyring),
+        )
+        try:
+            return await versions.promote(client, release, ALL_WORKFLOWS, queues)
+        except TimeoutError as exc:
+            raise StartupFailed(str(exc)) from exc
+
+    return asyncio.run(promote())
 
 
 def _print_ready(settings: UpSettings, base_url: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from importlib.metadata import version
@@ -16,13 +16,13 @@ from opentelemetry.sdk.trace import TracerProvider
 from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import RPCError
-from temporalio.worker import Worker
+from temporalio.worker import Worker, WorkerDeploymentConfig
 
 from activities import ConversationActivities, RouteActivities, StoreActivities, normalize
 from activities.deliver import DeliveryActivities
 from activities.media import MediaActivities
 from activities.reply import ReplyActivities, Senders
-from runtime import schedules
+from runtime import schedules, versions
 from runtime.deliverer import Deliverer
 from runtime.inputs_required import InputsRequired
 from runtime.relay import EventRelay
@@ -57,10 +57,18 @@ log = logging.getLogger(__name__)
 WORKFLOWS = [InteractionWorkflow, ConversationWorkflow, ExportWorkflow, RetentionWorkflow]
 # Every workflow type, the pipeline's and the deliveries' (which have a task queue of their own).
 ALL_WORKFLOWS = [*WORKFLOWS, DeliveryWorkflow]
-# Named, not derived: without a build id the SDK hashes the code of every loaded module when
-# the first worker starts, compiling each from source where no bytecode is cached (13-50 s
-# under load with PYTHONDONTWRITEBYTECODE). Worker versioning is not used; this is a label.
+# The label of an unversioned worker (the tests'): without a build id the SDK hashes the code
+# of every loaded module when the first worker starts, compiling each from source where no
+# bytecode is cached (13-50 s under load with PYTHONDONTWRITEBYTECODE). `run_worker`'s workers
+# are versioned instead (`runtime.versions`), their build id a hash of the workflow code only.
 BUILD_ID = f"switchboard-{version('switchboard')}"
+
+
+def _versioning(deployment: WorkerDeploymentConfig | None) -> dict[str, Any]:
+    """A worker's versioning: a version of the deployment, or (None) the unversioned label."""
+    if deployment is None:
+        return {"build_id": BUILD_ID}
+    return {"deployment_config": deployment}
 
 
 def sealed_only(client: Client) -> Client:
@@ -90,10 +98,13 @@ def build_worker(
     exports: ExportActivities | None = None,
     retention: RetentionActivities | None = None,
     media: MediaActivities | None = None,
+    deployment: WorkerDeploymentConfig | None = None,
+    workflows: Sequence[type] = WORKFLOWS,
 ) -> Worker:
     """One worker for the whole pipeline; the store activities run in `executor`'s threads.
 
     Without `media` (tests, the benchmark) files at Twilio are recorded as not copied.
+    `workflows`: this release's workflow code (the upgrade tests run a changed one).
     """
     media = media or MediaActivities(MediaStore(store.engine))
     store_activities = StoreActivities(store)
@@ -112,7 +123,7 @@ def build_worker(
     return Worker(
         sealed_only(client),
         task_queue=task_queue,
-        workflows=WORKFLOWS,
+        workflows=workflows,
         workflow_runner=RUNNER,
         interceptors=[InputsRequired()],
         activities=[
@@ -122,7 +133,6 @@ def build_worker(
             store_activities.persist,
             store_activities.record_failure,
             conversation_activities.thread_interaction,
-            conversation_activities.hand_off,
             conversation_activities.record_conversation,
             conversation_activities.load_interactions,
             reply_activities.send_reply,
@@ -134,7 +144,7 @@ def build_worker(
         max_concurrent_local_activities=max_concurrent_activities,
         # On SIGTERM, let in-flight store writes finish rather than cancel them mid-retry.
         graceful_shutdown_timeout=timedelta(seconds=10),
-        build_id=BUILD_ID,
+        **_versioning(deployment),
     )
 
 
@@ -145,6 +155,7 @@ def build_delivery_worker(
     http: httpx.AsyncClient,
     allow_private: bool = False,
     max_concurrent_deliveries: int = 200,
+    deployment: WorkerDeploymentConfig | None = None,
 ) -> Worker:
     """The worker of `DeliveryWorkflow`s started before deliveries moved to the store-scheduled
     deliverer (`runtime.deliverer`): it runs them to the end of their schedules. Nothing starts
@@ -160,7 +171,7 @@ def build_delivery_worker(
         activities=[deliveries.attempt_delivery],
         max_concurrent_activities=max_concurrent_deliveries,
         graceful_shutdown_timeout=timedelta(seconds=5),
-        build_id=BUILD_ID,
+        **_versioning(deployment),
     )
 
 
@@ -239,6 +250,9 @@ async def run_worker(
         log.warning("cannot register search attributes %s: %s", names, exc.message)
     store = Store.from_url(settings.resolved_database_url(), settings.sqlite_busy_timeout_s)
     store.migrate()
+    release = versions.release_of(settings)
+    deployment = versions.deployment_config(release)
+    log.info("worker deployment version %s", versions.label(release))
     workers: list[Worker] = []
     queues: list[str] = []
     http: httpx.AsyncClient | None = None
@@ -261,6 +275,7 @@ async def run_worker(
                         twilio_files.from_settings(settings),
                         settings.media_max_bytes,
                     ),
+                    deployment=deployment,
                 )
             )
             http = delivery_http(settings)
@@ -271,6 +286,7 @@ async def run_worker(
                     settings.events_task_queue(),
                     http,
                     settings.subscriptions_allow_private,
+                    deployment=deployment,
                 )
             )
             deliverer = Deliverer(
@@ -303,6 +319,7 @@ async def run_worker(
                         BlobStore(settings.data_dir / "blobs"),
                         settings.resolved_export_dir(),
                     ),
+                    deployment,
                 )
             )
             queues.append(settings.analytics_task_queue())
@@ -320,9 +337,16 @@ async def run_worker(
             "worker polling task queues %s on %s", ", ".join(queues), settings.temporal_address
         )
         relaying = asyncio.ensure_future(relay.run()) if relay else None
+        promoting = (
+            asyncio.ensure_future(versions.promote_if_new(client, release))
+            if settings.promote_version
+            else None
+        )
         try:
             await asyncio.gather(*(w.run() for w in workers))
         finally:
+            if promoting is not None:
+                promoting.cancel()
             if relaying is not None:
                 relaying.cancel()
                 # The attempts in flight finish (for a few seconds) and are recorded.
@@ -340,6 +364,7 @@ def build_analytics_worker(
     executor: ThreadPoolExecutor,
     exports: ExportActivities,
     retention: RetentionActivities,
+    deployment: WorkerDeploymentConfig | None = None,
 ) -> Worker:
     """The export and retention schedules' worker (`WorkerSettings.analytics_task_queue`)."""
     return Worker(
@@ -353,7 +378,7 @@ def build_analytics_worker(
         # One export and one retention run at a time (the schedules skip overlaps).
         max_concurrent_activities=4,
         graceful_shutdown_timeout=timedelta(seconds=10),
-        build_id=BUILD_ID,
+        **_versioning(deployment),
     )
 
 

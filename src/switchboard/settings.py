@@ -1,6 +1,6 @@
 """Settings, read once at each deployable's edge (environment variables or a `.env` file).
 
-Names follow the external contract in DESIGN.md: Temporal's own variables keep their usual
+Names follow the external contract (docs/settings.md): Temporal's own variables keep their usual
 `TEMPORAL_*` names, everything else is `SWITCHBOARD_*`.
 """
 
@@ -305,6 +305,13 @@ class WorkerSettings(CommonSettings):
     """The Temporal worker process."""
 
     max_concurrent_activities: int = 64
+    # Worker Versioning (`runtime.versions`): the worker deployment, and this release's build
+    # id (unset: a hash of the workflow code). A worker makes its version current once it
+    # polls, if that version never was (the rolling release); `switchboard up` turns that off
+    # for its workers and makes the version current itself.
+    deployment_name: str = Field(default="switchboard", pattern=r"^[A-Za-z0-9_-]+$")
+    build_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]+$")
+    promote_version: bool = True
     # Prometheus endpoint of the worker (Temporal SDK metrics and the pipeline's own); 0 = off.
     worker_metrics_host: str = "127.0.0.1"
     worker_metrics_port: int = 9464

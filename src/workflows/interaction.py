@@ -4,7 +4,8 @@ normalize → dedupe → route → persist → thread into the customer's conver
 a local activity (a marker in the history, no activity task of its own), so a message is one
 workflow task; the steps that touch the store retry with backoff until it is back. A message
 whose files are still at Twilio (MMS media, a recording) then copies them with the regular
-activity `copy_media`. The patches it asks are in `workflows.patches`.
+activity `copy_media`. Pinned to the release it started on (Worker Versioning,
+`runtime.versions`): a change to it needs no patch.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ with workflow.unsafe.imports_passed_through():
         COPY_MEDIA,
         DEDUPE,
         DEFAULT_ORPHAN_WAIT_S,
-        HAND_OFF,
         MALFORMED_PAYLOAD,
         NORMALIZE,
         ORPHANED,
@@ -50,17 +50,8 @@ with workflow.unsafe.imports_passed_through():
         Status,
     )
 
-from workflows.patches import (
-    CONVERSATION_HANDOFF,
-    INTERACTION_LIFECYCLE,
-    LOCAL_STORE_STEPS,
-    MEDIA_COPIES,
-    ONE_WORKFLOW_TASK,
-    ORPHAN_CALLBACK_WAIT,
-)
 from workflows.policies import (
     AWAITING_RETRY,
-    HAND_OFF_TIMEOUT,
     LOCAL_TIMEOUT,
     MEDIA_RETRY,
     MEDIA_TIMEOUT,
@@ -80,50 +71,25 @@ T = TypeVar("T")
 class InteractionWorkflow:
     @workflow.run
     async def run(self, inp: InteractionInput) -> InteractionResult:
-        # One workflow task per message: every step a local activity, the conversation
-        # signalled, one upsert at the end. Without the patch (histories recorded before it):
-        # the conversation threads by update, and the search attributes are upserted twice.
-        # The life cycle's patch stands for ONE_WORKFLOW_TASK's path too (one marker a run),
-        # and the media copies' for the life cycle's.
-        self.media = workflow.patched(MEDIA_COPIES.id)
-        self.lifecycle = self.media or workflow.patched(INTERACTION_LIFECYCLE.id)
-        self.one_task = self.lifecycle or workflow.patched(ONE_WORKFLOW_TASK.id)
-        if not self.one_task:
-            workflow.deprecate_patch(LOCAL_STORE_STEPS.id)
-        try:
-            draft = await workflow.execute_local_activity(
-                NORMALIZE,
-                inp,
-                result_type=NormalizedInteraction,
-                start_to_close_timeout=LOCAL_TIMEOUT,
-            )
-        except (ActivityError, ApplicationError) as err:
-            # A payload that cannot be parsed is archived with the reason before the workflow
-            # fails, so nothing a provider delivered is lost.
-            reason = _reason(err)
-            await self._fail(inp, reason)
-            raise ApplicationError(reason, type=MALFORMED_PAYLOAD, non_retryable=True) from err
-
+        draft = await self._normalize(inp)
         dedupe_input = DedupeInput(
             draft.provider,
             draft.provider_message_id,
             draft.customer_identity,
             draft.linked_identities,
         )
-        # Patched in (ORPHAN_CALLBACK_WAIT): a callback for an interaction never seen waits a
-        # bounded time, then is kept as orphaned. Asked only for such callbacks, so no other
-        # history gets its marker.
-        if draft.customer_identity is None and workflow.patched(ORPHAN_CALLBACK_WAIT.id):
+        if draft.customer_identity is None:
+            # A callback (a recording, a transcription) for an interaction maybe not stored yet
+            # waits for it a bounded time, then is kept as orphaned.
             found = await self._await_interaction(dedupe_input, inp.orphan_wait_s)
             if found is None:
                 return await self._orphan(inp, draft)
             dedupe = found
         else:
             dedupe = await self._store_step(inp, DEDUPE, dedupe_input, DedupeResult)
-        if self.media:
-            # Indexed as soon as it is known: a run that fails or is stuck from here on is
-            # found (and deleted) by the customer's erasure too.
-            workflow.upsert_search_attributes([sa.CUSTOMER_ID.value_set(dedupe.customer_id)])
+        # Indexed as soon as it is known: a run that fails or is stuck from here on is found
+        # (and deleted) by the customer's erasure too.
+        workflow.upsert_search_attributes([sa.CUSTOMER_ID.value_set(dedupe.customer_id)])
 
         route = await workflow.execute_local_activity(
             ROUTE,
@@ -131,16 +97,7 @@ class InteractionWorkflow:
             result_type=Route,
             start_to_close_timeout=LOCAL_TIMEOUT,
         )
-        if not self.one_task:
-            # One upsert for what the local steps found: they share one workflow task.
-            workflow.upsert_search_attributes(
-                [
-                    sa.CUSTOMER_ID.value_set(dedupe.customer_id),
-                    sa.ROUTE_QUEUE.value_set(route.queue),
-                    sa.INTERACTION_STATUS.value_set(Status.PROCESSING),
-                ]
-            )
-
+        inbound = draft.direction is Direction.INBOUND
         interaction = draft.complete(
             # An interaction id is assigned once: a redelivery after Temporal's retention
             # finds the stored one instead of minting another.
@@ -148,66 +105,61 @@ class InteractionWorkflow:
             customer_id=dedupe.customer_id,
             route=route,
             # An inbound one is on its way to its conversation, which completes it.
-            status=Status.PROCESSING
-            if self.lifecycle and draft.direction is Direction.INBOUND
-            else Status.COMPLETED,
+            status=Status.PROCESSING if inbound else Status.COMPLETED,
         )
-        persisted = await self._store_step(
-            inp,
-            PERSIST,
-            PersistInput(interaction, inp.raw, rederive=inp.reprocess),
-            PersistResult,
-            interaction,
-        )
-        conversation_id = None
-        if not self.one_task:
-            workflow.deprecate_patch(CONVERSATION_HANDOFF.id)
-        # Replay-safe without a patch: histories recorded before `awaiting_thread` existed
-        # decode it as False, so they issue the same commands as before.
-        handing_off = persisted.created or persisted.awaiting_thread
-        if handing_off and draft.direction is Direction.INBOUND:
-            hand_off = HandOffInput(
-                InteractionRef(
-                    interaction_id=persisted.interaction_id,
-                    customer_id=dedupe.customer_id,
-                    channel=draft.channel,
-                    direction=draft.direction,
-                    from_address=draft.from_address,
-                    route=route,
-                    subject=draft.content.subject,
-                )
-            )
-            # A signal (signal-with-start) from a local activity, not an update waited for in
-            # a regular one (two workflow tasks and an activity task): the conversation threads
-            # the interaction a moment later and sets its conversation_id in the store.
-            if self.one_task:
-                await workflow.execute_local_activity(
-                    THREAD_INTERACTION,
-                    hand_off,
-                    start_to_close_timeout=LOCAL_TIMEOUT,
-                    retry_policy=STORE_RETRY,
-                )
-            else:
-                conversation_id = await self._hand_off(hand_off)
-        if self.media and persisted.media_to_copy:
+        persist = PersistInput(interaction, inp.raw, rederive=inp.reprocess)
+        persisted = await self._store_step(inp, PERSIST, persist, PersistResult, interaction)
+        if inbound and (persisted.created or persisted.awaiting_thread):
+            await self._thread(persisted.interaction_id, draft, dedupe.customer_id, route)
+        if persisted.media_to_copy:
             await self._copy_media(persisted.interaction_id)
-        completed = [sa.INTERACTION_STATUS.value_set(Status.COMPLETED)]
-        if self.media:
-            completed.insert(0, sa.ROUTE_QUEUE.value_set(route.queue))
-        elif self.one_task:
-            completed[:0] = [
-                sa.CUSTOMER_ID.value_set(dedupe.customer_id),
+        workflow.upsert_search_attributes(
+            [
                 sa.ROUTE_QUEUE.value_set(route.queue),
+                sa.INTERACTION_STATUS.value_set(Status.COMPLETED),
             ]
-        elif conversation_id is not None:
-            # One upsert, one visibility write, for the end of the run.
-            completed.insert(0, sa.CONVERSATION_ID.value_set(conversation_id))
-        workflow.upsert_search_attributes(completed)
+        )
         return InteractionResult(
             interaction_id=persisted.interaction_id,
             customer_id=dedupe.customer_id,
             created=persisted.created,
-            conversation_id=conversation_id,
+        )
+
+    async def _normalize(self, inp: InteractionInput) -> NormalizedInteraction:
+        """A payload that cannot be parsed is archived with the reason before the workflow
+        fails, so nothing a provider delivered is lost."""
+        try:
+            draft: NormalizedInteraction = await workflow.execute_local_activity(
+                NORMALIZE,
+                inp,
+                result_type=NormalizedInteraction,
+                start_to_close_timeout=LOCAL_TIMEOUT,
+            )
+        except (ActivityError, ApplicationError) as err:
+            reason = _reason(err)
+            await self._fail(inp, reason)
+            raise ApplicationError(reason, type=MALFORMED_PAYLOAD, non_retryable=True) from err
+        return draft
+
+    async def _thread(
+        self, interaction_id: str, draft: NormalizedInteraction, customer_id: str, route: Route
+    ) -> None:
+        """Signal (signal-with-start, from a local activity) the customer's conversation, which
+        threads the interaction a moment later and sets its conversation_id in the store."""
+        ref = InteractionRef(
+            interaction_id=interaction_id,
+            customer_id=customer_id,
+            channel=draft.channel,
+            direction=draft.direction,
+            from_address=draft.from_address,
+            route=route,
+            subject=draft.content.subject,
+        )
+        await workflow.execute_local_activity(
+            THREAD_INTERACTION,
+            HandOffInput(ref),
+            start_to_close_timeout=LOCAL_TIMEOUT,
+            retry_policy=STORE_RETRY,
         )
 
     async def _copy_media(self, interaction_id: str) -> None:
@@ -285,9 +237,7 @@ class InteractionWorkflow:
             return await self._step(name, arg, result_type)
         except (ActivityError, ApplicationError) as err:
             cause = err.cause if isinstance(err, ActivityError) else err
-            if not (
-                self.lifecycle and isinstance(cause, ApplicationError) and cause.type == UNSTORABLE
-            ):
+            if not (isinstance(cause, ApplicationError) and cause.type == UNSTORABLE):
                 raise
             reason = _reason(err)
             await self._fail(inp, reason, interaction)
@@ -302,20 +252,6 @@ class InteractionWorkflow:
             start_to_close_timeout=STORE_TIMEOUT,
             retry_policy=STORE_RETRY,
         )
-
-    async def _hand_off(self, inp: HandOffInput) -> str:
-        """Thread by update, waiting for the conversation id (histories before signals)."""
-        # A regular activity: it waits for the conversation, whose own record step is a local
-        # activity; were the hand-off one too, a burst of hand-offs for one customer could
-        # hold every local-activity slot and starve that step.
-        conversation_id: str = await workflow.execute_activity(
-            HAND_OFF,
-            inp,
-            result_type=str,
-            start_to_close_timeout=HAND_OFF_TIMEOUT,
-            retry_policy=STORE_RETRY,
-        )
-        return conversation_id
 
     async def _fail(
         self, inp: InteractionInput, reason: str, interaction: CustomerInteraction | None = None

@@ -33,10 +33,6 @@ AWAITING_RETRY = RetryPolicy(
 )
 ORPHAN_MAX_DELAY = timedelta(minutes=5)
 
-# `hand_off` waits for the conversation to record the interaction (interaction workflows
-# started before threading by signal).
-HAND_OFF_TIMEOUT = timedelta(seconds=60)
-
 # An agent waits for the answer: a few quick attempts, then the update fails with the reason.
 SEND_TIMEOUT = timedelta(seconds=20)
 SEND_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3)

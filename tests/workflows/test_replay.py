@@ -1,4 +1,8 @@
-"""Recorded histories must replay against the current workflow code (determinism guard)."""
+"""Recorded histories must replay against the current workflow code (determinism guard).
+
+The ledger (`workflows.patches`) owns the histories: each entry names those of the path it
+opened, and a history no entry names, or an entry's history that is missing, fails here.
+"""
 
 from __future__ import annotations
 
@@ -16,49 +20,30 @@ from workflows import (
     ExportWorkflow,
     InteractionWorkflow,
     RetentionWorkflow,
+    patches,
 )
 
-HISTORIES = sorted(Path(__file__).with_name("histories").glob("*.json"))
+DIRECTORY = Path(__file__).with_name("histories")
+HISTORIES = sorted(DIRECTORY.glob("*.json"))
+OWNED = {name for patch in patches.LEDGER for name in patch.histories} | set(
+    patches.UNPATCHED_HISTORIES
+)
 
 
-def test_there_are_histories_to_replay() -> None:
-    # Those of the code before conversations (11-25: the malformed message; the completed one
-    # went with the branches it took, see `workflows.patches`), before signals (threading by
-    # update, the `hand_off` activity), before the conversation's one patch, and of the current
-    # code (`record_histories.py`), which also records a conversation through every agent action
-    # and timer, and the export and retention workflows, with its payloads sealed by the tests'
-    # key A, and after the conversation took interactions from the store.
-    assert {path.stem for path in HISTORIES} >= {
-        "interaction_sms_malformed",
-        "interaction_sms_by_update",
-        "interaction_sms_again_by_update",
-        "conversation_by_update",
-        "interaction_sms_by_signal",
-        "interaction_sms_again_by_signal",
-        "conversation_by_signal",
-        "interaction_sms_one_patch",
-        "conversation_one_patch",
-        "conversation_actions_one_patch",
-        "export_one_patch",
-        "retention_one_patch",
-        # Events out: retried (500, 429) then delivered; dead-lettered after the schedule.
-        "delivery_retried_then_delivered",
-        "delivery_dead_lettered",
-        "interaction_sms_encrypted",
-        "conversation_encrypted",
-        "interaction_sms_facts_from_store",
-        "conversation_facts_from_store",
-        # A recording callback for a call never seen (patch `orphan-callback-wait`): kept as
-        # orphaned after its wait; and one whose call is stored while it waits.
-        "interaction_recording_orphaned_orphan_wait",
-        "interaction_recording_merged_after_wait_orphan_wait",
-        # `CustomerId` upserted after dedupe; an MMS's image and a call's recording copied by
-        # `copy_media` (patch `interaction-media-copies`).
-        "interaction_sms_media_copies",
-        "interaction_mms_media_copies",
-        "interaction_call_media_copies",
-        "interaction_recording_media_copies",
-    }
+def test_the_ledger_owns_every_recorded_history() -> None:
+    recorded = {path.stem for path in HISTORIES}
+    assert OWNED - recorded == set(), "histories the ledger names are missing"
+    assert recorded - OWNED == set(), "histories no ledger entry names (delete them with it)"
+
+
+def test_each_workflows_current_path_has_a_history() -> None:
+    # The path new runs take is the newest `patched` entry of each workflow.
+    current: dict[str, patches.Patch] = {}
+    for patch in patches.LEDGER:
+        if patch.step == "patched":
+            current[patch.workflow] = patch
+    for workflow, patch in current.items():
+        assert patch.histories, f"{workflow}: {patch.id} names no recorded history"
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda path: path.stem)

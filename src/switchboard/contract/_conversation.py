@@ -6,9 +6,7 @@ from enum import StrEnum
 
 from switchboard.contract._interaction import Channel, Direction, Route, SlaPolicy
 
-# Activity names (workflows refer to activities by name). `hand_off` (an update that waits for
-# the conversation) is kept for interaction workflows started before `thread_interaction`.
-HAND_OFF = "hand_off"
+# Activity names (workflows refer to activities by name).
 THREAD_INTERACTION = "thread_interaction"
 RECORD_CONVERSATION = "record_conversation"
 SEND_REPLY = "send_reply"
@@ -273,7 +271,6 @@ __all__ = [
     "ADD_INTERACTION",
     "ASSIGN",
     "CSAT",
-    "HAND_OFF",
     "INVALID_ACTION",
     "LABELS",
     "LOAD_INTERACTIONS",

@@ -300,17 +300,6 @@ class Store:
             )
         return int(result.rowcount)
 
-    def delete_older_than(self, before: datetime) -> int:
-        """Delete raw events and interactions received before `before`."""
-        with write_transaction(self.engine) as conn:
-            deleted = conn.execute(
-                raw_events.delete().where(raw_events.c.received_at < before)
-            ).rowcount
-            deleted += conn.execute(
-                interactions.delete().where(interactions.c.received_at < before)
-            ).rowcount
-        return int(deleted)
-
     # --- reads (API) ---------------------------------------------------------------------
 
     def find_customer(self, identity: Identity) -> dict[str, Any] | None:

@@ -57,6 +57,9 @@ class ConversationWorkflow(AgentActions):
         self.deadline = timers.Deadline()
         self.one_patch: bool | None = None
         self.facts_from_store = False
+        # The release this run started on (Worker Versioning; deterministic: replay reads it
+        # from the history).
+        self.started_on = workflow.info().get_current_deployment_version()
 
     @workflow.run
     async def run(self, inp: ConversationInput) -> None:
@@ -68,12 +71,21 @@ class ConversationWorkflow(AgentActions):
             # Checked after threading: signals lengthen the history without waking the loop
             # again once threaded.
             policy = conversation.policy
-            if workflow.info().get_current_history_length() > policy.max_history_events:
+            # A newer release is current (a rolling release): the next run starts there.
+            released = workflow.info().is_target_worker_deployment_version_changed()
+            if (
+                workflow.info().get_current_history_length() > policy.max_history_events
+                or released
+                or self._moved()
+            ):
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 # Signals that came while the updates finished go with this run, not the next.
                 await self._thread_arrived()
                 workflow.continue_as_new(
-                    ConversationInput(conversation.customer_id, policy, conversation.state)
+                    ConversationInput(conversation.customer_id, policy, conversation.state),
+                    initial_versioning_behavior=(
+                        workflow.ContinueAsNewVersioningBehavior.AUTO_UPGRADE if released else None
+                    ),
                 )
             seen = self.changes
             due = timers.next_due(conversation)
@@ -88,6 +100,12 @@ class ConversationWorkflow(AgentActions):
                 async with self.lock:
                     if timers.apply_due(conversation, workflow.now()):
                         await self._record()
+
+    def _moved(self) -> bool:
+        """Whether this run is on another release than it started on (`switchboard up` moved
+        it, or it started before Worker Versioning): it continues as new there, so a patch
+        need only live as long as one run of the release before it (`workflows.patches`)."""
+        return workflow.info().get_current_deployment_version() != self.started_on
 
     def _current(self) -> bool:
         """Whether this run started on the current code (`CONVERSATION_ONE_PATCH`).
