@@ -17,7 +17,17 @@ from temporalio.client import Client
 from temporalio.service import RetryConfig
 
 from analytics.privacy import load_key
-from ingress import audit, events_out, limits, loopback, metrics, refusals
+from ingress import (
+    audit,
+    events_out,
+    idempotency,
+    limits,
+    loopback,
+    metrics,
+    problems,
+    rate_limits,
+    refusals,
+)
 from ingress.auth.oidc import OidcVerifier
 from ingress.routes import (
     access,
@@ -108,6 +118,7 @@ def create_app(
         app.state.store = store or Store.from_url(
             settings.resolved_database_url(), settings.sqlite_busy_timeout_s
         )
+        app.state.rate_limiter = rate_limits.RateLimiter(settings, app.state.store.engine)
         app.state.erasure = Erasure(
             app.state.store.engine,
             load_key(
@@ -155,6 +166,8 @@ def create_app(
     app.middleware("http")(audit.record)
     app.middleware("http")(loopback.guard)
     app.middleware("http")(metrics.observe)
+    problems.install(app)
+    idempotency.install(app)
     # Added last, so it runs first: a refused request costs nothing else.
     app.add_middleware(
         limits.ConcurrencyCap,

@@ -10,6 +10,11 @@ from fastapi import HTTPException, Request, status
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 RETRY_AFTER_S = "5"
+# A problem (RFC 9457), as every error of the ingress.
+_TOO_MANY = (
+    b'{"type":"about:blank","title":"Service Unavailable","status":503,'
+    b'"detail":"too many requests in flight"}'
+)
 
 
 async def read_body(request: Request, limit: int, timeout_s: float) -> bytes:
@@ -59,14 +64,12 @@ class ConcurrencyCap:
                     "type": "http.response.start",
                     "status": 503,
                     "headers": [
-                        (b"content-type", b"application/json"),
+                        (b"content-type", b"application/problem+json"),
                         (b"retry-after", RETRY_AFTER_S.encode()),
                     ],
                 }
             )
-            await send(
-                {"type": "http.response.body", "body": b'{"detail":"too many requests in flight"}'}
-            )
+            await send({"type": "http.response.body", "body": _TOO_MANY})
             return
         self.in_flight += 1
         try:

@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from ingress import pagination, problems
 from ingress.auth import Permission, require
 from ingress.deps import StoreDep
+from ingress.idempotency import Idempotent
+from ingress.pagination import Cursor, Limit, Page
 from switchboard.addresses import normalize_email, normalize_phone
 from switchboard.contract import CustomerInteraction, Identity, IdentityKind
 from switchboard.errors import MalformedPayload
 
-router = APIRouter(prefix="/api", tags=["api"])
+router = APIRouter(
+    prefix="/api", tags=["api"], responses=problems.responses(*problems.AUTHENTICATED)
+)
 READ = [Depends(require(Permission.READ))]
+
+# What the schema allows is what the API reads: a phone number in any common notation, an
+# email address with one `@` and no spaces.
+PHONE_PATTERN = r"^(whatsapp:|sms:|tel:)?\+?[0-9][0-9 ().-]{0,31}$"
+EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]{1,255}$"
 
 
 class IdentityOut(BaseModel):
@@ -32,83 +39,92 @@ class Customer(BaseModel):
     identities: list[IdentityOut]
 
 
-class InteractionPage(BaseModel):
-    items: list[CustomerInteraction]
-    next_cursor: str | None = None
+class PhoneIn(BaseModel):
+    kind: Literal[IdentityKind.PHONE]
+    value: str = Field(pattern=PHONE_PATTERN, examples=["+14155550123"])
 
 
-def _encode_cursor(interaction: CustomerInteraction) -> str:
-    position = [interaction.occurred_at.isoformat(), interaction.interaction_id]
-    return base64.urlsafe_b64encode(json.dumps(position).encode()).decode()
+class EmailIn(BaseModel):
+    kind: Literal[IdentityKind.EMAIL]
+    value: str = Field(pattern=EMAIL_PATTERN, examples=["ada@example.com"])
 
 
-def _decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        occurred_at, interaction_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        return datetime.fromisoformat(occurred_at), str(interaction_id)
-    except (binascii.Error, ValueError, TypeError) as exc:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, "invalid cursor") from exc
+class PushUserIn(BaseModel):
+    kind: Literal[IdentityKind.PUSH_USER]
+    value: str = Field(pattern=r"^\S(.{0,254}\S)?$", description="the push service's user id")
 
 
-class IdentityIn(BaseModel):
-    kind: IdentityKind
-    value: str
+IdentityIn = Annotated[PhoneIn | EmailIn | PushUserIn, Field(discriminator="kind")]
 
 
 def _identity(kind: IdentityKind, value: str) -> Identity:
-    """The identity in its normalized form; 400 when the value is not of its kind."""
-    try:
-        if kind is IdentityKind.PHONE:
-            return Identity(kind, normalize_phone(value))
-        if kind is IdentityKind.EMAIL:
-            return Identity(kind, normalize_email(value))
-    except MalformedPayload as exc:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
-    if not value.strip():
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"empty {kind} identity")
+    """The identity in its normalized form; MalformedPayload when it is not of its kind."""
+    if kind is IdentityKind.PHONE:
+        return Identity(kind, normalize_phone(value))
+    if kind is IdentityKind.EMAIL:
+        return Identity(kind, normalize_email(value))
     return Identity(kind, value.strip())
 
 
-@router.get("/customers", response_model=Customer, dependencies=READ)
-def find_customer(
+@router.get("/customers", response_model=Page[Customer], dependencies=READ)
+def list_customers(
     store: StoreDep,
-    phone: Annotated[str | None, Query(description="any format; compared in E.164")] = None,
-    email: Annotated[str | None, Query(description="compared case-folded")] = None,
-) -> Customer:
-    """Find the customer behind a phone number or an email address."""
-    if (phone is None) == (email is None):
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, "give exactly one of phone or email")
-    if phone is not None:
-        identity = _identity(IdentityKind.PHONE, phone)
-    else:
-        identity = _identity(IdentityKind.EMAIL, email or "")
-    found = store.find_customer(identity)
-    if found is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no customer with that identity")
-    return Customer.model_validate(found)
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    phone: Annotated[
+        str | None,
+        Query(pattern=PHONE_PATTERN, description="any notation; compared in E.164"),
+    ] = None,
+    email: Annotated[
+        str | None, Query(pattern=EMAIL_PATTERN, description="compared case-folded")
+    ] = None,
+) -> dict[str, Any]:
+    """Customers, newest first; with `phone` and/or `email`, the one customer who has them.
+
+    A lookup finds at most one customer: `items` is empty when nobody has that identity
+    (a number that is no possible phone number included), or when the phone and the email
+    given belong to two different customers.
+    """
+    if phone is None and email is None:
+        rows = store.list_customers(limit + 1, pagination.position(cursor))
+        return pagination.page(rows, limit, lambda c: (c["created_at"], c["customer_id"]))
+    owners = set()
+    for kind, value in ((IdentityKind.PHONE, phone), (IdentityKind.EMAIL, email)):
+        if value is not None:
+            try:
+                found = store.find_customer(_identity(kind, value))
+            except MalformedPayload:
+                found = None
+            owners.add(found["customer_id"] if found else None)
+    owner = owners.pop() if len(owners) == 1 else None
+    customer = store.get_customer(owner) if owner else None
+    return {"items": [customer] if customer else [], "next_cursor": None}
 
 
 @router.post(
     "/customers/{customer_id}/identities",
     response_model=Customer,
     status_code=status.HTTP_201_CREATED,
-    dependencies=[Depends(require(Permission.IDENTITIES_LINK))],
-    responses={409: {"description": "the identity belongs to another customer"}},
+    dependencies=[Depends(require(Permission.IDENTITIES_LINK)), Idempotent],
+    responses=problems.responses(404, 409),
 )
 def link_identity(customer_id: str, body: IdentityIn, store: StoreDep) -> Customer:
     """Link a phone number, email address or push user to a customer.
 
     Linking is idempotent; an identity that already belongs to another customer is refused
-    with 409 (customers are not merged implicitly).
+    with 409 (customers are not merged implicitly). A phone number that is not a possible
+    number is refused with 422.
     """
-    identity = _identity(body.kind, body.value)
+    try:
+        identity = _identity(body.kind, body.value)
+    except MalformedPayload as exc:
+        raise problems.invalid_field(("body", "value"), str(exc)) from exc
     owner = store.link_identity(customer_id, identity)
     if owner is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "unknown customer")
     if owner != customer_id:
         raise HTTPException(
-            status.HTTP_409_CONFLICT,
-            f"{identity.kind} {identity.value} belongs to another customer",
+            status.HTTP_409_CONFLICT, f"that {identity.kind} belongs to another customer"
         )
     found = store.get_customer(customer_id)
     if found is None:
@@ -117,25 +133,27 @@ def link_identity(customer_id: str, body: IdentityIn, store: StoreDep) -> Custom
 
 
 @router.get(
-    "/customers/{customer_id}/interactions", response_model=InteractionPage, dependencies=READ
+    "/customers/{customer_id}/interactions",
+    response_model=Page[CustomerInteraction],
+    dependencies=READ,
+    responses=problems.responses(404),
 )
 def customer_interactions(
-    customer_id: str,
-    store: StoreDep,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
-) -> InteractionPage:
+    customer_id: str, store: StoreDep, limit: Limit = 50, cursor: Cursor = None
+) -> dict[str, Any]:
     """One customer's interactions on every channel, newest first."""
     if store.get_customer(customer_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "unknown customer")
-    before = _decode_cursor(cursor) if cursor else None
-    # One extra row tells whether another page follows.
-    rows = store.list_interactions(customer_id, limit + 1, before)
-    page, more = rows[:limit], len(rows) > limit
-    return InteractionPage(items=page, next_cursor=_encode_cursor(page[-1]) if more else None)
+    rows = store.list_interactions(customer_id, limit + 1, pagination.position(cursor))
+    return pagination.page(rows, limit, lambda i: (i.occurred_at, i.interaction_id))
 
 
-@router.get("/interactions/{interaction_id}", response_model=CustomerInteraction, dependencies=READ)
+@router.get(
+    "/interactions/{interaction_id}",
+    response_model=CustomerInteraction,
+    dependencies=READ,
+    responses=problems.responses(404),
+)
 def get_interaction(interaction_id: str, store: StoreDep) -> CustomerInteraction:
     found = store.get_interaction(interaction_id)
     if found is None:

@@ -10,13 +10,14 @@ from loopback to an ingress bound to loopback.
 from __future__ import annotations
 
 import base64
-from typing import Annotated
+from typing import Annotated, Any
 
 from cryptography.exceptions import InvalidTag
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from temporalio.api.common.v1 import Payload
 
+from ingress import problems
 from ingress.auth import Permission, require
 from ingress.auth.require import Credentials, authenticate
 from ingress.deps import SettingsDep
@@ -24,14 +25,24 @@ from switchboard.codec import EncryptionCodec
 from switchboard.payload_keys import is_loopback
 from switchboard.settings import IngressSettings
 
-router = APIRouter(prefix="/codec", tags=["codec"])
+router = APIRouter(
+    prefix="/codec",
+    tags=["codec"],
+    responses=problems.responses(400, *problems.AUTHENTICATED),
+)
+# Credentials are optional on `make run`'s one machine (see `require_decoder`).
+OPTIONAL_CREDENTIALS: dict[str, Any] = {"security": [{}, {"HTTPBearer": []}]}
+
+
+BASE64 = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
+Base64 = Annotated[str, Field(pattern=BASE64)]
 
 
 class JSONPayload(BaseModel):
     """One payload as protobuf JSON writes it: bytes in base64."""
 
-    metadata: dict[str, str] = {}
-    data: str = ""
+    metadata: dict[str, Base64] = {}
+    data: Base64 = ""
 
 
 class Payloads(BaseModel):
@@ -54,7 +65,9 @@ def _cors(settings: IngressSettings, request: Request) -> dict[str, str]:
 _may_decode = require(Permission.PAYLOADS_DECODE)
 
 
-def require_decoder(request: Request, settings: SettingsDep, credentials: Credentials) -> None:
+def require_decoder(
+    request: Request, response: Response, settings: SettingsDep, credentials: Credentials
+) -> None:
     """Admin credentials, unless both ends of the request are this machine's loopback.
 
     The exception is `make run`'s (no identity provider either): one engineer's machine,
@@ -64,7 +77,7 @@ def require_decoder(request: Request, settings: SettingsDep, credentials: Creden
     if is_loopback(settings.host) and is_loopback(client) and not settings.oidc_issuer:
         return
     try:
-        _may_decode(request, authenticate(request, credentials))
+        _may_decode(request, response, authenticate(request, credentials))
     except HTTPException as exc:
         exc.headers = {**(exc.headers or {}), **_cors(settings, request)}
         raise
@@ -108,7 +121,7 @@ def _codec(request: Request) -> EncryptionCodec:
 CodecDep = Annotated[EncryptionCodec, Depends(_codec)]
 
 
-@router.post("/decode", dependencies=[Decoder])
+@router.post("/decode", dependencies=[Decoder], openapi_extra=OPTIONAL_CREDENTIALS)
 async def decode(
     body: Payloads, codec: CodecDep, settings: SettingsDep, request: Request, response: Response
 ) -> Payloads:
@@ -123,7 +136,7 @@ async def decode(
     return _to_json(opened)
 
 
-@router.post("/encode", dependencies=[Decoder])
+@router.post("/encode", dependencies=[Decoder], openapi_extra=OPTIONAL_CREDENTIALS)
 async def encode(
     body: Payloads, codec: CodecDep, settings: SettingsDep, request: Request, response: Response
 ) -> Payloads:

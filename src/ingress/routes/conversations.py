@@ -11,8 +11,11 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
+from ingress import pagination, problems
 from ingress.auth import Agent, Permission, require
 from ingress.deps import TemporalDep
+from ingress.idempotency import IdempotencyDep, IdempotencyKey
+from ingress.pagination import Cursor, Limit, Page
 from switchboard.contract import (
     ASSIGN,
     INVALID_ACTION,
@@ -29,7 +32,14 @@ from switchboard.contract import (
 )
 from switchboard.store import ConversationStore
 
-router = APIRouter(prefix="/api/conversations", tags=["conversations"])
+router = APIRouter(
+    prefix="/api/conversations",
+    tags=["conversations"],
+    responses=problems.responses(*problems.AUTHENTICATED),
+)
+# What an action can answer beyond the group's: the workflow refused it (409), the provider
+# refused a reply (502), Temporal is unreachable (503).
+ACTION = problems.responses(404, 409, 503)
 READ = [Depends(require(Permission.READ))]
 
 
@@ -89,18 +99,25 @@ class ReopenBody(BaseModel):
     reason: str = Field(default="", max_length=256)
 
 
-@router.get("", response_model=list[Conversation], dependencies=READ)
+@router.get("", response_model=Page[Conversation], dependencies=READ)
 def list_conversations(
     conversations: ConversationsDep,
     status_: Annotated[str | None, Query(alias="status", pattern="^(open|resolved)$")] = None,
     queue: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> list[Conversation]:
+    limit: Limit = 100,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
     """A queue view: conversations by status and queue, oldest opened first."""
-    return [Conversation.model_validate(row) for row in conversations.list(status_, queue, limit)]
+    rows = conversations.list(status_, queue, limit + 1, pagination.position(cursor))
+    return pagination.page(rows, limit, lambda c: (c["opened_at"], c["conversation_id"]))
 
 
-@router.get("/{conversation_id}", response_model=ConversationDetail, dependencies=READ)
+@router.get(
+    "/{conversation_id}",
+    response_model=ConversationDetail,
+    dependencies=READ,
+    responses=problems.responses(404),
+)
 def get_conversation(conversation_id: str, conversations: ConversationsDep) -> ConversationDetail:
     """The conversation, its state changes (oldest first) and its interactions."""
     found = conversations.get(conversation_id)
@@ -115,6 +132,7 @@ async def _act(
     conversation_id: str,
     update: str,
     arg: object,
+    idempotency: IdempotencyKey | None,
 ) -> ConversationDetail:
     found = conversations.get(conversation_id)
     if found is None:
@@ -122,7 +140,11 @@ async def _act(
     handle = temporal.get_workflow_handle(conversation_workflow_id(found["customer_id"]))
     try:
         state: ConversationState = await handle.execute_update(
-            update, arg, result_type=ConversationState, rpc_timeout=timedelta(seconds=30)
+            update,
+            arg,
+            id=idempotency.update_id if idempotency else None,
+            result_type=ConversationState,
+            rpc_timeout=timedelta(seconds=30),
         )
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
@@ -144,24 +166,25 @@ async def _act(
     return ConversationDetail.model_validate(updated)
 
 
-@router.post("/{conversation_id}/assign", response_model=ConversationDetail)
+@router.post("/{conversation_id}/assign", response_model=ConversationDetail, responses=ACTION)
 async def assign(
     conversation_id: str,
     body: AssignBody,
     conversations: ConversationsDep,
     temporal: TemporalDep,
     caller: Agent,
+    idempotency: IdempotencyDep,
 ) -> ConversationDetail:
     """Assign the conversation to an agent; without one, to the caller."""
     agent = body.agent or caller.actor
     update = AssignInput(agent, actor=caller.actor)
-    return await _act(conversations, temporal, conversation_id, ASSIGN, update)
+    return await _act(conversations, temporal, conversation_id, ASSIGN, update, idempotency)
 
 
 @router.post(
     "/{conversation_id}/reply",
     response_model=ConversationDetail,
-    responses={502: {"description": "the provider did not take the message; the reason says why"}},
+    responses={**ACTION, **problems.responses(502)},
 )
 async def reply(
     conversation_id: str,
@@ -169,31 +192,34 @@ async def reply(
     conversations: ConversationsDep,
     temporal: TemporalDep,
     caller: Agent,
+    idempotency: IdempotencyDep,
 ) -> ConversationDetail:
     """Reply to the customer on the channel they last wrote on (SMS for calls)."""
     update = ReplyInput(body.text, actor=caller.actor)
-    return await _act(conversations, temporal, conversation_id, REPLY, update)
+    return await _act(conversations, temporal, conversation_id, REPLY, update, idempotency)
 
 
-@router.post("/{conversation_id}/resolve", response_model=ConversationDetail)
+@router.post("/{conversation_id}/resolve", response_model=ConversationDetail, responses=ACTION)
 async def resolve(
     conversation_id: str,
     body: ResolveBody,
     conversations: ConversationsDep,
     temporal: TemporalDep,
     caller: Agent,
+    idempotency: IdempotencyDep,
 ) -> ConversationDetail:
     update = ResolveInput(body.code, actor=caller.actor)
-    return await _act(conversations, temporal, conversation_id, RESOLVE, update)
+    return await _act(conversations, temporal, conversation_id, RESOLVE, update, idempotency)
 
 
-@router.post("/{conversation_id}/reopen", response_model=ConversationDetail)
+@router.post("/{conversation_id}/reopen", response_model=ConversationDetail, responses=ACTION)
 async def reopen(
     conversation_id: str,
     body: ReopenBody,
     conversations: ConversationsDep,
     temporal: TemporalDep,
     caller: Agent,
+    idempotency: IdempotencyDep,
 ) -> ConversationDetail:
     update = ReopenInput(body.reason, actor=caller.actor)
-    return await _act(conversations, temporal, conversation_id, REOPEN, update)
+    return await _act(conversations, temporal, conversation_id, REOPEN, update, idempotency)

@@ -18,6 +18,7 @@ from switchboard.contract import CustomerInteraction, Identity, PersistResult, R
 from switchboard.merge import merge_interaction, rederive_interaction
 from switchboard.store import customers, lifecycle, outbound
 from switchboard.store.engine import create_store_engine, upsert, write_transaction
+from switchboard.store.paging import Position, keyset
 from switchboard.store.rows import (
     changed_columns,
     interaction_from_row,
@@ -25,6 +26,7 @@ from switchboard.store.rows import (
     raw_event_from_row,
     raw_event_row,
 )
+from switchboard.store.tables import customers as customers_table
 from switchboard.store.tables import interactions, raw_events
 
 # The URL of a raw event whose payload retention purged (it can no longer be reprocessed).
@@ -275,6 +277,14 @@ class Store:
     def get_customer(self, customer_id: str) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
             return customers.get(conn, customer_id)
+
+    def list_customers(self, limit: int, after: Position | None = None) -> list[dict[str, Any]]:
+        """Customers newest first, each with its identities."""
+        c = customers_table.c
+        query = keyset(select(c.customer_id), c.created_at, c.customer_id, after, limit)
+        with self.engine.connect() as conn:
+            ids = conn.execute(query).scalars().all()
+            return [found for i in ids if (found := customers.get(conn, i)) is not None]
 
     def list_interactions(
         self, customer_id: str, limit: int, before: tuple[datetime, str] | None = None
