@@ -174,7 +174,7 @@ class IngressSettings(CommonSettings):
     # group's limit off. Over it: 429 with Retry-After. Webhooks are never limited by these.
     rate_limit_reads_per_minute: int = Field(default=600, ge=0)
     rate_limit_actions_per_minute: int = Field(default=120, ge=0)
-    rate_limit_admin_per_minute: int = Field(default=60, ge=0)
+    rate_limit_admin_per_minute: int = Field(default=120, ge=0)
     rate_limit_window_s: int = Field(default=60, ge=1)
 
     @field_validator("api_keys", mode="before")

@@ -200,8 +200,9 @@ async def test_reply_is_an_inbound_message_that_links_phone_and_email(
     assert result.customer_id == sms_result.customer_id
 
     by_email = await http.get("/api/customers", params={"email": email.upper()}, headers=auth)
-    assert by_email.status_code == 200 and by_email.json()["customer_id"] == result.customer_id
-    kinds = {i["kind"] for i in by_email.json()["identities"]}
+    [customer] = by_email.json()["items"]
+    assert by_email.status_code == 200 and customer["customer_id"] == result.customer_id
+    kinds = {i["kind"] for i in customer["identities"]}
     assert kinds == {"phone", "email", "push_user"}
     timeline = await http.get(f"/api/customers/{result.customer_id}/interactions", headers=auth)
     channels = [item["channel"] for item in timeline.json()["items"]]
@@ -230,7 +231,10 @@ async def test_identities_can_be_linked_through_the_api(
     assert taken.status_code == 409
     assert store.find_customer(Identity(IdentityKind.PHONE, bob_phone))["customer_id"] == bob  # type: ignore[index]
     bad = await http.post(path, json={"kind": "phone", "value": "nope"}, headers=auth)
-    assert bad.status_code == 400
+    assert bad.status_code == 422
+    impossible = await http.post(path, json={"kind": "phone", "value": "+1 23"}, headers=auth)
+    assert impossible.status_code == 422
+    assert impossible.json()["errors"][0]["location"] == ["body", "value"]
     unknown = await http.post(
         "/api/customers/nobody/identities", json={"kind": "push_user", "value": "u"}, headers=auth
     )

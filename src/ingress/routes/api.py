@@ -24,7 +24,7 @@ READ = [Depends(require(Permission.READ))]
 
 # What the schema allows is what the API reads: a phone number in any common notation, an
 # email address with one `@` and no spaces.
-PHONE_PATTERN = r"^(whatsapp:|sms:|tel:)?\+?[0-9][0-9 ().-]{0,31}$"
+PHONE_PATTERN = r"^(whatsapp:|sms:|tel:)?\+?[0-9(][0-9 ().-]{0,31}$"
 EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]{1,255}$"
 
 
