@@ -8,7 +8,6 @@ import secrets
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from unittest.mock import ANY
 
@@ -18,15 +17,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.reply import Senders
 from runtime.simulate import (
     public_key_b64,
     sendgrid_event_batch,
     sign_sendgrid_events,
     sign_twilio,
-    sms_fields,
 )
-from runtime.worker import build_worker
 from switchboard.contract import (
     THREAD,
     Channel,
@@ -36,16 +32,15 @@ from switchboard.contract import (
     conversation_workflow_id,
     interaction_workflow_id,
 )
-from switchboard.settings import IngressSettings, WorkerSettings
+from switchboard.settings import IngressSettings
 from switchboard.store import Store
 from tests.support.builders import post_email, random_phone
 from tests.support.fixtures import FIXTURE_PUBLIC_URL, FIXTURE_TOKEN
 from tests.support.pipeline import threaded_conversation
 from tests.support.provider_double import INVALID_NUMBER, ProviderDouble, provider_double
-from tests.support.settings import ingress_settings, timeless_rules
+from tests.support.replies import ACCOUNT, OUR_NUMBER, converse_by_sms, replying_worker
+from tests.support.settings import ingress_settings
 
-ACCOUNT = "AC" + secrets.token_hex(16)
-OUR_NUMBER = "+14155550100"
 USER, PASSWORD = "parse", secrets.token_urlsafe(12)
 EVENT_KEY = ec.generate_private_key(ec.SECP256R1())
 
@@ -71,36 +66,8 @@ def settings(task_queue: str, tmp_path: Any) -> IngressSettings:
 async def worker(
     client: Client, store: Store, task_queue: str, double: ProviderDouble
 ) -> AsyncIterator[Worker]:
-    worker_settings = WorkerSettings(  # type: ignore[call-arg]
-        _env_file=None,
-        public_url=FIXTURE_PUBLIC_URL,
-        twilio_account_sid=ACCOUNT,
-        twilio_auth_token=FIXTURE_TOKEN,
-        twilio_from_number=OUR_NUMBER,
-        twilio_api_base_url=double.url,
-        sendgrid_api_key="SG." + secrets.token_urlsafe(20),
-        sendgrid_from_email="support@example.com",
-        sendgrid_api_base_url=double.url,
-    )
-    senders = Senders.from_settings(worker_settings)
-    with ThreadPoolExecutor(16) as executor:
-        async with build_worker(
-            client, store, task_queue, executor, 16, None, senders, timeless_rules()
-        ) as w:
-            yield w
-
-
-async def converse_by_sms(http: httpx.AsyncClient, client: Client, store: Store, phone: str) -> str:
-    sid = "SM" + secrets.token_hex(16)
-    sms = sign_twilio(
-        FIXTURE_PUBLIC_URL + "/webhooks/twilio/sms",
-        sms_fields(sid, phone, OUR_NUMBER, "where is my parcel?"),
-        FIXTURE_TOKEN,
-    )
-    assert (
-        await http.post("/webhooks/twilio/sms", content=sms.body, headers=sms.headers)
-    ).status_code == 200
-    return await threaded_conversation(client, store, "twilio", sid)
+    async with replying_worker(client, store, task_queue, double) as running:
+        yield running
 
 
 async def test_sms_reply_goes_through_twilio_and_its_status_merges_back(
