@@ -13,7 +13,7 @@ import json
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -21,22 +21,17 @@ from typing import Any
 import httpx
 import pytest
 from temporalio.client import Client
+from temporalio.worker import Worker
 
 from switchboard.settings import IngressSettings
 from switchboard.store import Store
 from tests.support.app import app_client
 from tests.support.builders import random_phone
-from tests.support.provider_double import ProviderDouble, provider_double
-from tests.support.replies import converse_by_sms, replying_worker
+from tests.support.provider_double import ProviderDouble
+from tests.support.replies import converse_by_sms
 from tests.support.settings import API_KEY
 
 PACKAGE = "switchboard_client"
-
-
-@pytest.fixture
-def double() -> Iterator[ProviderDouble]:
-    with provider_double() as double:
-        yield double
 
 
 def generate(document: dict[str, Any], into: Path) -> None:
@@ -92,7 +87,7 @@ async def test_the_readme_flow_through_a_generated_client(
     client: Client,
     store: Store,
     double: ProviderDouble,
-    task_queue: str,
+    replying: Worker,
 ) -> None:
     models = importlib.import_module(f"{PACKAGE}.models")
     Problem = models.Problem
@@ -114,10 +109,7 @@ async def test_the_readme_flow_through_a_generated_client(
         generated, conversations, "get_conversation_api_conversations_conversation_id_get"
     )
     auth = {"Authorization": f"Bearer {API_KEY}"}
-    async with (
-        replying_worker(client, store, task_queue, double),
-        app_client(settings, client, store, headers=auth) as transport,
-    ):
+    async with app_client(settings, client, store, headers=auth) as transport:
         api = generated.AuthenticatedClient(
             base_url=str(transport.base_url), token=API_KEY, raise_on_unexpected_status=True
         )

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
 
 import httpx
-import pytest
 from sqlalchemy import select, update
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -16,26 +14,18 @@ from switchboard.store import Store
 from switchboard.store.tables import idempotency_keys
 from tests.support.app import Clock
 from tests.support.builders import random_phone
-from tests.support.provider_double import ProviderDouble, provider_double
-from tests.support.replies import converse_by_sms, replying_worker
-
-
-@pytest.fixture
-def double() -> Iterator[ProviderDouble]:
-    with provider_double() as double:
-        yield double
-
-
-@pytest.fixture
-async def replying(
-    client: Client, store: Store, task_queue: str, double: ProviderDouble
-) -> AsyncIterator[Worker]:
-    async with replying_worker(client, store, task_queue, double) as running:
-        yield running
+from tests.support.provider_double import ProviderDouble
+from tests.support.replies import converse_by_sms
 
 
 def keyed(auth: dict[str, str], key: str) -> dict[str, str]:
     return {**auth, "Idempotency-Key": key}
+
+
+async def reply_path(http: httpx.AsyncClient, client: Client, store: Store) -> str:
+    """Where to reply in a new customer's conversation."""
+    conversation_id = await converse_by_sms(http, client, store, random_phone())
+    return f"/api/conversations/{conversation_id}/reply"
 
 
 async def test_a_reply_sent_twice_with_one_key_is_one_sms_and_the_same_answer(
@@ -46,8 +36,7 @@ async def test_a_reply_sent_twice_with_one_key_is_one_sms_and_the_same_answer(
     double: ProviderDouble,
     auth: dict[str, str],
 ) -> None:
-    conversation_id = await converse_by_sms(http, client, store, random_phone())
-    path = f"/api/conversations/{conversation_id}/reply"
+    path = await reply_path(http, client, store)
     headers = keyed(auth, str(uuid.uuid4()))
     first = await http.post(path, json={"text": "It ships today."}, headers=headers)
     again = await http.post(path, json={"text": "It ships today."}, headers=headers)
@@ -71,8 +60,7 @@ async def test_concurrent_duplicates_are_done_once(
     double: ProviderDouble,
     auth: dict[str, str],
 ) -> None:
-    conversation_id = await converse_by_sms(http, client, store, random_phone())
-    path = f"/api/conversations/{conversation_id}/reply"
+    path = await reply_path(http, client, store)
     headers = keyed(auth, str(uuid.uuid4()))
     answers = await asyncio.gather(
         *(http.post(path, json={"text": "On its way."}, headers=headers) for _ in range(4))
@@ -93,8 +81,7 @@ async def test_a_call_whose_ingress_died_is_taken_over_and_temporal_does_it_once
 ) -> None:
     """The key is (part of) the Temporal update id: a retry that reaches Temporal again (the
     first ingress sent the update and died before recording its answer) is not sent twice."""
-    conversation_id = await converse_by_sms(http, client, store, random_phone())
-    path = f"/api/conversations/{conversation_id}/reply"
+    path = await reply_path(http, client, store)
     key = str(uuid.uuid4())
     first = await http.post(path, json={"text": "Sorted."}, headers=keyed(auth, key))
     assert first.status_code == 200

@@ -7,7 +7,6 @@ import base64
 import secrets
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 from unittest.mock import ANY
 
@@ -37,18 +36,12 @@ from switchboard.store import Store
 from tests.support.builders import post_email, random_phone
 from tests.support.fixtures import FIXTURE_PUBLIC_URL, FIXTURE_TOKEN
 from tests.support.pipeline import threaded_conversation
-from tests.support.provider_double import INVALID_NUMBER, ProviderDouble, provider_double
-from tests.support.replies import ACCOUNT, OUR_NUMBER, converse_by_sms, replying_worker
+from tests.support.provider_double import INVALID_NUMBER, ProviderDouble
+from tests.support.replies import ACCOUNT, OUR_NUMBER, converse_by_sms
 from tests.support.settings import ingress_settings
 
 USER, PASSWORD = "parse", secrets.token_urlsafe(12)
 EVENT_KEY = ec.generate_private_key(ec.SECP256R1())
-
-
-@pytest.fixture
-def double() -> Iterator[ProviderDouble]:
-    with provider_double() as double:
-        yield double
 
 
 @pytest.fixture
@@ -63,11 +56,8 @@ def settings(task_queue: str, tmp_path: Any) -> IngressSettings:
 
 
 @pytest.fixture
-async def worker(
-    client: Client, store: Store, task_queue: str, double: ProviderDouble
-) -> AsyncIterator[Worker]:
-    async with replying_worker(client, store, task_queue, double) as running:
-        yield running
+async def worker(replying: Worker) -> Worker:
+    return replying
 
 
 async def test_sms_reply_goes_through_twilio_and_its_status_merges_back(
