@@ -56,8 +56,13 @@ class IdempotencyKeys:
         with write_transaction(self.engine) as conn:
             # An expired key is free again.
             conn.execute(delete(keys).where(this, keys.c.expires_at <= now))
-            taken = conn.execute(upsert(conn, keys).values(**row).on_conflict_do_nothing()).rowcount
-            if taken == 1:
+            inserted = conn.execute(
+                upsert(conn, keys)
+                .values(**row)
+                .on_conflict_do_nothing()
+                .returning(keys.c.created_at)
+            ).first()
+            if inserted is not None:
                 return Claim(Outcome.NEW)
             found = conn.execute(select(keys).where(this)).mappings().one()
             if found["fingerprint"] != fingerprint:
