@@ -43,7 +43,7 @@ include-path-regex = "^/api/customers/[^/]+/identities$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422"]
 
 [[operations]]
-include-path-regex = "^/api/subscriptions"
+include-path-regex = "^/api/subscriptions(/[^/]+)?$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422"]
 """
 

@@ -36,7 +36,8 @@ def get_subscriptions(request: Request) -> SubscriptionStore:
 
 
 SubscriptionsDep = Annotated[SubscriptionStore, Depends(get_subscriptions)]
-EventFilter = list[EventType | Literal["*"]]
+# At least one: minItems in the schema (a length on the union would not reach the array).
+EventFilter = Annotated[list[EventType | Literal["*"]], Field(min_length=1)]
 
 
 def _events(value: Any) -> Any:
@@ -52,9 +53,7 @@ class SubscriptionIn(BaseModel):
         description="https (http too with SWITCHBOARD_SUBSCRIPTIONS_ALLOW_PRIVATE); its host "
         "must resolve to public addresses only, else 422",
     )
-    events: EventFilter | Literal["*"] = Field(
-        min_length=1, description="event types, or `*` for all of them"
-    )
+    events: EventFilter | Literal["*"] = Field(description="event types, or `*` for all of them")
     description: str | None = Field(default=None, max_length=500)
     include_content: bool = Field(
         default=False, description="send message content (text, subject, media) in events"
@@ -65,7 +64,7 @@ class SubscriptionIn(BaseModel):
 
 class SubscriptionPatch(BaseModel):
     url: str | None = Field(default=None, max_length=2000, pattern=URL_PATTERN)
-    events: EventFilter | Literal["*"] | None = Field(default=None, min_length=1)
+    events: EventFilter | Literal["*"] | None = None
     enabled: bool | None = None
 
     _normalize = field_validator("events", mode="after")(_events)
