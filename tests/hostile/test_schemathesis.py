@@ -106,9 +106,14 @@ def test_every_check_of_schemathesis_passes(served: str, tmp_path: Path) -> None
         "--report-dir",
         str(tmp_path),
     ]
-    env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.support.schemathesis_hooks"}
+    # Run in tmp_path: Schemathesis keeps a cache in its working directory.
+    env = {
+        **os.environ,
+        "SCHEMATHESIS_HOOKS": "tests.support.schemathesis_hooks",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
     done = subprocess.run(
-        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False
+        command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600, check=False
     )
     summary = done.stdout[-12000:].replace(API_KEY, "<key>")
     print(summary)
