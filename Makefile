@@ -8,7 +8,7 @@ UV     := $(BIN)/uv
 # Bootstrapped from the package registry with pip; the Dockerfile's UV_VERSION is the same.
 UV_VERSION := 0.13.9
 
-.PHONY: run test test-fast lint bench bytecode clean postgres compose caddy chromium prometheus
+.PHONY: run test test-fast lint bench bytecode clean postgres compose caddy chromium prometheus openssl
 
 # The venv gets no pip of its own (that costs seconds): the machine's pip installs uv into it,
 # or, where python3 has no pip, the venv's own from ensurepip.
@@ -69,12 +69,17 @@ prometheus:
 	@command -v promtool >/dev/null || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null)
 
-test: $(STAMP) bytecode lint postgres compose caddy chromium prometheus
+# deploy/certs/make-certs.sh is run by the tests with Debian's openssl.
+openssl:
+	@command -v openssl >/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openssl >/dev/null)
+
+test: $(STAMP) bytecode lint postgres compose caddy chromium prometheus openssl
 	$(BIN)/pytest
 
 # The inner loop: SQLite only, no `switchboard` processes, no browser, no fuzzing, no lint
 # (markers in pyproject.toml, chosen in tests/conftest.py). `make test` runs all, as CI does.
-test-fast: $(STAMP) bytecode compose caddy prometheus
+test-fast: $(STAMP) bytecode compose caddy prometheus openssl
 	$(BIN)/pytest -m "not postgresql and not integration and not browser and not slow"
 
 bench: $(STAMP) bytecode

@@ -1,7 +1,8 @@
 #!/bin/sh
-# Creates Temporal's two databases on the PostgreSQL server and brings their schemas up to the
-# version of the admin-tools image (an upgrade of the images upgrades the schemas). It runs on
-# every `docker compose up`: each step is a no-op once done.
+# Brings the schemas of Temporal's two databases up to the version of the admin-tools image (an
+# upgrade of the images upgrades the schemas). The databases themselves are made, owned by the
+# `temporal` role, by deploy/postgres-init.sh (the role may not create databases), so `create`
+# only reports them. It runs on every `docker compose up`: each step is a no-op once done.
 set -eu
 schemas=/etc/temporal/schema/postgresql/v12
 sql() {

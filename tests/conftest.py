@@ -11,6 +11,8 @@ time zones, keyset paging):
 - `switchboard/test_store.py`, `test_store_reads.py`, `test_conversation_store.py`: the store
   at its own seam: migrations, archiving, the customer and timeline reads the API serves, the
   conversation rows, events and outbox the conversation workflow writes.
+- `switchboard/test_customer_merges.py`: merge and split move every row of a customer in one
+  transaction (updates by subquery, `coalesce`), and the export recomputes both customers.
 - `switchboard/test_access_store.py`: named keys (hash lookups, revocation) and the audit log
   (filters by time and actor) every API call reads or writes.
 - `switchboard/test_outbound_events.py`: events out written with the changes they describe,
@@ -70,6 +72,7 @@ STORE_MATRIX = tuple(
     for path in (
         "switchboard/test_store.py",
         "switchboard/test_store_reads.py",
+        "switchboard/test_customer_merges.py",
         "switchboard/test_conversation_store.py",
         "switchboard/test_access_store.py",
         "switchboard/test_outbound_events.py",

@@ -3,6 +3,7 @@ conversations (and hand_off, which threaded by update before signals)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -51,9 +52,10 @@ class ConversationActivities:
         """Signal-with-start: hand an interaction to its customer's conversation, not waiting.
 
         The conversation workflow is started if it is not running. A retry may signal twice;
-        the conversation ignores an interaction it has already threaded.
+        the conversation ignores an interaction it has already threaded. A customer merged
+        into another since dedupe is the survivor's: it threads into the survivor's workflow.
         """
-        customer_id = inp.interaction.customer_id
+        customer_id = await asyncio.to_thread(self.store.survivor, inp.interaction.customer_id)
         await self.client.start_workflow(
             CONVERSATION_WORKFLOW,
             ConversationInput(customer_id=customer_id, policy=self.policy),

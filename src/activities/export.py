@@ -27,15 +27,25 @@ from switchboard.contract import (
     ExportInput,
     PublishInput,
 )
+from switchboard.costs import RateCard
 from switchboard.store import Store
 
 
 class ExportActivities:
-    def __init__(self, store: Store, root: Path, privacy: Privacy, hours: BusinessHours) -> None:
+    def __init__(
+        self,
+        store: Store,
+        root: Path,
+        privacy: Privacy,
+        hours: BusinessHours,
+        rates: RateCard | None = None,
+    ) -> None:
         self.store = store
         self.root = root
         self.privacy = privacy
         self.hours = hours
+        # The routing rules' rate card (None: the providers' own prices only).
+        self.rates = rates
 
     @activity.defn(name=STAGE_EXPORT)
     def stage(self, inp: ExportInput | None = None) -> ExportBatch:
@@ -46,6 +56,7 @@ class ExportActivities:
             self.hours,
             datetime.now(UTC),
             full=inp is not None and inp.full,
+            rates=self.rates,
         )
         return ExportBatch(
             path=str(staged.path),

@@ -1,4 +1,5 @@
-"""send_reply: an agent's reply, sent through Twilio (SMS) or SendGrid (email), exactly once.
+"""send_reply: an agent's reply, sent through Twilio (SMS or WhatsApp) or SendGrid (email),
+exactly once.
 
 The outbox row is written before anything is sent and carries the provider's id once sent,
 so a retried activity never sends twice what was already acknowledged. (A crash between the
@@ -9,8 +10,10 @@ message id, so its status callbacks and email events merge into it.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from python_http_client.exceptions import HTTPError as SendGridHTTPError
 from sendgrid import SendGridAPIClient
@@ -20,6 +23,7 @@ from temporalio.exceptions import ApplicationError
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client as TwilioClient
 
+from switchboard.addresses import WHATSAPP_PREFIX
 from switchboard.contract import (
     SEND_REPLY,
     Channel,
@@ -32,6 +36,7 @@ from switchboard.contract import (
     SendReplyResult,
     Status,
 )
+from switchboard.replies import no_address, reply_address, window_closed, window_open
 from switchboard.settings import WorkerSettings
 from switchboard.store import ConversationStore, Store
 
@@ -47,6 +52,8 @@ class Senders:
     sendgrid: SendGridAPIClient | None
     sendgrid_from: str | None
     status_callback: str | None
+    # The WhatsApp sender (`whatsapp:+…`), when the account has one.
+    whatsapp_from: str | None = None
 
     @classmethod
     def from_settings(cls, settings: WorkerSettings) -> Senders:
@@ -68,7 +75,12 @@ class Senders:
             else None
         )
         return cls(
-            twilio, settings.twilio_from_number, sendgrid, settings.sendgrid_from_email, callback
+            twilio,
+            settings.twilio_from_number,
+            sendgrid,
+            settings.sendgrid_from_email,
+            callback,
+            settings.twilio_whatsapp_from,
         )
 
 
@@ -85,14 +97,14 @@ class ReplyActivities:
     @activity.defn(name=SEND_REPLY)
     def send_reply(self, inp: SendReplyInput) -> SendReplyResult:
         row = self.conversations.claim_outbox(inp)
-        if row["provider_message_id"]:
-            provider_message_id = row["provider_message_id"]  # sent by an earlier attempt
-        else:
-            try:
-                provider_message_id = self._send(inp)
-            except ApplicationError as exc:
-                self.conversations.mark_outbox(inp.outbox_id, "failed", error=exc.message)
-                raise
+        sent_before = row["provider_message_id"]  # by an earlier attempt
+        try:
+            to_address = self._recipient(inp)
+            provider_message_id = sent_before or self._send(inp, to_address)
+        except ApplicationError as exc:
+            self.conversations.mark_outbox(inp.outbox_id, "failed", error=exc.message)
+            raise
+        if not sent_before:
             self.conversations.mark_outbox(inp.outbox_id, "sent", provider_message_id)
         provider = Provider.SENDGRID if inp.channel is Channel.EMAIL else Provider.TWILIO
         now = datetime.now(UTC)
@@ -100,20 +112,19 @@ class ReplyActivities:
             interaction_id=inp.outbox_id,
             customer_id=inp.customer_id,
             conversation_id=inp.conversation_id,
-            channel=Channel.EMAIL if inp.channel is Channel.EMAIL else Channel.SMS,
+            channel=_stored_channel(inp.channel),
             direction=Direction.OUTBOUND,
             provider=provider,
             provider_message_id=provider_message_id,
-            from_address=(
-                self.senders.sendgrid_from
-                if provider is Provider.SENDGRID
-                else self.senders.twilio_from
-            )
-            or "",
-            to_address=inp.to_address,
+            from_address=self._sender(inp.channel).removeprefix(WHATSAPP_PREFIX),
+            to_address=to_address,
             occurred_at=now,
             received_at=now,
-            content=Content(text=inp.text, subject=inp.subject),
+            content=Content(
+                text=inp.text or None,
+                subject=inp.subject,
+                template_sid=inp.template.content_sid if inp.template else None,
+            ),
             status=Status.COMPLETED,
             route=Route(queue="outbound", priority=0),
             delivery_status="queued" if provider is Provider.TWILIO else "processed",
@@ -121,37 +132,89 @@ class ReplyActivities:
         stored = self.store.persist_interaction(interaction, raw=None)
         return SendReplyResult(stored.interaction_id, provider_message_id)
 
-    def _send(self, inp: SendReplyInput) -> str:
+    def _sender(self, channel: Channel) -> str:
+        senders = self.senders
+        if channel is Channel.EMAIL:
+            return senders.sendgrid_from or ""
+        if channel is Channel.WHATSAPP:
+            return senders.whatsapp_from or ""
+        return senders.twilio_from or ""
+
+    def _recipient(self, inp: SendReplyInput) -> str:
+        """Where the reply goes (`switchboard.replies`): from the conversation's record of the
+        customer's latest message and the store's identities, never from a request."""
+        customer = self.store.get_customer(inp.customer_id) or {"identities": []}
+        identities = [(i["kind"], i["value"]) for i in customer["identities"]]
+        address = reply_address(inp.channel, inp.to_address, identities)
+        if address is None:
+            raise _permanent(no_address(inp.channel))
+        return address
+
+    def _send(self, inp: SendReplyInput, to_address: str) -> str:
+        if inp.channel is Channel.WHATSAPP:
+            return self._whatsapp(inp, to_address)
+        if inp.template is not None:
+            raise _permanent("templates are sent on WhatsApp only")
         if inp.channel in (Channel.SMS, Channel.VOICE):
-            return self._sms(inp)
+            return self._sms(inp, to_address)
         if inp.channel is Channel.EMAIL:
-            return self._email(inp)
+            return self._email(inp, to_address)
         raise _permanent(f"replies on {inp.channel} are not supported")
 
-    def _sms(self, inp: SendReplyInput) -> str:
+    def _sms(self, inp: SendReplyInput, to_address: str) -> str:
         senders = self.senders
         if senders.twilio is None or not senders.twilio_from:
             raise _permanent("SMS replies need the Twilio account SID, auth token and from number")
+        return self._twilio_message(
+            senders.twilio, to_address, senders.twilio_from, {"body": inp.text}
+        )
+
+    def _whatsapp(self, inp: SendReplyInput, to_address: str) -> str:
+        """A free-form message inside the customer service window, else the template."""
+        senders = self.senders
+        if senders.twilio is None or not senders.whatsapp_from:
+            raise _permanent(
+                "WhatsApp replies need the Twilio account SID, auth token and "
+                "SWITCHBOARD_TWILIO_WHATSAPP_FROM"
+            )
+        if inp.template is None:
+            last = self.store.last_inbound(inp.customer_id, Channel.WHATSAPP)
+            last_at = last.at if last else None
+            if not window_open(last_at, datetime.now(UTC)):
+                raise _permanent(window_closed(last_at))
+            message: dict[str, Any] = {"body": inp.text}
+        else:
+            # Twilio wants the variables as a JSON string; no Body beside a ContentSid.
+            message = {"content_sid": inp.template.content_sid}
+            if inp.template.variables:
+                message["content_variables"] = json.dumps(inp.template.variables)
+        to = to_address if to_address.startswith(WHATSAPP_PREFIX) else WHATSAPP_PREFIX + to_address
+        return self._twilio_message(senders.twilio, to, senders.whatsapp_from, message)
+
+    def _twilio_message(
+        self, twilio: TwilioClient, to: str, from_: str, message: dict[str, Any]
+    ) -> str:
+        callback = self.senders.status_callback
         try:
-            message = senders.twilio.messages.create(
-                to=inp.to_address,
-                from_=senders.twilio_from,
-                body=inp.text,
-                **({"status_callback": senders.status_callback} if senders.status_callback else {}),
+            sent = twilio.messages.create(
+                to=to,
+                from_=from_,
+                **message,
+                **({"status_callback": callback} if callback else {}),
             )
         except TwilioRestException as exc:
             if 400 <= exc.status < 500 and exc.status != 429:
                 raise _permanent(f"Twilio refused the message ({exc.code}): {exc.msg}") from exc
             raise  # throttled or a server error: retried with backoff
-        return str(message.sid)
+        return str(sent.sid)
 
-    def _email(self, inp: SendReplyInput) -> str:
+    def _email(self, inp: SendReplyInput, to_address: str) -> str:
         senders = self.senders
         if senders.sendgrid is None or not senders.sendgrid_from:
             raise _permanent("email replies need the SendGrid API key and from address")
         mail = Mail(
             from_email=senders.sendgrid_from,
-            to_emails=inp.to_address,
+            to_emails=to_address,
             subject=inp.subject or "Your message",
             plain_text_content=inp.text,
         )
@@ -166,3 +229,8 @@ class ReplyActivities:
         if not message_id:
             raise RuntimeError("SendGrid accepted the message without an X-Message-Id")
         return str(message_id)
+
+
+def _stored_channel(channel: Channel) -> Channel:
+    """The channel the reply is stored under: a reply to a call goes out as an SMS."""
+    return Channel.SMS if channel is Channel.VOICE else channel

@@ -2,8 +2,9 @@
 
 Raw payloads are emptied after `payload_days`; after `row_days` every kind of row goes
 (`switchboard.store.retention`), the exports drop what the store dropped at their next run and
-lose their older copies now; blobs go once nothing names them and they are older than the
-shorter limit. Synchronous (SQL over whole tables, files): it runs in the worker's thread pool.
+lose their older copies now; audit rows go after `audit_days`; blobs go once nothing names
+them and they are older than the shorter limit. Synchronous (SQL over whole tables, files):
+it runs in the worker's thread pool.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from temporalio import activity
 from analytics.export.expired import remove_copies_before
 from switchboard.blobs import BlobStore
 from switchboard.contract import PURGE_EXPIRED, PurgeResult
-from switchboard.store import Store
+from switchboard.store import AuditLog, Store
 from switchboard.store.retention import expire_blobs, expire_rows
 
 
@@ -27,6 +28,7 @@ class Retention:
 
     payload_days: int = 0  # 0: kept
     row_days: int = 0  # 0: kept
+    audit_days: int = 0  # 0: kept
 
 
 class RetentionActivities:
@@ -55,6 +57,12 @@ class RetentionActivities:
             result.rows_deleted = sum(result.deleted.values())
             if self.exports is not None:
                 result.export_copies_removed = remove_copies_before(self.exports, before)
+        if self.retention.audit_days:
+            # The audit log has a limit of its own: who did what is kept longer than the data.
+            before = now - timedelta(days=self.retention.audit_days)
+            expired = AuditLog(self.store.engine).expire(before)
+            result.deleted = {**result.deleted, "audit_log": expired}
+            result.rows_deleted += expired
         limits = [days for days in (self.retention.payload_days, self.retention.row_days) if days]
         if limits and self.blobs is not None:
             # A blob nothing names is kept no longer than the shorter limit.

@@ -21,6 +21,7 @@ from switchboard.contract import (
     PersistResult,
 )
 from switchboard.store import Store
+from switchboard.store.customers import claim_customer_id
 from switchboard.store.lifecycle import is_permanent
 
 
@@ -38,15 +39,21 @@ class StoreActivities:
     def dedupe(self, inp: DedupeInput) -> DedupeResult:
         """Resolve the sender to a customer and find an interaction already stored for the key.
 
+        A verified sender finds (or becomes) its customer; a claimed one never joins anyone:
+        its message stays with the customer it is stored under, or gets one of its own.
+
         Temporal's workflow id stops duplicates while it remembers the workflow; the store's
         unique key stops them after the namespace's retention has forgotten it.
         """
         customer_id = None
         with _refused_for_good():
             existing = self.store.find_interaction_key(inp.provider, inp.provider_message_id)
-            if inp.customer_identity is not None:
+            identity = inp.customer_identity
+            if identity is not None and (identity.verified or existing is None):
+                # A claim's own customer is derived from the message's key; the message's
+                # other claims (`linked_identities`) find and own nobody.
                 customer_id = self.store.resolve_customer(
-                    inp.customer_identity, inp.linked_identities
+                    identity, claim_customer_id(inp.provider, inp.provider_message_id)
                 )
         if customer_id is None and existing is not None:
             customer_id = existing[1]

@@ -27,18 +27,22 @@ def define(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def overall(
-    conversations: pa.Table, deliveries: Mapping[str, pa.Table] | None = None
+    conversations: pa.Table,
+    deliveries: Mapping[str, pa.Table] | None = None,
+    interactions: pa.Table | None = None,
 ) -> dict[str, Number]:
-    """The `resolution_overall` mart's one row over these `conversations` rows and these
+    """The `resolution_overall` mart's one row over these `conversations` rows, these
     `deliveries` (`raw_event_counts` and `refused_deliveries`, as the export reads them; none
-    given: none received)."""
+    given: none received) and these `interactions` (at least `conversation_id`, `channel`,
+    `occurred_at` and `cost`; none given: nothing cost anything)."""
     from analytics.export.schemas import with_partitions
 
     con = duckdb.connect()
     try:
         con.from_arrow(conversations).create("conversations")
-        for name in ("raw_event_counts", "refused_deliveries"):
-            given = (deliveries or {}).get(name)
+        given_tables = {**(deliveries or {}), "interactions": interactions}
+        for name in ("raw_event_counts", "refused_deliveries", "interactions"):
+            given = given_tables.get(name)
             con.from_arrow(
                 given if given is not None else with_partitions(name).empty_table()
             ).create(name)

@@ -9,28 +9,55 @@ CREATE OR REPLACE MACRO decided_share(flag) AS avg(CAST(flag AS DOUBLE));
 -- Conversations an agent resolved on first contact, over those whose FCR is decided.
 CREATE OR REPLACE MACRO fcr_rate(fcr) AS decided_share(fcr);
 
+-- Each rate is `decided_share` of a flag per conversation: NULL where the conversation is not
+-- counted, true where it meets the figure. The drill-down lists (`behind`, below) select the
+-- same flags, so a figure and the conversations listed behind it agree by construction.
+
+-- Reopened, counted over the conversations ever resolved (by an agent or automatically).
+CREATE OR REPLACE MACRO reopen_flag(reopened, resolved_by) AS
+    CASE WHEN reopened OR resolved_by IS NOT NULL THEN reopened END;
+
+-- Closed by the inactivity window with no agent reply, counted over those closed now.
+CREATE OR REPLACE MACRO unanswered_flag(answered, resolved_by) AS
+    CASE WHEN resolved_by IS NOT NULL THEN resolved_by = 'auto' AND NOT answered END;
+
 -- Conversations reopened, over the conversations ever resolved (by an agent or automatically).
 CREATE OR REPLACE MACRO reopen_rate(reopened, resolved_by) AS
-    count(*) FILTER (WHERE reopened)
-    / nullif(count(*) FILTER (WHERE reopened OR resolved_by IS NOT NULL), 0);
+    decided_share(reopen_flag(reopened, resolved_by));
 
 -- Conversations closed by the inactivity window with no agent reply, over those closed now.
 CREATE OR REPLACE MACRO unanswered_rate(answered, resolved_by) AS
-    count(*) FILTER (WHERE resolved_by = 'auto' AND NOT answered)
-    / nullif(count(*) FILTER (WHERE resolved_by IS NOT NULL), 0);
+    decided_share(unanswered_flag(answered, resolved_by));
 
 -- An SLA target met, over the conversations whose outcome for it is decided: `sla_attained`
 -- (first response: answered or breached), `next_response_attained` (a next response met or
 -- breached), `resolution_attained` (resolved by an agent or breached).
 CREATE OR REPLACE MACRO sla_attainment(attained) AS decided_share(attained);
 
+-- Mean CSAT (1-5) over the conversations the customer scored.
+CREATE OR REPLACE MACRO csat_mean(score) AS avg(score);
+
+-- Whether a conversation is among those a figure counts: opened since `since` (NULL: ever)
+-- on one of `channels` (NULL: any).
+CREATE OR REPLACE MACRO opened_in(opened_at, channel, since, channels) AS
+    (since IS NULL OR opened_at >= since)
+    AND (channels IS NULL OR list_contains(channels, channel));
+
+-- A conversation's group by `grouping_by`: its queue ('unknown': none), its agent (NULL:
+-- never assigned) or the disposition it was resolved with.
+CREATE OR REPLACE MACRO group_key(grouping_by, queue, agent, disposition) AS
+    CASE grouping_by
+        WHEN 'queue' THEN coalesce(queue, 'unknown')
+        WHEN 'agent' THEN agent
+        WHEN 'disposition' THEN disposition
+    END;
+
 -- Every figure of the conversations opened since `since` (NULL: all) on `channels` (NULL:
--- all), grouped by `grouping_by` ('queue', 'agent' or NULL), plus one row for all of them
--- (`total`), even when there are none.
+-- all), grouped by `grouping_by` ('queue', 'agent', 'disposition' or NULL), plus one row for
+-- all of them (`total`), even when there are none.
 CREATE OR REPLACE MACRO resolution(since, channels, grouping_by) AS TABLE
 SELECT
-    CASE grouping_by WHEN 'queue' THEN coalesce(queue, 'unknown') WHEN 'agent' THEN agent END
-        AS key,
+    group_key(grouping_by, queue, agent, disposition) AS key,
     grouping(key) = 1 AS total,
     count(*) AS conversations,
     count(*) FILTER (WHERE answered) AS answered,
@@ -47,12 +74,41 @@ SELECT
     unanswered_rate(answered, resolved_by) AS unanswered_rate,
     sla_attainment(sla_attained) AS sla_attainment,
     sla_attainment(next_response_attained) AS next_response_attainment,
-    sla_attainment(resolution_attained) AS resolution_attainment
+    sla_attainment(resolution_attained) AS resolution_attainment,
+    avg(time_in_queue_s) AS time_in_queue_mean_s,
+    avg(handle_time_s) AS handle_time_mean_s,
+    CAST(coalesce(sum(transfers), 0) AS BIGINT) AS transfers,
+    count(csat_score) AS csat_responses,
+    csat_mean(csat_score) AS csat_mean
 FROM conversations
-WHERE (since IS NULL OR opened_at >= since)
-    AND (channels IS NULL OR list_contains(channels, channel))
+WHERE opened_in(opened_at, channel, since, channels)
 GROUP BY GROUPING SETS ((key), ())
 ORDER BY total, key NULLS LAST;
+
+-- The conversations behind one figure of `resolution(since, channels, grouping_by)`: in the
+-- group `key` (when grouping; a NULL key is the group of no agent), those the figure counts,
+-- `met` saying whether each meets it. `figure` is a column of `resolution`: `conversations`
+-- (all of them, `met` true), `fcr_rate`, `reopen_rate`, `unanswered_rate`, `sla_attainment`,
+-- `next_response_attainment`, `resolution_attainment`. So `count(*)` is the figure's
+-- denominator and `avg(met)` the figure.
+CREATE OR REPLACE MACRO behind(since, channels, grouping_by, key, figure) AS TABLE
+SELECT * FROM (
+    SELECT *,
+        CASE figure
+            WHEN 'conversations' THEN true
+            WHEN 'fcr_rate' THEN fcr
+            WHEN 'reopen_rate' THEN reopen_flag(reopened, resolved_by)
+            WHEN 'unanswered_rate' THEN unanswered_flag(answered, resolved_by)
+            WHEN 'sla_attainment' THEN sla_attained
+            WHEN 'next_response_attainment' THEN next_response_attained
+            WHEN 'resolution_attainment' THEN resolution_attained
+        END AS met
+    FROM conversations
+    WHERE opened_in(opened_at, channel, since, channels)
+        AND (grouping_by IS NULL OR group_key(grouping_by, queue, agent, disposition) IS NOT DISTINCT FROM key)
+)
+WHERE met IS NOT NULL
+ORDER BY opened_at DESC, conversation_id;
 
 -- Deliveries: the webhook requests providers sent. `raw_event_counts` counts the accepted ones
 -- (one per event: a SendGrid batch is one per event in it) and those of them that failed to
@@ -98,3 +154,22 @@ SELECT
     error_rate(coalesce(sum(failed), 0), coalesce(sum(refused), 0), coalesce(sum(received), 0))
         AS error_rate
 FROM deliveries(since);
+
+-- Cost: what interactions cost (the `cost` of the `interactions` dataset: the provider's price
+-- when it reported one, else the routing rules' rate card; see switchboard/costs.py).
+
+-- The UTC day of a timestamp: the day costs are counted on.
+CREATE OR REPLACE MACRO utc_day(ts) AS CAST(timezone('UTC', ts) AS DATE);
+
+-- In one row: the cost of the interactions of the UTC day `day`, and the cost of the
+-- conversations an agent resolved (all their interactions) over how many they are.
+CREATE OR REPLACE MACRO cost_totals(day) AS TABLE
+SELECT
+    (SELECT coalesce(sum(cost), 0) FROM interactions WHERE utc_day(occurred_at) = day)
+        AS cost_today,
+    (
+        SELECT coalesce(sum(i.cost), 0)
+        FROM interactions AS i JOIN conversations AS c USING (conversation_id)
+        WHERE c.resolved_by = 'agent'
+    ) / nullif((SELECT count(*) FROM conversations WHERE resolved_by = 'agent'), 0)
+        AS cost_per_resolved_conversation;

@@ -17,6 +17,9 @@ from pathlib import Path
 
 import phonenumbers
 
+from switchboard.addresses import normalize_client, normalize_sip
+from switchboard.errors import MalformedPayload
+
 KEY_FILE = "hash.key"
 E164 = re.compile(r"\+[1-9]\d{6,14}")
 
@@ -38,8 +41,16 @@ class Privacy:
 
 
 def normalize_address(value: str) -> str:
-    """E.164 for a phone number (any usual spelling), lower case for an email address."""
+    """E.164 for a phone number (any usual spelling), lower case for an email address, a SIP
+    or client address as the webhooks store it (so `sip:ana@x.com;transport=udp` is found)."""
     value = value.strip().removeprefix("whatsapp:")
+    if value.lower().startswith(("sip:", "sips:", "client:")):
+        try:
+            return (
+                normalize_sip(value) if value.lower().startswith("sip") else normalize_client(value)
+            )
+        except MalformedPayload:
+            return value
     if "@" in value:
         return value.lower()
     if E164.fullmatch(value):  # what the store holds: already normalized, and parsing is slow

@@ -76,7 +76,13 @@ NON_NEGATIVE: dict[str, list[str]] = {
     "interactions": ["latency_ms"],
     "raw_event_counts": ["events"],
     "refused_deliveries": ["refused"],
-    "conversations": ["first_response_s", "resolution_s", "resolution_business_s"],
+    "conversations": [
+        "first_response_s",
+        "resolution_s",
+        "resolution_business_s",
+        "time_in_queue_s",
+        "handle_time_s",
+    ],
 }
 
 

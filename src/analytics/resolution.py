@@ -23,7 +23,16 @@ Per conversation (from its `conversation_events` and the customer's inbound inte
 - **resolution attained**: for a conversation with a resolution target: false after a
   resolution breach; true once an agent resolved it with no breach; else null;
 - **channel**: the channel of the message that opened it; **agent**: the actor of its last
-  agent resolution, else (events recorded before actors) the last agent assigned.
+  agent resolution, else (events recorded before actors) the last agent assigned;
+- **time in queue**: from the opening, or a transfer to a queue without an agent, to the next
+  assignment (or a transfer to an agent), summed over the conversation; null until someone is
+  assigned. A transfer restarts the clock: the wait in the queue it left is not counted;
+- **handle time**: the time it was assigned to an agent, open and not waiting on the customer
+  (from an agent's reply until the customer's next message), from the first assignment to the
+  last resolution; only for conversations an agent resolved;
+- **transfers**: how many times it was transferred;
+- **labels**, **disposition** (of the agent's last resolution), **CSAT** (the customer's score,
+  1-5, of the last resolution: a later score replaces it).
 
 The rates over these columns are defined once, in SQL (`analytics/metrics.sql`).
 """
@@ -82,6 +91,12 @@ class ConversationMetrics:
     sla_attained: bool | None
     next_response_attained: bool | None = None
     resolution_attained: bool | None = None
+    time_in_queue: timedelta | None = None
+    handle_time: timedelta | None = None
+    transfers: int = 0
+    labels: tuple[str, ...] = ()
+    disposition: str | None = None
+    csat_score: int | None = None
 
 
 def per_conversation(
@@ -139,6 +154,11 @@ def _outcome(
             fcr = False  # the customer came back inside the window
         elif now - by_agent >= fcr_window:
             fcr = True
+    labeled = [e for e in history if e.kind == "labeled"]
+    last_resolved = max((i for i, e in enumerate(history) if e.kind == "resolved"), default=None)
+    # Scores of the last resolution only (a resolution clears the score of the one before).
+    since_resolved = [] if last_resolved is None else history[last_resolved:]
+    scores = [e.detail["score"] for e in since_resolved if e.kind == "csat" and "score" in e.detail]
     return ConversationMetrics(
         conversation_id=opened.conversation_id,
         customer_id=opened.customer_id,
@@ -173,7 +193,61 @@ def _outcome(
             if "resolution" in breached
             else (True if resolved_by == "agent" else None)
         ),
+        time_in_queue=_time_in_queue(opened, history),
+        handle_time=_handle_time(history) if resolved_by == "agent" else None,
+        transfers=sum(1 for e in history if e.kind == "transferred"),
+        labels=tuple(filter(None, labeled[-1].detail.get("labels", "").split(",")))
+        if labeled
+        else (),
+        disposition=(
+            history[last_resolved].detail.get("disposition")
+            if resolved_by == "agent" and last_resolved is not None
+            else None
+        ),
+        csat_score=int(scores[-1]) if scores else None,
     )
+
+
+def _assigns(event: Event) -> bool:
+    return event.kind == "assigned" or (event.kind == "transferred" and "agent" in event.detail)
+
+
+def _time_in_queue(opened: Event, history: list[Event]) -> timedelta | None:
+    """Opening or transfer to a queue → the next assignment, summed; None if never assigned."""
+    waiting_since: datetime | None = opened.at
+    total: timedelta | None = None
+    for event in history:
+        if _assigns(event):
+            waited = timedelta(0) if waiting_since is None else event.at - waiting_since
+            total, waiting_since = (total or timedelta(0)) + waited, None
+        elif event.kind == "transferred":
+            waiting_since = event.at  # back in a queue, unassigned: the clock starts again
+    return total
+
+
+def _handle_time(history: list[Event]) -> timedelta:
+    """The time assigned, open and not waiting on the customer."""
+    assigned, open_, awaiting = False, True, False
+    since: datetime | None = None
+    total = timedelta(0)
+    for event in history:
+        if since is not None:
+            total += event.at - since
+        direction = event.detail.get("direction") if event.kind == "interaction" else None
+        if _assigns(event):
+            assigned = True
+        elif event.kind == "transferred":
+            assigned = False
+        elif direction == "outbound":
+            awaiting = True
+        elif direction == "inbound":
+            awaiting = False
+        elif event.kind in RESOLVED_KINDS:
+            open_ = False
+        elif event.kind == "reopened":
+            open_, awaiting = True, False
+        since = event.at if assigned and open_ and not awaiting else None
+    return total
 
 
 def _answered_again(history: list[Event]) -> bool:
@@ -214,6 +288,12 @@ def records(metrics: Iterable[ConversationMetrics], queues: dict[str, str]) -> l
             "sla_attained": m.sla_attained,
             "next_response_attained": m.next_response_attained,
             "resolution_attained": m.resolution_attained,
+            "time_in_queue_s": _seconds(m.time_in_queue),
+            "handle_time_s": _seconds(m.handle_time),
+            "transfers": m.transfers,
+            "labels": ",".join(m.labels),
+            "disposition": m.disposition,
+            "csat_score": m.csat_score,
         }
         for m in sorted(metrics, key=lambda m: m.conversation_id)
     ]

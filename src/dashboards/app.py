@@ -6,7 +6,9 @@ from pathlib import Path
 
 import streamlit as st
 
-PAGES = Path(__file__).with_name("pages")
+# Not `pages/`: Streamlit runs a script of a folder of that name on its own, without this
+# navigation, when its URL is opened directly (a drill-down's link, in a new tab).
+PAGES = Path(__file__).with_name("views")
 
 st.set_page_config(page_title="Switchboard", page_icon=":material/call:", layout="wide")
 st.navigation(

@@ -2,29 +2,21 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pandas as pd
 import streamlit as st
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from dashboards.data import settings
+from dashboards.data import store_engine
 from switchboard.contract import DeliveryStatus
-from switchboard.store import Store
 from switchboard.store.subscriptions import SubscriptionStore
 
 
-@st.cache_resource
 def subscriptions() -> SubscriptionStore | None:
     """The store, or None where there is none yet (a dashboard never creates one)."""
-    s = settings()
-    url = make_url(s.resolved_database_url())
-    if url.get_backend_name() == "sqlite" and not Path(url.database or "").exists():
-        return None
-    engine = Store.from_url(s.resolved_database_url(), s.sqlite_busy_timeout_s).engine
-    return SubscriptionStore(engine)
+    engine = store_engine()
+    return None if engine is None else SubscriptionStore(engine)
 
 
 @st.cache_data(ttl=10, show_spinner=False)

@@ -32,6 +32,7 @@ async def _connect() -> Client:
         Client.connect(
             settings().temporal_address,
             namespace=settings().temporal_namespace,
+            tls=settings().temporal_tls(),
             # Counts and ids only: no payload is read, so no key is needed here.
             data_converter=data_converter(None),
         ),

@@ -16,10 +16,11 @@ from sendgrid.helpers.eventwebhook import EventWebhook
 from temporalio.client import Client
 from temporalio.service import RetryConfig
 
-from analytics.privacy import load_key
+from analytics.privacy import Privacy, load_key
 from ingress import (
     audit,
     events_out,
+    gate,
     idempotency,
     limits,
     loopback,
@@ -37,17 +38,20 @@ from ingress.routes import (
     erasure,
     failures,
     health,
+    media,
+    merges,
     push,
     sendgrid,
     subscriptions,
     twilio,
 )
-from switchboard import telemetry
+from switchboard import routing, telemetry, twilio_files
 from switchboard.blobs import BlobStore
 from switchboard.codec import EncryptionCodec, Keyring
 from switchboard.contract import RefusalReason
 from switchboard.converter import data_converter
-from switchboard.settings import IngressSettings
+from switchboard.payload_keys import local_codec_token
+from switchboard.settings import IngressSettings, is_loopback
 from switchboard.store import Store
 from switchboard.store.erasure import Erasure
 
@@ -63,6 +67,7 @@ async def connect_temporal(
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
+        tls=settings.temporal_tls(),
         lazy=True,
         data_converter=data_converter(keyring),
         retry_config=RetryConfig(max_retries=2, max_elapsed_time_millis=3000),
@@ -71,12 +76,16 @@ async def connect_temporal(
 
 
 def _without_query(span: Span, scope: dict[str, object]) -> None:
-    """The API takes phone numbers and emails in query strings: keep them out of traces."""
+    """The API takes phone numbers and emails in query strings, and the codec's one-machine
+    token rides in its path: keep both out of traces."""
     attributes = getattr(span, "attributes", None) or {}
-    for key in ("http.url", "http.target", "url.full", "url.query"):
+    for key in ("http.url", "http.target", "url.full", "url.path", "url.query"):
         value = attributes.get(key)
-        if isinstance(value, str) and (key == "url.query" or "?" in value):
-            span.set_attribute(key, "" if key == "url.query" else value.split("?", 1)[0])
+        if not isinstance(value, str):
+            continue
+        if key == "url.query" or "?" in value:
+            value = "" if key == "url.query" else value.split("?", 1)[0]
+        span.set_attribute(key, gate.LOCAL_CODEC.sub(r"/codec/local/~/\2", value))
 
 
 def sendgrid_event_verifier(settings: IngressSettings) -> EventWebhook | None:
@@ -92,6 +101,15 @@ def sendgrid_event_verifier(settings: IngressSettings) -> EventWebhook | None:
         ) from exc
 
 
+def body_limit(settings: IngressSettings, path: str) -> int | None:
+    """The body limit of a path's group; None for the webhooks, which bound their own."""
+    if path.startswith(limits.WEBHOOKS):
+        return None
+    if path.startswith("/codec/"):
+        return settings.codec_max_body_bytes
+    return settings.api_max_body_bytes
+
+
 def create_app(
     settings: IngressSettings,
     keyring: Keyring,
@@ -104,12 +122,22 @@ def create_app(
     `keyring` seals what the app starts in Temporal and serves the codec endpoints.
     """
     tracing = telemetry.tracer_provider(settings, "ingress")
+    # Read once: a bad file stops the ingress at start, naming the line, not a request later.
+    rules = routing.load(settings.routing_rules)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
+        app.state.rules = rules
         app.state.clock = clock
         app.state.oidc = OidcVerifier(settings) if settings.oidc_issuer else None
+        if app.state.oidc is not None:
+            app.state.oidc.refresh()  # the issuer's keys, fetched before the first token
+        # The one-machine credential of the codec server (`make run`): only where the
+        # ingress is on loopback; a deployment's callers sign in.
+        app.state.codec_token = (
+            local_codec_token(settings.data_dir) if is_loopback(settings.host) else None
+        )
         app.state.sendgrid_events = sendgrid_event_verifier(settings)
         app.state.blobs = BlobStore(settings.data_dir / "blobs")
         app.state.codec = EncryptionCodec(keyring)
@@ -119,13 +147,13 @@ def create_app(
             settings.resolved_database_url(), settings.sqlite_busy_timeout_s
         )
         app.state.rate_limiter = rate_limits.RateLimiter(settings, app.state.store.engine)
+        hash_key = load_key(
+            settings.export_hash_key.get_secret_value() if settings.export_hash_key else None,
+            settings.resolved_export_dir(),
+        )
+        app.state.privacy = Privacy(hash_key)
         app.state.erasure = Erasure(
-            app.state.store.engine,
-            load_key(
-                settings.export_hash_key.get_secret_value() if settings.export_hash_key else None,
-                settings.resolved_export_dir(),
-            ),
-            app.state.blobs,
+            app.state.store.engine, hash_key, app.state.blobs, twilio_files.from_settings(settings)
         )
         flusher = asyncio.create_task(
             app.state.refusals.run(app.state.store.engine, settings.refusals_flush_interval_s)
@@ -137,6 +165,8 @@ def create_app(
             with contextlib.suppress(asyncio.CancelledError):
                 await flusher
             app.state.refusals.flush(app.state.store.engine)
+            if app.state.oidc is not None:
+                await app.state.oidc.close()
             if owned_store:
                 app.state.store.close()
             if tracing is not None:
@@ -152,6 +182,8 @@ def create_app(
     app.include_router(push.router)
     app.include_router(sendgrid.router)
     app.include_router(api.router)
+    app.include_router(merges.router)
+    app.include_router(media.router)
     app.include_router(conversations.router)
     app.include_router(access.router)
     app.include_router(failures.router)
@@ -163,12 +195,23 @@ def create_app(
     app.state.refusals = refusals.Refusals(
         {getattr(route, "path", "") for r in (twilio, push, sendgrid) for route in r.router.routes}
     )
+    # Middleware added later runs earlier: the cap, then the gate (method, Host, who is
+    # calling), then the Idempotency-Key recorder, metrics, the ops paths' guard and the audit,
+    # then the body's bounds (innermost, so their 413 and 408 reach the route as the HTTP
+    # errors they are). Every refusal, at the edge or in a route, is a problem (RFC 9457).
+    app.add_middleware(
+        limits.BodyBounds,
+        limit_of=lambda path: body_limit(settings, path),
+        timeout_s=settings.body_read_timeout_s,
+    )
     app.middleware("http")(audit.record)
     app.middleware("http")(loopback.guard)
     app.middleware("http")(metrics.observe)
     problems.install(app)
     idempotency.install(app)
-    # Added last, so it runs first: a refused request costs nothing else.
+    app.add_middleware(
+        gate.Gate, settings=settings, cors=lambda request: codec.cors(settings, request)
+    )
     app.add_middleware(
         limits.ConcurrencyCap,
         limit=settings.max_concurrent_requests,

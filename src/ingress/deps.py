@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from temporalio.client import Client
 
+from switchboard.routing import Rules
 from switchboard.settings import IngressSettings
 from switchboard.store import Store
 from switchboard.store.erasure import Erasure
@@ -36,6 +37,11 @@ def get_erasure(request: Request) -> Erasure:
     return erasure
 
 
+def get_rules(request: Request) -> Rules:
+    rules: Rules = request.app.state.rules
+    return rules
+
+
 def get_clock(request: Request) -> Callable[[], float]:
     clock: Callable[[], float] = request.app.state.clock
     return clock
@@ -45,4 +51,5 @@ SettingsDep = Annotated[IngressSettings, Depends(get_settings)]
 ClockDep = Annotated[Callable[[], float], Depends(get_clock)]
 StoreDep = Annotated[Store, Depends(get_store)]
 TemporalDep = Annotated[Client, Depends(get_temporal)]
+RulesDep = Annotated[Rules, Depends(get_rules)]
 ErasureDep = Annotated[Erasure, Depends(get_erasure)]

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from fastapi import FastAPI
 from pydantic import BaseModel, Field, create_model
 
-from switchboard.contract import EventType
+from switchboard.contract import Channel, EventType
 
 _HEADERS = (
     "Signed per Standard Webhooks: `webhook-id` (the event id, the same on every attempt and "
@@ -31,7 +31,7 @@ class InteractionData(BaseModel):
     conversation_id: str | None = Field(
         description="null for a new inbound message: it is threaded a moment later"
     )
-    channel: Literal["voice", "sms", "email", "push"]
+    channel: Channel
     direction: Literal["inbound", "outbound"]
     provider: str
     queue: str
@@ -42,6 +42,9 @@ class InteractionData(BaseModel):
     received_at: datetime
     persisted_at: datetime
     sla_due_at: datetime | None
+    identity_verified: bool = Field(
+        description="whether the identity that placed it was verified; false: only claimed"
+    )
     content: dict[str, Any] | None = Field(
         default=None,
         description="text, subject, media…; present only for subscriptions with include_content",
@@ -70,10 +73,14 @@ class ConversationData(BaseModel):
     first_response_due_at: datetime | None
     first_response_at: datetime | None
     resolved_at: datetime | None
+    labels: list[str] = Field(default_factory=list)
+    disposition: str | None = Field(default=None, description="of the latest resolution")
+    csat_score: int | None = Field(default=None, description="1-5, of the latest resolution")
     detail: dict[str, str] = Field(
-        description="what changed: `agent` (assigned), `code` (resolved), `reason` (reopened), "
-        "`due_at` and `target` (sla.breached: `first_response`, `next_response` or "
-        "`resolution`), `channel`"
+        description="what changed: `agent` (assigned, transferred), `code` and `disposition` "
+        "(resolved), `reason` (reopened), `queue_from` and `queue_to` (transferred), `added`, "
+        "`removed` and `labels` (labeled, comma-separated), `score` (rated), `due_at` and "
+        "`target` (sla.breached: `first_response`, `next_response` or `resolution`), `channel`"
     )
     content: dict[str, Any] | None = None
 
@@ -85,6 +92,19 @@ class SubscriptionDisabledData(BaseModel):
     failing_since: datetime | None = Field(
         description="since when none of its deliveries succeeded, when they were failing"
     )
+
+
+class CustomerMergedData(BaseModel):
+    customer_id: str = Field(description="the survivor, which now holds everything of both")
+    merged_customer_id: str = Field(description="the customer merged away (answers with it)")
+
+
+class CustomerSplitData(BaseModel):
+    customer_id: str = Field(description="the customer split")
+    new_customer_id: str
+    identity_kinds: list[str] = Field(description="the kinds of the identities moved")
+    interactions: int = Field(description="how many interactions moved")
+    conversations: int = Field(description="how many conversations moved")
 
 
 def _envelope(event_type: EventType, data: type[BaseModel]) -> type[BaseModel]:
@@ -101,6 +121,8 @@ _OWN_DATA: dict[EventType, type[BaseModel]] = {
     EventType.INTERACTION_PERSISTED: InteractionData,
     EventType.INTERACTION_STATUS_CHANGED: InteractionStatusData,
     EventType.SUBSCRIPTION_DISABLED: SubscriptionDisabledData,
+    EventType.CUSTOMER_MERGED: CustomerMergedData,
+    EventType.CUSTOMER_SPLIT: CustomerSplitData,
 }
 _DATA = {t: _OWN_DATA.get(t, ConversationData) for t in EventType}
 EVENT_MODELS = {event_type: _envelope(event_type, data) for event_type, data in _DATA.items()}

@@ -1,21 +1,30 @@
 """Prometheus metrics of the ingress, served at /metrics, and its access log.
 
-Labels are route templates, providers and statuses only: never an address, a body or an id.
+Labels are route templates, providers, statuses and the standard HTTP methods only (any
+other method is `OTHER`): never an address, a body, an id or anything else a caller chooses.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 
+from fastapi.routing import iter_route_contexts
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import compile_path
+from starlette.types import Scope
 
 from ingress import refusals
 
 access_log = logging.getLogger("ingress.access")
+
+STANDARD_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+UNMATCHED = "unmatched"
 
 REQUESTS = Counter(
     "switchboard_http_requests_total",
@@ -55,6 +64,31 @@ DUPLICATES = Counter(
 )
 
 
+def method_label(method: str) -> str:
+    """The method, when it is a standard one: a caller can make up any number of others."""
+    return method if method in STANDARD_METHODS else "OTHER"
+
+
+def route_template(scope: Scope) -> str:
+    """The template of the route a request is for (`/api/keys/{name}`), never its path; also
+    before routing (the gate answers before the router has run)."""
+    route = scope.get("route")
+    if route is not None:
+        return str(getattr(route, "path", UNMATCHED))
+    path = scope.get("path", "")
+    for pattern, template in _templates(scope.get("app")):
+        if pattern.fullmatch(path):
+            return template
+    return UNMATCHED
+
+
+@functools.cache
+def _templates(app: object) -> list[tuple[re.Pattern[str], str]]:
+    # FastAPI keeps included routers as such; their routes are reached through contexts.
+    routes = iter_route_contexts(getattr(app, "routes", []))
+    return [(compile_path(route.path)[0], route.path) for route in routes if route.path]
+
+
 async def observe(
     request: Request, call_next: Callable[[Request], Awaitable[Response]]
 ) -> Response:
@@ -66,9 +100,8 @@ async def observe(
     started = time.perf_counter()
     response = await call_next(request)
     elapsed = time.perf_counter() - started
-    route = request.scope.get("route")
-    template = getattr(route, "path", "unmatched")
-    REQUESTS.labels(template, request.method, str(response.status_code)).inc()
+    template = route_template(request.scope)
+    REQUESTS.labels(template, method_label(request.method), str(response.status_code)).inc()
     if template.startswith("/webhooks/"):
         ACK_SECONDS.labels(template).observe(elapsed)
         if response.status_code >= 400:
@@ -77,11 +110,11 @@ async def observe(
             )
     access_log.info(
         "%s %s %d",
-        request.method,
+        method_label(request.method),
         request.url.path,
         response.status_code,
         extra={
-            "http_method": request.method,
+            "http_method": method_label(request.method),
             "http_route": template,
             "http_status": response.status_code,
             "duration_ms": round(elapsed * 1000, 1),

@@ -36,6 +36,8 @@ GROUP_OF: dict[Permission, Group] = {
     Permission.FAILURES_READ: Group.READS,
     Permission.CONVERSATIONS_ACT: Group.ACTIONS,
     Permission.IDENTITIES_LINK: Group.ACTIONS,
+    # Merges, splits and dismissed suggestions are an agent's work, at an agent's pace.
+    Permission.CUSTOMERS_MERGE: Group.ACTIONS,
     # Temporal UI decodes every payload of a page it shows: a reader's pace, not an admin's.
     Permission.PAYLOADS_DECODE: Group.READS,
 }  # every other permission is an admin's

@@ -70,18 +70,34 @@ def require_media_type(request: Request, expected: str) -> None:
         )
 
 
+async def is_erased(
+    erasure: Erasure, provider: str, kind: str, event_key: str, message_key: str | None = None
+) -> bool:
+    """Whether the event is of an erased customer's message; counted and logged (without its
+    key) when it is, to be acknowledged and dropped."""
+    if not await run_in_threadpool(erasure.is_erased, provider, event_key, message_key):
+        return False
+    ERASED_DROPS.labels(provider, kind).inc()
+    log.info("%s %s dropped: its message was erased", provider, kind)
+    return True
+
+
 async def start_durably(
-    temporal: Client, settings: IngressSettings, raw: RawEvent, channel: Channel, erasure: Erasure
+    temporal: Client,
+    settings: IngressSettings,
+    raw: RawEvent,
+    channel: Channel,
+    erasure: Erasure,
+    message_key: str | None = None,
 ) -> None:
     """Start the event's workflow; 503 with Retry-After when Temporal cannot take it.
 
     A provider only hears 2xx once the event is durable, so it keeps (and retries) anything
-    we could not accept. An event of an erased customer's message is acknowledged and
-    dropped: the provider stops redelivering it, and it does not come back.
+    we could not accept. An event of an erased customer's message (`message_key`, when the
+    event's own key does not start with it) is acknowledged and dropped: the provider stops
+    redelivering it, and it does not come back.
     """
-    if await run_in_threadpool(erasure.is_erased, raw.provider, raw.event_key):
-        ERASED_DROPS.labels(raw.provider, raw.kind).inc()
-        log.info("%s %s dropped: its message was erased", raw.provider, raw.kind)
+    if await is_erased(erasure, raw.provider, raw.kind, raw.event_key, message_key):
         return
     try:
         started = await start_interaction(

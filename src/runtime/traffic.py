@@ -1,10 +1,13 @@
 """`switchboard simulate traffic`: realistic multichannel traffic through the real webhooks.
 
-For each simulated customer: an SMS thread, sometimes a call that ends in a voicemail (the
-call, its recording and its transcript, callbacks in shuffled order), an email (with an
-attachment, some in ISO-8859-1), push replies and the statuses of our notifications, SendGrid
-events for our emails. Then the misbehaviour providers are known for: a share of requests
-delivered twice, and a few malformed ones (bad signature, garbage), which must be refused.
+For each simulated customer: an SMS thread (some of it on WhatsApp, from the same number),
+sometimes a call that ends in a voicemail (the call, its recording and its transcript, callbacks
+in shuffled order), an email (with an attachment, some in ISO-8859-1), push replies and the
+statuses of our notifications, SendGrid events for our emails. Besides the customers: callers
+with their caller ID withheld, from a browser (`client:`) and over SIP, who leave voicemails
+too, and texts from a short code and an alphanumeric sender. Then the misbehaviour providers are
+known for: a share of requests delivered twice, and a few malformed ones (bad signature,
+garbage), which must be refused.
 
 Every request is signed with the configured secrets, as the providers sign theirs. A channel
 whose secret is not configured is left out (and said so).
@@ -120,6 +123,8 @@ def plan(customers: int, secrets_: Secrets, rng: random.Random) -> Plan:
         phone = f"+1415555{(3000 + i) % 10_000:04d}"
         email = f"customer{i}@example.com"
         out.requests += list(_customer(i, phone, email, secrets_, rng))
+    if secrets_.twilio_auth_token:
+        out.requests += list(_other_callers(customers, secrets_, rng))
     # Providers retry and race: about one request in ten arrives twice.
     out.requests += [r for r in out.requests if rng.random() < 0.1]
     rng.shuffle(out.requests)
@@ -140,6 +145,14 @@ def _customer(i: int, phone: str, email: str, s: Secrets, rng: random.Random) ->
             )
         if rng.random() < 0.4:
             yield from _voicemail(s, phone, rng.choice(TRANSCRIPTS).format(n=n), rng)
+        if rng.random() < 0.4:  # the same person on WhatsApp: one customer, two channels
+            sid = new_message_sid()
+            fields = sms_fields(sid, phone, OUR_NUMBER, rng.choice(TEXTS).format(n=n))
+            fields = [(k, f"whatsapp:{v}" if k in ("From", "To") else v) for k, v in fields] + [
+                ("ProfileName", f"Customer {i}"),
+                ("WaId", phone.removeprefix("+")),
+            ]
+            yield _twilio(s, "whatsapp", "/webhooks/twilio/sms", fields)
     if s.sendgrid_inbound_auth and rng.random() < 0.5:
         yield _email(s, email, rng.choice(TEXTS).format(n=n), latin1=rng.random() < 0.3)
     if s.push_webhook_secret and rng.random() < 0.4:
@@ -177,6 +190,27 @@ def _twilio(s: Secrets, kind: str, path: str, fields: list[tuple[str, str]]) -> 
     assert s.twilio_auth_token is not None
     signed = sign_twilio(s.base_url + path, fields, s.twilio_auth_token)
     return Request(kind, path, signed.body, signed.headers)
+
+
+# Callers who are not a phone number: a withheld caller ID (as the word and as Twilio's keypad
+# spelling of it), a browser or app, a SIP phone; and senders nobody can text back.
+OTHER_CALLERS = (
+    "Anonymous",
+    "+266696687",
+    "client:agent_{n}",
+    "sip:{n}@acme-demo.sip.twilio.com;transport=udp",
+)
+OTHER_SENDERS = (("55599", "Your code is {n}"), ("SWITCHBRD", "Parcel {n} is out for delivery"))
+
+
+def _other_callers(customers: int, s: Secrets, rng: random.Random) -> Iterator[Request]:
+    for k in range(max(1, customers // 4)):
+        n = 2000 + k
+        caller = rng.choice(OTHER_CALLERS).format(n=n)
+        yield from _voicemail(s, caller, rng.choice(TRANSCRIPTS).format(n=n), rng)
+    for sender, text in OTHER_SENDERS:
+        fields = sms_fields(new_message_sid(), sender, OUR_NUMBER, text.format(n=rng.randint(1, 9)))
+        yield _twilio(s, "sms", "/webhooks/twilio/sms", fields)
 
 
 def _voicemail(s: Secrets, phone: str, transcript: str, rng: random.Random) -> Iterator[Request]:
@@ -245,6 +279,10 @@ def _email(s: Secrets, sender: str, text: str, latin1: bool) -> Request:
             "charsets",
             json.dumps({"to": "UTF-8", "from": "UTF-8", "subject": "UTF-8", "text": charset}),
         ),
+        # SendGrid's verdicts on mail sent the way the sender's domain authorizes.
+        ("SPF", "pass"),
+        ("dkim", f"{{@{sender.rpartition('@')[2].strip('>')} : pass}}"),
+        ("envelope", json.dumps({"to": [SUPPORT], "from": sender})),
         ("attachments", "1"),
         (
             "attachment-info",

@@ -16,10 +16,12 @@ from rich.console import Console
 from rich.table import Table
 from temporalio.client import Client
 
-from runtime import traffic
+from runtime import agents, demo_providers, traffic
 from runtime.processes import switchboard_argv
 from runtime.supervisor import Child, Supervisor
 from runtime.temporal_server import dev_server_command
+from switchboard import routing
+from switchboard.payload_keys import local_codec_token
 from switchboard.settings import UpSettings
 from switchboard.store import Store
 
@@ -97,6 +99,30 @@ def _demo(settings: UpSettings, base_url: str, stop: threading.Event) -> None:
                     return
 
 
+def _demo_agents(settings: UpSettings, base_url: str, stop: threading.Event) -> None:
+    """Three agents working the demo's conversations (`runtime.agents`), each with a fresh
+    agent key, so the resolution figures have values within the first minutes."""
+    store = Store.from_url(settings.resolved_database_url(), settings.sqlite_busy_timeout_s)
+    try:
+        keys = agents.create_keys(store, 3)
+    finally:
+        store.close()
+    desk = agents.Desk(base_url, keys, routing.load(settings.routing_rules), random.Random())
+    asyncio.run(agents.work(desk, stop, every_s=2.0))
+
+
+def _fake_providers(settings: UpSettings, stack: contextlib.ExitStack) -> dict[str, str]:
+    """For the demo without provider credentials: the workers send replies to a loopback fake
+    of the providers' APIs (`runtime.demo_providers`), never to a real customer."""
+    twilio = not settings.twilio_account_sid
+    sendgrid = settings.sendgrid_api_key is None
+    if not settings.demo or not (twilio or sendgrid):
+        return {}
+    url = stack.enter_context(demo_providers.serve())
+    token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else None
+    return demo_providers.worker_env(url, twilio, sendgrid, token)
+
+
 def _interrupt(*_: object) -> None:
     # SIGTERM (from a supervisor) stops everything the way Ctrl-C does.
     raise KeyboardInterrupt
@@ -117,6 +143,7 @@ def run(settings: UpSettings) -> int:
     dashboards_url = f"http://{settings.dashboard_host}:{settings.dashboard_port}"
     supervisor = Supervisor(console, settings.data_dir / SUPERVISOR_STATUS)
     stop_demo = threading.Event()
+    fakes = contextlib.ExitStack()
     listener: socket.socket | None = None
     # Installed explicitly: a shell starts background jobs with SIGINT ignored, and Python
     # then never raises KeyboardInterrupt.
@@ -128,8 +155,12 @@ def run(settings: UpSettings) -> int:
             Child(
                 "Temporal",
                 # Temporal UI decodes payloads through the ingress: no extra step to read them.
+                # The UI's codec URL carries the machine's codec token, which the ingress
+                # reads from the same data directory (an ingress beyond loopback ignores it).
                 dev_server_command(
-                    settings, f"http://{settings.host}:{settings.ingress_port}/codec"
+                    settings,
+                    f"http://{settings.host}:{settings.ingress_port}/codec/local/"
+                    + local_codec_token(settings.data_dir),
                 ),
                 env,
                 lambda: _temporal_ready(temporal_address, settings.temporal_namespace),
@@ -140,13 +171,14 @@ def run(settings: UpSettings) -> int:
         store = Store.from_url(settings.resolved_database_url(), settings.sqlite_busy_timeout_s)
         store.migrate()
         store.close()
+        senders = _fake_providers(settings, fakes)
         for i in range(settings.workers):
             port = settings.worker_metrics_port_of(i)
             supervisor.add(
                 Child(
                     "worker" if settings.workers == 1 else f"worker {i + 1}",
                     [*me, "worker", "--role", "intake"],
-                    {**env, "SWITCHBOARD_WORKER_METRICS_PORT": str(port)},
+                    {**env, **senders, "SWITCHBOARD_WORKER_METRICS_PORT": str(port)},
                 )
             )
         # The export and retention in a process of their own: a burst of messages never
@@ -183,9 +215,10 @@ def run(settings: UpSettings) -> int:
         _wait("dashboards", dashboards, 60)
         _print_ready(settings, base_url)
         if settings.demo:
-            threading.Thread(
-                target=_demo, args=(settings, base_url, stop_demo), daemon=True
-            ).start()
+            for demo in (_demo, _demo_agents):
+                threading.Thread(
+                    target=demo, args=(settings, base_url, stop_demo), daemon=True
+                ).start()
         # From here on a child that exits is restarted; only Ctrl-C or SIGTERM ends `up`.
         while True:
             supervisor.tick()
@@ -199,6 +232,7 @@ def run(settings: UpSettings) -> int:
     finally:
         stop_demo.set()
         supervisor.stop()
+        fakes.close()
         if listener is not None:
             listener.close()
 
@@ -224,7 +258,8 @@ def _print_ready(settings: UpSettings, base_url: str) -> None:
         analytics += f", metrics http://{settings.worker_metrics_host}:{port}/metrics"
     table.add_row("Analytics worker", analytics)
     table.add_row(
-        "Demo traffic", "on (SWITCHBOARD_DEMO=0 turns it off)" if settings.demo else "off"
+        "Demo traffic",
+        "customers and three agents (SWITCHBOARD_DEMO=0 turns it off)" if settings.demo else "off",
     )
     console.print(table)
     console.print("Ctrl-C stops everything.")

@@ -20,19 +20,22 @@ from temporalio.worker import Worker
 
 from activities import ConversationActivities, RouteActivities, StoreActivities, normalize
 from activities.deliver import DeliveryActivities
+from activities.media import MediaActivities
 from activities.reply import ReplyActivities, Senders
 from runtime import schedules
 from runtime.deliverer import Deliverer
+from runtime.inputs_required import InputsRequired
 from runtime.relay import EventRelay
-from switchboard import routing, search_attributes, telemetry
+from switchboard import routing, search_attributes, telemetry, twilio_files
 from switchboard.blobs import BlobStore
 from switchboard.codec import Keyring
 from switchboard.contract import ConversationPolicy
-from switchboard.converter import data_converter
+from switchboard.converter import data_converter, refusing_unsealed
 from switchboard.routing import Rules
 from switchboard.settings import WorkerSettings
 from switchboard.store import ConversationStore, Store
 from switchboard.store.breaker import EndpointPolicy
+from switchboard.store.media import MediaStore
 from switchboard.store.subscriptions import SubscriptionStore
 from workflows import (
     RUNNER,
@@ -60,6 +63,21 @@ ALL_WORKFLOWS = [*WORKFLOWS, DeliveryWorkflow]
 BUILD_ID = f"switchboard-{version('switchboard')}"
 
 
+def sealed_only(client: Client) -> Client:
+    """`client` on the same connection, its codec refusing every payload not sealed with one
+    of its keys: what every worker polls with, so that a client without the keys can start,
+    signal, update or query nothing (`switchboard.codec.EncryptionCodec.refusing_unsealed`).
+
+    A client without keys is returned as it is: only the codec benchmark's unencrypted side
+    runs a worker so (`run_worker` always has keys).
+    """
+    if client.data_converter.payload_codec is None:
+        return client
+    config = client.config()
+    config["data_converter"] = refusing_unsealed(client.data_converter)
+    return Client(**config)
+
+
 def build_worker(
     client: Client,
     store: Store,
@@ -71,8 +89,13 @@ def build_worker(
     rules: Rules | None = None,
     exports: ExportActivities | None = None,
     retention: RetentionActivities | None = None,
+    media: MediaActivities | None = None,
 ) -> Worker:
-    """One worker for the whole pipeline; the store activities run in `executor`'s threads."""
+    """One worker for the whole pipeline; the store activities run in `executor`'s threads.
+
+    Without `media` (tests, the benchmark) files at Twilio are recorded as not copied.
+    """
+    media = media or MediaActivities(MediaStore(store.engine))
     store_activities = StoreActivities(store)
     conversations = ConversationStore(store.engine)
     conversation_activities = ConversationActivities(
@@ -87,10 +110,11 @@ def build_worker(
     if retention:
         analytics.append(retention.purge)
     return Worker(
-        client,
+        sealed_only(client),
         task_queue=task_queue,
         workflows=WORKFLOWS,
         workflow_runner=RUNNER,
+        interceptors=[InputsRequired()],
         activities=[
             normalize,
             RouteActivities(rules or routing.load()).route,
@@ -102,6 +126,7 @@ def build_worker(
             conversation_activities.record_conversation,
             conversation_activities.load_interactions,
             reply_activities.send_reply,
+            media.copy_media,
             *analytics,
         ],
         activity_executor=executor,
@@ -127,10 +152,11 @@ def build_delivery_worker(
     """
     deliveries = DeliveryActivities(store, http, allow_private)
     return Worker(
-        client,
+        sealed_only(client),
         task_queue=task_queue,
         workflows=[DeliveryWorkflow],
         workflow_runner=RUNNER,
+        interceptors=[InputsRequired()],
         activities=[deliveries.attempt_delivery],
         max_concurrent_activities=max_concurrent_deliveries,
         graceful_shutdown_timeout=timedelta(seconds=5),
@@ -169,6 +195,7 @@ async def _connect(
             return await Client.connect(
                 settings.temporal_address,
                 namespace=settings.temporal_namespace,
+                tls=settings.temporal_tls(),
                 data_converter=data_converter(keyring),
                 runtime=runtime,
                 interceptors=telemetry.temporal_interceptors(tracing),
@@ -228,6 +255,12 @@ async def run_worker(
                     settings.conversation_policy(),
                     Senders.from_settings(settings),
                     rules,
+                    media=MediaActivities(
+                        MediaStore(store.engine),
+                        BlobStore(settings.data_dir / "blobs"),
+                        twilio_files.from_settings(settings),
+                        settings.media_max_bytes,
+                    ),
                 )
             )
             http = delivery_http(settings)
@@ -262,7 +295,11 @@ async def run_worker(
                     export_activities(settings, store, rules),
                     RetentionActivities(
                         store,
-                        Retention(settings.retention_payload_days, settings.retention_days),
+                        Retention(
+                            settings.retention_payload_days,
+                            settings.retention_days,
+                            settings.retention_audit_days,
+                        ),
                         BlobStore(settings.data_dir / "blobs"),
                         settings.resolved_export_dir(),
                     ),
@@ -306,10 +343,11 @@ def build_analytics_worker(
 ) -> Worker:
     """The export and retention schedules' worker (`WorkerSettings.analytics_task_queue`)."""
     return Worker(
-        client,
+        sealed_only(client),
         task_queue=task_queue,
         workflows=[ExportWorkflow, RetentionWorkflow],
         workflow_runner=RUNNER,
+        interceptors=[InputsRequired()],
         activities=[exports.stage, exports.validate, exports.publish, retention.purge],
         activity_executor=executor,
         # One export and one retention run at a time (the schedules skip overlaps).
@@ -330,4 +368,5 @@ def export_activities(settings: WorkerSettings, store: Store, rules: Rules) -> E
         root,
         Privacy(load_key(key, root), keep_text=settings.export_keep_text),
         rules.hours,
+        rules.rate_card,
     )

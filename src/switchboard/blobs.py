@@ -45,6 +45,12 @@ class BlobStore:
             raise ValueError(f"not a blob reference: {ref!r}")
         return self._path(ref.removeprefix(PREFIX)).read_bytes()
 
+    def path(self, ref: str) -> Path:
+        """Where the blob's bytes are (to stream them); it may not exist."""
+        if not ref.startswith(PREFIX):
+            raise ValueError(f"not a blob reference: {ref!r}")
+        return self._path(ref.removeprefix(PREFIX))
+
     def delete(self, ref: str) -> bool:
         """Remove a blob (erasure, retention); False if it was not there."""
         if not ref.startswith(PREFIX):

@@ -14,12 +14,16 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadCodec
 
 ENCODING = b"binary/encrypted"
 KEY_ID = "encryption-key-id"
+# What a refusing codec hands on in place of a payload it would not open: the payload
+# converter (`switchboard.converter`) fails its conversion with the reason it carries.
+REFUSED = b"binary/refused"
 _NONCE_BYTES = 12
 
 
@@ -66,14 +70,26 @@ class EncryptionCodec(PayloadCodec):
     """Seals payloads with the keyring's first key; opens those of any key in it.
 
     Payloads that were never sealed (histories recorded before encryption) pass through, so
-    they keep replaying.
+    they keep replaying, unless the codec refuses them (`refusing_unsealed`): a worker's does.
     """
 
-    def __init__(self, keyring: Keyring) -> None:
+    def __init__(self, keyring: Keyring, refuse_unsealed: bool = False) -> None:
         super().__init__()
+        self._keyring = keyring
+        self._refuse_unsealed = refuse_unsealed
         self._sealing_id = keyring.sealing_id.encode()
         self._sealer = AESGCM(keyring.keys[0][1])
         self._openers = {key_id.encode(): AESGCM(key) for key_id, key in keyring.keys}
+
+    def refusing_unsealed(self) -> EncryptionCodec:
+        """The same keys, refusing every payload not sealed by one of them.
+
+        A workflow start, signal, update or query whose input was not sealed with a current
+        key is then refused where it is converted: an update or query is rejected, a signal
+        dropped, a started workflow fails before its first step. Whoever reaches Temporal
+        without the keys can start, signal or update nothing.
+        """
+        return EncryptionCodec(self._keyring, refuse_unsealed=True)
 
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
         return [self.seal(p) for p in payloads]
@@ -90,13 +106,25 @@ class EncryptionCodec(PayloadCodec):
 
     def open(self, payload: Payload) -> Payload:
         if payload.metadata.get("encoding") != ENCODING:
-            return payload
+            return _refused("it is not encrypted") if self._refuse_unsealed else payload
         key_id = payload.metadata.get(KEY_ID, b"")
         opener = self._openers.get(key_id)
         if opener is None:
             # Only the id, which is not secret: the operator needs it to find the key.
-            raise ValueError(
-                f"payload sealed with unknown key id {key_id.decode(errors='replace')!r}"
-            )
-        data = opener.decrypt(payload.data[:_NONCE_BYTES], payload.data[_NONCE_BYTES:], None)
+            shown = repr(key_id.decode(errors="replace"))
+            if self._refuse_unsealed:
+                return _refused(f"it was sealed with an unknown key id {shown}")
+            raise ValueError(f"payload sealed with unknown key id {shown}")
+        try:
+            data = opener.decrypt(payload.data[:_NONCE_BYTES], payload.data[_NONCE_BYTES:], None)
+        except (InvalidTag, ValueError):  # forged, truncated, or a nonce cut short
+            if self._refuse_unsealed:
+                return _refused("it does not open with its key")
+            raise
         return Payload.FromString(data)
+
+
+def _refused(reason: str) -> Payload:
+    # Handed on rather than raised: raising here would fail the whole workflow activation,
+    # the legitimate jobs in it too, and again on every retry.
+    return Payload(metadata={"encoding": REFUSED}, data=reason.encode())

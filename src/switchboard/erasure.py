@@ -27,7 +27,11 @@ async def erase_customer(
         uuid.UUID(customer_id)  # customer ids are uuids; anything else is in no query
     except ValueError:
         return None
-    deleted = await delete_workflows(client, customer_id)
+    # The histories of customers merged into this one carry their own ids.
+    merged = await asyncio.to_thread(erasure.merged_into, customer_id)
+    deleted = 0
+    for each in [customer_id, *merged]:
+        deleted += await delete_workflows(client, each)
     counts = await asyncio.to_thread(erasure.erase, customer_id)
     if counts is None:
         return ErasureCounts(workflows=deleted) if deleted else None

@@ -1,11 +1,16 @@
-"""No development secret in an exposed process.
+"""No development secret, and no development switch, in an exposed process.
 
 A process that binds beyond loopback refuses to start while a secret it uses is a value
-published in `.env.example` (anyone can read it), or obviously weak. The refusal names the
-environment variable, never the value. On loopback (`make run`) nothing is checked.
+published in `.env.example` (anyone can read it), or obviously weak; while a payload key is not
+32 random bytes; while private subscription targets are allowed; or while it would expose the
+embedded Temporal dev server, which has no authentication. The refusal names the environment
+variable, never the value. On loopback (`make run`) nothing is checked.
 """
 
 from __future__ import annotations
+
+import base64
+import binascii
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings
@@ -40,6 +45,10 @@ SECRET_FIELDS = (
 )
 # Chosen by the provider or a key pair's public half: published, or not, but never "weak".
 NOT_CHOSEN = frozenset({"sendgrid_event_public_key", "simulator_sendgrid_private_key"})
+
+
+# 32 random bytes hold about 30 distinct values, and are all printable once in about 10^14.
+MIN_DISTINCT_KEY_BYTES = 20
 
 
 def is_loopback_bind(host: str) -> bool:
@@ -92,3 +101,41 @@ def unsafe_secrets(settings: BaseSettings) -> list[str]:
                 problems.append(f"{prefix}{field.upper()} {problem}")
                 break
     return problems
+
+
+def unsafe_settings(settings: BaseSettings) -> list[str]:
+    """`unsafe_secrets`, and the keys and switches an exposed process must not run with."""
+    prefix = str(settings.model_config.get("env_prefix", ""))
+    problems = unsafe_secrets(settings)
+    keys = getattr(settings, "payload_keys", None)
+    if isinstance(keys, SecretStr):
+        weak = _weak_payload_key(keys.get_secret_value())
+        if weak:
+            problems.append(
+                f"{prefix}PAYLOAD_KEYS key {weak} is weak (use 32 random bytes: "
+                "`openssl rand -base64 32`)"
+            )
+    if getattr(settings, "subscriptions_allow_private", False):
+        problems.append(
+            f"{prefix}SUBSCRIPTIONS_ALLOW_PRIVATE is on: subscriptions could reach private "
+            "addresses (development and tests only)"
+        )
+    dev_server = getattr(settings, "temporal_host", None)
+    if dev_server is not None and not is_loopback_bind(dev_server):
+        problems.append(
+            f"{prefix}TEMPORAL_HOST exposes the embedded Temporal dev server, which has no "
+            "authentication: keep it on loopback, or run a Temporal cluster with mutual TLS"
+        )
+    return problems
+
+
+def _weak_payload_key(text: str) -> int | None:
+    """The position (from 1) of the first key that is not random bytes, else None."""
+    for n, entry in enumerate((e.strip() for e in text.split(",") if e.strip()), start=1):
+        try:
+            key = base64.b64decode(entry.partition(":")[2], validate=True)
+        except binascii.Error:
+            return n  # unreachable past the settings' own check, but never "safe"
+        if len(set(key)) < MIN_DISTINCT_KEY_BYTES or all(32 <= b < 127 for b in key):
+            return n
+    return None

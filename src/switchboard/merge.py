@@ -54,6 +54,8 @@ _PUSH_RANKS = {"sent": 1, "delivered": 2, "failed": 2, "opened": 3}
 
 RANKS: dict[str, dict[str, int]] = {
     "sms": _MESSAGE_RANKS,
+    # WhatsApp's statuses are Messaging's, `read` included.
+    "whatsapp": _MESSAGE_RANKS,
     "voice": _CALL_RANKS,
     "email": _EMAIL_RANKS,
     "push": _PUSH_RANKS,
@@ -106,12 +108,14 @@ def rederive_interaction(
 ) -> CustomerInteraction:
     """`stored` with a reprocessed event's new derivation in place of its old one.
 
-    What the event yields now wins over what is stored, where it yields anything; the route is
-    replaced only when this event is the one that created the interaction.
+    What the event yields now wins over what is stored, where it yields anything; the route and
+    the channel (WhatsApp, once stored as SMS) are replaced only when this event is the one that
+    created the interaction.
     """
     creator = incoming.received_at == stored.received_at
     return replace(
         stored,
+        channel=incoming.channel if creator else stored.channel,
         content=merge_content(incoming.content, stored.content),
         from_address=incoming.from_address or stored.from_address,
         to_address=incoming.to_address or stored.to_address,

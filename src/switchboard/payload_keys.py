@@ -18,6 +18,7 @@ from switchboard.codec import Keyring, KeyringError
 from switchboard.settings import CommonSettings
 
 KEY_FILE = "payload-keys"
+CODEC_TOKEN_FILE = "codec-token"
 
 
 def is_loopback(host: str) -> bool:
@@ -51,10 +52,16 @@ def load_keyring(settings: CommonSettings, *bound_hosts: str) -> Keyring:
             f"SWITCHBOARD_PAYLOAD_KEYS must be set: this process reaches beyond loopback "
             f"({', '.join(exposed)}), where a generated key cannot be shared"
         )
-    return Keyring.parse(_generated(settings.data_dir / KEY_FILE))
+    return Keyring.parse(_generated(settings.data_dir / KEY_FILE, Keyring.new_entry("local-1")))
 
 
-def _generated(path: Path) -> str:
+def local_codec_token(data_dir: Path) -> str:
+    """The codec server's credential on one machine (`make run`): Temporal UI calls
+    `/codec/local/<token>/…` with it; generated on first use, like the payload key."""
+    return _generated(data_dir / CODEC_TOKEN_FILE, secrets.token_urlsafe(32)).strip()
+
+
+def _generated(path: Path, contents: str) -> str:
     """The key file's contents, written first if there is none; safe when processes race."""
     if path.exists():
         return path.read_text()
@@ -62,7 +69,7 @@ def _generated(path: Path) -> str:
     draft = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
     fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as file:
-        file.write(Keyring.new_entry("local-1"))
+        file.write(contents)
     try:
         os.link(draft, path)  # atomic, and fails if another process got there first
     except FileExistsError:

@@ -11,6 +11,7 @@ class Permission(StrEnum):
     FAILURES_READ = "failures:read"
     FAILURES_RETRY = "failures:retry"
     IDENTITIES_LINK = "identities:link"
+    CUSTOMERS_MERGE = "customers:merge"
     KEYS_MANAGE = "keys:manage"
     CUSTOMERS_ERASE = "customers:erase"
     SUBSCRIPTIONS_MANAGE = "subscriptions:manage"
@@ -24,6 +25,7 @@ DESCRIPTIONS: dict[Permission, str] = {
     Permission.FAILURES_READ: "list events that failed processing",
     Permission.FAILURES_RETRY: "retry failed events",
     Permission.IDENTITIES_LINK: "link a phone number, email address or push user to a customer",
+    Permission.CUSTOMERS_MERGE: "merge and split customers, dismiss merge suggestions",
     Permission.KEYS_MANAGE: "create, list and revoke API keys",
     Permission.CUSTOMERS_ERASE: "erase a customer",
     Permission.SUBSCRIPTIONS_MANAGE: "manage outbound subscriptions",
@@ -41,7 +43,11 @@ class Role(StrEnum):
 
 
 _ANALYST = frozenset({Permission.READ})
-_AGENT = _ANALYST | {Permission.CONVERSATIONS_ACT, Permission.FAILURES_READ}
+_AGENT = _ANALYST | {
+    Permission.CONVERSATIONS_ACT,
+    Permission.FAILURES_READ,
+    Permission.CUSTOMERS_MERGE,
+}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ANALYST: _ANALYST,

@@ -17,6 +17,10 @@ message that follows an agent reply; the first-response target when not given) a
 days, hours and `holidays`), or the `[calendars.<name>]` table (the same keys) its `calendar`
 names. `switchboard.calendars` turns them into due times.
 
+`[queues.<name>]` tables give the targets of queues no rule routes to (agents transfer
+conversations there); `dispositions` lists what an agent may resolve a conversation with;
+`[rate_card]` prices messages and calls (`switchboard.costs`).
+
 A bad file is refused when it is loaded, with an error naming the line and the problem.
 """
 
@@ -29,6 +33,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from switchboard import costs
 from switchboard.calendars import BusinessHours, add_business_time
 from switchboard.contract import Channel, Route, SlaPolicy
 
@@ -73,6 +78,12 @@ class Rules:
     hours: BusinessHours
     defaults: dict[str, Target]
     rules: tuple[Rule, ...] = field(default=())
+    # What `resolve` accepts as a disposition (none listed: none accepted).
+    dispositions: tuple[str, ...] = ()
+    # Queues no rule routes to that agents may transfer to (`[queues.<name>]`).
+    transfer_queues: dict[str, Target] = field(default_factory=dict)
+    # What messages and calls cost (`switchboard.costs`).
+    rate_card: costs.RateCard = field(default_factory=costs.RateCard)
 
     def route(
         self,
@@ -96,16 +107,29 @@ class Rules:
             resolution_due_at=(
                 add_business_time(at, target.resolution, hours) if target.resolution else None
             ),
-            sla=SlaPolicy(
-                first_response_s=target.first_response.total_seconds(),
-                next_response_s=(target.next_response or target.first_response).total_seconds(),
-                resolution_s=target.resolution.total_seconds() if target.resolution else None,
-                timezone=hours.timezone.key,
-                days=sorted(hours.days),
-                opens=hours.start.isoformat("minutes"),
-                closes=hours.end.isoformat("minutes"),
-                holidays=sorted(d.isoformat() for d in hours.holidays),
-            ),
+            sla=self.policy(target),
+        )
+
+    def queues(self) -> dict[str, Target]:
+        """Every queue a conversation may be in or be transferred to, with its targets: the
+        `[queues.<name>]` tables, else the first default or rule that routes to it."""
+        found: dict[str, Target] = {}
+        for target in (*self.defaults.values(), *(rule.target for rule in self.rules)):
+            found.setdefault(target.queue, target)
+        return {**found, **self.transfer_queues}
+
+    def policy(self, target: Target) -> SlaPolicy:
+        """The SLA targets of a queue and the calendar they are measured on, as plain data."""
+        hours = target.calendar or self.hours
+        return SlaPolicy(
+            first_response_s=target.first_response.total_seconds(),
+            next_response_s=(target.next_response or target.first_response).total_seconds(),
+            resolution_s=target.resolution.total_seconds() if target.resolution else None,
+            timezone=hours.timezone.key,
+            days=sorted(hours.days),
+            opens=hours.start.isoformat("minutes"),
+            closes=hours.end.isoformat("minutes"),
+            holidays=sorted(d.isoformat() for d in hours.holidays),
         )
 
 
@@ -147,6 +171,11 @@ def load(path: Path | None = None) -> Rules:
         raise RulesError(f"{path}: {exc}") from exc
 
 
+# Channels added after rules files were written, and the channel whose defaults they take
+# when a file has none of their own.
+_DEFAULTS_FALLBACK = {Channel.WHATSAPP.value: Channel.SMS.value}
+
+
 def _parse(data: dict[str, object], rule_lines: list[int]) -> Rules:
     version = data.get("version")
     if version != SUPPORTED_VERSION:
@@ -160,6 +189,9 @@ def _parse(data: dict[str, object], rule_lines: list[int]) -> Rules:
     defaults = {}
     for channel in Channel:
         entry = defaults_table.get(channel.value)
+        if entry is None and channel.value in _DEFAULTS_FALLBACK:
+            # A rules file written before the channel existed routes it as its elder.
+            entry = defaults_table.get(_DEFAULTS_FALLBACK[channel.value])
         if not isinstance(entry, dict):
             raise RulesError(f"[defaults.{channel.value}] is missing")
         defaults[channel.value] = _target(entry, f"[defaults.{channel.value}]", calendars)
@@ -170,7 +202,34 @@ def _parse(data: dict[str, object], rule_lines: list[int]) -> Rules:
         _rule(entry, index, rule_lines[index] if index < len(rule_lines) else 0, calendars)
         for index, entry in enumerate(raw_rules)
     )
-    return Rules(version=SUPPORTED_VERSION, hours=hours, defaults=defaults, rules=rules)
+    dispositions = data.get("dispositions", [])
+    if not isinstance(dispositions, list) or not all(
+        isinstance(d, str) and d.strip() for d in dispositions
+    ):
+        raise RulesError("dispositions must be a list of names")
+    queues = data.get("queues", {})
+    if not isinstance(queues, dict) or not all(isinstance(t, dict) for t in queues.values()):
+        raise RulesError("[queues.<name>] must be tables with a queue's targets")
+    transfer_queues = {
+        name: _target({"queue": name, **table}, f"[queues.{name}]", calendars)
+        for name, table in queues.items()
+    }
+    return Rules(
+        version=SUPPORTED_VERSION,
+        hours=hours,
+        defaults=defaults,
+        rules=rules,
+        dispositions=tuple(d.strip() for d in dispositions),
+        transfer_queues=transfer_queues,
+        rate_card=_rate_card(data.get("rate_card")),
+    )
+
+
+def _rate_card(table: object) -> costs.RateCard:
+    try:
+        return costs.parse(table)
+    except costs.RateCardError as exc:
+        raise RulesError(str(exc)) from exc
 
 
 def _table(data: dict[str, object], key: str, where: str) -> dict[str, object]:

@@ -10,7 +10,7 @@ import base64
 import binascii
 import ipaddress
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
@@ -18,6 +18,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from switchboard.codec import Keyring
 from switchboard.contract import ConversationPolicy
+
+if TYPE_CHECKING:
+    from temporalio.service import TLSConfig
 
 _CONFIG = SettingsConfigDict(
     env_prefix="SWITCHBOARD_",
@@ -42,8 +45,18 @@ class CommonSettings(BaseSettings):
     temporal_namespace: str = Field(
         default="default", validation_alias=AliasChoices("TEMPORAL_NAMESPACE")
     )
+    # Mutual TLS with Temporal's frontend (PEM files): this process's certificate and key, the
+    # CA that signed the frontend's, and the name the frontend's certificate holds when it is
+    # not the host of TEMPORAL_ADDRESS. Unset: plain gRPC (the embedded dev server).
+    temporal_tls_cert: Path | None = None
+    temporal_tls_key: Path | None = None
+    temporal_tls_ca: Path | None = None
+    temporal_tls_server_name: str | None = None
     task_queue: str = "switchboard"
     data_dir: Path = Path("data")
+    # The routing rules file (TOML); the defaults that ship with Switchboard without one. The
+    # worker routes by it; the API checks transfers and dispositions against it.
+    routing_rules: Path | None = None
     database_url: str | None = None
     sqlite_busy_timeout_s: float = 5.0
     # Logs: one JSON object per line (for collectors), or text for a human at a terminal.
@@ -63,12 +76,49 @@ class CommonSettings(BaseSettings):
     # Retention: raw payloads emptied, and old rows deleted, after so many days (0: kept).
     retention_payload_days: int = 0
     retention_days: int = 0
+    # Audit rows (who changed what) are kept this long (0: kept), whatever the data's limit.
+    retention_audit_days: int = Field(default=365, ge=0)
     # The failures console (API, CLI, dashboard) calls a workflow still retrying after this
     # long "stuck".
     failures_stuck_after_s: float = Field(default=3600.0, gt=0)
+    # The Twilio account: replies are sent with it, MMS media and recordings fetched (copied
+    # into the blob store) and deleted at erasure. The base URL is for tests and regional
+    # edges. The auth token may list two, comma-separated, during a rotation: the first is
+    # used for calls, both check webhook signatures.
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_api_base_url: str | None = None
     # Payload encryption keys, `id:base64-of-32-bytes`, comma-separated: the first seals, all
     # open. Unset on one machine: a key generated under the data directory (`payload_keys`).
     payload_keys: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> CommonSettings:
+        if (self.temporal_tls_cert is None) != (self.temporal_tls_key is None):
+            raise ValueError(
+                "SWITCHBOARD_TEMPORAL_TLS_CERT and SWITCHBOARD_TEMPORAL_TLS_KEY go together"
+            )
+        return self
+
+    def temporal_tls(self) -> TLSConfig | bool:
+        """How to reach Temporal: TLS (mutual with a certificate) when any TLS file is set.
+
+        Raises:
+            OSError: a configured file cannot be read.
+        """
+        if not (self.temporal_tls_cert or self.temporal_tls_ca or self.temporal_tls_server_name):
+            return False
+        from temporalio.service import TLSConfig
+
+        def read(path: Path | None) -> bytes | None:
+            return path.read_bytes() if path is not None else None
+
+        return TLSConfig(
+            server_root_ca_cert=read(self.temporal_tls_ca),
+            domain=self.temporal_tls_server_name,
+            client_cert=read(self.temporal_tls_cert),
+            client_private_key=read(self.temporal_tls_key),
+        )
 
     @field_validator("payload_keys")
     @classmethod
@@ -130,7 +180,6 @@ class IngressSettings(CommonSettings):
     host: str = "127.0.0.1"
     ingress_port: int = 8000
     public_url: str | None = None
-    twilio_auth_token: SecretStr | None = None
     # Twilio's shared-key webhook signing: key id → secret, as JSON.
     twilio_shared_keys: dict[str, SecretStr] = {}
     push_webhook_secret: SecretStr | None = None
@@ -156,6 +205,10 @@ class IngressSettings(CommonSettings):
     oidc_jwks_refetch_cooldown_s: float = Field(default=30.0, ge=0)
     # /metrics and the OpenAPI docs answer clients on loopback only (closed to the outside).
     ops_loopback_only: bool = False
+    # /metrics on a port of its own (0: off), for a scraper on an internal network while the
+    # app's own /metrics stays loopback-only; never published.
+    ingress_metrics_host: str = "127.0.0.1"
+    ingress_metrics_port: int = Field(default=0, ge=0, le=65535)
     # A callback (a recording, a status) for an interaction never seen waits this long for it,
     # then is kept as an orphaned event and its workflow completes.
     orphan_callback_wait_s: float = Field(default=24 * 3600.0, gt=0)
@@ -165,8 +218,15 @@ class IngressSettings(CommonSettings):
     # connections open.
     body_read_timeout_s: float = Field(default=30.0, gt=0)
     # Requests in flight beyond this are refused with 503 + Retry-After; high enough that the
-    # performance issue's bursts are queued, not refused.
+    # performance issue's bursts are queued, not refused. A quarter of it is kept for webhooks.
     max_concurrent_requests: int = Field(default=2000, ge=1)
+    # Bodies of the API and of the codec server (webhooks have their own per-provider limits):
+    # larger ones are refused (413) as soon as the limit is passed, never read whole.
+    api_max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    codec_max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    # Host names this ingress answers besides its public URL's, its bound address and loopback
+    # (DNS rebinding): comma-separated, `*` for any (a proxy in front checks them).
+    allowed_hosts: Annotated[list[str], NoDecode] = []
     # Refused deliveries are counted in memory and added to the store this often (and at
     # shutdown): counting adds nothing to a request's answer.
     refusals_flush_interval_s: float = Field(default=5.0, gt=0)
@@ -177,13 +237,25 @@ class IngressSettings(CommonSettings):
     rate_limit_admin_per_minute: int = Field(default=120, ge=0)
     rate_limit_window_s: int = Field(default=60, ge=1)
 
-    @field_validator("api_keys", mode="before")
+    @field_validator("api_keys", "allowed_hosts", mode="before")
     @classmethod
-    def _split_keys(cls, value: object) -> object:
+    def _split_commas(cls, value: object) -> object:
         # A comma-separated list in the environment reads better than a JSON array.
         if isinstance(value, str):
-            return [key.strip() for key in value.split(",") if key.strip()]
+            return [item.strip() for item in value.split(",") if item.strip()]
         return value
+
+    def served_host_names(self) -> frozenset[str] | None:
+        """The Host names requests may carry (loopback ones besides); None: any."""
+        if "*" in self.allowed_hosts:
+            return None
+        names = {"localhost", self.host.strip("[]").lower()}
+        for entry in [*self.allowed_hosts, self.public_url or ""]:
+            # An entry may be written as a URL or with a port: only its host name counts.
+            name = urlsplit(entry if "//" in entry else f"//{entry}").hostname
+            if name:
+                names.add(name.rstrip("."))
+        return frozenset(names)
 
     @field_validator("push_webhook_secret")
     @classmethod
@@ -248,18 +320,29 @@ class WorkerSettings(CommonSettings):
     conversation_reopen_window_s: float = 24 * 3600
     conversation_escalation_queue: str = "escalations"
     conversation_max_history_events: int = 2_000
-    # The routing rules file (TOML); the defaults that ship with Switchboard without one.
-    routing_rules: Path | None = None
     # Agent replies go out through the providers' APIs. The base URLs are for tests and
     # regional edges; by default the libraries use the providers' own.
     public_url: str | None = None
-    twilio_account_sid: str | None = None
-    twilio_auth_token: SecretStr | None = None
     twilio_from_number: str | None = None
-    twilio_api_base_url: str | None = None
+    # The WhatsApp sender of replies on WhatsApp, `whatsapp:+…`.
+    twilio_whatsapp_from: str | None = None
+    # The largest MMS file or recording copied from Twilio; a larger one is recorded as not
+    # copied (the interaction stands without it).
+    media_max_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
     sendgrid_api_key: SecretStr | None = None
     sendgrid_from_email: str | None = None
     sendgrid_api_base_url: str | None = None
+
+    @field_validator("twilio_whatsapp_from")
+    @classmethod
+    def _whatsapp_sender(cls, value: str | None) -> str | None:
+        """Twilio addresses a WhatsApp sender as `whatsapp:+…`; a bare number is taken as one."""
+        if value is None or not value.strip():
+            return None
+        number = value.strip().removeprefix("whatsapp:").strip()
+        if not number.startswith("+") or not number[1:].isdigit():
+            raise ValueError("must be a WhatsApp sender, whatsapp:+ and an E.164 number")
+        return "whatsapp:" + number
 
     def conversation_policy(self) -> ConversationPolicy:
         return ConversationPolicy(

@@ -2,8 +2,9 @@
 
 normalize → dedupe → route → persist → thread into the customer's conversation. Every step is
 a local activity (a marker in the history, no activity task of its own), so a message is one
-workflow task; the steps that touch the store retry with backoff until it is back. The patches
-it asks are in `workflows.patches`.
+workflow task; the steps that touch the store retry with backoff until it is back. A message
+whose files are still at Twilio (MMS media, a recording) then copies them with the regular
+activity `copy_media`. The patches it asks are in `workflows.patches`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from switchboard import search_attributes as sa
     from switchboard.contract import (
         AWAITING_INTERACTION,
+        COPY_MEDIA,
         DEDUPE,
         DEFAULT_ORPHAN_WAIT_S,
         HAND_OFF,
@@ -29,6 +31,8 @@ with workflow.unsafe.imports_passed_through():
         ROUTE,
         THREAD_INTERACTION,
         UNSTORABLE,
+        CopyMediaInput,
+        CopyMediaResult,
         CustomerInteraction,
         DedupeInput,
         DedupeResult,
@@ -50,6 +54,7 @@ from workflows.patches import (
     CONVERSATION_HANDOFF,
     INTERACTION_LIFECYCLE,
     LOCAL_STORE_STEPS,
+    MEDIA_COPIES,
     ONE_WORKFLOW_TASK,
     ORPHAN_CALLBACK_WAIT,
 )
@@ -57,6 +62,8 @@ from workflows.policies import (
     AWAITING_RETRY,
     HAND_OFF_TIMEOUT,
     LOCAL_TIMEOUT,
+    MEDIA_RETRY,
+    MEDIA_TIMEOUT,
     ORPHAN_MAX_DELAY,
     STORE_RETRY,
     STORE_TIMEOUT,
@@ -76,8 +83,10 @@ class InteractionWorkflow:
         # One workflow task per message: every step a local activity, the conversation
         # signalled, one upsert at the end. Without the patch (histories recorded before it):
         # the conversation threads by update, and the search attributes are upserted twice.
-        # The life cycle's patch stands for ONE_WORKFLOW_TASK's path too (one marker a run).
-        self.lifecycle = workflow.patched(INTERACTION_LIFECYCLE.id)
+        # The life cycle's patch stands for ONE_WORKFLOW_TASK's path too (one marker a run),
+        # and the media copies' for the life cycle's.
+        self.media = workflow.patched(MEDIA_COPIES.id)
+        self.lifecycle = self.media or workflow.patched(INTERACTION_LIFECYCLE.id)
         self.one_task = self.lifecycle or workflow.patched(ONE_WORKFLOW_TASK.id)
         if not self.one_task:
             workflow.deprecate_patch(LOCAL_STORE_STEPS.id)
@@ -111,6 +120,10 @@ class InteractionWorkflow:
             dedupe = found
         else:
             dedupe = await self._store_step(inp, DEDUPE, dedupe_input, DedupeResult)
+        if self.media:
+            # Indexed as soon as it is known: a run that fails or is stuck from here on is
+            # found (and deleted) by the customer's erasure too.
+            workflow.upsert_search_attributes([sa.CUSTOMER_ID.value_set(dedupe.customer_id)])
 
         route = await workflow.execute_local_activity(
             ROUTE,
@@ -176,8 +189,12 @@ class InteractionWorkflow:
                 )
             else:
                 conversation_id = await self._hand_off(hand_off)
+        if self.media and persisted.media_to_copy:
+            await self._copy_media(persisted.interaction_id)
         completed = [sa.INTERACTION_STATUS.value_set(Status.COMPLETED)]
-        if self.one_task:
+        if self.media:
+            completed.insert(0, sa.ROUTE_QUEUE.value_set(route.queue))
+        elif self.one_task:
             completed[:0] = [
                 sa.CUSTOMER_ID.value_set(dedupe.customer_id),
                 sa.ROUTE_QUEUE.value_set(route.queue),
@@ -192,6 +209,24 @@ class InteractionWorkflow:
             created=persisted.created,
             conversation_id=conversation_id,
         )
+
+    async def _copy_media(self, interaction_id: str) -> None:
+        """Copy the interaction's files at Twilio into the blob store (a regular activity: a
+        download can take a while, and retries back off for about an hour).
+
+        A file gone for good is recorded by the activity; one still failing after the retries
+        stays at Twilio, named by its row, and the interaction stands without the copy.
+        """
+        try:
+            await workflow.execute_activity(
+                COPY_MEDIA,
+                CopyMediaInput(interaction_id),
+                result_type=CopyMediaResult,
+                start_to_close_timeout=MEDIA_TIMEOUT,
+                retry_policy=MEDIA_RETRY,
+            )
+        except ActivityError as err:
+            workflow.logger.warning("media of %s not copied: %s", interaction_id, _reason(err))
 
     async def _await_interaction(
         self, inp: DedupeInput, wait_s: float | None

@@ -46,6 +46,8 @@ The ledger on 2026-12-01:
   marker encountered"), hence the deprecated step.
 - CONVERSATION_FACTS_FROM_STORE and CONVERSATION_SLA_POLICIES (2026-12-01) stay: each new
   run asks only the newest, and a history from before it takes the one it carries.
+- MEDIA_COPIES (2026-12-07) stays, with INTERACTION_LIFECYCLE asked under it when replaying a
+  history without it; the `interaction_*_media_copies` histories stand for it.
 - The two patches of 2026-11-30 stay: the versions before them (0d77f4c, 3a52218) ran a day
   ago and their conversations run until they continue as new. The `*_by_update` and
   `*_by_signal` histories stand for them.
@@ -145,6 +147,24 @@ INTERACTION_LIFECYCLE = Patch(
     "the life cycle goes, and this call becomes deprecate_patch.",
 )
 
+MEDIA_COPIES = Patch(
+    id="interaction-media-copies",
+    workflow="InteractionWorkflow",
+    introduced=date(2026, 12, 7),
+    commit="i-media (issue 30)",
+    changed="`CustomerId` is upserted as soon as dedupe knows the customer (a run that fails "
+    "or is stuck after it is found by erasure), no longer only at the end; an interaction "
+    "whose files are still at Twilio (MMS media, a recording: `PersistResult.media_to_copy`) "
+    "runs the regular activity `copy_media` before completing. Asked in every new run, since "
+    "the early `CustomerId` is for every message; it stands for INTERACTION_LIFECYCLE's path "
+    "(one marker a run). `copy_media` itself is scheduled only for events with files.",
+    step="patched",
+    retire_when="No InteractionWorkflow started before this patch's release is running (they "
+    "last seconds, or retry while the store is down): then INTERACTION_LIFECYCLE's path "
+    "without it goes, this call becomes deprecate_patch, and the interaction histories "
+    "recorded without it (`*_sla_policies` and before) go with that branch.",
+)
+
 # --- ConversationWorkflow --------------------------------------------------------------------
 
 RECORD_CONVERSATION_LOCALLY = Patch(
@@ -228,6 +248,7 @@ LEDGER = (
     ONE_WORKFLOW_TASK,
     ORPHAN_CALLBACK_WAIT,
     INTERACTION_LIFECYCLE,
+    MEDIA_COPIES,
     RECORD_CONVERSATION_LOCALLY,
     UPSERT_CHANGED_ATTRIBUTES,
     KEEP_EARLIER_TIMER,

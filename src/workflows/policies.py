@@ -49,3 +49,14 @@ ANALYTICS_RETRY = RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(min
 # Events out: one delivery attempt, above the HTTP timeout (the activity itself turns a slow
 # receiver into a failed attempt); its retries are for our own troubles (the store locked).
 DELIVERY_ATTEMPT_TIMEOUT = timedelta(seconds=120)
+
+# Copying an interaction's files from Twilio: a download per attempt, retried with backoff for
+# about an hour (Twilio's throttling and outages pass); what is gone for good (404, too large)
+# is recorded by the activity, not retried.
+MEDIA_TIMEOUT = timedelta(minutes=5)
+MEDIA_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=5),
+    maximum_attempts=15,
+)

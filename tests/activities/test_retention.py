@@ -26,9 +26,10 @@ from switchboard.contract import (
     EventKind,
     Identity,
     IdentityKind,
+    MediaRef,
     PublishInput,
 )
-from switchboard.store import ConversationStore, Store
+from switchboard.store import AuditEntry, AuditLog, ConversationStore, Store
 from switchboard.store.store import PURGED
 from switchboard.store.subscriptions import SubscriptionStore
 from switchboard.store.tables import (
@@ -63,7 +64,9 @@ def seed(store: Store, at: datetime, blob: str) -> Seeded:
     phone = random_phone()
     customer_id = store.resolve_customer(Identity(IdentityKind.PHONE, phone))
     interaction, raw = sms_interaction(customer_id, phone, at)
-    raw = replace(raw, fields=[*raw.fields, ("MediaUrl0", blob)])
+    # A file of the interaction (as an email's attachment is), linked to it when persisted.
+    content = replace(interaction.content, media=[MediaRef(url=blob, content_type="image/png")])
+    interaction = replace(interaction, content=content)
     store.persist_interaction(interaction, raw)
     conversation_id = str(uuid.uuid4())
     state = ConversationState(
@@ -180,6 +183,7 @@ def test_retention_reaches_every_kind_of_row_blob_and_export_copy(
     assert ids(store, deliveries, "event_id") == young_events
     assert len(ids(store, raw_events, "event_key")) == 1
     assert result.deleted["interactions"] == 1 and result.deleted["raw_events"] == 1
+    assert result.deleted["media"] == 1
     assert result.deleted["deliveries"] == result.deleted["outbound_events"] > 0
     assert result.rows_deleted == sum(result.deleted.values())
     assert result.blobs_deleted == 1
@@ -233,3 +237,17 @@ def test_nothing_is_purged_by_default(store: Store, tmp_path: Path) -> None:
     result = RetentionActivities(store, Retention(), blobs, tmp_path / "exports").purge()
     assert (result.payloads_purged, result.rows_deleted, result.blobs_deleted) == (0, 0, 0)
     assert blobs.get(ref) == b"kept"
+
+
+def test_audit_rows_are_kept_for_their_own_limit_then_deleted(store: Store) -> None:
+    now = datetime.now(UTC)
+    log = AuditLog(store)
+    for age, target in ((timedelta(days=400), "old"), (timedelta(days=300), "young")):
+        log.record(
+            AuditEntry("POST", "/api/keys", 201, "key:bootstrap", target=target, at=now - age)
+        )
+    # The data's own limit (30 days) does not reach the audit log, which keeps its year.
+    result = RetentionActivities(store, replace(KEPT_FOR, audit_days=365)).purge()
+    assert [row["target"] for row in log.list()] == ["young"]
+    assert result.deleted["audit_log"] == 1
+    assert result.rows_deleted == sum(result.deleted.values())

@@ -45,6 +45,7 @@ def row(n: int, **changes: Any) -> dict[str, Any]:
         "text": None,
         "subject": None,
         "has_media": False,
+        "identity_verified": True,
         **changes,
     }
 

@@ -225,3 +225,25 @@ def test_the_agent_is_who_resolved_it_when_events_carry_their_actor() -> None:
     ]
     outcomes = {m.conversation_id: m for m in per_conversation(events, CONTACTS, HOURS, NOW)}
     assert (outcomes["c1"].agent, outcomes["c3"].agent) == ("key:cy", "ana")
+
+
+def test_time_in_queue_handle_time_and_agent_actions_match_the_hand_computed_ones() -> None:
+    outcomes = {m.conversation_id: m for m in per_conversation(EVENTS, CONTACTS, HOURS, NOW)}
+    h, m = timedelta(hours=1), timedelta(minutes=1)
+    expected = {
+        # time in queue, handle time, transfers, labels, disposition, CSAT
+        "c1": (25 * m, 25 * m, 0, ("vip",), "answered", 4),
+        "c2": (65 * h, h, 0, (), None, None),
+        "c3": (7 * m, 13 * m, 1, (), None, None),
+        "c4": (None, None, 0, (), None, None),
+        "c5": (None, None, 0, (), None, None),
+        "c6": (10 * m, 50 * m, 0, (), "refund_issued", 5),
+        "c7": (m, 68 * h + 59 * m, 0, (), None, None),
+        "c8": (30 * m, 49 * h, 0, (), None, None),
+        "c9": (10 * m, 70 * h + 5 * m, 0, (), None, None),
+    }
+    got = {
+        c: (o.time_in_queue, o.handle_time, o.transfers, o.labels, o.disposition, o.csat_score)
+        for c, o in outcomes.items()
+    }
+    assert got == expected

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
@@ -15,8 +16,11 @@ from temporalio.testing import WorkflowEnvironment
 from analytics import export
 from analytics.privacy import Privacy
 from switchboard import routing
+from switchboard.contract import Identity, IdentityKind
 from switchboard.store import Store
+from tests.support.builders import sms_interaction, sms_raw, whatsapp_raw
 from tests.support.exported import KEY
+from tests.support.pipeline import run_events
 from tests.support.refused import (
     EXPECTED,
     clear_of_a_minute_boundary,
@@ -26,7 +30,7 @@ from tests.support.refused import (
 from tests.support.scenario import build_snapshot, scenario_table
 from tests.support.stores import sqlite_store
 
-PAGES = Path(__file__).parents[2] / "src" / "dashboards" / "pages"
+PAGES = Path(__file__).parents[2] / "src" / "dashboards" / "views"
 
 
 @pytest.fixture
@@ -36,6 +40,10 @@ def dashboard_env(
     monkeypatch.setenv("SWITCHBOARD_EXPORT_DIR", str(exported))
     monkeypatch.setenv("SWITCHBOARD_EXPORT_HASH_KEY", KEY)
     monkeypatch.setenv("TEMPORAL_ADDRESS", temporal_env.client.service_client.config.target_host)
+    # The run's store: the live pages read what it changed since the export (nothing here).
+    monkeypatch.setenv(
+        "SWITCHBOARD_DATABASE_URL", f"sqlite:///{exported.parent / 'switchboard.db'}"
+    )
     st.cache_data.clear()
     st.cache_resource.clear()
     yield exported
@@ -101,6 +109,35 @@ def test_channels_lists_each_channel(dashboard_env: Path) -> None:
     assert int(table.failed[0]) == 0  # the life cycle's failed ones, counted per channel
 
 
+async def test_the_channels_filter_shows_whatsapp_apart_from_sms(
+    tmp_path: Path, temporal_env: WorkflowEnvironment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One person texts twice and writes once on WhatsApp: two channels, one customer; the
+    sidebar's channel filter narrows the page to WhatsApp alone."""
+    phone = "+447700900123"
+    with sqlite_store(tmp_path) as store:
+        raws = [sms_raw(phone, "hi"), sms_raw(phone, "order?"), whatsapp_raw(phone, "there?")]
+        await run_events(temporal_env.client, store, f"tq-{tmp_path.name}", raws)
+        root = tmp_path / "exports"
+        staged = export.stage(
+            store.engine, root, Privacy(KEY.encode()), routing.load().hours, datetime.now(UTC)
+        )
+        export.publish(root, staged, [])
+    monkeypatch.setenv("SWITCHBOARD_EXPORT_DIR", str(root))
+    monkeypatch.setenv("SWITCHBOARD_EXPORT_HASH_KEY", KEY)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    app = run("channels.py")
+    assert "whatsapp" in app.sidebar.multiselect[0].options
+    table = app.dataframe[0].value
+    assert dict(zip(table.channel, table.interactions, strict=True)) == {"sms": 2, "whatsapp": 1}
+    app.sidebar.multiselect[0].set_value(["whatsapp"]).run()
+    table = app.dataframe[0].value
+    assert list(table.channel) == ["whatsapp"] and int(table.customers[0]) == 1
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
 def test_resolution_shows_conversations_by_queue(dashboard_env: Path) -> None:
     app = run("resolution.py")
     assert metrics(app)["Conversations"] == "2"
@@ -131,6 +168,12 @@ def test_resolution_shows_the_scenario_s_hand_computed_figures(
     assert shown["First response on time"] == "66.7%"  # 6 of 9
     assert shown["Next responses on time"] == "33.3%"  # 1 of 3
     assert shown["Resolution on time"] == "66.7%"  # 2 of 3
+    assert shown["Time in queue (mean)"] == "9h 29m"  # 238,980 s / 7 = 34,140 s
+    assert shown["Handle time (mean)"] == "1d 3h"  # 685,920 s / 7 = 97,989 s
+    assert shown["CSAT (mean of 5)"] == "4.50" and shown["Transfers"] == "1"
+    by_disposition = app.dataframe[3].value.set_index("disposition")
+    assert by_disposition.loc["answered"].csat_mean == 4.0  # c1
+    assert by_disposition.loc["refund_issued"].handle_time == "50m 0s"  # c6
     by_agent = app.dataframe[1].value.set_index("agent")
     assert list(by_agent.conversations.loc[["ana", "bo"]]) == [4, 3]
     assert list(by_agent.first_response.loc[["ana", "bo"]]) == ["18m 45s", "22h 16m"]
@@ -255,3 +298,186 @@ def test_the_ingest_rate_spans_the_whole_time_range() -> None:
     # Everything: from the first interaction on.
     assert ingest_rate(60, None, now - timedelta(minutes=30), now) == 60 / 1800
     assert ingest_rate(0, None, None, now) is None
+
+
+def sms_at(store: Store, sender: str, at: datetime) -> None:
+    customer = store.resolve_customer(Identity(IdentityKind.PHONE, sender))
+    store.persist_interaction(*sms_interaction(customer, sender, at))
+
+
+def publish(store: Store, root: Path) -> None:
+    staged = export.stage(
+        store.engine, root, Privacy(KEY.encode()), routing.load().hours, datetime.now(UTC)
+    )
+    export.publish(root, staged, [])
+
+
+def point_at(monkeypatch: pytest.MonkeyPatch, root: Path, store: Store | None) -> None:
+    monkeypatch.setenv("SWITCHBOARD_EXPORT_DIR", str(root))
+    monkeypatch.setenv("SWITCHBOARD_EXPORT_HASH_KEY", KEY)
+    monkeypatch.setenv("TEMPORAL_ADDRESS", "127.0.0.1:1")  # nobody there
+    url = store.engine.url.render_as_string(False) if store else f"sqlite:///{root}/none.db"
+    monkeypatch.setenv("SWITCHBOARD_DATABASE_URL", url)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def test_the_overview_headline_is_the_last_five_minutes_and_shows_the_store_s_newest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """27 SMS 40 minutes ago and 3 two minutes ago, exported; then 2 more, not exported yet:
+    the headline counts the last 5 minutes (from the store too), the average the hour."""
+    now = datetime.now(UTC)
+    with sqlite_store(tmp_path) as store:
+        for i in range(27):
+            sms_at(store, f"+1415555{i:04d}", now - timedelta(minutes=40))
+        for i in range(3):
+            sms_at(store, f"+1415666{i:04d}", now - timedelta(minutes=2))
+        root = tmp_path / "exports"
+        publish(store, root)
+        point_at(monkeypatch, root, store)
+        app = run("overview.py")
+        app.sidebar.selectbox[0].select("Last hour").run()
+        shown = metrics(app)
+        assert shown["Interactions"] == "30"
+        assert shown["Ingest rate (last 5 min)"] == "0.6/min"  # 3 in 5 minutes
+        assert shown["Average (last hour)"] == "0.5/min"  # 30 in 60 minutes
+        assert "published" in app.caption[0].value and "0 newer" in app.caption[0].value
+
+        sms_at(store, "+14157770001", datetime.now(UTC))
+        sms_at(store, "+14157770002", datetime.now(UTC))
+        st.cache_data.clear()  # what LIVE_TTL_S seconds do
+        app.run()
+        shown = metrics(app)
+        assert shown["Interactions"] == "32"
+        assert shown["Ingest rate (last 5 min)"] == "1.0/min"
+        assert "2 newer ones read from the store" in app.caption[0].value
+        channels = run("channels.py")
+        assert int(channels.dataframe[0].value.interactions[0]) == 32
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def test_a_figure_without_a_value_is_a_dash_with_its_reason_on_hover(dashboard_env: Path) -> None:
+    """The pipeline run's two conversations are open, no agent touched them."""
+    app = run("resolution.py")
+    shown = {m.label: m for m in app.metric}
+    for label, reason in (
+        ("First response (mean)", "no agent has replied"),
+        ("First-contact resolution", "no FCR decided yet"),
+        ("Reopen rate", "resolved yet"),
+        ("First response on time", "none answered"),
+    ):
+        assert shown[label].value == "—", label
+        assert reason in shown[label].help, label
+    assert shown["Conversations"].value == "2"
+    empty = run("overview.py")
+    empty.sidebar.multiselect[0].set_value(["email"]).run()
+    latency = {m.label: m for m in empty.metric}["Latency p50"]
+    assert (latency.value, latency.help) == (
+        "—",
+        "no interactions in this time range and these channels",
+    )
+
+
+def test_conversations_no_agent_took_are_unassigned_and_empty_charts_say_so(
+    dashboard_env: Path,
+) -> None:
+    app = run("resolution.py")
+    by_agent = app.dataframe[1].value
+    assert list(by_agent.agent) == ["unassigned"]
+    assert "None" not in by_agent.to_csv()
+    said = [i.value for i in app.info]
+    assert "No queue has a first-response outcome decided yet." in said
+    assert not app.get("arrow_vega_lite_chart")  # no chart of nothing (no "0.000000%")
+
+
+@pytest.mark.parametrize("page", ["overview.py", "channels.py", "resolution.py", "pipeline.py"])
+def test_every_table_can_be_downloaded_as_csv(dashboard_env: Path, page: str) -> None:
+    app = run(page)
+    buttons = app.get("download_button")
+    assert app.dataframe and len(buttons) == len(app.dataframe)
+    assert all(b.label == "Download CSV" for b in buttons)
+
+
+def test_the_timeline_opens_on_the_customer_a_link_names(dashboard_env: Path) -> None:
+    # The drill-down's list (every conversation, newest first): the table with their channels.
+    listed = next(d.value for d in run("resolution.py").dataframe if "channels" in d.value)
+    ana = listed[listed.channels == "sms"].customer.iloc[-1]
+    app = AppTest.from_file(str(PAGES / "timeline.py"), default_timeout=60)
+    app.query_params["customer"] = ana
+    app.run()
+    assert not app.exception
+    assert metrics(app)["Interactions"] in ("3", "1")  # Ana's three SMS, or Ben's one
+    assert app.sidebar.selectbox[0].value == "Everything"  # the link names no time range
+    assert not app.warning
+    assert len(app.dataframe[0].value) == int(metrics(app)["Interactions"])
+
+
+DRILLED = {  # figure: (conversations counted, conversations meeting it), hand-computed
+    "Conversations": (9, 9),
+    "First-contact resolution": (7, 4),
+    "Reopen rate": (8, 1),
+    "Unanswered rate": (8, 1),
+    "First response on time": (9, 6),
+    "Next responses on time": (3, 1),
+    "Resolution on time": (3, 2),
+}
+
+
+def test_each_resolution_figure_opens_the_conversations_behind_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On the scenario's conversations, every figure's list holds as many conversations as
+    it counts, and as many meet it as the figure says; a KPI's button opens its list."""
+    from dashboards.drill import FIGURES
+
+    build_snapshot(tmp_path, scenario_table())
+    point_at(monkeypatch, tmp_path, None)
+    app = run("resolution.py")
+    app.sidebar.selectbox[0].select("Everything").run()
+    assert set(DRILLED) == set(FIGURES)
+    shown = metrics(app)
+    for figure, (counted, met) in DRILLED.items():
+        app.selectbox(key="drill_figure").select(figure).run()
+        listed = app.dataframe[2].value
+        assert (len(listed), int(listed[figure].sum())) == (counted, met), figure
+        if figure != "Conversations":
+            assert shown[figure] == f"{met / counted:.1%}", figure
+    assert list(listed.columns[:7]) == [
+        "conversation",
+        "customer",
+        "channels",
+        "queue",
+        "agent",
+        "opened",
+        "outcome",
+    ]
+    row = listed.iloc[0]
+    assert row.timeline == f"timeline?customer={row.customer}"
+    assert row.workflow == (
+        f"http://127.0.0.1:8233/namespaces/default/workflows/conversation%3A{row.customer}"
+    )
+
+    # Each row of the per-queue and per-agent tables: its conversations, its FCR.
+    by_queue = app.dataframe[0].value.set_index("queue")
+    by_agent = app.dataframe[1].value.set_index("agent")
+    for group, row in [
+        *((f"queue: {q}", r) for q, r in by_queue.iterrows()),
+        *((f"agent: {a}", r) for a, r in by_agent.iterrows()),
+    ]:
+        app.selectbox(key="drill_group").select(group).run()
+        app.selectbox(key="drill_figure").select("Conversations").run()
+        assert len(app.dataframe[2].value) == row.conversations, group
+        app.selectbox(key="drill_figure").select("First-contact resolution").run()
+        listed = app.dataframe[2].value
+        share = listed["First-contact resolution"].mean() if len(listed) else None
+        assert share == (None if pd.isna(row.fcr_rate) else pytest.approx(row.fcr_rate)), group
+    assert "agent: unassigned" in app.selectbox(key="drill_group").options
+
+    app.selectbox(key="drill_group").select("All conversations").run()
+    app.button(key="open-reopen_rate").click().run()
+    assert app.selectbox(key="drill_figure").value == "Reopen rate"
+    assert len(app.dataframe[2].value) == 8
+    st.cache_data.clear()
+    st.cache_resource.clear()

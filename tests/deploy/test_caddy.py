@@ -1,5 +1,6 @@
 """deploy/Caddyfile, run for real with Debian's caddy on loopback: TLS from its internal CA,
-the API proxied, the dashboards only after sign-in (forward_auth), Temporal UI proxied."""
+the API proxied, the dashboards only after sign-in (forward_auth), Temporal UI proxied; the
+browser security headers on every site, and bodies over the limit refused with 413."""
 
 from __future__ import annotations
 
@@ -52,6 +53,15 @@ class Upstream(BaseHTTPRequestHandler):
         self.send_response(status)
         for key, value in headers.items():
             self.send_header(key, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self) -> None:
+        # Reads the whole body, as the ingress would, then says how much arrived.
+        length = int(self.headers.get("Content-Length") or 0)
+        data = f"{self.server.name} read {len(self.rfile.read(length))}".encode()  # type: ignore[attr-defined]
+        self.send_response(200)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
@@ -164,3 +174,21 @@ def test_tls_in_front_and_the_dashboards_only_after_sign_in(sites: Sites) -> Non
 
     ui = get(sites.temporal_ui + "/namespaces/default/workflows", sites.tls)
     assert ui.text == "temporal-ui /namespaces/default/workflows"
+
+
+def test_every_site_sends_the_browser_security_headers(sites: Sites) -> None:
+    for url in (sites.api + "/api/customers", sites.temporal_ui + "/"):
+        headers = get(url, sites.tls).headers
+        assert headers["strict-transport-security"].startswith("max-age=31536000"), url
+        assert headers["x-content-type-options"] == "nosniff", url
+        assert headers["x-frame-options"] == "SAMEORIGIN", url
+        assert headers["content-security-policy"] == "frame-ancestors 'self'", url
+
+
+def test_a_body_over_the_limit_is_413_before_the_ingress_reads_it(sites: Sites) -> None:
+    url = sites.api + "/api/subscriptions"
+    get(sites.api + "/healthz", sites.tls)  # once the site's certificate is issued
+    small = httpx.post(url, content=b"x" * 1024, verify=sites.tls, timeout=30)
+    assert small.text == "ingress read 1024"
+    large = httpx.post(url, content=b"x" * (11 * 1024 * 1024), verify=sites.tls, timeout=30)
+    assert large.status_code == 413

@@ -21,6 +21,7 @@ from switchboard.settings import DashboardSettings, IngressSettings, WorkerSetti
 ROOT = Path(__file__).parents[2]
 SECRETS = {
     "POSTGRES_PASSWORD": "pg-secret-1",
+    "SWITCHBOARD_DB_PASSWORD": "pg-secret-app",
     "TEMPORAL_DB_PASSWORD": "pg-secret-temporal",
     "SWITCHBOARD_PUBLIC_URL": "https://hooks.example.org",
     "SWITCHBOARD_TWILIO_AUTH_TOKEN": "token-2",
@@ -93,15 +94,20 @@ def test_the_deployment_has_every_part_with_two_replicas_of_ours(config: dict[st
     for name in ("ingress", "worker"):
         assert services[name]["deploy"]["replicas"] == 2
         assert services[name]["environment"]["SWITCHBOARD_DATABASE_URL"] == (
-            "postgresql+psycopg://switchboard:pg-secret-1@postgresql:5432/switchboard"
+            "postgresql+psycopg://switchboard:pg-secret-app@postgresql:5432/switchboard"
         )
     for name in LONG_RUNNING:
         assert services[name]["healthcheck"]["test"], f"{name} has no healthcheck"
     assert set(config["volumes"]) == {
         "postgresql-data",
         "switchboard-data",
+        "switchboard-exports",
         "caddy-data",
         "prometheus-data",
+        "temporal-tls-ca",
+        "temporal-tls-server",
+        "temporal-tls-client",
+        "temporal-tls-ui",
     }
     # Named volumes, not host paths: the data outlives the containers.
     assert services["postgresql"]["volumes"][0].startswith("postgresql-data:")
@@ -109,9 +115,10 @@ def test_the_deployment_has_every_part_with_two_replicas_of_ours(config: dict[st
     assert services["worker"]["volumes"][0].startswith("switchboard-data:/data")
     # The export writes where the dashboards read.
     assert services["analytics"]["volumes"][0].startswith("switchboard-data:/data")
+    assert "switchboard-exports:/data/exports:rw" in services["analytics"]["volumes"]
     assert services["worker"]["command"] == ["worker", "--role", "intake"]
     assert services["analytics"]["command"] == ["worker", "--role", "analytics"]
-    assert services["dashboards"]["volumes"][0].startswith("switchboard-data:/data")
+    assert services["dashboards"]["volumes"][0] == "switchboard-exports:/data/exports:ro"
 
 
 def test_nothing_is_published_but_the_proxy_and_only_on_loopback_by_default(
@@ -126,7 +133,9 @@ def test_nothing_is_published_but_the_proxy_and_only_on_loopback_by_default(
 def test_each_service_gets_only_the_secrets_it_uses(config: dict[str, Any]) -> None:
     services = config["services"]
     dashboards = services["dashboards"]
-    assert dashboards["volumes"][0].endswith(":ro"), "the dashboards read the exports only"
+    # The published exports, read-only, and nothing of the data volume (attachments, blobs).
+    assert all(v.endswith(":ro") for v in dashboards["volumes"])
+    assert not any(v.startswith("switchboard-data:") for v in dashboards["volumes"])
     assert not set(SECRETS.values()) & set(map(str, dashboards["environment"].values()))
     assert "pg-secret-1" not in str(services["dashboards"])
     worker, ingress = services["worker"]["environment"], services["ingress"]["environment"]
@@ -135,10 +144,14 @@ def test_each_service_gets_only_the_secrets_it_uses(config: dict[str, Any]) -> N
     analytics = services["analytics"]["environment"]
     assert not {"SWITCHBOARD_TWILIO_AUTH_TOKEN", "SWITCHBOARD_SENDGRID_API_KEY"} & set(analytics)
     assert ingress["SWITCHBOARD_OPS_LOOPBACK_ONLY"] == "1"
-    # The application and Temporal reach PostgreSQL as different users.
+    # The application and Temporal reach PostgreSQL as different users, neither the superuser,
+    # whose password is in the postgresql container alone (deploy/postgres-init.sh).
     assert services["temporal"]["environment"]["POSTGRES_USER"] == "temporal"
     assert services["temporal"]["environment"]["POSTGRES_PWD"] == "pg-secret-temporal"
-    assert "pg-secret-1" not in str(services["temporal"]) + str(services["temporal-schema"])
+    assert services["postgresql"]["environment"]["POSTGRES_USER"] == "postgres"
+    for name, service in services.items():
+        if name != "postgresql":
+            assert "pg-secret-1" not in str(service), name
 
 
 def test_every_ui_signs_users_in(config: dict[str, Any]) -> None:
@@ -222,5 +235,54 @@ def test_each_of_our_services_runs_its_roles_image_and_the_others_a_pinned_one(
         assert services[name]["image"].startswith(f"switchboard-{role}:")
     for name, service in services.items():
         if name not in roles:
-            # A release (major.minor at least) or a digest: never `postgres:16` or `latest`.
-            assert re.search(r":v?\d+\.\d+(\.\d+)?$|@sha256:[0-9a-f]{64}$", service["image"]), name
+            # A release (major.minor at least, with its variant) or a digest: never `postgres:16`
+            # or `latest`.
+            pinned = r":v?\d+\.\d+(\.\d+)?(-[a-z]+)*$|@sha256:[0-9a-f]{64}$"
+            assert re.search(pinned, service["image"]), name
+
+
+def test_temporal_takes_mutual_tls_only_with_certificates_made_at_run_time(
+    config: dict[str, Any],
+) -> None:
+    services = config["services"]
+    certs = services["temporal-certs"]
+    assert certs["entrypoint"][:2] == ["sh", "/deploy/certs/make-certs.sh"]
+    server = services["temporal"]
+    assert server["environment"]["TEMPORAL_TLS_REQUIRE_CLIENT_AUTH"] == "true"
+    assert server["depends_on"]["temporal-certs"]["condition"] == "service_completed_successfully"
+    # Each certificate's volume is mounted by its users only; the CA's by the maker alone.
+    mounts = {
+        name: {str(v).split(":")[0] for v in service.get("volumes", [])}
+        for name, service in services.items()
+    }
+    users = {
+        volume: {name for name, volumes in mounts.items() if volume in volumes}
+        for volume in ("temporal-tls-ca", "temporal-tls-server", "temporal-tls-ui")
+    }
+    assert users == {
+        "temporal-tls-ca": {"temporal-certs"},
+        "temporal-tls-server": {"temporal-certs", "temporal"},
+        "temporal-tls-ui": {"temporal-certs", "temporal-ui"},
+    }
+    for name in ("worker", "analytics", "ingress", "dashboards"):
+        env = services[name]["environment"]
+        assert env["TEMPORAL_ADDRESS"] == "temporal:7233", name
+        assert Path(env["SWITCHBOARD_TEMPORAL_TLS_CERT"]).parent == Path("/run/temporal-tls")
+        assert env["SWITCHBOARD_TEMPORAL_TLS_SERVER_NAME"] == "temporal"
+        assert "temporal-tls-client:/run/temporal-tls:ro" in services[name]["volumes"], name
+    ui = services["temporal-ui"]["environment"]
+    assert (
+        ui["TEMPORAL_TLS_CERT"].endswith("ui.pem") and ui["TEMPORAL_TLS_SERVER_NAME"] == "temporal"
+    )
+    assert services["temporal-namespace"]["environment"]["TEMPORAL_TLS_DIR"] == "/run/temporal-tls"
+
+
+def test_prometheus_reaches_the_ingress_on_a_metrics_port_of_its_own(
+    config: dict[str, Any],
+) -> None:
+    ingress = config["services"]["ingress"]["environment"]
+    assert ingress["SWITCHBOARD_OPS_LOOPBACK_ONLY"] == "1"
+    assert ingress["SWITCHBOARD_INGRESS_METRICS_HOST"] == "0.0.0.0"
+    assert ingress["SWITCHBOARD_INGRESS_METRICS_PORT"] == "9464"
+    # Published by no one (only the proxy publishes, test above), nor routed by the proxy.
+    assert "9464" not in (ROOT / "deploy" / "Caddyfile").read_text()

@@ -213,7 +213,10 @@ def test_the_dashboards_environment_loads_what_its_pages_import(
 ) -> None:
     venv = role_env("dashboards")
     # The pages run only inside Streamlit; what they import beyond it is in these.
-    probe = "import dashboards.data, dashboards.temporal, altair, streamlit"
+    probe = (
+        "import dashboards.data, dashboards.temporal, dashboards.drill, dashboards.charts, "
+        "dashboards.deliveries, altair, streamlit"
+    )
     loaded = subprocess.run(
         [venv / "bin" / "python", "-c", probe],
         env=clean_env(tmp_path / "data"),

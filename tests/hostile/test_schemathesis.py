@@ -35,11 +35,16 @@ EXAMPLES_PER_OPERATION = 30
 ROOT = Path(__file__).resolve().parents[2]
 
 # What only the server can know is refused with 422 although the schema allows it: whether a
-# phone number is a possible number, whether a subscription URL's host resolves to public
-# addresses. Every other operation is held to Schemathesis's defaults.
+# phone number is a possible number (links, splits), whether a subscription URL's host resolves
+# to public addresses, whether a queue or disposition is one of the routing rules' (transfer,
+# resolve). Every other operation is held to Schemathesis's defaults.
 CONFIG = """
 [[operations]]
-include-path-regex = "^/api/customers/[^/]+/identities$"
+include-path-regex = "^/api/customers/[^/]+/(identities|split)$"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422"]
+
+[[operations]]
+include-path-regex = "^/api/conversations/[^/]+/(resolve|transfer)$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422"]
 
 [[operations]]

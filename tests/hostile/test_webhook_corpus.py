@@ -3,9 +3,11 @@
 For each of the nine webhooks, from one genuine request: a forged signature (or wrong
 credentials), no signature, a genuine signature over a tampered body, a stale and a future
 timestamp where the provider signs one, an oversized body, the wrong content type, and a
-garbled payload under a valid signature. A replay of a genuine request is not refused:
-providers redeliver exactly such requests, so it is answered as the original was and starts
-nothing new.
+garbled payload under a valid signature; and every caller form Twilio sends (withheld caller
+IDs, `client:` and `sip:` callers, short codes, sender IDs, WhatsApp) forged and tampered with.
+The same caller forms, genuinely signed, are never refused. A replay of a genuine request is
+not refused: providers redeliver exactly such requests, so it is answered as the original was
+and starts nothing new.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import secrets
 import time
 from collections import Counter
 from dataclasses import dataclass, replace
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -50,6 +53,8 @@ INBOUND_AUTH = ("parse", secrets.token_urlsafe(12))
 INBOUND_MAX_BYTES = 512 * 1024
 STATUS = load_fixture("twilio_message_status_callbacks.json")
 VOICE = load_fixture("twilio_voice.json")
+CALLERS = load_fixture("twilio_caller_ids.json")
+WHATSAPP = load_fixture("twilio_whatsapp.json")
 FORM = "application/x-www-form-urlencoded"
 
 
@@ -97,6 +102,61 @@ def _twilio_fields(path: str) -> list[tuple[str, str]]:
         return sms_fields(message, "+14155550177", "+14155550100", "hello")
     fresh = {"CallSid": call, "RecordingSid": recording, "MessageSid": message, "SmsSid": message}
     return [(k, fresh.get(k, v)) for k, v in params[path].items()]
+
+
+def caller_forms() -> list[tuple[str, list[tuple[str, str]]]]:
+    """Genuine requests from every kind of caller and sender Twilio puts through (the captured
+    payloads of twilio_caller_ids.json and twilio_whatsapp.json, fresh ids): withheld caller
+    IDs, browser and SIP callers, short codes, sender IDs, WhatsApp and its `read` status."""
+    out: list[tuple[str, list[tuple[str, str]]]] = []
+
+    def add(path: str, params: dict[str, str], **change: str) -> None:
+        call, message = "CA" + secrets.token_hex(16), "SM" + secrets.token_hex(16)
+        fresh = {"CallSid": call, "MessageSid": message, "SmsSid": message}
+        fresh |= {"SmsMessageSid": message, **change}
+        out.append((path, [(k, fresh.get(k, v)) for k, v in params.items()]))
+
+    for case in (
+        "voice_withheld_anonymous_placeholder",
+        "voice_withheld_restricted_placeholder",
+        "voice_withheld_alpha",
+        "voice_client_sdk",
+        "voice_sip_domain",
+        "voice_stir_failed",
+    ):
+        add("/webhooks/twilio/voice", CALLERS[case]["params"])
+    for caller in ("+86282452253", "client:agent_alice", "sip:1001@acme-demo.sip.twilio.com"):
+        parties = {"From": caller, "Caller": caller}
+        add("/webhooks/twilio/voice/status", VOICE["call_status_completed"]["params"], **parties)
+        add(
+            "/webhooks/twilio/voice/transcription",
+            VOICE["transcription_callback"]["params"],
+            **parties,
+        )
+    for case in ("sms_from_short_code", "sms_from_alphanumeric"):
+        add("/webhooks/twilio/sms", CALLERS[case]["params"])
+    for case in ("inbound_text", "inbound_image", "inbound_location", "inbound_quick_reply_button"):
+        add("/webhooks/twilio/sms", WHATSAPP[case]["params"])
+    add("/webhooks/twilio/sms", WHATSAPP["inbound_text"]["params"], From="whatsapp:US.1349120865")
+    add("/webhooks/twilio/sms/status", WHATSAPP["status_callback_sequence"]["read"]["params"])
+    return out
+
+
+def caller_attempts() -> list[Attempt]:
+    """Each caller form forged and tampered with: refused like any other request."""
+    attempts = []
+    for path, fields in caller_forms():
+        url = FIXTURE_PUBLIC_URL + path
+        genuine = sign_twilio(url, fields, TOKEN)
+        forged = sign_twilio(url, fields, "not-the-token").headers
+        tampered = [(k, "client:mallory" if k == "From" else v) for k, v in fields]
+        attempts += [
+            Attempt(path, "forged caller form", genuine.body, forged, 403),
+            Attempt(
+                path, "tampered caller form", urlencode(tampered).encode(), genuine.headers, 403
+            ),
+        ]
+    return attempts
 
 
 def twilio_attempts(path: str) -> list[Attempt]:
@@ -278,6 +338,7 @@ def corpus(now: int) -> list[Attempt]:
     attempts = [a for path in TWILIO_PATHS for a in twilio_attempts(path)]
     return [
         *attempts,
+        *caller_attempts(),
         *push_attempts(now),
         *sendgrid_event_attempts(now),
         *sendgrid_inbound_attempts(),
@@ -318,8 +379,9 @@ async def test_every_hostile_request_is_refused_with_its_4xx_and_starts_nothing(
 def genuine_requests(now: int) -> list[Attempt]:
     """One genuine request per webhook: the first attempt of each corpus, correctly signed."""
     out = []
-    for path in TWILIO_PATHS:
-        signed = sign_twilio(FIXTURE_PUBLIC_URL + path, _twilio_fields(path), TOKEN)
+    twilio = [(path, _twilio_fields(path)) for path in TWILIO_PATHS] + caller_forms()
+    for path, fields in twilio:
+        signed = sign_twilio(FIXTURE_PUBLIC_URL + path, fields, TOKEN)
         out.append(Attempt(path, "genuine", signed.body, signed.headers, 200))
     push = push_attempts(now)[0]
     body = push.body
@@ -402,6 +464,11 @@ def poison_attempts(now: int) -> list[tuple[Attempt, str]]:
             "/webhooks/twilio/voice/recording", {"RecordingDuration": value}, "RecordingDuration"
         )
     twilio("/webhooks/twilio/sms", {"MessageSid": "SM" + "a" * 300}, "event key")
+    # No sender Twilio has: not a number, short code or sender ID of at most 11 characters.
+    twilio("/webhooks/twilio/sms", {"From": "<script>alert(1)</script>"}, "From")
+    twilio("/webhooks/twilio/sms", {"From": "whatsapp:"}, "WhatsApp")
+    twilio("/webhooks/twilio/voice", {"From": "sip:" + "a" * 400 + "@x.com"}, "from address")
+    twilio("/webhooks/twilio/voice", {"From": "client:" + "b" * 400}, "from address")
     twilio("/webhooks/twilio/sms/status", {"MessageStatus": "x" * 300}, "event key")
     twilio("/webhooks/twilio/voice/status", {"CallStatus": "y" * 40}, "delivery status")
     for timestamp in ("1e300", "Infinity", "-1"):
@@ -439,7 +506,10 @@ async def test_poison_values_are_400_naming_the_field_in_milliseconds(
 
 
 # What the corpus carries that is personal: its customers' numbers, address and message text.
-PERSONAL = re.compile(r"\+?1?415555\d{4}|someone@example\.com|\bhello\b|\bQuestion\b")
+PERSONAL = re.compile(
+    r"\+?1?415555\d{4}|\+?447700900\d{3}|someone@example\.com|\bhello\b|\bQuestion\b"
+    r"|agent_alice|sip:1001|SWITCHBRD|55599|mallory"
+)
 
 
 async def test_no_personal_data_reaches_the_logs_or_the_error_answers(
@@ -458,3 +528,31 @@ async def test_no_personal_data_reaches_the_logs_or_the_error_answers(
         if PERSONAL.search(text):
             leaked.append(f"log {record.name}: {text[:200]}")
     assert leaked == []
+
+
+# Timestamps a sender may sign that no UTC clock can hold, or that only just fit.
+UNREPRESENTABLE_TIMESTAMPS = [
+    "9999-12-31T23:59:59-23:59",
+    "0001-01-01T00:00:00+23:59",
+    "9999-12-31T23:59:59.999999-00:01",
+    "0001-01-01T00:00:00",
+]
+
+
+@pytest.mark.parametrize("timestamp", UNREPRESENTABLE_TIMESTAMPS)
+async def test_a_signed_push_timestamp_no_clock_can_hold_is_accepted_never_a_5xx(
+    http: httpx.AsyncClient, clock: Clock, timestamp: str
+) -> None:
+    """The event is kept at its receipt time: a 5xx would have the sender retry it forever."""
+    body = json.dumps(
+        {
+            "type": "push.replied",
+            "timestamp": timestamp,
+            "data": {"user_id": "user-9", "reply_id": "rpl_" + secrets.token_hex(8)},
+        }
+    ).encode()
+    headers = sign_standard_webhook(
+        PUSH_SECRET, body, "msg_" + secrets.token_hex(10), int(clock.now)
+    )
+    response = await http.post("/webhooks/push", content=body, headers=headers)
+    assert response.status_code == 204, response.text

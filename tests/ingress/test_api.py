@@ -78,7 +78,9 @@ async def test_customer_is_found_by_the_number_in_any_format(
         assert response.status_code == 200
         [found] = response.json()["items"]
         assert found["customer_id"] == customer_id
-        assert found["identities"] == [{"kind": "phone", "value": "+14155550188"}]
+        assert found["identities"] == [
+            {"kind": "phone", "value": "+14155550188", "linked_by": None}
+        ]
 
 
 async def test_customers_are_listed_in_pages_and_a_lookup_finds_at_most_one(

@@ -23,7 +23,7 @@ from runtime.worker import build_worker
 from switchboard.settings import WorkerSettings
 from switchboard.store import ApiKeys, Store
 from tests.support.access_requests import BUILDERS
-from tests.support.access_world import OUR_NUMBER, World, build_world
+from tests.support.access_world import OUR_NUMBER, PARSE, World, build_world
 from tests.support.fixtures import FIXTURE_PUBLIC_URL, FIXTURE_TOKEN
 from tests.support.keys import KEYRING
 from tests.support.oidc_issuer import AUDIENCE, Issuer, serve_issuer
@@ -136,12 +136,14 @@ async def matrix_http(
         # A recording whose call never comes is orphaned (a failure to retry) in half a second.
         orphan_callback_wait_s=0.5,
         subscriptions_allow_private=True,
+        sendgrid_inbound_user=PARSE[0],
+        sendgrid_inbound_password=PARSE[1],
     )
     app = create_app(settings, KEYRING, temporal=temporal_env.client, store=matrix_store)
     async with app.router.lifespan_context(app):
         # A caller from outside: no loopback exception may stand in for a permission.
         transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 40000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://sb") as http:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
             yield http
 
 

@@ -1,4 +1,5 @@
-"""Payloads are sealed in Temporal; the codec server opens them for admins (and for `make run`)."""
+"""Payloads are sealed in Temporal; the codec server opens them for admins (and, with the
+machine's codec token, for `make run`'s Temporal UI)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ import pytest
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from ingress.gate import LOCAL_CODEC_ACTOR
 from runtime.temporal_server import temporal_binary
 from switchboard.contract import conversation_workflow_id
+from switchboard.payload_keys import local_codec_token
 from switchboard.settings import IngressSettings
-from switchboard.store import Store
+from switchboard.store import AuditLog, Store
 from tests.support.app import app_client
 from tests.support.builders import SMS_PATH, random_phone, signed_sms
 from tests.support.pipeline import interaction_result, threaded_conversation
@@ -92,21 +95,29 @@ async def test_the_raw_history_holds_no_number_or_text_and_the_codec_server_open
     assert digits in plain and text in plain
 
 
-async def test_loopback_to_a_loopback_ingress_decodes_without_credentials(
-    http: httpx.AsyncClient, settings: IngressSettings, client: Client, store: Store
+async def test_a_loopback_caller_needs_the_machines_codec_token_and_its_calls_are_audited(
+    http: httpx.AsyncClient, settings: IngressSettings, deployed: IngressSettings, store: Store
 ) -> None:
+    """A local proxy or tunnel makes every caller loopback: loopback alone opens nothing."""
     plain = {"payloads": [{"metadata": {"encoding": _b64("json/plain")}, "data": _b64('"hi"')}]}
-    sealed = (await http.post("/codec/encode", json=plain)).json()
+    assert (await http.post("/codec/encode", json=plain)).status_code == 401
+    assert (await http.post("/codec/local/guessed/encode", json=plain)).status_code == 401
+
+    token = local_codec_token(settings.data_dir)
+    local = f"/codec/local/{token}"
+    sealed = (await http.post(f"{local}/encode", json=plain)).json()
     assert sealed["payloads"][0]["metadata"]["encoding"] == _b64("binary/encrypted")
-    assert (await http.post("/codec/decode", json=sealed)).json() == plain
-    # The same ingress, asked from another machine: credentials needed.
-    async with app_client(settings, client, store) as http_remote:
-        transport = httpx.ASGITransport(
-            app=http_remote._transport.app,  # type: ignore[attr-defined]
-            client=("203.0.113.7", 50000),
-        )
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as far:
-            assert (await far.post("/codec/decode", json=sealed)).status_code == 401
+    assert (await http.post(f"{local}/decode", json=sealed)).json() == plain
+
+    rows = AuditLog(store).list()
+    assert [(r["route"], r["actor"], r["status"]) for r in rows[:2]] == [
+        ("/codec/decode", LOCAL_CODEC_ACTOR, 200),
+        ("/codec/encode", LOCAL_CODEC_ACTOR, 200),
+    ]
+    assert token not in json.dumps(rows, default=str)
+    # An ingress bound beyond loopback takes no such token: its callers sign in.
+    async with app_client(deployed, store=store) as exposed:
+        assert (await exposed.post(f"{local}/decode", json=sealed)).status_code == 401
 
 
 async def test_temporal_ui_origin_gets_cors_and_others_do_not(
@@ -131,7 +142,7 @@ async def test_temporal_ui_origin_gets_cors_and_others_do_not(
 
 
 async def test_a_payload_sealed_with_an_unknown_key_is_a_400_naming_only_the_key_id(
-    http: httpx.AsyncClient,
+    http: httpx.AsyncClient, auth: dict[str, str]
 ) -> None:
     forged = {
         "payloads": [
@@ -144,7 +155,7 @@ async def test_a_payload_sealed_with_an_unknown_key_is_a_400_naming_only_the_key
             }
         ]
     }
-    response = await http.post("/codec/decode", json=forged)
+    response = await http.post("/codec/decode", json=forged, headers=auth)
     assert response.status_code == 400
     assert "retired-7" in response.text
 

@@ -133,7 +133,7 @@ async def test_the_readme_flow_through_a_generated_client(
         assert assigned.status_code == 200 and assigned.parsed.assignee == "ada"
 
         key = str(uuid.uuid4())
-        body = models.ReplyBody(text="It ships today.")
+        body = models.ReplyText(text="It ships today.")
         replies = [
             await reply.asyncio_detailed(
                 conversation_id, client=api, body=body, idempotency_key=key
@@ -154,7 +154,7 @@ async def test_the_readme_flow_through_a_generated_client(
             await reply.asyncio_detailed(
                 conversation_id,
                 client=api,
-                body=models.ReplyBody(text="Another text."),
+                body=models.ReplyText(text="Another text."),
                 idempotency_key=key,
             ),
             await get_conversation.asyncio_detailed(str(uuid.uuid4()), client=api),

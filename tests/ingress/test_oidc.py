@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
@@ -15,7 +16,7 @@ import pytest
 from pydantic import ValidationError
 
 from switchboard.settings import IngressSettings
-from switchboard.store import Store
+from switchboard.store import ApiKeys, Store
 from tests.support.app import app_client
 from tests.support.oidc_issuer import AUDIENCE, Issuer, serve_issuer
 from tests.support.settings import ingress_settings
@@ -154,3 +155,35 @@ def test_plain_http_issuers_are_accepted_on_loopback_only(url: str) -> None:
         IngressSettings(_env_file=None, oidc_issuer=url, oidc_audience="a")  # type: ignore[call-arg]
     for ok in ("https://idp.example.com/realms/x", "http://127.0.0.1:8080", "http://localhost"):
         IngressSettings(_env_file=None, oidc_issuer=ok, oidc_audience="a")  # type: ignore[call-arg]
+
+
+async def test_junk_tokens_during_an_issuer_outage_never_keep_an_admin_waiting(
+    issuer: Issuer, sqlite_store: Store, tmp_path: Path
+) -> None:
+    """The issuer hangs from the start: 48 made-up tokens (each naming a key id of its own)
+    cost at most one fetch, and an admin's key is answered at once meanwhile."""
+    issuer.hanging.set()
+    admin = ApiKeys(sqlite_store.engine).create("root", "admin")
+    settings = ingress_settings(
+        "oidc", oidc_issuer=issuer.url, oidc_audience=AUDIENCE, data_dir=tmp_path
+    )
+    alg, private = next(iter(Issuer().keys.values()))
+    claims = {"sub": "x", "iss": issuer.url, "aud": AUDIENCE, "exp": int(time.time()) + 300}
+    async with app_client(settings, store=sqlite_store) as http:
+        junk = [
+            asyncio.create_task(
+                status_with(
+                    http, jwt.encode(claims, private, algorithm=alg, headers={"kid": f"k{i}"})
+                )
+            )
+            for i in range(48)
+        ]
+        # The burst is in, each junk request waiting on the issuer that does not answer.
+        await asyncio.sleep(0.5)
+        assert not any(task.done() for task in junk)
+        began = time.perf_counter()
+        assert await status_with(http, admin) == 200
+        waited = time.perf_counter() - began
+        assert set(await asyncio.gather(*junk)) == {401}
+    assert waited < 0.2, f"the admin waited {waited * 1000:.0f} ms"
+    assert issuer.discovery_fetches <= 1

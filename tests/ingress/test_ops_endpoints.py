@@ -22,7 +22,7 @@ async def status_of(path: str, client_host: str, loopback_only: bool, tmp_path: 
     try:
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app, client=(client_host, 40000))
-            async with httpx.AsyncClient(transport=transport, base_url="http://sb") as http:
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
                 return (await http.get(path)).status_code
     finally:
         store.close()

@@ -74,7 +74,7 @@ async def test_SW_01_reference_example_with_rotation_header_is_accepted(
     example = SW["example"]
     settings = ingress_settings(task_queue, push_webhook_secret=example["secret"])
     clock.now = int(example["headers"]["webhook-timestamp"]) + 30
-    async with app_client(settings, client, store, clock, base_url="http://t") as http:
+    async with app_client(settings, client, store, clock) as http:
         response = await http.post(
             PATH, content=example["raw_body"].encode(), headers=example["headers"]
         )
@@ -173,12 +173,12 @@ async def test_SW_03_statuses_move_forward_and_retries_are_one_event(
     assert stored is not None and stored.delivery_status == "opened"
 
 
-async def test_reply_is_an_inbound_message_that_links_phone_and_email(
+async def test_a_replys_phone_and_email_are_claims_that_join_nobody(
     http: httpx.AsyncClient, client: Client, worker: Worker, store: Store, auth: dict[str, str]
 ) -> None:
     phone = random_phone()
     email = f"Sam.{secrets.token_hex(3)}@Example.com"
-    # The person texted first: the push reply must land on the same customer.
+    # The person texted first; a push reply claiming their number must not join them.
     sid, sms = signed_sms(sender=phone)
     assert (
         await http.post("/webhooks/twilio/sms", content=sms.body, headers=sms.headers)
@@ -187,28 +187,35 @@ async def test_reply_is_an_inbound_message_that_links_phone_and_email(
         InteractionWorkflow.run, interaction_workflow_id("twilio", sid)
     ).result()
 
-    body = event(
-        "push.replied",
-        user_id="user-" + secrets.token_hex(4),
-        reply_text="Yes please",
-        phone=phone,
-        email=email,
-    )
+    user = "user-" + secrets.token_hex(4)
+    body = event("push.replied", user_id=user, reply_text="Yes please", phone=phone, email=email)
     headers = sign(body)
     assert (await http.post(PATH, content=body, headers=headers)).status_code == 204
     result = await settled(client, headers["webhook-id"])
-    assert result.customer_id == sms_result.customer_id
+    assert result.customer_id != sms_result.customer_id
 
-    by_email = await http.get("/api/customers", params={"email": email.upper()}, headers=auth)
-    [customer] = by_email.json()["items"]
-    assert by_email.status_code == 200 and customer["customer_id"] == result.customer_id
-    kinds = {i["kind"] for i in customer["identities"]}
-    assert kinds == {"phone", "email", "push_user"}
-    timeline = await http.get(f"/api/customers/{result.customer_id}/interactions", headers=auth)
-    channels = [item["channel"] for item in timeline.json()["items"]]
-    assert sorted(channels) == ["push", "sms"]
-    reply = next(i for i in timeline.json()["items"] if i["channel"] == "push")
-    assert reply["direction"] == "inbound" and reply["content"]["text"] == "Yes please"
+    # The SMS customer keeps their number and their timeline; the claims own nothing.
+    by_phone = await http.get("/api/customers", params={"phone": phone}, headers=auth)
+    assert [c["customer_id"] for c in by_phone.json()["items"]] == [sms_result.customer_id]
+    by_email = await http.get("/api/customers", params={"email": email}, headers=auth)
+    assert (by_email.status_code, by_email.json()["items"]) == (200, [])
+    timeline = await http.get(f"/api/customers/{sms_result.customer_id}/interactions", headers=auth)
+    assert [item["channel"] for item in timeline.json()["items"]] == ["sms"]
+    # The reply is the push user's, verified by the signature, with its claims kept.
+    pushed = await http.get(f"/api/customers/{result.customer_id}", headers=auth)
+    assert pushed.json()["identities"] == [{"kind": "push_user", "value": user, "linked_by": None}]
+    reply = (await http.get(f"/api/interactions/{result.interaction_id}", headers=auth)).json()
+    assert reply["identity_verified"] is True and reply["content"]["text"] == "Yes please"
+    assert {(c["kind"], c["value"]) for c in reply["claimed_identities"]} == {
+        ("phone", phone),
+        ("email", email.lower()),
+    }
+    # Only the phone names someone else's identity: one suggestion, of that kind.
+    suggestions = (await http.get("/api/merge-suggestions", headers=auth)).json()["items"]
+    mine = [s for s in suggestions if s["interaction_id"] == result.interaction_id]
+    assert [(s["other_customer_id"], s["claim_kind"]) for s in mine] == [
+        (sms_result.customer_id, "phone")
+    ]
 
 
 async def test_identities_can_be_linked_through_the_api(
@@ -222,7 +229,12 @@ async def test_identities_can_be_linked_through_the_api(
         path, json={"kind": "email", "value": "Alice@Example.com"}, headers=auth
     )
     assert linked.status_code == 201
-    assert {"kind": "email", "value": "alice@example.com"} in linked.json()["identities"]
+    # Verified by whoever linked it: the actor is kept with it.
+    assert {
+        "kind": "email",
+        "value": "alice@example.com",
+        "linked_by": "key:bootstrap",
+    } in linked.json()["identities"]
     again = await http.post(
         path, json={"kind": "email", "value": "alice@example.com"}, headers=auth
     )

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import secrets
 import time
 import uuid
+from collections.abc import Sequence
 from typing import Any
 from unittest.mock import ANY
 
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
-from temporalio.client import Client
+from temporalio.api.common.v1 import Payload
+from temporalio.client import Client, WorkflowFailureError, WorkflowUpdateFailedError
+from temporalio.converter import DataConverter, PayloadCodec
+from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
 from runtime.simulate import (
@@ -23,17 +28,20 @@ from runtime.simulate import (
     sign_twilio,
 )
 from switchboard.contract import (
+    REPLY,
     THREAD,
     Channel,
     Direction,
     InteractionRef,
+    ReplyInput,
     Route,
     conversation_workflow_id,
     interaction_workflow_id,
 )
+from switchboard.converter import PAYLOAD_REFUSED
 from switchboard.settings import IngressSettings
 from switchboard.store import Store
-from tests.support.builders import post_email, random_phone
+from tests.support.builders import post_email, random_phone, sms_input
 from tests.support.fixtures import FIXTURE_PUBLIC_URL, FIXTURE_TOKEN
 from tests.support.pipeline import threaded_conversation
 from tests.support.provider_double import INVALID_NUMBER, ProviderDouble
@@ -229,3 +237,105 @@ async def test_a_forged_thread_signal_cannot_redirect_the_next_reply(
     assert double.requests[-1].form()["To"] == phone
     assert attacker not in {r.form().get("To") for r in double.requests}
     assert replied.json()["interaction_ids"] == [*mine["interaction_ids"], ANY]
+
+
+class ForgedSeal(PayloadCodec):
+    """Marks payloads as sealed by the tests' key without having it."""
+
+    async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        return [
+            Payload(
+                metadata={"encoding": b"binary/encrypted", "encryption-key-id": b"test-a"},
+                data=secrets.token_bytes(12) + p.SerializeToString(),
+            )
+            for p in payloads
+        ]
+
+    async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        return list(payloads)
+
+
+async def test_a_client_without_the_payload_keys_can_neither_reply_signal_nor_start(
+    http: httpx.AsyncClient,
+    client: Client,
+    worker: Worker,
+    store: Store,
+    double: ProviderDouble,
+    auth: dict[str, str],
+    task_queue: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    phone = random_phone()
+    conversation_id = await converse_by_sms(http, client, store, phone)
+    customer_id = (await http.get(f"/api/conversations/{conversation_id}", headers=auth)).json()[
+        "customer_id"
+    ]
+    # Anyone who reaches Temporal's frontend, with a plain SDK client and no payload keys.
+    stranger = Client(client.service_client, namespace=client.namespace)
+    conversation = stranger.get_workflow_handle(conversation_workflow_id(customer_id))
+
+    with pytest.raises(WorkflowUpdateFailedError):
+        await conversation.execute_update(REPLY, ReplyInput("Pay here: evil.example", "mallory"))
+    # Dressed as sealed, under the key id any history shows: refused the same way, and the
+    # conversation is not left failing its workflow tasks on a payload it cannot open.
+    forger = Client(
+        client.service_client,
+        namespace=client.namespace,
+        data_converter=dataclasses.replace(DataConverter.default, payload_codec=ForgedSeal()),
+    )
+    with pytest.raises(WorkflowUpdateFailedError):
+        await forger.get_workflow_handle(conversation.id).execute_update(
+            REPLY, ReplyInput("Pay here: evil.example", "mallory")
+        )
+    assert double.requests == [], "the stranger's reply went out"
+
+    await conversation.signal(
+        THREAD,
+        InteractionRef(
+            interaction_id=str(uuid.uuid4()),
+            customer_id=customer_id,
+            channel=Channel.SMS,
+            direction=Direction.INBOUND,
+            from_address="+19995550666",
+            route=Route("default", 0),
+        ),
+    )
+    # No payload at all, so nothing for the codec to refuse: dropped all the same, rather
+    # than failing the conversation's workflow tasks over and over.
+    await conversation.signal(THREAD)
+    # The conversation's state is sealed: the stranger cannot read it either.
+    with pytest.raises(Exception, match="encrypted"):
+        await conversation.query("current")
+
+    # The agent's own reply still goes out, after the stranger's signal was dropped.
+    replied = await http.post(
+        f"/api/conversations/{conversation_id}/reply", json={"text": "On its way."}, headers=auth
+    )
+    assert replied.status_code == 200, replied.text
+    assert [r.form()["To"] for r in double.requests] == [phone]
+    assert "mallory" not in {e["actor"] for e in replied.json()["events"]}
+    dropped = [r for r in caplog.records if "dropping the signal" in r.getMessage()]
+    assert dropped, "the stranger's signal was not refused"
+    refusal = dropped[0].exc_info[1] if dropped[0].exc_info else None
+    assert isinstance(refusal, ApplicationError) and refusal.type == PAYLOAD_REFUSED
+
+    # A start: its workflow fails at once, without a step (no activity, nothing stored).
+    inp = sms_input(sender=random_phone(), body="injected")
+    started = await stranger.start_workflow(
+        "InteractionWorkflow",
+        inp,
+        id=interaction_workflow_id("twilio", inp.raw.event_key),
+        task_queue=task_queue,
+    )
+    with pytest.raises(WorkflowFailureError):
+        await asyncio.wait_for(started.result(), 30)
+    events = [e async for e in started.fetch_history_events()]
+    assert not any(e.HasField("activity_task_scheduled_event_attributes") for e in events)
+    assert not any(e.HasField("marker_recorded_event_attributes") for e in events)
+    assert store.find_interaction_key("twilio", inp.raw.event_key) is None
+    # Nor does a start without any input take a step.
+    bare = await stranger.start_workflow(
+        "InteractionWorkflow", id=f"interaction:twilio:SM{uuid.uuid4().hex}", task_queue=task_queue
+    )
+    with pytest.raises(WorkflowFailureError):
+        await asyncio.wait_for(bare.result(), 30)

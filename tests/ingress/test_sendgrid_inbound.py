@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import secrets
 from typing import Any
 
@@ -18,11 +19,12 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from switchboard.blobs import BlobStore
-from switchboard.contract import interaction_workflow_id
+from switchboard.contract import Identity, IdentityKind, interaction_workflow_id
 from switchboard.settings import IngressSettings
 from switchboard.store import Store
 from switchboard.store.tables import interactions, raw_events
 from tests.support.app import app_client
+from tests.support.builders import post_email
 from tests.support.fixtures import load_fixture
 from tests.support.pipeline import assert_nothing_started
 from tests.support.settings import ingress_settings
@@ -262,3 +264,49 @@ async def test_redelivery_and_threading(
     assert mail.from_address == "pat@example.com"
     assert mail.content.in_reply_to == f"orig-{tag}@x"
     assert mail.content.references == [f"root-{tag}@x", f"orig-{tag}@x"]
+
+
+async def test_a_sender_only_an_aligned_verdict_verifies_joins_the_customer_it_names(
+    http: httpx.AsyncClient, client: Client, worker: Worker, store: Store, auth: dict[str, str]
+) -> None:
+    address = f"dana.{secrets.token_hex(3)}@example.com"
+    owner = store.resolve_customer(Identity(IdentityKind.EMAIL, address))
+
+    # SPF fail, no signature: anyone could have written it. It stays out of Dana's timeline.
+    forged = f"forged-{secrets.token_hex(4)}@mail.example.com"
+    await post_email(
+        http, (USER, PASSWORD), forged, f"Dana <{address}>", "Refund", "wire it to me", spf="fail"
+    )
+    claimed = await stored_email(client, store, b"", forged)
+    assert claimed.customer_id != owner
+    assert (claimed.identity_verified, claimed.from_address) == (False, address)
+    shown = (await http.get(f"/api/interactions/{claimed.interaction_id}", headers=auth)).json()
+    assert shown["identity_verified"] is False
+    assert shown["claimed_identities"] == [{"kind": "email", "value": address, "verified": False}]
+    timeline = await http.get(f"/api/customers/{owner}/interactions", headers=auth)
+    assert timeline.json()["items"] == []
+    assert store.find_customer(Identity(IdentityKind.EMAIL, address))["customer_id"] == owner  # type: ignore[index]
+    suggestions = (await http.get("/api/merge-suggestions", headers=auth)).json()["items"]
+    (suggestion,) = [s for s in suggestions if s["interaction_id"] == claimed.interaction_id]
+    assert (suggestion["customer_id"], suggestion["other_customer_id"]) == (
+        claimed.customer_id,
+        owner,
+    )
+    assert suggestion["claim_kind"] == "email" and address not in json.dumps(suggestion)
+
+    # The same email signed by the From domain (SPF failing, as after a forward) is Dana's.
+    signed = f"signed-{secrets.token_hex(4)}@mail.example.com"
+    await post_email(
+        http,
+        (USER, PASSWORD),
+        signed,
+        f"Dana <{address}>",
+        "Refund",
+        "wire it to me",
+        spf="fail",
+        dkim="{@example.com : pass}",
+    )
+    verified = await stored_email(client, store, b"", signed)
+    assert (verified.customer_id, verified.identity_verified) == (owner, True)
+    timeline = await http.get(f"/api/customers/{owner}/interactions", headers=auth)
+    assert [i["interaction_id"] for i in timeline.json()["items"]] == [verified.interaction_id]

@@ -97,6 +97,9 @@ def test_up_runs_stops_on_ctrl_c_and_keeps_its_data(tmp_path: Path) -> None:
         assert len(found.json()["items"]) == 2
         demo_customer = _wait_for_customer(base, auth, "+14155553000", expected=1)
         assert demo_customer != customer
+        # The demo's agents work its conversations, replying through the fake provider.
+        worked = _wait_for_demo_agents(base, auth)
+        assert worked["status"] == "resolved" and worked["disposition"]
         assert again.interrupt() == 0
     finally:
         again.kill()
@@ -138,3 +141,25 @@ def _wait_for_customer(base: str, auth: dict[str, str], phone: str, expected: in
                 return customer_id
         time.sleep(0.3)
     raise AssertionError(f"no customer with {expected} interactions for {phone}")
+
+
+def _wait_for_demo_agents(base: str, auth: dict[str, str]) -> dict[str, object]:
+    """A conversation the demo's agents replied to and resolved with a disposition."""
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        resolved = httpx.get(
+            f"{base}/api/conversations", params={"status": "resolved"}, headers=auth
+        ).json()
+        for row in resolved:
+            if row["disposition"] is None:
+                continue
+            found: dict[str, object] = httpx.get(
+                f"{base}/api/conversations/{row['conversation_id']}", headers=auth
+            ).json()
+            events = found["events"]
+            assert isinstance(events, list)
+            if any(e["kind"] == "interaction" and e["actor"] for e in events):
+                assert all(str(e["actor"]).startswith("key:demo-") for e in events if e["actor"])
+                return found
+        time.sleep(1)
+    raise AssertionError("the demo's agents resolved no conversation they replied to in 90 s")

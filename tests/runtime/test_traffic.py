@@ -20,7 +20,7 @@ from runtime import traffic
 from runtime.simulate import public_key_b64
 from switchboard.settings import IngressSettings
 from switchboard.store import Store
-from switchboard.store.tables import interactions
+from switchboard.store.tables import identities, interactions
 from tests.support.settings import ingress_settings
 
 PRIVATE = ec.generate_private_key(ec.SECP256R1())
@@ -60,7 +60,14 @@ async def test_simulated_traffic_lands_on_every_channel(
 ) -> None:
     plan = traffic.plan(12, SECRETS, random.Random(7))
     assert plan.skipped == []
-    assert {r.kind for r in plan.requests} >= {"sms", "call", "email", "push", "malformed"}
+    assert {r.kind for r in plan.requests} >= {
+        "sms",
+        "whatsapp",
+        "call",
+        "email",
+        "push",
+        "malformed",
+    }
 
     for request in plan.requests:
         response = await http.post(request.path, content=request.body, headers=request.headers)
@@ -94,4 +101,9 @@ async def test_simulated_traffic_lands_on_every_channel(
                 select(interactions.c.channel, func.count()).group_by(interactions.c.channel)
             ).all()
         )
-    assert set(channels) == {"sms", "voice", "email", "push"}
+    assert set(channels) == {"sms", "whatsapp", "voice", "email", "push"}
+    with store.engine.connect() as conn:
+        kinds = set(conn.execute(select(identities.c.kind).distinct()).scalars())
+    # Withheld, browser and SIP callers, a short code and a sender ID, beside the customers.
+    assert kinds >= {"anonymous", "short_code", "alphanumeric"}
+    assert kinds & {"client", "sip"}

@@ -55,9 +55,41 @@ async def _timeline(w: World) -> Call:
     return Call(f"/api/customers/{w.customer_id}/interactions")
 
 
+@builds("GET", "/api/customers/{customer_id}")
+async def _customer(w: World) -> Call:
+    return Call(f"/api/customers/{w.customer_id}")
+
+
+@builds("POST", "/api/customers/{customer_id}/merge")
+async def _merge(w: World) -> Call:
+    return Call(f"/api/customers/{w.fresh_customer()}/merge", {"from": w.fresh_customer()})
+
+
+@builds("POST", "/api/customers/{customer_id}/split")
+async def _split(w: World) -> Call:
+    customer_id, address = w.fresh_split()
+    body = {"identities": [{"kind": "email", "value": address}]}
+    return Call(f"/api/customers/{customer_id}/split", body)
+
+
+@builds("GET", "/api/merge-suggestions")
+async def _suggestions(w: World) -> Call:
+    return Call("/api/merge-suggestions")
+
+
+@builds("POST", "/api/merge-suggestions/{suggestion_id}/dismiss")
+async def _dismiss(w: World) -> Call:
+    return Call(f"/api/merge-suggestions/{w.fresh_suggestion()}/dismiss")
+
+
 @builds("GET", "/api/interactions/{interaction_id}")
 async def _interaction(w: World) -> Call:
     return Call(f"/api/interactions/{w.interaction_id}")
+
+
+@builds("GET", "/api/interactions/{interaction_id}/media/{index}")
+async def _media(w: World) -> Call:
+    return Call(f"/api/interactions/{w.email_interaction_id}/media/0")
 
 
 @builds("DELETE", "/api/customers/{customer_id}")
@@ -95,6 +127,23 @@ async def _resolve(w: World) -> Call:
 async def _reopen(w: World) -> Call:
     path = f"/api/conversations/{await w.conversation('resolved')}/reopen"
     return Call(path, {"reason": "customer wrote back"})
+
+
+@builds("POST", "/api/conversations/{conversation_id}/transfer")
+async def _transfer(w: World) -> Call:
+    path = f"/api/conversations/{await w.conversation('open')}/transfer"
+    return Call(path, {"queue": "billing", "agent": "ana"})
+
+
+@builds("POST", "/api/conversations/{conversation_id}/labels")
+async def _labels(w: World) -> Call:
+    return Call(f"/api/conversations/{w.conversation_id}/labels", {"add": ["vip"]})
+
+
+@builds("POST", "/api/conversations/{conversation_id}/csat")
+async def _csat(w: World) -> Call:
+    path = f"/api/conversations/{await w.conversation('resolved')}/csat"
+    return Call(path, {"score": 4})
 
 
 @builds("GET", "/api/failures")

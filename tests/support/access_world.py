@@ -26,15 +26,19 @@ from switchboard.contract import (
     conversation_workflow_id,
     interaction_workflow_id,
 )
-from switchboard.store import ApiKeys, ConversationStore, Store
+from switchboard.store import ApiKeys, ConversationStore, Store, suggestions
+from switchboard.store.engine import write_transaction
 from switchboard.store.subscriptions import SubscriptionStore
-from tests.support.builders import random_phone
+from switchboard.store.suggestions import MergeSuggestions
+from tests.support.builders import post_email, random_phone
 from tests.support.fixtures import FIXTURE_PUBLIC_URL, FIXTURE_TOKEN, load_fixture
-from tests.support.pipeline import threaded_conversation
+from tests.support.pipeline import interaction_result, threaded_conversation
 
 OUR_NUMBER = "+14155550100"
 # Subscriptions point here: nothing listens, and no delivery worker runs in the matrix.
 HOOK_URL = "http://127.0.0.1:9/matrix"
+# The Inbound Parse credentials the matrix's app takes, for an email with an attachment.
+PARSE = ("matrix", secrets.token_urlsafe(12))
 
 
 @dataclass
@@ -49,9 +53,32 @@ class World:
     failure_id: str
     subscription_id: str
     delivery_id: str
+    # An email with one attachment (file 0).
+    email_interaction_id: str
 
     def fresh_customer(self) -> str:
         return self.store.resolve_customer(Identity(IdentityKind.PHONE, random_phone()))
+
+    def fresh_split(self) -> tuple[str, str]:
+        """A customer with a phone and an email address, and the address to split off."""
+        customer_id, address = self.fresh_customer(), unique_email()
+        assert self.store.link_identity(customer_id, Identity(IdentityKind.EMAIL, address))
+        return customer_id, address
+
+    def fresh_suggestion(self) -> str:
+        """A merge suggestion: a claim of a fresh customer's number by another one."""
+        phone = random_phone()
+        owner = self.store.resolve_customer(Identity(IdentityKind.PHONE, phone))
+        claim = Identity(IdentityKind.PHONE, phone, verified=False)
+        interaction_id, claimant = str(uuid.uuid4()), self.fresh_customer()
+        with write_transaction(self.store.engine) as conn:
+            suggestions.suggest(conn, interaction_id, claimant, [claim])
+        (found,) = [
+            s
+            for s in MergeSuggestions(self.store.engine).suggestions(500)
+            if s["interaction_id"] == interaction_id and s["other_customer_id"] == owner
+        ]
+        return str(found["suggestion_id"])
 
     def fresh_key(self) -> str:
         name = "doomed-" + secrets.token_hex(6)
@@ -116,6 +143,10 @@ async def build_world(http: httpx.AsyncClient, temporal: Client, store: Store) -
     # The events the SMS wrote, as deliveries to the subscription (no relay runs here).
     delivery_ids = subscriptions.replay(subscription_id, since)
     assert delivery_ids, "the SMS wrote no events out"
+    message_id = f"{uuid.uuid4().hex}@mail.example.com"
+    attachment = ("label.pdf", "application/pdf", b"%PDF-1.7 matrix")
+    await post_email(http, PARSE, message_id, unique_email(), "Label", "here", [attachment])
+    email = await interaction_result(temporal, "sendgrid", message_id)
     return World(
         store=store,
         temporal=temporal,
@@ -127,6 +158,7 @@ async def build_world(http: httpx.AsyncClient, temporal: Client, store: Store) -
         failure_id=await _orphaned_recording(http, temporal),
         subscription_id=subscription_id,
         delivery_id=delivery_ids[0],
+        email_interaction_id=email.interaction_id,
     )
 
 

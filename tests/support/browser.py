@@ -68,6 +68,13 @@ class Page:
         )
         return str(found["result"].get("value", ""))
 
+    def evaluate(self, expression: str) -> Any:
+        """The value of a JavaScript expression in the page."""
+        found = asyncio.run(
+            self._call("Runtime.evaluate", {"expression": expression, "returnByValue": True})
+        )
+        return found["result"].get("value")
+
     def html(self) -> str:
         found = asyncio.run(
             self._call("Runtime.evaluate", {"expression": "document.documentElement.outerHTML"})

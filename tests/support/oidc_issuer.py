@@ -1,8 +1,10 @@
 """A tiny OIDC issuer for tests: its discovery document and JWKS served over local HTTP, and
-tokens signed with keys it makes (RS256 and ES256), rotated on demand."""
+tokens signed with keys it makes (RS256 and ES256), rotated on demand; it can hang (an outage
+where connections open and nothing answers)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -24,6 +26,10 @@ class Issuer:
         self.url = ""
         self.keys: dict[str, tuple[str, Any]] = {}  # kid → (alg, private key)
         self.jwks_fetches = 0
+        self.discovery_fetches = 0
+        # While set, the issuer is down the hard way: requests hang, then get a 503.
+        self.hanging = threading.Event()
+        self.released = threading.Event()
         self.add_key("RS256")
         self.add_key("ES256")
 
@@ -77,6 +83,13 @@ def serve_issuer() -> Iterator[Issuer]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             if self.path == "/.well-known/openid-configuration":
+                issuer.discovery_fetches += 1
+            if issuer.hanging.is_set():
+                issuer.released.wait(timeout=30)
+                with contextlib.suppress(OSError):  # the client gave up long ago
+                    self.send_error(503)
+                return
+            if self.path == "/.well-known/openid-configuration":
                 body: dict[str, Any] = {"issuer": issuer.url, "jwks_uri": issuer.url + "/jwks"}
             elif self.path == "/jwks":
                 issuer.jwks_fetches += 1
@@ -101,5 +114,6 @@ def serve_issuer() -> Iterator[Issuer]:
     try:
         yield issuer
     finally:
+        issuer.released.set()
         server.shutdown()
         server.server_close()

@@ -1,5 +1,5 @@
-"""A worker that sends agents' replies through the real twilio/sendgrid clients to the double,
-and a conversation to reply in."""
+"""A worker that sends agents' replies through the real twilio and sendgrid clients, pointed at
+the local provider double."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import secrets
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 from temporalio.client import Client
@@ -24,23 +25,29 @@ from tests.support.settings import timeless_rules
 
 ACCOUNT = "AC" + secrets.token_hex(16)
 OUR_NUMBER = "+14155550100"
+OUR_WHATSAPP = "whatsapp:+14155550100"
 
 
 @asynccontextmanager
 async def replying_worker(
-    client: Client, store: Store, task_queue: str, double: ProviderDouble
+    client: Client, store: Store, task_queue: str, double: ProviderDouble, **settings: Any
 ) -> AsyncIterator[Worker]:
-    """The real worker, its replies sent to the provider double."""
+    """The real worker, its replies sent from OUR_NUMBER, OUR_WHATSAPP and
+    support@example.com to `double`."""
     worker_settings = WorkerSettings(  # type: ignore[call-arg]
         _env_file=None,
-        public_url=FIXTURE_PUBLIC_URL,
-        twilio_account_sid=ACCOUNT,
-        twilio_auth_token=FIXTURE_TOKEN,
-        twilio_from_number=OUR_NUMBER,
-        twilio_api_base_url=double.url,
-        sendgrid_api_key="SG." + secrets.token_urlsafe(20),
-        sendgrid_from_email="support@example.com",
-        sendgrid_api_base_url=double.url,
+        **{
+            "public_url": FIXTURE_PUBLIC_URL,
+            "twilio_account_sid": ACCOUNT,
+            "twilio_auth_token": FIXTURE_TOKEN,
+            "twilio_from_number": OUR_NUMBER,
+            "twilio_whatsapp_from": OUR_WHATSAPP,
+            "twilio_api_base_url": double.url,
+            "sendgrid_api_key": "SG." + secrets.token_urlsafe(20),
+            "sendgrid_from_email": "support@example.com",
+            "sendgrid_api_base_url": double.url,
+            **settings,
+        },
     )
     senders = Senders.from_settings(worker_settings)
     with ThreadPoolExecutor(16) as executor:

@@ -44,6 +44,25 @@ response 2 h, next response 1 h, resolution 6 h), where the clocks went back on 
   → first response 30 min; resolution 93 h 30 min (business: Fri 20 8 h + Mon 23 8 h = 16 h);
     FCR true; SLA met; next response missed; resolution missed.
 
+Agent actions (time in queue: opening or transfer → assignment; handle time: assigned, open and
+not waiting on the customer, for those an agent resolved):
+- c1: assigned 10:25 (queue 25 min); handled 10:25-10:30 and, reopened, 09:00-09:20 (the
+  rest waits on A): 25 min; labels billing,vip then vip; resolved "answered"; scored 1 after
+  the first resolution, 2 then 4 after the last: CSAT 4.
+- c2: queue Fri 16:00 → Mon 09:00 = 65 h; handled 09:00-10:00 = 1 h.
+- c3: assigned 12:05, transferred (to a queue, unassigned) 12:06, assigned again 12:08: queue
+  5 + 2 = 7 min; handled 12:05-12:06 and 12:08-12:20 = 13 min; one transfer.
+- c4, c5: never assigned: no time in queue, no handle time.
+- c6: queue 10 min; handled 11:10-12:00 = 50 min; resolved "refund_issued"; CSAT 5.
+- c7: queue 1 min; handled Fri 27 12:01 → Mon 30 09:00 (no reply event) = 68 h 59 min.
+- c8: queue 30 min; handled 19:30-20:00, Sat 16:00 → Mon 16:00 UTC less nothing (47 h + 1 h),
+  18:00-18:30: 49 h.
+- c9: queue 10 min; handled 21:10-21:30, Fri 14:00-14:45, Fri 21:00 → Mon 18:00 UTC (69 h):
+  70 h 5 min.
+Mean time in queue (1,500 + 234,000 + 420 + 600 + 60 + 1,800 + 600) / 7 = 238,980 s / 7; mean
+handle time (1,500 + 3,600 + 780 + 3,000 + 248,340 + 176,400 + 252,300) / 7 = 685,920 s / 7;
+CSAT 2 responses, mean 4.5.
+
 Overall: 9 conversations, 7 answered, 7 resolved by an agent, 1 auto-resolved and unanswered.
 Mean first response (30 m + 65 h 30 m + 10 m + 20 m + 5 m + 1 h + 30 m) / 7 = 245,100 s / 7,
 median 30 min; mean resolution (24 h + 66 h + 20 m + 1 h + 69 h + 72 h + 93 h 30 m) / 7 =
@@ -140,13 +159,18 @@ EVENTS = [
     _message("c1", "A", at(23, 10), "inbound"),
     _message("c1", "A", at(23, 10, 20), "inbound"),
     _assigned("c1", "A", at(23, 10, 25), "ana"),
+    Event("c1", "A", "labeled", at(23, 10, 26), 0, {"labels": "billing,vip"}),
     Event("c1", "A", "first_response", at(23, 10, 30)),
     _message("c1", "A", at(23, 10, 30), "outbound"),
     Event("c1", "A", "resolved", at(23, 11)),
+    Event("c1", "A", "csat", at(23, 11, 30), 0, {"score": "1"}),
     Event("c1", "A", "reopened", at(24, 9)),
+    Event("c1", "A", "labeled", at(24, 9, 10), 0, {"labels": "vip"}),
     _message("c1", "A", at(24, 9), "inbound"),
     _message("c1", "A", at(24, 9, 20), "outbound"),
-    Event("c1", "A", "resolved", at(24, 10)),
+    Event("c1", "A", "resolved", at(24, 10), 0, {"disposition": "answered"}),
+    Event("c1", "A", "csat", at(24, 10, 5), 0, {"score": "2"}),
+    Event("c1", "A", "csat", at(24, 10, 30), 0, {"score": "4"}),
     _opened("c2", "B", at(20, 16), "email"),
     Event("c2", "B", "sla_breached", at(20, 16, 30)),
     Event("c2", "B", "escalated", at(20, 16, 30), 1),
@@ -155,6 +179,8 @@ EVENTS = [
     Event("c2", "B", "resolved", at(23, 10)),
     _opened("c3", "C", at(23, 12), "push"),
     _assigned("c3", "C", at(23, 12, 5), "ana"),
+    Event("c3", "C", "transferred", at(23, 12, 6), 0, {"queue_from": "q", "queue_to": "r"}),
+    _assigned("c3", "C", at(23, 12, 8), "ana"),
     Event("c3", "C", "first_response", at(23, 12, 10)),
     Event("c3", "C", "resolved", at(23, 12, 20)),
     _opened("c4", "C", at(25, 12), "sms"),
@@ -165,7 +191,8 @@ EVENTS = [
     _opened("c6", "E", at(19, 11), "email"),
     _assigned("c6", "E", at(19, 11, 10), "bo"),
     Event("c6", "E", "first_response", at(19, 11, 20)),
-    Event("c6", "E", "resolved", at(19, 12)),
+    Event("c6", "E", "resolved", at(19, 12), 0, {"disposition": "refund_issued"}),
+    Event("c6", "E", "csat", at(19, 13), 0, {"score": "5"}),
     _opened("c7", "E", at(27, 12), "email"),
     _assigned("c7", "E", at(27, 12, 1), "ana"),
     Event("c7", "E", "first_response", at(27, 12, 5)),
@@ -231,6 +258,14 @@ OVERALL = {
     "sla_attainment": 6 / 9,
     "next_response_attainment": 1 / 3,
     "resolution_attainment": 2 / 3,
+    "time_in_queue_mean_s": 238_980 / 7,
+    "handle_time_mean_s": 685_920 / 7,
+    "transfers": 1,
+    "csat_responses": 2,
+    "csat_mean": 4.5,
+    # No interaction of the scenario's conversations cost anything today.
+    "cost_today": 0.0,
+    "cost_per_resolved_conversation": 0.0,
 }
 # The scenario has no webhook deliveries: none received, no error rate.
 OVERALL |= {"received": 0, "accepted": 0, "failed": 0, "refused": 0, "error_rate": None}

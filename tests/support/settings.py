@@ -23,6 +23,8 @@ def ingress_settings(task_queue: str, **overrides: Any) -> IngressSettings:
         "task_queue": task_queue,
         "temporal_start_timeout_s": 3.0,
         "payload_keys": PAYLOAD_KEYS,
+        # The Host httpx's and Starlette's test clients send.
+        "allowed_hosts": "testserver",
     }
     values.update(overrides)
     # `_env_file=None`: a developer's .env must not change what the tests check.

@@ -186,3 +186,14 @@ def test_the_cli_refuses_a_bad_rules_file_before_starting(tmp_path: Path) -> Non
         )
         assert done.returncode == 2
         assert "line 17: rule 1: invalid regex" in done.stdout
+
+
+def test_a_rules_file_from_before_whatsapp_routes_it_as_sms(tmp_path: Path) -> None:
+    """A file written before the channel existed has no [defaults.whatsapp]: it loads, and
+    WhatsApp takes the SMS defaults; the shipped file has its own."""
+    rules = routing.load(rules_file(tmp_path, ""))
+    at = datetime(2026, 3, 2, 10, tzinfo=UTC)
+    assert rules.route("whatsapp", at, text="hi").queue == "messaging"
+    assert rules.route("whatsapp", at, text="hi").sla_due_at == at + timedelta(hours=1)
+    # 05:00 in New York: the shipped after-hours rule takes WhatsApp as it takes texts.
+    assert routing.load().route("whatsapp", at, text="hi").queue == "after-hours"

@@ -21,13 +21,15 @@ def email(value: str) -> Identity:
 
 
 def test_a_customer_is_found_by_any_identity_with_all_of_them(store: Store) -> None:
-    customer_id = store.resolve_customer(phone("+14155550131"), linked=[email("ana@example.com")])
+    customer_id = store.resolve_customer(phone("+14155550131"))
+    assert store.link_identity(customer_id, email("ana@example.com"), "key:desk") == customer_id
     found = store.find_customer(email("ana@example.com"))
     assert found is not None and found["customer_id"] == customer_id
     assert found["identities"] == [
-        {"kind": "email", "value": "ana@example.com"},
-        {"kind": "phone", "value": "+14155550131"},
+        {"kind": "email", "value": "ana@example.com", "linked_by": "key:desk"},
+        {"kind": "phone", "value": "+14155550131", "linked_by": None},
     ]
+    assert found["merged_into"] is None
     assert found["created_at"].tzinfo is not None
     assert store.get_customer(customer_id) == found
     assert store.find_customer(phone("+14155550132")) is None
@@ -43,8 +45,11 @@ def test_an_identity_stays_with_the_customer_who_has_it(store: Store) -> None:
     assert store.link_identity(ben, shared) == ana  # someone else's: left where it is
     assert store.link_identity(str(uuid.uuid4()), email("nobody@example.com")) is None
     assert store.find_customer(email("nobody@example.com")) is None
-    # An event naming Ben's number and Ana's address: Ben keeps his, Ana keeps hers.
-    assert store.resolve_customer(phone("+14155550134"), linked=[shared]) == ben
+    # A claim of Ana's address finds nobody and takes nothing: a customer of its own.
+    claimed = store.resolve_customer(
+        Identity(IdentityKind.EMAIL, shared.value, verified=False), "claim-key"
+    )
+    assert claimed not in (ana, ben)
     assert store.find_customer(shared)["customer_id"] == ana  # type: ignore[index]
 
 

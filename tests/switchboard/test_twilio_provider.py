@@ -4,7 +4,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from switchboard.contract import MediaRef
+from switchboard.contract import IdentityKind, MediaRef
 from switchboard.errors import MalformedPayload
 from switchboard.providers.twilio import parse_message
 from tests.support.fixtures import load_fixture
@@ -19,8 +19,8 @@ def fields(name: str) -> list[tuple[str, str]]:
 def test_plain_sms() -> None:
     message = parse_message(fields("inbound_sms_plain"))
     assert message.message_sid == "SM00000000000000000000000000000001"
-    assert message.from_address == "+14155550123"
-    assert message.to_address == "+14155550100"
+    assert message.sender.value == "+14155550123"
+    assert message.recipient is not None and message.recipient.value == "+14155550100"
     assert message.body == "Hello, is the store open today?"
     assert message.media == []
 
@@ -51,8 +51,12 @@ def test_required_fields(drop: str, reason: str) -> None:
 
 
 def test_unparseable_sender_and_media_count_are_malformed() -> None:
+    """A sender Twilio never sends (no number, short code or sender ID of at most 11
+    characters) is malformed; a short word is an alphanumeric sender ID."""
     base = fields("inbound_sms_plain")
     with pytest.raises(MalformedPayload, match="phone"):
-        parse_message([(k, "nonsense" if k == "From" else v) for k, v in base])
+        parse_message([(k, "<not a sender at all>" if k == "From" else v) for k, v in base])
+    sender = parse_message([(k, "nonsense" if k == "From" else v) for k, v in base]).sender
+    assert (sender.kind, sender.value) == (IdentityKind.ALPHANUMERIC, "nonsense")
     with pytest.raises(MalformedPayload, match="NumMedia"):
         parse_message([(k, "three" if k == "NumMedia" else v) for k, v in base])

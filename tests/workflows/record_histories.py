@@ -7,7 +7,9 @@ code after, each under a tag of its own, and keep them all:
     PYTHONPATH=<the old code's src> .venv/bin/python -m tests.workflows.record_histories by_update
     .venv/bin/python -m tests.workflows.record_histories by_signal
 
-`record_histories TAG orphan_callbacks` records only the orphan callbacks' histories.
+`record_histories TAG orphan_callbacks` records only the orphan callbacks' histories;
+`record_histories TAG media` only an SMS, an MMS whose image is copied from the Twilio double,
+and a call whose recording is (patch `interaction-media-copies`).
 
 Besides the messages and their conversation, and a recording callback orphaned or merged
 after waiting for its call, it records a conversation that goes through
@@ -25,6 +27,7 @@ import sys
 import tempfile
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -38,12 +41,14 @@ from temporalio.testing import WorkflowEnvironment
 from twilio.rest import Client as TwilioClient
 
 from activities.export import ExportActivities
+from activities.media import MediaActivities
 from activities.reply import Senders
 from activities.retention import Retention, RetentionActivities
 from analytics.privacy import Privacy
 from runtime.temporal_server import temporal_binary
 from runtime.worker import build_worker
 from switchboard import routing, search_attributes
+from switchboard.blobs import BlobStore
 from switchboard.contract import (
     ASSIGN,
     REOPEN,
@@ -74,10 +79,25 @@ from switchboard.contract import (
 )
 from switchboard.providers import PARSERS
 from switchboard.store import Store
-from tests.support.builders import sms_input, sms_raw
+from switchboard.store.media import MediaStore
+from switchboard.twilio_files import TwilioFiles
+from tests.support.builders import (
+    ACCOUNT_SID,
+    RECORDING_PATH,
+    SMS_PATH,
+    VOICE_PATH,
+    call_fields,
+    media_path,
+    mms_fields,
+    recording_fields,
+    recording_path,
+    sms_input,
+    sms_raw,
+    twilio_sid,
+)
 from tests.support.fixtures import FIXTURE_PUBLIC_URL, FIXTURE_TOKEN, load_fixture
 from tests.support.keys import DATA_CONVERTER
-from tests.support.provider_double import INVALID_NUMBER, provider_double
+from tests.support.provider_double import INVALID_NUMBER, ProviderDouble, provider_double
 from workflows import ConversationWorkflow, ExportWorkflow, InteractionWorkflow, RetentionWorkflow
 
 HISTORIES = Path(__file__).with_name("histories")
@@ -117,9 +137,7 @@ async def _interaction(client: Client, name: str, inp: InteractionInput) -> str 
     return customer_id
 
 
-def _voice_input(kind: str, fixture: str, ids: dict[str, str], wait_s: float) -> InteractionInput:
-    """A Twilio voice webhook (`kind`) of the recorded fixture, for this call and recording."""
-    fields = list((VOICE[fixture]["params"] | ids).items())
+def _twilio_input(kind: str, fields: list[tuple[str, str]], path: str) -> InteractionInput:
     received_at = datetime.now(UTC)
     event = PARSERS[(Provider.TWILIO, kind)](fields, received_at)
     raw = RawEvent(
@@ -127,11 +145,17 @@ def _voice_input(kind: str, fixture: str, ids: dict[str, str], wait_s: float) ->
         kind=kind,
         event_key=event.event_key,
         received_at=received_at,
-        url=FIXTURE_PUBLIC_URL + "/webhooks/twilio/voice",
+        url=FIXTURE_PUBLIC_URL + path,
         content_type="application/x-www-form-urlencoded",
         fields=fields,
     )
-    return InteractionInput(raw=raw, orphan_wait_s=wait_s)
+    return InteractionInput(raw=raw)
+
+
+def _voice_input(kind: str, fixture: str, ids: dict[str, str], wait_s: float) -> InteractionInput:
+    """A Twilio voice webhook (`kind`) of the recorded fixture, for this call and recording."""
+    fields = list((VOICE[fixture]["params"] | ids).items())
+    return replace(_twilio_input(kind, fields, "/webhooks/twilio/voice"), orphan_wait_s=wait_s)
 
 
 async def _orphan_callbacks(client: Client, tag: str) -> None:
@@ -158,6 +182,24 @@ async def _orphan_callbacks(client: Client, tag: str) -> None:
         result = await handle.result()
         assert result.orphaned is not call_arrives, result
         await _save(handle, f"interaction_recording_{name}_{tag}")
+
+
+async def _media(client: Client, double: ProviderDouble, tag: str) -> None:
+    """An SMS (`CustomerId` upserted after dedupe), an MMS whose image and a call whose
+    recording `copy_media` copies from the Twilio double."""
+    sender = "+14155550143"
+    await _interaction(client, f"interaction_sms_{tag}", sms_input(sender=sender, body="hi"))
+    mms_sid = twilio_sid("MM")
+    image = media_path(mms_sid)
+    double.files[image] = (b"\xff\xd8\xff\xe0 recorded", "image/jpeg")
+    fields = mms_fields(mms_sid, sender, "a photo", [(image, "image/jpeg")])
+    await _interaction(client, f"interaction_mms_{tag}", _twilio_input("sms", fields, SMS_PATH))
+    call_sid, recording = twilio_sid("CA"), recording_path()
+    double.files[recording] = (b"RIFF recorded", "audio/x-wav")
+    call = _twilio_input("voice", call_fields(call_sid, sender), VOICE_PATH)
+    await _interaction(client, f"interaction_call_{tag}", call)
+    done = _twilio_input("voice_recording", recording_fields(call_sid, recording), RECORDING_PATH)
+    await _interaction(client, f"interaction_recording_{tag}", done)
 
 
 async def _until(handle: WorkflowHandle, done: str) -> ConversationState:
@@ -258,9 +300,18 @@ async def main(tag: str, only: str | None = None) -> None:
             rules=rules,
             exports=exports,
             retention=RetentionActivities(store, Retention()),
+            media=MediaActivities(
+                MediaStore(store.engine),
+                BlobStore(Path(tmp) / "blobs"),
+                TwilioFiles(ACCOUNT_SID, FIXTURE_TOKEN, double.url),
+                1 << 20,
+            ),
         ):
-            await _orphan_callbacks(env.client, tag)
-            if only != "orphan_callbacks":
+            if only == "media":
+                await _media(env.client, double, tag)
+            else:
+                await _orphan_callbacks(env.client, tag)
+            if only is None:
                 sender = "+14155550142"
                 customer_id = await _interaction(
                     env.client, f"interaction_sms_{tag}", sms_input(sender=sender, body="hello")

@@ -19,17 +19,24 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from analytics import metrics, resolution
+from analytics.export.schemas import CONVERSATIONS_SCHEMA
 from runtime.worker import build_worker
-from switchboard import search_attributes
+from switchboard import calendars, search_attributes
 from switchboard.contract import (
     ADD_INTERACTION,
+    ASSIGN,
+    CSAT,
     RESOLVE,
     THREAD,
+    TRANSFER,
+    AssignInput,
     Channel,
     Content,
     ConversationInput,
     ConversationPolicy,
     ConversationState,
+    CsatInput,
     CustomerInteraction,
     Direction,
     Identity,
@@ -38,7 +45,9 @@ from switchboard.contract import (
     Provider,
     ResolveInput,
     Route,
+    SlaPolicy,
     Status,
+    TransferInput,
     conversation_workflow_id,
 )
 from switchboard.store import Store
@@ -92,15 +101,20 @@ async def skipping_worker(
 
 
 def inbound(
-    store: Store, customer_id: str, now: datetime, first_response: timedelta
+    store: Store,
+    customer_id: str,
+    now: datetime,
+    first_response: timedelta,
+    direction: Direction = Direction.INBOUND,
 ) -> InteractionRef:
-    """An inbound SMS of the customer, stored as the interaction workflow would have: the
-    conversation takes the facts from the store, not from the ref it is given."""
+    """An inbound SMS of the customer (or an outbound one to them), stored as the interaction
+    workflow would have: the conversation takes the facts from the store, not from the ref it
+    is given."""
     ref = InteractionRef(
         interaction_id=str(uuid.uuid4()),
         customer_id=customer_id,
         channel=Channel.SMS,
-        direction=Direction.INBOUND,
+        direction=direction,
         from_address="+14155550123",
         route=Route(queue="messaging", priority=2, sla_due_at=now + first_response),
     )
@@ -240,6 +254,74 @@ async def test_customer_message_reopens_within_the_window_and_opens_anew_after(
     )
     assert later != first
     assert kinds(store, later)[0] == "opened"
+
+
+async def test_time_in_queue_and_handle_time_of_transfers_and_waits_as_computed_by_hand(
+    skipping: WorkflowEnvironment, skipping_worker: Worker, store: Store, task_queue: str
+) -> None:
+    """By hand: the message at 0; ana assigned at 10 min (10 in the queue); transferred to
+    billing, unassigned, at 15 (ana handled 5); to bo at 35 (20 more in the queue: 30); bo
+    replies at 50 (handled 15), the customer answers at 110 (60 waiting on them, not counted),
+    bo resolves at 120 (10 more: handle time 30 min); then a CSAT of 4."""
+    client = skipping.client
+    customer_id, handle = await start(client, store, task_queue)
+    billing = SlaPolicy(first_response_s=7200, resolution_s=86400)
+
+    async def after(minutes: int) -> datetime:
+        await skipping.sleep(timedelta(minutes=minutes))
+        return await skipping.get_current_time()
+
+    async def act(update: str, arg: object) -> ConversationState:
+        state: ConversationState = await handle.execute_update(
+            update, arg, result_type=ConversationState
+        )
+        return state
+
+    now = await skipping.get_current_time()
+    conversation_id = await handle.execute_update(
+        ADD_INTERACTION, inbound(store, customer_id, now, timedelta(hours=48)), result_type=str
+    )
+    await after(10)
+    await act(ASSIGN, AssignInput("ana", actor="key:ana"))
+    moved_at = await after(5)
+    moved = await act(TRANSFER, TransferInput(queue="billing", sla=billing, actor="key:ana"))
+    assert (moved.queue, moved.assignee, moved.sla) == ("billing", None, billing)
+    # The billing queue's target from the transfer on, within the test server's clock drift.
+    assert moved.first_response_due_at is not None
+    drift = moved.first_response_due_at - calendars.due(moved_at, 7200, billing)
+    assert timedelta(0) <= drift < timedelta(seconds=10)
+    await after(20)
+    await act(TRANSFER, TransferInput(agent="bo", actor="key:ana"))
+    now = await after(15)
+    reply = inbound(store, customer_id, now, timedelta(hours=48), Direction.OUTBOUND)
+    await handle.execute_update(ADD_INTERACTION, reply, result_type=str)
+    now = await after(60)
+    await handle.execute_update(
+        ADD_INTERACTION, inbound(store, customer_id, now, timedelta(hours=48)), result_type=str
+    )
+    await after(10)
+    await act(RESOLVE, ResolveInput("answered", actor="key:bo", disposition="refund_issued"))
+    rated = await act(CSAT, CsatInput(4, actor="key:survey"))
+    assert rated.csat_score == 4 and rated.disposition == "refund_issued"
+
+    events, contacts = resolution.load(store.engine, [conversation_id])
+    (outcome,) = resolution.per_conversation(events, contacts, timeless_rules().hours, now)
+    assert outcome.transfers == 2 and outcome.agent == "key:bo"
+    assert outcome.time_in_queue is not None and outcome.handle_time is not None
+    # Each step adds the few milliseconds the test server's clock runs between sleeps.
+    assert timedelta(0) <= outcome.time_in_queue - timedelta(minutes=30) < timedelta(seconds=10)
+    assert timedelta(0) <= outcome.handle_time - timedelta(minutes=30) < timedelta(seconds=10)
+    # The export's row and the mart's figure (what `metrics --json` prints) are the same.
+    table = resolution.conversations_table(
+        store.engine, timeless_rules().hours, now, CONVERSATIONS_SCHEMA, only=[conversation_id]
+    )
+    (row,) = table.to_pylist()
+    assert row["handle_time_s"] == outcome.handle_time.total_seconds()
+    assert row["time_in_queue_s"] == outcome.time_in_queue.total_seconds()
+    overall = metrics.overall(table)
+    assert overall["handle_time_mean_s"] == row["handle_time_s"]
+    assert overall["time_in_queue_mean_s"] == row["time_in_queue_s"]
+    assert (overall["csat_mean"], overall["transfers"]) == (4, 2)
 
 
 async def test_history_continues_as_new_and_carries_the_conversation(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -168,3 +169,34 @@ async def test_malformed_payload_fails_the_workflow_but_keeps_the_raw_event(
         archived = conn.execute(select(raw_events)).mappings().all()
     assert [row["event_key"] for row in archived] == [raw.event_key]
     assert archived[0]["error"] == "missing required field From"
+
+
+async def test_a_run_stuck_on_the_store_is_indexed_by_its_customer_while_it_waits(
+    client: Client, worker: Worker, store: Store, task_queue: str
+) -> None:
+    """`CustomerId` is set as soon as dedupe finds the customer (patch interaction-media-
+    copies), so erasure finds a run still retrying its store writes, not only finished ones."""
+    phone = random_phone()
+    customer_id = store.resolve_customer(Identity(IdentityKind.PHONE, phone))
+    inp = sms_input(sender=phone)
+    # Another writer holds SQLite's write lock: dedupe reads, persist waits and retries.
+    lock = store.engine.raw_connection()
+    lock.cursor().execute("BEGIN IMMEDIATE")
+    try:
+        handle = await client.start_workflow(
+            InteractionWorkflow.run,
+            inp,
+            id=interaction_workflow_id("twilio", inp.raw.event_key),
+            task_queue=task_queue,
+        )
+        for _ in range(300):
+            attributes = (await handle.describe()).typed_search_attributes
+            if attributes.get(sa.CUSTOMER_ID) is not None:
+                break
+            await asyncio.sleep(0.1)
+        assert attributes.get(sa.CUSTOMER_ID) == customer_id
+        assert store.find_interaction_key("twilio", inp.raw.event_key) is None  # still at work
+    finally:
+        lock.rollback()
+        lock.close()
+    assert (await handle.result()).customer_id == customer_id

@@ -52,6 +52,12 @@ def test_there_are_histories_to_replay() -> None:
         # orphaned after its wait; and one whose call is stored while it waits.
         "interaction_recording_orphaned_orphan_wait",
         "interaction_recording_merged_after_wait_orphan_wait",
+        # `CustomerId` upserted after dedupe; an MMS's image and a call's recording copied by
+        # `copy_media` (patch `interaction-media-copies`).
+        "interaction_sms_media_copies",
+        "interaction_mms_media_copies",
+        "interaction_call_media_copies",
+        "interaction_recording_media_copies",
     }
 
 

@@ -1,7 +1,8 @@
 """Staging the `conversations` dataset: the outcomes of the conversations that may have changed.
 
 A conversation's outcome changes when it has new events, when its customer writes again (FCR
-looks at later contacts) or with time alone while its FCR is undecided. Those are recomputed
+looks at later contacts), when its customer was merged or split, or with time alone while its
+FCR is undecided. Those are recomputed
 from the store and merged with the published rows; the rest are kept as they are. If the
 result does not hold as many conversations as the store (one was erased), all are recomputed.
 """
@@ -20,6 +21,7 @@ from analytics import resolution
 from analytics.export.schemas import CONVERSATIONS_SCHEMA
 from analytics.export.snapshots import Watermark
 from switchboard.calendars import BusinessHours
+from switchboard.store import merges
 from switchboard.store.tables import conversation_events, conversations, interactions
 
 
@@ -64,10 +66,14 @@ def _touched(engine: Engine, previous: Watermark, lookback: timedelta) -> set[st
             interactions.c.updated_at > previous.interactions_updated_at,
             interactions.c.direction == "inbound",
         )
+        # A merge or split changes who "the customer" is for FCR and reopens: both sides'
+        # conversations are recomputed, even those none of the moved rows belonged to.
+        changed = merges.changed_since(conn, previous.interactions_updated_at)
         touched |= set(
             conn.execute(
                 select(conversations.c.conversation_id).where(
                     conversations.c.customer_id.in_(customers)
+                    | conversations.c.customer_id.in_(sorted(changed))
                 )
             ).scalars()
         )

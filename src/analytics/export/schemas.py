@@ -94,6 +94,11 @@ INTERACTIONS_SCHEMA = pa.schema(
         pa.field("text", pa.string()),
         pa.field("subject", pa.string()),
         pa.field("has_media", pa.bool_(), nullable=False),
+        # Whether the identity that placed it was verified (else: a claim). Null in rows of
+        # partitions published before it was exported, until they are rewritten.
+        pa.field("identity_verified", pa.bool_()),
+        # What it cost, in the rate card's currency (`switchboard.costs`); null: not known yet.
+        pa.field("cost", pa.float64()),
     ]
 )
 EVENTS_SCHEMA = pa.schema(
@@ -129,6 +134,14 @@ CONVERSATIONS_SCHEMA = pa.schema(
         ("sla_attained", pa.bool_()),
         ("next_response_attained", pa.bool_()),
         ("resolution_attained", pa.bool_()),
+        ("time_in_queue_s", pa.float64()),
+        ("handle_time_s", pa.float64()),
+        pa.field("transfers", pa.int64(), nullable=False),
+        # Comma-separated, sorted ("" for none): `string_split(labels, ',')` in DuckDB.
+        pa.field("labels", pa.string(), nullable=False),
+        ("disposition", pa.string()),
+        # 1-5; a float, so a column with gaps keeps its type in every reader.
+        ("csat_score", pa.float64()),
     ]
 )
 # Per minute, provider (the partition), endpoint and reason: the webhook deliveries refused.

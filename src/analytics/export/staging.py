@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import shutil
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +41,7 @@ from analytics.export.snapshots import (
 )
 from analytics.privacy import Privacy
 from switchboard.calendars import BusinessHours
+from switchboard.costs import RateCard, interaction_cost
 from switchboard.store.retention import EVENTS_DATASET, RAW_COUNTS_DATASET
 from switchboard.store.tables import (
     conversation_events,
@@ -49,6 +52,8 @@ from switchboard.store.tables import (
 
 # The changed rows of a merged partition, with their partition column, for the quality gate.
 BATCH_SCHEMA = INTERACTIONS_SCHEMA.append(pa.field("channel", pa.string(), nullable=False))
+# An interaction's row of the dataset, from its store row.
+Record = Callable[[Any], dict[str, Any]]
 # Conversation events carry no insertion time: the days near the watermark are redone.
 EVENTS_LOOKBACK = timedelta(days=1)
 
@@ -60,9 +65,11 @@ def stage(
     hours: BusinessHours,
     now: datetime,
     full: bool = False,
+    rates: RateCard | None = None,
 ) -> Staged:
     """Write the partitions that changed since the published watermark to a staging copy;
-    `full`: every partition, into an empty staging directory (`switchboard export --full`)."""
+    `full`: every partition, into an empty staging directory (`switchboard export --full`).
+    `rates`: the rate card interactions are priced by (none: the providers' prices only)."""
     previous = Watermark() if full else published_watermark(root)
     high = _high_watermark(engine)
     rewrites = erased.pending(engine)
@@ -80,7 +87,8 @@ def stage(
 
     staging = new_staging(root, empty=full)
     staged = Staged(path=staging, watermark=high, changed=True)
-    _stage_interactions(engine, staging, privacy, previous, rewrites.partitions, staged)
+    record = interaction_record(privacy, rates)
+    _stage_interactions(engine, staging, record, previous, rewrites.partitions, staged)
     _stage_events(engine, staging, previous, rewrites.days.get(EVENTS_DATASET, set()), staged)
     counts.stage_raw_counts(
         engine, staging, previous, staged, rewrites.days.get(RAW_COUNTS_DATASET, set())
@@ -97,7 +105,7 @@ def stage(
 def _stage_interactions(
     engine: Engine,
     staging: Path,
-    privacy: Privacy,
+    record: Record,
     previous: Watermark,
     erased_from: set[tuple[date, str]],
     staged: Staged,
@@ -114,13 +122,8 @@ def _stage_interactions(
     changed: dict[tuple[date, str], list[dict[str, Any]]] = defaultdict(list)
     # The first export builds every partition from the store, one at a time.
     if previous.interactions_updated_at is not None:
-        query = select(interactions).where(
-            interactions.c.updated_at > previous.interactions_updated_at
-        )
-        with engine.connect() as conn:
-            for row in conn.execute(query).mappings():
-                key = (row["occurred_at"].date(), row["channel"])
-                changed[key].append(_interaction_record(row, privacy))
+        for channel, row in changed_interactions(engine, record, previous.interactions_updated_at):
+            changed[(row["occurred_at"].date(), channel)].append(row)
     ids = [r["interaction_id"] for rows in changed.values() for r in rows]
     store_counts = _interaction_counts(engine)
     file_counts = {
@@ -147,7 +150,7 @@ def _stage_interactions(
         merge = (day, channel) in touched and (day, channel) not in erased_from
         table = _merged(path, ids, new) if merge else None
         if table is None or table.num_rows != expected:
-            table = _partition_from_store(engine, privacy, day, channel)
+            table = _partition_from_store(engine, record, day, channel)
         else:
             batch = staging / BATCH_DIR / path.relative_to(staging)
             _write(batch, [{**r, "channel": channel} for r in new], BATCH_SCHEMA)
@@ -198,7 +201,7 @@ def _interaction_counts(engine: Engine) -> dict[tuple[date, str], int]:
         return {(date.fromisoformat(d), c): n for d, c, n in conn.execute(query)}
 
 
-def _partition_from_store(engine: Engine, privacy: Privacy, day: date, channel: str) -> pa.Table:
+def _partition_from_store(engine: Engine, record: Record, day: date, channel: str) -> pa.Table:
     start, end = _day(day)
     query = (
         select(interactions)
@@ -210,7 +213,7 @@ def _partition_from_store(engine: Engine, privacy: Privacy, day: date, channel: 
         .order_by(interactions.c.interaction_id)
     )
     with engine.connect() as conn:
-        records = [_interaction_record(r, privacy) for r in conn.execute(query).mappings()]
+        records = [record(r) for r in conn.execute(query).mappings()]
     return pa.Table.from_pylist(records, schema=INTERACTIONS_SCHEMA)
 
 
@@ -300,7 +303,24 @@ def _oldest_open_transaction(conn: Connection) -> datetime | None:
     return started
 
 
-def _interaction_record(row: Any, privacy: Privacy) -> dict[str, Any]:
+def interaction_record(privacy: Privacy, rates: RateCard | None = None) -> Record:
+    """An interaction row of the store as the export writes it."""
+    return partial(_interaction_record, privacy=privacy, rates=rates)
+
+
+def changed_interactions(
+    engine: Engine, record: Record, after: datetime | None
+) -> list[tuple[str, dict[str, Any]]]:
+    """Each interaction the store changed after `after` (None: every one), with its channel,
+    as `record` writes it: what the next export will add to the published one."""
+    query = select(interactions)
+    if after is not None:
+        query = query.where(interactions.c.updated_at > after)
+    with engine.connect() as conn:
+        return [(row["channel"], record(row)) for row in conn.execute(query).mappings()]
+
+
+def _interaction_record(row: Any, privacy: Privacy, rates: RateCard | None) -> dict[str, Any]:
     content = row["content"] or {}
     latency = (row["persisted_at"] - row["received_at"]).total_seconds() * 1000
     return {
@@ -323,4 +343,6 @@ def _interaction_record(row: Any, privacy: Privacy) -> dict[str, Any]:
         "text": privacy.text(content.get("text") or content.get("transcript")),
         "subject": privacy.text(content.get("subject")),
         "has_media": bool(content.get("media")),
+        "identity_verified": bool(row["identity_verified"]),
+        "cost": interaction_cost(rates, row["channel"], row["direction"], content),
     }

@@ -8,17 +8,18 @@ counted by route and reason.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute, RouteContext
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ingress import rate_limits
 from ingress.auth.oidc import InvalidToken, NoRole, OidcVerifier, looks_like_jwt
-from ingress.metrics import AUTH_REFUSALS
+from ingress.metrics import AUTH_REFUSALS, route_template
 from switchboard.permissions import Permission, Role, allows
 from switchboard.settings import IngressSettings
 from switchboard.store import ApiKeys
@@ -42,7 +43,7 @@ class Principal:
 
 
 def _refuse(request: Request, code: int, reason: str, detail: str) -> HTTPException:
-    route = getattr(request.scope.get("route"), "path", "unmatched")
+    route = route_template(request.scope)
     AUTH_REFUSALS.labels(route, reason).inc()
     headers = {"WWW-Authenticate": "Bearer"} if code == status.HTTP_401_UNAUTHORIZED else None
     return HTTPException(code, detail, headers=headers)
@@ -65,21 +66,23 @@ def _bootstrap(settings: IngressSettings, presented: str) -> bool:
     return matched
 
 
-def authenticate(request: Request, credentials: Credentials) -> Principal:
-    """The caller behind the bearer credentials, or 401."""
-    if credentials is None or not credentials.credentials:
+async def identify(request: Request, token: str | None) -> Principal:
+    """The caller behind a bearer token, or 401 (403 for a valid token with no role).
+
+    Run by `ingress.gate` before any body is read, and by the `authenticate` dependency.
+    """
+    if not token:
         raise _unauthorized(request, "missing")
-    token = credentials.credentials
     if _bootstrap(request.app.state.settings, token):
         return Principal(BOOTSTRAP_ACTOR, Role.ADMIN)
-    found = ApiKeys(request.app.state.store.engine).authenticate(token)
+    found = await run_in_threadpool(ApiKeys(request.app.state.store.engine).authenticate, token)
     if found is not None:
         return Principal(f"key:{found.name}", Role(found.role))
     verifier: OidcVerifier | None = request.app.state.oidc
     if verifier is None or not looks_like_jwt(token):
         raise _unauthorized(request, "invalid")
     try:
-        subject, role = verifier.verify(token)
+        subject, role = await verifier.verify(token)
     except InvalidToken as exc:
         raise _unauthorized(request, "invalid") from exc
     except NoRole as exc:
@@ -87,15 +90,25 @@ def authenticate(request: Request, credentials: Credentials) -> Principal:
     return Principal(f"oidc:{subject}", role)
 
 
-def require(permission: Permission) -> Callable[..., Principal]:
+async def authenticate(request: Request, credentials: Credentials) -> Principal:
+    """The caller behind the bearer credentials (already known when the gate checked them
+    before the body), or 401."""
+    known: Principal | None = getattr(request.state, "principal", None)
+    if known is not None:
+        return known
+    principal = await identify(request, credentials.credentials if credentials else None)
+    request.state.principal = principal
+    return principal
+
+
+def require(permission: Permission) -> Callable[..., Awaitable[Principal]]:
     """A route dependency: the caller, when their role has `permission`; else 401 or 403."""
 
-    def dependency(
+    async def dependency(
         request: Request,
         response: Response,
         principal: Annotated[Principal, Depends(authenticate)],
     ) -> Principal:
-        request.state.principal = principal
         if not allows(principal.role, permission):
             raise _refuse(
                 request,
@@ -104,7 +117,8 @@ def require(permission: Permission) -> Callable[..., Principal]:
                 f"the {principal.role} role lacks the permission '{permission}'",
             )
         # Per credential and route group (ingress.rate_limits): 429 beyond the limit.
-        rate_limits.enforce(request, response, principal.actor, permission)
+        # The counter may be the store's (PostgreSQL): off the event loop.
+        await run_in_threadpool(rate_limits.enforce, request, response, principal.actor, permission)
         return principal
 
     dependency.permission = permission  # type: ignore[attr-defined]

@@ -3,14 +3,15 @@
 `POST /codec/decode` and `/codec/encode` take and return `{"payloads": [...]}` (Temporal's
 `Payloads` message as protobuf JSON: metadata values and data in base64). Temporal UI calls
 them from the browser, so its origin (`SWITCHBOARD_TEMPORAL_UI_URL`) gets CORS. Reading
-plaintext takes admin credentials, except on the one-machine setup of `make run`: a request
-from loopback to an ingress bound to loopback.
+plaintext takes admin credentials; on the one-machine setup of `make run`, Temporal UI calls
+`/codec/local/{token}/decode` with the token generated into the data directory instead
+(`ingress.gate` checks it and takes it out of the path). Every call is audited.
 """
 
 from __future__ import annotations
 
 import base64
-from typing import Annotated, Any
+from typing import Annotated
 
 from cryptography.exceptions import InvalidTag
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
@@ -22,7 +23,6 @@ from ingress.auth import Permission, require
 from ingress.auth.require import Credentials, authenticate
 from ingress.deps import SettingsDep
 from switchboard.codec import EncryptionCodec
-from switchboard.payload_keys import is_loopback
 from switchboard.settings import IngressSettings
 
 router = APIRouter(
@@ -30,8 +30,6 @@ router = APIRouter(
     tags=["codec"],
     responses=problems.responses(400, *problems.AUTHENTICATED),
 )
-# Credentials are optional on `make run`'s one machine (see `require_decoder`).
-OPTIONAL_CREDENTIALS: dict[str, Any] = {"security": [{}]}  # added to the bearer scheme
 
 
 BASE64 = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
@@ -49,7 +47,7 @@ class Payloads(BaseModel):
     payloads: list[JSONPayload] = []
 
 
-def _cors(settings: IngressSettings, request: Request) -> dict[str, str]:
+def cors(settings: IngressSettings, request: Request) -> dict[str, str]:
     origin = request.headers.get("origin")
     if origin is None or origin != settings.temporal_ui_url.rstrip("/"):
         return {}
@@ -65,21 +63,14 @@ def _cors(settings: IngressSettings, request: Request) -> dict[str, str]:
 _may_decode = require(Permission.PAYLOADS_DECODE)
 
 
-def require_decoder(
+async def require_decoder(
     request: Request, response: Response, settings: SettingsDep, credentials: Credentials
 ) -> None:
-    """Admin credentials, unless both ends of the request are this machine's loopback.
-
-    The exception is `make run`'s (no identity provider either): one engineer's machine,
-    where whoever can reach loopback can read the data directory (and the key in it) anyway.
-    """
-    client = request.client.host if request.client else ""
-    if is_loopback(settings.host) and is_loopback(client) and not settings.oidc_issuer:
-        return
+    """An admin's credentials, or the one-machine token in the path (checked by the gate)."""
     try:
-        _may_decode(request, response, authenticate(request, credentials))
+        await _may_decode(request, response, await authenticate(request, credentials))
     except HTTPException as exc:
-        exc.headers = {**(exc.headers or {}), **_cors(settings, request)}
+        exc.headers = {**(exc.headers or {}), **cors(settings, request)}
         raise
 
 
@@ -121,12 +112,12 @@ def _codec(request: Request) -> EncryptionCodec:
 CodecDep = Annotated[EncryptionCodec, Depends(_codec)]
 
 
-@router.post("/decode", dependencies=[Decoder], openapi_extra=OPTIONAL_CREDENTIALS)
+@router.post("/decode", dependencies=[Decoder])
 async def decode(
     body: Payloads, codec: CodecDep, settings: SettingsDep, request: Request, response: Response
 ) -> Payloads:
     """Open sealed payloads; others come back as they are."""
-    response.headers.update(_cors(settings, request))
+    response.headers.update(cors(settings, request))
     try:
         opened = await codec.decode(_to_proto(body))
     except (InvalidTag, ValueError) as exc:
@@ -136,12 +127,12 @@ async def decode(
     return _to_json(opened)
 
 
-@router.post("/encode", dependencies=[Decoder], openapi_extra=OPTIONAL_CREDENTIALS)
+@router.post("/encode", dependencies=[Decoder])
 async def encode(
     body: Payloads, codec: CodecDep, settings: SettingsDep, request: Request, response: Response
 ) -> Payloads:
     """Seal payloads with the current key, as the workers would."""
-    response.headers.update(_cors(settings, request))
+    response.headers.update(cors(settings, request))
     return _to_json(await codec.encode(_to_proto(body)))
 
 
@@ -149,5 +140,5 @@ async def encode(
 @router.options("/encode", include_in_schema=False)
 async def preflight(settings: SettingsDep, request: Request) -> Response:
     """The browser's CORS preflight: allowed for Temporal UI's origin only."""
-    headers = _cors(settings, request)
+    headers = cors(settings, request)
     return Response(status_code=200 if headers else 403, headers=headers)

@@ -2,35 +2,44 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Annotated, Any
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from ingress import pagination, problems
 from ingress.auth import Agent, Permission, require
-from ingress.deps import TemporalDep
+from ingress.deps import ClockDep, RulesDep, StoreDep, TemporalDep
 from ingress.idempotency import IdempotencyDep, IdempotencyKey
 from ingress.pagination import Cursor, Limit, Page
 from switchboard.contract import (
     ASSIGN,
+    CSAT,
     INVALID_ACTION,
+    LABELS,
     REOPEN,
     REPLY,
     REPLY_FAILED,
     RESOLVE,
+    TRANSFER,
     AssignInput,
+    Channel,
     ConversationState,
+    CsatInput,
+    LabelsInput,
     ReopenInput,
     ReplyInput,
+    ReplyTemplate,
     ResolveInput,
+    TransferInput,
     conversation_workflow_id,
 )
-from switchboard.store import ConversationStore
+from switchboard.replies import no_address, reply_address, window_closed, window_open
+from switchboard.store import ConversationStore, Store
 
 router = APIRouter(
     prefix="/api/conversations",
@@ -73,6 +82,9 @@ class Conversation(BaseModel):
     sla_breached: bool
     resolved_at: datetime | None
     resolution_code: str | None
+    disposition: str | None = None
+    labels: list[str] = Field(default_factory=list)
+    csat_score: int | None = Field(default=None, description="1-5, of the latest resolution")
     updated_at: datetime
 
 
@@ -87,12 +99,93 @@ class AssignBody(BaseModel):
     )
 
 
-class ReplyBody(BaseModel):
+class TemplateBody(BaseModel):
+    content_sid: str = Field(
+        pattern=r"^HX[0-9a-fA-F]{32}$", description="the approved template's Content SID"
+    )
+    variables: dict[str, Annotated[str, Field(max_length=1024)]] = Field(
+        default_factory=dict, max_length=100, description='placeholder values: {"1": "Amelia"}'
+    )
+
+
+class _ReplyOn(BaseModel):
+    # No other field: "text or template, not both" is then the schema's own (`anyOf` of two
+    # closed objects), so what it allows the API takes and a generated client types both.
+    model_config = ConfigDict(extra="forbid")
+
+    channel: Literal["sms", "whatsapp", "email"] | None = Field(
+        default=None, description="default: the channel of the customer's latest message"
+    )
+
+
+class ReplyText(_ReplyOn):
     text: str = Field(min_length=1, max_length=1600)
+
+
+class ReplyWithTemplate(_ReplyOn):
+    template: TemplateBody = Field(
+        description="a WhatsApp template instead of text (outside WhatsApp's 24-hour window)"
+    )
+
+
+ReplyBody = ReplyText | ReplyWithTemplate
 
 
 class ResolveBody(BaseModel):
     code: str = Field(min_length=1, max_length=64, description="resolution code, e.g. answered")
+    disposition: str | None = Field(
+        default=None, max_length=64, description="one of the routing rules' `dispositions`"
+    )
+
+
+class TransferBody(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["queue"], "properties": {"queue": {"type": "string"}}},
+                {"required": ["agent"], "properties": {"agent": {"type": "string"}}},
+            ]
+        }
+    )
+
+    queue: str | None = Field(
+        default=None, min_length=1, max_length=64, description="a queue of the routing rules"
+    )
+    agent: str | None = Field(default=None, min_length=1, max_length=128)
+
+    @model_validator(mode="after")
+    def _queue_or_agent(self) -> TransferBody:
+        if self.queue is None and self.agent is None:
+            raise ValueError("give a queue, an agent or both")
+        return self
+
+
+Label = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^,\s][^,]*$")]
+
+
+class LabelsBody(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["add"], "properties": {"add": {"minItems": 1}}},
+                {"required": ["remove"], "properties": {"remove": {"minItems": 1}}},
+            ]
+        }
+    )
+
+    add: list[Label] = Field(default_factory=list, max_length=50)
+    remove: list[Label] = Field(default_factory=list, max_length=50)
+
+    @model_validator(mode="after")
+    def _something(self) -> LabelsBody:
+        if not self.add and not self.remove:
+            raise ValueError("give labels to add or remove")
+        return self
+
+
+class CsatBody(BaseModel):
+    score: int = Field(ge=1, le=5, description="1 (very unsatisfied) to 5 (very satisfied)")
+    comment: str = Field(default="", max_length=1000)
 
 
 class ReopenBody(BaseModel):
@@ -137,7 +230,8 @@ async def _act(
     found = conversations.get(conversation_id)
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "unknown conversation")
-    handle = temporal.get_workflow_handle(conversation_workflow_id(found["customer_id"]))
+    # After a merge, a conversation may be held by the merged customer's workflow.
+    handle = temporal.get_workflow_handle(conversation_workflow_id(found["workflow_customer_id"]))
     try:
         state: ConversationState = await handle.execute_update(
             update,
@@ -190,25 +284,83 @@ async def reply(
     conversation_id: str,
     body: ReplyBody,
     conversations: ConversationsDep,
+    store: StoreDep,
     temporal: TemporalDep,
+    clock: ClockDep,
     caller: Agent,
     idempotency: IdempotencyDep,
 ) -> ConversationDetail:
-    """Reply to the customer on the channel they last wrote on (SMS for calls)."""
-    update = ReplyInput(body.text, actor=caller.actor)
+    """Reply to the customer on the channel named, else the one they last wrote on (SMS for
+    calls). A free-form WhatsApp message more than 24 hours after the customer's last one is
+    409: WhatsApp takes only an approved template then."""
+    found = conversations.get(conversation_id)
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "unknown conversation")
+    now = datetime.fromtimestamp(clock(), UTC)
+    channel = _checked_channel(store, found["customer_id"], body, now)
+    template = (
+        ReplyTemplate(body.template.content_sid, dict(body.template.variables))
+        if isinstance(body, ReplyWithTemplate)
+        else None
+    )
+    text = body.text if isinstance(body, ReplyText) else ""
+    update = ReplyInput(text, actor=caller.actor, channel=channel, template=template)
     return await _act(conversations, temporal, conversation_id, REPLY, update, idempotency)
 
 
-@router.post("/{conversation_id}/resolve", response_model=ConversationDetail, responses=ACTION)
+def _checked_channel(
+    store: Store, customer_id: str, body: ReplyBody, now: datetime
+) -> Channel | None:
+    """The channel the reply goes out on, or 409 with the reason it cannot.
+
+    The one named, else the customer's latest message's (the store's: fresher than the
+    conversation's own record of it). For a customer who never wrote (None unless named) and
+    for push, the conversation decides, and refuses push with its reason.
+    """
+    last = store.last_inbound(customer_id)
+    named = Channel(body.channel) if body.channel else None
+    if last is None:
+        return named
+    channel = named or last.channel
+    if channel is Channel.PUSH:
+        return channel
+    customer = store.get_customer(customer_id) or {"identities": []}
+    identities = [(i["kind"], i["value"]) for i in customer["identities"]]
+    if reply_address(channel, last.from_address, identities) is None:
+        raise HTTPException(status.HTTP_409_CONFLICT, no_address(channel))
+    templated = isinstance(body, ReplyWithTemplate)
+    if templated and channel is not Channel.WHATSAPP:
+        raise HTTPException(status.HTTP_409_CONFLICT, "templates are sent on WhatsApp only")
+    if channel is Channel.WHATSAPP and not templated:
+        whatsapp = store.last_inbound(customer_id, Channel.WHATSAPP)
+        last_at = whatsapp.at if whatsapp else None
+        if not window_open(last_at, now):
+            raise HTTPException(status.HTTP_409_CONFLICT, window_closed(last_at))
+    return channel
+
+
+@router.post(
+    "/{conversation_id}/resolve",
+    response_model=ConversationDetail,
+    responses={**ACTION, **problems.responses(422)},
+)
 async def resolve(
     conversation_id: str,
     body: ResolveBody,
     conversations: ConversationsDep,
     temporal: TemporalDep,
+    rules: RulesDep,
     caller: Agent,
     idempotency: IdempotencyDep,
 ) -> ConversationDetail:
-    update = ResolveInput(body.code, actor=caller.actor)
+    """Resolve the conversation, with a resolution code and optionally a disposition."""
+    if body.disposition is not None and body.disposition not in rules.dispositions:
+        known = ", ".join(rules.dispositions) or "none"
+        raise problems.invalid_field(
+            ("body", "disposition"),
+            f"unknown disposition {body.disposition!r}; the routing rules list: {known}",
+        )
+    update = ResolveInput(body.code, actor=caller.actor, disposition=body.disposition)
     return await _act(conversations, temporal, conversation_id, RESOLVE, update, idempotency)
 
 
@@ -223,3 +375,69 @@ async def reopen(
 ) -> ConversationDetail:
     update = ReopenInput(body.reason, actor=caller.actor)
     return await _act(conversations, temporal, conversation_id, REOPEN, update, idempotency)
+
+
+@router.post(
+    "/{conversation_id}/transfer",
+    response_model=ConversationDetail,
+    responses={**ACTION, **problems.responses(422)},
+)
+async def transfer(
+    conversation_id: str,
+    body: TransferBody,
+    conversations: ConversationsDep,
+    temporal: TemporalDep,
+    rules: RulesDep,
+    caller: Agent,
+    idempotency: IdempotencyDep,
+) -> ConversationDetail:
+    """Move the conversation to another queue and/or agent. The new queue's SLA targets apply
+    from now on, and its time in queue starts again (until someone is assigned)."""
+    update = TransferInput(agent=body.agent, actor=caller.actor)
+    if body.queue is not None:
+        target = rules.queues().get(body.queue)
+        if target is None:
+            raise problems.invalid_field(
+                ("body", "queue"),
+                f"unknown queue {body.queue!r}; the routing rules have: "
+                + ", ".join(sorted(rules.queues())),
+            )
+        update.queue, update.priority, update.sla = (
+            body.queue,
+            target.priority,
+            rules.policy(target),
+        )
+    return await _act(conversations, temporal, conversation_id, TRANSFER, update, idempotency)
+
+
+@router.post("/{conversation_id}/labels", response_model=ConversationDetail, responses=ACTION)
+async def labels(
+    conversation_id: str,
+    body: LabelsBody,
+    conversations: ConversationsDep,
+    temporal: TemporalDep,
+    caller: Agent,
+    idempotency: IdempotencyDep,
+) -> ConversationDetail:
+    """Add and remove labels (free-form tags, kept sorted)."""
+    update = LabelsInput(list(body.add), list(body.remove), actor=caller.actor)
+    return await _act(conversations, temporal, conversation_id, LABELS, update, idempotency)
+
+
+@router.post(
+    "/{conversation_id}/csat",
+    response_model=ConversationDetail,
+    responses=ACTION,
+)
+async def csat(
+    conversation_id: str,
+    body: CsatBody,
+    conversations: ConversationsDep,
+    temporal: TemporalDep,
+    caller: Agent,
+    idempotency: IdempotencyDep,
+) -> ConversationDetail:
+    """The customer's satisfaction with the latest resolution (from a survey tool with an
+    agent key); a later score of the same resolution replaces it."""
+    update = CsatInput(body.score, body.comment, actor=caller.actor)
+    return await _act(conversations, temporal, conversation_id, CSAT, update, idempotency)

@@ -69,5 +69,6 @@ async def push_event(
         content_type=JSON,
         fields=fields,
     )
-    await start_durably(temporal, settings, raw, Channel.PUSH, get_erasure(request))
+    message = event.interaction.provider_message_id
+    await start_durably(temporal, settings, raw, Channel.PUSH, get_erasure(request), message)
     return Response(status_code=204)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
 import logging
 from datetime import UTC, datetime
@@ -16,8 +17,7 @@ from ingress import multipart, refusals
 from ingress.deps import ClockDep, SettingsDep, TemporalDep, get_erasure
 from ingress.metrics import SIGNATURE_FAILURES
 from ingress.signatures import is_stale, public_url, sendgrid_event_error
-from ingress.webhooks import contract, read_body, require_media_type, start_durably
-from switchboard.blobs import PREFIX as BLOB_PREFIX
+from ingress.webhooks import contract, is_erased, read_body, require_media_type, start_durably
 from switchboard.blobs import BlobStore
 from switchboard.contract import Channel, MediaRef, Provider, RawEvent, RefusalReason
 from switchboard.errors import MalformedPayload
@@ -56,7 +56,7 @@ async def events(
             refusals.hint(request, RefusalReason.STALE)
         raise HTTPException(status.HTTP_403_FORBIDDEN, error)
     url = public_url(request, settings.public_url)
-    raws = []
+    raws: list[tuple[RawEvent, str]] = []
     try:
         for index, event in enumerate(sendgrid.split_events(body.decode("utf-8"))):
             fields = sendgrid.event_fields(event)
@@ -64,25 +64,24 @@ async def events(
                 parsed = bounds.check(sendgrid.parse_event(fields, received_at))
             except MalformedPayload as exc:
                 raise MalformedPayload(f"event {index}: {exc}") from exc
-            raws.append(
-                RawEvent(
-                    provider=Provider.SENDGRID,
-                    kind="email_event",
-                    event_key=parsed.event_key,
-                    received_at=received_at,
-                    url=url,
-                    content_type=JSON,
-                    fields=fields,
-                )
+            raw = RawEvent(
+                provider=Provider.SENDGRID,
+                kind="email_event",
+                event_key=parsed.event_key,
+                received_at=received_at,
+                url=url,
+                content_type=JSON,
+                fields=fields,
             )
+            raws.append((raw, parsed.interaction.provider_message_id))
     except MalformedPayload as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
     # All or nothing for the provider: if any start fails the batch is answered 503 and
     # retried whole, and the events already started are deduplicated by their keys.
     await asyncio.gather(
         *(
-            start_durably(temporal, settings, raw, Channel.EMAIL, get_erasure(request))
-            for raw in raws
+            start_durably(temporal, settings, raw, Channel.EMAIL, get_erasure(request), message)
+            for raw, message in raws
         )
     )
     return Response(status_code=204)
@@ -123,8 +122,8 @@ async def inbound(
 ) -> Response:
     """Accept a received email (default or raw mode) once it is durable.
 
-    The raw post and each attachment are stored as blobs first; the workflow carries their
-    references and the decoded text.
+    The raw post and each attachment are stored as blobs first (unless the email is of an
+    erased customer); the workflow carries their references and the decoded text.
     """
     received_at = datetime.now(UTC)
     _check_basic_auth(settings, credentials)
@@ -143,6 +142,11 @@ async def inbound(
         raise HTTPException(
             status.HTTP_400_BAD_REQUEST, f"Message-ID longer than {bounds.MAX_KEY_CHARS} characters"
         )
+    # Message-ID identifies the email across SendGrid's retries; without one, its bytes do.
+    # Known before anything is written: an erased customer's email leaves no blob behind.
+    key = mail.message_id or hashlib.sha256(body).hexdigest()
+    if await is_erased(get_erasure(request), Provider.SENDGRID, "email", key):
+        return Response(status_code=200)
     blobs: BlobStore = request.app.state.blobs
     raw_ref = await run_in_threadpool(blobs.put, body)
     attachments = [
@@ -154,8 +158,6 @@ async def inbound(
         )
         for a in mail.attachments
     ]
-    # Message-ID identifies the email across SendGrid's retries; without one, its bytes do.
-    key = mail.message_id or raw_ref.removeprefix(BLOB_PREFIX)
     raw = RawEvent(
         provider=Provider.SENDGRID,
         kind="email",

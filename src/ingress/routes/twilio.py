@@ -15,7 +15,7 @@ from ingress.deps import SettingsDep, TemporalDep, get_erasure
 from ingress.metrics import SIGNATURE_FAILURES
 from ingress.signatures import public_url, twilio_request_valid
 from ingress.webhooks import contract, read_body, require_media_type, start_durably
-from switchboard.contract import Channel, Provider, RawEvent
+from switchboard.contract import Provider, RawEvent
 from switchboard.errors import MalformedPayload
 from switchboard.providers import PARSERS
 from switchboard.settings import IngressSettings
@@ -106,7 +106,6 @@ async def accept(
     settings: IngressSettings,
     temporal: Client,
     kind: str,
-    channel: Channel,
     answer: str,
 ) -> Response:
     """Verify, parse, start the event's workflow, and answer once Temporal has it."""
@@ -128,27 +127,29 @@ async def accept(
             (name, request.headers[name]) for name in ARCHIVED_HEADERS if name in request.headers
         ],
     )
+    # The channel is the event's own: WhatsApp arrives on the SMS webhook.
+    channel = event.interaction.channel
     await start_durably(temporal, settings, raw, channel, get_erasure(request))
     return Response(content=answer, media_type="text/xml")
 
 
-@router.post("/sms", response_class=Response, summary="Inbound SMS/MMS", **TWIML)
+@router.post("/sms", response_class=Response, summary="Inbound SMS/MMS and WhatsApp", **TWIML)
 async def inbound_sms(request: Request, settings: SettingsDep, temporal: TemporalDep) -> Response:
-    return await accept(request, settings, temporal, "sms", Channel.SMS, EMPTY_TWIML)
+    return await accept(request, settings, temporal, "sms", EMPTY_TWIML)
 
 
 @router.post(
     "/sms/status", response_class=Response, summary="Outbound message status callback", **TWIML
 )
 async def sms_status(request: Request, settings: SettingsDep, temporal: TemporalDep) -> Response:
-    return await accept(request, settings, temporal, "sms_status", Channel.SMS, EMPTY_TWIML)
+    return await accept(request, settings, temporal, "sms_status", EMPTY_TWIML)
 
 
 @router.post(
     "/voice", response_class=Response, summary="Incoming call: records a voicemail", **TWIML
 )
 async def voice(request: Request, settings: SettingsDep, temporal: TemporalDep) -> Response:
-    return await accept(request, settings, temporal, "voice", Channel.VOICE, VOICEMAIL_TWIML)
+    return await accept(request, settings, temporal, "voice", VOICEMAIL_TWIML)
 
 
 @router.post(
@@ -160,7 +161,7 @@ async def voice(request: Request, settings: SettingsDep, temporal: TemporalDep) 
 async def voice_recording(
     request: Request, settings: SettingsDep, temporal: TemporalDep
 ) -> Response:
-    return await accept(request, settings, temporal, "voice_recording", Channel.VOICE, HANGUP_TWIML)
+    return await accept(request, settings, temporal, "voice_recording", HANGUP_TWIML)
 
 
 @router.post(
@@ -169,11 +170,9 @@ async def voice_recording(
 async def voice_transcription(
     request: Request, settings: SettingsDep, temporal: TemporalDep
 ) -> Response:
-    return await accept(
-        request, settings, temporal, "voice_transcription", Channel.VOICE, EMPTY_TWIML
-    )
+    return await accept(request, settings, temporal, "voice_transcription", EMPTY_TWIML)
 
 
 @router.post("/voice/status", response_class=Response, summary="Call status callback", **TWIML)
 async def voice_status(request: Request, settings: SettingsDep, temporal: TemporalDep) -> Response:
-    return await accept(request, settings, temporal, "voice_status", Channel.VOICE, EMPTY_TWIML)
+    return await accept(request, settings, temporal, "voice_status", EMPTY_TWIML)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -42,6 +43,7 @@ async def connect_temporal(settings: CommonSettings) -> Client:
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
+        tls=settings.temporal_tls(),
         data_converter=data_converter(load_keyring(settings)),
     )
 
@@ -67,7 +69,8 @@ def load_settings(settings_class: type[S]) -> S:
 
 
 def refuse_exposed_dev_secrets(settings: BaseSettings, binds: dict[str, str]) -> None:
-    """Exit 2 when the process binds beyond loopback with a published, empty or weak secret.
+    """Exit 2 when the process binds beyond loopback with a published, empty or weak secret,
+    a weak payload key, or a development switch (`exposure.unsafe_settings`).
 
     `binds` maps each address setting's variable to its value. The message names variables only.
     """
@@ -76,7 +79,7 @@ def refuse_exposed_dev_secrets(settings: BaseSettings, binds: dict[str, str]) ->
     exposed = {name: host for name, host in binds.items() if not exposure.is_loopback_bind(host)}
     if not exposed:
         return
-    problems = exposure.unsafe_secrets(settings)
+    problems = exposure.unsafe_settings(settings)
     if problems:
         where = ", ".join(f"{host} ({name})" for name, host in exposed.items())
         err_console.print(f"[red]refusing to listen on {where}:[/]")
@@ -110,3 +113,13 @@ def parse_utc(value: str | None, option: str) -> datetime | None:
         console.print(f"[red]{option}: not an ISO 8601 date or time:[/] {value!r}")
         raise typer.Exit(2) from exc
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def is_uuid(value: str) -> bool:
+    """Whether `value` is a uuid, as customer ids are: what else an operator types there
+    might be an address, and is kept out of the audit log."""
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True

@@ -34,22 +34,24 @@ def metrics(
 
     from analytics import metrics as definitions
     from analytics import resolution
+    from analytics.costs import costs_table
     from analytics.export.counts import delivery_tables
     from analytics.export.schemas import CONVERSATIONS_SCHEMA
     from switchboard.store import Store
 
     settings = load_settings(WorkerSettings)
-    hours = load_rules(settings.routing_rules).hours
+    rules = load_rules(settings.routing_rules)
     store = Store.from_url(settings.resolved_database_url(), settings.sqlite_busy_timeout_s)
     store.migrate()  # a fresh data directory has no tables yet: its metrics are empty
     try:
         table = resolution.conversations_table(
-            store.engine, hours, datetime.now(UTC), CONVERSATIONS_SCHEMA
+            store.engine, rules.hours, datetime.now(UTC), CONVERSATIONS_SCHEMA
         )
         deliveries = delivery_tables(store.engine)
+        costs = costs_table(store.engine, rules.rate_card)
     finally:
         store.close()
-    figures = definitions.overall(table, deliveries)
+    figures = definitions.overall(table, deliveries, costs)
     if as_json:
         typer.echo(json.dumps(figures, allow_nan=False))
         return

@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 import getpass
 import json
-import uuid
 from typing import Annotated
 
 import typer
 
-from runtime.cli._base import app, connect_temporal, console, load_settings
+from runtime.cli._base import app, connect_temporal, console, is_uuid, load_settings
 from switchboard.settings import CommonSettings
 
 
@@ -24,6 +23,7 @@ def erase(
     Recorded in the audit log like the API's erasure: the operating-system user as the actor
     (`cli:<user>`), the customer id and the counts, nothing the rows held."""
     from analytics.privacy import load_key
+    from switchboard import twilio_files
     from switchboard.blobs import BlobStore
     from switchboard.erasure import erase_customer
     from switchboard.store import AuditEntry, AuditLog, Store
@@ -36,6 +36,7 @@ def erase(
         store.engine,
         load_key(hash_key, settings.resolved_export_dir()),
         BlobStore(settings.data_dir / "blobs"),
+        twilio_files.from_settings(settings),
     )
 
     async def run() -> None:
@@ -47,7 +48,7 @@ def erase(
             404 if counts is None else 200,
             actor=f"cli:{getpass.getuser()}",
             # Customer ids are uuids; anything else typed here might be an address.
-            target=customer if _is_uuid(customer) else None,
+            target=customer if is_uuid(customer) else None,
             detail=dict(counts.as_dict()) if counts else {},
         )
         await asyncio.to_thread(AuditLog(store.engine).record, entry)
@@ -60,11 +61,3 @@ def erase(
         asyncio.run(run())
     finally:
         store.close()
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True

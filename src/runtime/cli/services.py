@@ -132,18 +132,31 @@ def ingress(
         from ingress import create_app
 
     settings = load_settings(IngressSettings)
-    refuse_exposed_dev_secrets(settings, {"SWITCHBOARD_HOST": settings.host})
+    binds = {"SWITCHBOARD_HOST": settings.host}
+    if settings.ingress_metrics_port:
+        binds["SWITCHBOARD_INGRESS_METRICS_HOST"] = settings.ingress_metrics_host
+    refuse_exposed_dev_secrets(settings, binds)
     configure_logging(settings, "ingress")
+    keyring = load_keyring(settings, *binds.values())
+    stop_metrics = None
+    if settings.ingress_metrics_port:
+        from ingress.metrics_port import serve
+
+        stop_metrics = serve(settings.ingress_metrics_host, settings.ingress_metrics_port)
     # No log config of uvicorn's own: its lines go through ours, and the app writes the
     # access lines itself (inside the request's trace, without query strings).
-    uvicorn.run(
-        create_app(settings, keyring=load_keyring(settings, settings.host)),
-        host=settings.host,
-        port=settings.ingress_port,
-        fd=fd,
-        log_config=None,
-        access_log=False,
-    )
+    try:
+        uvicorn.run(
+            create_app(settings, keyring=keyring),
+            host=settings.host,
+            port=settings.ingress_port,
+            fd=fd,
+            log_config=None,
+            access_log=False,
+        )
+    finally:
+        if stop_metrics is not None:
+            stop_metrics()
 
 
 @app.command(rich_help_panel="Services")

@@ -110,3 +110,45 @@ def simulate_sms(
     console.print(table)
     if failures:
         sys.exit(1)
+
+
+@simulate_app.command("agents")
+def simulate_agents(
+    agents: Annotated[int, typer.Option(min=1, max=3, help="how many agents (ana, bo, cy)")] = 3,
+    rounds: Annotated[int, typer.Option(min=1, help="rounds of work, then stop")] = 30,
+    every: Annotated[float, typer.Option(min=0.0, help="seconds between rounds")] = 2.0,
+    seed: Annotated[int | None, typer.Option(help="repeatable choices")] = None,
+    url: Annotated[
+        str | None, typer.Option(help="ingress base URL (default: SWITCHBOARD_PUBLIC_URL)")
+    ] = None,
+) -> None:
+    """Act as a support team through the API: assign, reply, label, transfer, resolve with a
+    disposition, sometimes reopen, submit CSAT. Each agent gets a fresh agent key (created in
+    the store). Replies go through the worker's configured provider."""
+    import asyncio
+    import random
+    import threading
+
+    from runtime import agents as team
+    from switchboard import routing
+    from switchboard.settings import CommonSettings
+    from switchboard.store import Store
+
+    settings = load_settings(SimulatorSettings)
+    common = load_settings(CommonSettings)
+    base = (url or settings.target_url()).rstrip("/")
+    store = Store.from_url(common.resolved_database_url(), common.sqlite_busy_timeout_s)
+    try:
+        store.migrate()
+        keys = team.create_keys(store, agents)
+    finally:
+        store.close()
+    desk = team.Desk(base, keys, routing.load(common.routing_rules), random.Random(seed))
+    asyncio.run(team.work(desk, threading.Event(), every, rounds))
+    table = Table("action", "HTTP status", "requests")
+    for (action, status), count in sorted(desk.tally.items()):
+        table.add_row(action, str(status) if status else "no answer", str(count))
+    console.print(table)
+    if not any(200 <= status < 300 for (action, status) in desk.tally if action != "list"):
+        console.print("[red]no action succeeded: is the ingress running, with a worker?[/]")
+        raise typer.Exit(1)

@@ -21,6 +21,9 @@ ASSIGN = "assign"
 REPLY = "reply"
 RESOLVE = "resolve"
 REOPEN = "reopen"
+TRANSFER = "transfer"
+LABELS = "labels"
+CSAT = "csat"
 ADD_INTERACTION = "add_interaction"
 # The signal an interaction workflow sends (signal-with-start): it does not wait for the
 # conversation, which threads the interactions that arrived together in one store write.
@@ -49,6 +52,9 @@ class EventKind(StrEnum):
     RESOLVED = "resolved"
     REOPENED = "reopened"
     AUTO_RESOLVED = "auto_resolved"
+    TRANSFERRED = "transferred"
+    LABELED = "labeled"
+    CSAT = "csat"
 
 
 class SlaTarget(StrEnum):
@@ -124,6 +130,11 @@ class ConversationState:
     resolution_clock_since: datetime | None = None
     resolution_due_at: datetime | None = None
     resolution_breached: bool = False
+    # Agent actions (`transfer`, `labels`, `resolve` with a disposition, `csat`).
+    labels: list[str] = field(default_factory=list)
+    disposition: str | None = None
+    # The customer's score (1-5) of the latest resolution; a new resolution clears it.
+    csat_score: int | None = None
 
 
 @dataclass
@@ -169,14 +180,56 @@ class AssignInput:
 
 
 @dataclass
+class ReplyTemplate:
+    """An approved WhatsApp template: its Content SID (`HX…`) and its placeholders' values."""
+
+    content_sid: str
+    variables: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
 class ReplyInput:
     text: str
     actor: str = ""
+    # The channel to reply on; None: the channel of the customer's latest message.
+    channel: Channel | None = None
+    # Sent instead of `text` (WhatsApp, outside its 24-hour window).
+    template: ReplyTemplate | None = None
 
 
 @dataclass
 class ResolveInput:
     code: str
+    actor: str = ""
+    # One of the routing rules' `dispositions` (the API checks it).
+    disposition: str | None = None
+
+
+@dataclass
+class TransferInput:
+    """To another queue and/or agent. `sla`: the new queue's targets (the API reads them from
+    the routing rules; a workflow reads no files), None when the queue stays."""
+
+    queue: str | None = None
+    agent: str | None = None
+    actor: str = ""
+    priority: int | None = None
+    sla: SlaPolicy | None = None
+
+
+@dataclass
+class LabelsInput:
+    add: list[str] = field(default_factory=list)
+    remove: list[str] = field(default_factory=list)
+    actor: str = ""
+
+
+@dataclass
+class CsatInput:
+    """The customer's satisfaction with the latest resolution, 1 (worst) to 5."""
+
+    score: int
+    comment: str = ""
     actor: str = ""
 
 
@@ -195,6 +248,7 @@ class SendReplyInput:
     to_address: str
     text: str
     subject: str | None = None
+    template: ReplyTemplate | None = None
 
 
 @dataclass
@@ -218,8 +272,10 @@ class SendReplyResult:
 __all__ = [
     "ADD_INTERACTION",
     "ASSIGN",
+    "CSAT",
     "HAND_OFF",
     "INVALID_ACTION",
+    "LABELS",
     "LOAD_INTERACTIONS",
     "RECORD_CONVERSATION",
     "REOPEN",
@@ -229,23 +285,28 @@ __all__ = [
     "SEND_REPLY",
     "THREAD",
     "THREAD_INTERACTION",
+    "TRANSFER",
     "AssignInput",
     "ConversationEvent",
     "ConversationInput",
     "ConversationPolicy",
     "ConversationState",
     "ConversationStatus",
+    "CsatInput",
     "EventKind",
     "HandOffInput",
     "InteractionRef",
+    "LabelsInput",
     "LoadInteractionsInput",
     "LoadInteractionsResult",
     "RecordConversationInput",
     "ReopenInput",
     "ReplyInput",
+    "ReplyTemplate",
     "ResolveInput",
     "SendReplyInput",
     "SendReplyResult",
     "SlaTarget",
+    "TransferInput",
     "conversation_workflow_id",
 ]

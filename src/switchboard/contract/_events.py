@@ -16,9 +16,14 @@ class EventType(StrEnum):
     CONVERSATION_REPLIED = "conversation.replied"
     CONVERSATION_RESOLVED = "conversation.resolved"
     CONVERSATION_REOPENED = "conversation.reopened"
+    CONVERSATION_TRANSFERRED = "conversation.transferred"
+    CONVERSATION_LABELED = "conversation.labeled"
+    CONVERSATION_RATED = "conversation.rated"
     SLA_BREACHED = "sla.breached"
     # Operational: sent to the other subscriptions when one is disabled (410, or failing).
     SUBSCRIPTION_DISABLED = "subscription.disabled"
+    CUSTOMER_MERGED = "customer.merged"
+    CUSTOMER_SPLIT = "customer.split"
 
 
 class DeliveryStatus(StrEnum):

@@ -11,6 +11,8 @@ TASK_QUEUE = "switchboard"
 class Channel(StrEnum):
     VOICE = "voice"
     SMS = "sms"
+    # Twilio delivers WhatsApp on the Messaging webhook; the person is their phone number.
+    WHATSAPP = "whatsapp"
     EMAIL = "email"
     PUSH = "push"
 
@@ -37,6 +39,18 @@ class IdentityKind(StrEnum):
     PHONE = "phone"
     EMAIL = "email"
     PUSH_USER = "push_user"
+    # Callers that are not phone numbers: a SIP URI (`sip:user@host`), a browser or app
+    # (`client:identity`).
+    SIP = "sip"
+    CLIENT = "client"
+    # Senders that can be read but not answered: a short code, an alphanumeric sender ID.
+    SHORT_CODE = "short_code"
+    ALPHANUMERIC = "alphanumeric"
+    # A WhatsApp user known by a WhatsApp id rather than a phone number (`whatsapp:US.…`).
+    WHATSAPP = "whatsapp"
+    # A withheld caller ID: the value is the call's (or message's) own sid, so every callback
+    # of that call finds one customer of its own, never anyone else's.
+    ANONYMOUS = "anonymous"
 
 
 # Activity names: workflows refer to activities by name so that workflow modules never import
@@ -46,6 +60,7 @@ DEDUPE = "dedupe"
 ROUTE = "route"
 PERSIST = "persist"
 RECORD_FAILURE = "record_failure"
+COPY_MEDIA = "copy_media"
 
 # Error types of permanent (non-retryable) failures.
 MALFORMED_PAYLOAD = "MalformedPayload"
@@ -96,6 +111,17 @@ class Content:
     message_id: str | None = None
     in_reply_to: str | None = None
     references: list[str] = field(default_factory=list)
+    # Twilio's SHAKEN/STIR verdict on a call's caller ID (`StirVerstat`, e.g.
+    # `TN-Validation-Passed-A`), when the call carried one.
+    caller_attestation: str | None = None
+    # The approved WhatsApp template a reply was sent with (a Content SID, `HX…`).
+    template_sid: str | None = None
+    # What the provider reported for billing (`switchboard.costs`): an SMS's `NumSegments`, a
+    # call's `CallDuration`, and Twilio's `Price` (negative: a charge) with its `PriceUnit`.
+    segments: int | None = None
+    call_duration_s: float | None = None
+    price: float | None = None
+    price_unit: str | None = None
 
 
 @dataclass
@@ -128,6 +154,15 @@ class Route:
 
 
 @dataclass
+class Identity:
+    kind: IdentityKind
+    value: str
+    # False for a claim (an email From that passes neither DKIM nor aligned SPF, a push
+    # event's phone or email): it finds no customer and owns nothing (`store.customers`).
+    verified: bool = True
+
+
+@dataclass
 class CustomerInteraction:
     """One message or call of one customer, on any channel, as the store keeps it."""
 
@@ -147,6 +182,11 @@ class CustomerInteraction:
     conversation_id: str | None = None
     persisted_at: datetime | None = None
     delivery_status: str | None = None
+    # Whether the identity that placed it was verified (Twilio's From, a signed push user, an
+    # email whose From domain passes DKIM or aligned SPF); False: only claimed.
+    identity_verified: bool = True
+    # Identities the event claimed without proof, kept here instead of on any customer.
+    claimed_identities: list[Identity] = field(default_factory=list)
 
 
 @dataclass
@@ -181,12 +221,6 @@ class InteractionInput:
 
 
 @dataclass
-class Identity:
-    kind: IdentityKind
-    value: str
-
-
-@dataclass
 class NormalizedInteraction:
     """A provider event in the contract's terms, before identity resolution and routing."""
 
@@ -205,7 +239,8 @@ class NormalizedInteraction:
     # The provider's own status of the message or call (delivered, completed, …), if the
     # event carries one.
     delivery_status: str | None = None
-    # Further identities the event ties to the same person (a push event's phone or email).
+    # Further identities the event claims for the same person (a push event's phone or
+    # email): claims, whatever their `verified` says, never linked to anyone by the event.
     linked_identities: list[Identity] = field(default_factory=list)
 
     def complete(
@@ -227,7 +262,25 @@ class NormalizedInteraction:
             status=status,
             route=route,
             delivery_status=self.delivery_status,
+            identity_verified=self.identity_verified,
+            claimed_identities=self.claims,
         )
+
+    @property
+    def identity_verified(self) -> bool:
+        """Whether the identity that placed it is verified (an event naming none: yes)."""
+        return self.customer_identity is None or self.customer_identity.verified
+
+    @property
+    def claims(self) -> list[Identity]:
+        """The identities it claims without proof: an unverified sender, a push event's
+        phone or email."""
+        unverified = [] if self.identity_verified else [self.customer_identity]
+        return [
+            Identity(i.kind, i.value, verified=False)
+            for i in [*unverified, *self.linked_identities]
+            if i is not None
+        ]
 
 
 @dataclass
@@ -268,6 +321,23 @@ class PersistResult:
     # workflow task timed out after persist, before the hand-off, runs persist again and
     # must still hand the interaction off. False in histories recorded before it existed.
     awaiting_thread: bool = False
+    # Files of the interaction still only at Twilio (MMS media, a recording): the workflow
+    # copies them (`copy_media`). 0 in histories recorded before media were copied.
+    media_to_copy: int = 0
+
+
+@dataclass
+class CopyMediaInput:
+    """The interaction whose files at Twilio `copy_media` copies (read from the store)."""
+
+    interaction_id: str
+
+
+@dataclass
+class CopyMediaResult:
+    copied: int
+    # Files that could not be copied for good (a 404, too large): recorded in the store.
+    failed: int = 0
 
 
 @dataclass
@@ -291,6 +361,7 @@ class InteractionResult:
 
 __all__ = [
     "AWAITING_INTERACTION",
+    "COPY_MEDIA",
     "DEDUPE",
     "DEFAULT_ORPHAN_WAIT_S",
     "MALFORMED_PAYLOAD",
@@ -303,6 +374,8 @@ __all__ = [
     "UNSTORABLE",
     "Channel",
     "Content",
+    "CopyMediaInput",
+    "CopyMediaResult",
     "CustomerInteraction",
     "DedupeInput",
     "DedupeResult",

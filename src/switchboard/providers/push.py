@@ -6,8 +6,9 @@ The body is a JSON object `{"type": ..., "timestamp": ..., "data": {...}}`:
   move the status of the outbound notification `data.notification_id`;
 - `push.replied` is an inbound message: `data.reply_text` from the user.
 
-The person is `data.user_id` (else the device token); `data.phone` and `data.email`, when
-present, link those identities to the same customer.
+The person is `data.user_id` (else the device token), verified by the event's signature;
+`data.phone` and `data.email`, when present, are claims: kept on the interaction, never linked
+to any customer (a claim of someone else's identity becomes a merge suggestion).
 """
 
 from __future__ import annotations
@@ -52,9 +53,11 @@ def _occurred_at(payload: dict[str, Any], received_at: datetime) -> datetime:
         return received_at
     try:
         parsed = datetime.fromisoformat(value)
-    except ValueError:
+        return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    except (ValueError, OverflowError):
+        # Unreadable, or a time no UTC clock can hold (`9999-12-31T23:59:59-23:59`): the
+        # event still happened, so it is kept at the time it arrived.
         return received_at
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _text(data: dict[str, Any], name: str) -> str:
@@ -80,9 +83,11 @@ def parse(fields: Iterable[tuple[str, str]], received_at: datetime) -> ProviderE
         raise MalformedPayload("data needs a user_id or a device_token")
     linked = []
     if _text(data, "phone"):
-        linked.append(Identity(IdentityKind.PHONE, normalize_phone(_text(data, "phone"))))
+        phone = normalize_phone(_text(data, "phone"))
+        linked.append(Identity(IdentityKind.PHONE, phone, verified=False))
     if _text(data, "email"):
-        linked.append(Identity(IdentityKind.EMAIL, normalize_email(_text(data, "email"))))
+        address = normalize_email(_text(data, "email"))
+        linked.append(Identity(IdentityKind.EMAIL, address, verified=False))
     webhook_id = values.get("webhook-id", "")
     # Values kept for display; nested structures are left in the raw event.
     payload_strings = {k: str(v) for k, v in data.items() if isinstance(v, str | int | float)}

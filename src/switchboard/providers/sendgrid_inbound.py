@@ -16,7 +16,7 @@ import email.policy
 import email.utils
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from email.message import EmailMessage
 from email.parser import HeaderParser
@@ -33,6 +33,7 @@ from switchboard.contract import (
     Provider,
 )
 from switchboard.errors import MalformedPayload
+from switchboard.providers import email_auth
 from switchboard.providers.events import ProviderEvent
 
 # The text kept in the workflow; the whole message stays in the raw blob.
@@ -56,6 +57,10 @@ class InboundEmail:
     in_reply_to: str | None
     references: list[str]
     attachments: list[Attachment] = field(default_factory=list)
+    # SendGrid's verdicts on the sender, as posted (`email_auth` reads them).
+    spf: str = ""
+    dkim: str = ""
+    envelope: str = ""
 
 
 def decode_fields(fields: Mapping[str, bytes | memoryview]) -> dict[str, str]:
@@ -121,8 +126,11 @@ def parse_form(
 ) -> InboundEmail:
     """The email of an Inbound Parse post, in default or raw mode."""
     text_fields = decode_fields(fields)
+    spf, dkim = text_fields.get("spf", ""), text_fields.get("dkim", "")
+    envelope = text_fields.get("envelope", "")
     if "email" in text_fields:
-        return _from_mime(bytes(fields.get("email") or fields.get("Email") or b""), text_fields)
+        mail = _from_mime(bytes(fields.get("email") or fields.get("Email") or b""), text_fields)
+        return replace(mail, spf=spf, dkim=dkim, envelope=envelope)
     headers = HeaderParser(policy=email.policy.default).parsestr(text_fields.get("headers", ""))
     message_id = _ids(str(headers.get("Message-ID", "")))
     in_reply_to = _ids(str(headers.get("In-Reply-To", "")))
@@ -135,6 +143,9 @@ def parse_form(
         in_reply_to=in_reply_to[0] if in_reply_to else None,
         references=_ids(str(headers.get("References", ""))),
         attachments=list(files),
+        spf=spf,
+        dkim=dkim,
+        envelope=envelope,
     )
 
 
@@ -194,6 +205,10 @@ def compact_fields(
         ("in_reply_to", mail.in_reply_to or ""),
         ("references", " ".join(mail.references)),
         ("raw", raw_ref),
+        # The verdicts, so normalization (and reprocessing) decides what the From is worth.
+        ("spf", mail.spf),
+        ("dkim", mail.dkim),
+        ("envelope_from", email_auth.envelope_sender(mail.envelope)),
     ]
     fields += [
         (
@@ -236,6 +251,17 @@ def parse(fields: Iterable[tuple[str, str]], received_at: datetime) -> ProviderE
         occurred_at=received_at,
         received_at=received_at,
         content=content,
-        customer_identity=Identity(IdentityKind.EMAIL, sender),
+        customer_identity=Identity(IdentityKind.EMAIL, sender, verified=_verified(values)),
     )
     return ProviderEvent(interaction, event_key=values["key"])
+
+
+def _verified(values: dict[str, str]) -> bool:
+    """Whether SendGrid's verdicts verify the From. An email archived before the verdicts
+    were kept (no `spf` field) stays verified, as it was when it was first processed."""
+    if "spf" not in values:
+        return True
+    envelope = json.dumps({"from": values.get("envelope_from", "")})
+    return email_auth.sender_verified(
+        values["from"], values.get("spf", ""), values.get("dkim", ""), envelope
+    )

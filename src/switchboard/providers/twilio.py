@@ -10,17 +10,18 @@ validate and to name the workflow; the normalize activity parses again from the 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from switchboard.addresses import normalize_phone
+from switchboard.addresses import WITHHELD, Address, classify
 from switchboard.contract import (
     Channel,
     Content,
     Direction,
     Identity,
-    IdentityKind,
     MediaRef,
     NormalizedInteraction,
     Provider,
@@ -34,13 +35,17 @@ Fields = Iterable[tuple[str, str]]
 
 @dataclass(frozen=True)
 class TwilioMessage:
-    """An inbound SMS or MMS (`/webhooks/twilio/sms`)."""
+    """An inbound SMS, MMS or WhatsApp message (`/webhooks/twilio/sms`)."""
 
     message_sid: str
-    from_address: str
-    to_address: str
+    sender: Address
+    recipient: Address | None
     body: str | None
     media: list[MediaRef]
+
+    @property
+    def channel(self) -> Channel:
+        return Channel.WHATSAPP if self.sender.whatsapp else Channel.SMS
 
 
 def first_values(fields: Fields) -> dict[str, str]:
@@ -58,9 +63,21 @@ def _required(values: dict[str, str], name: str) -> str:
     return value
 
 
-def _optional_phone(values: dict[str, str], name: str) -> str:
+def _optional_address(values: dict[str, str], name: str, *, messaging: bool) -> Address | None:
+    """The classified address in `name`; None when the event does not carry one."""
     raw = values.get(name, "").strip()
-    return normalize_phone(raw) if raw else ""
+    return classify(raw, messaging=messaging) if raw else None
+
+
+def _text(address: Address | None) -> str:
+    return "" if address is None else address.value
+
+
+def _identity(address: Address | None, sid: str) -> Identity | None:
+    """Who the event names: a withheld caller is a customer of this call (or message) alone."""
+    if address is None:
+        return None
+    return Identity(address.kind, sid if address.withheld else address.value)
 
 
 def _number(values: dict[str, str], name: str) -> float | None:
@@ -74,11 +91,33 @@ def _number(values: dict[str, str], name: str) -> float | None:
     return bounds.finite(number, name, bounds.MAX_DURATION_S)
 
 
+def billing(values: dict[str, str]) -> dict[str, Any]:
+    """What Twilio reported for billing, as `Content` fields: `NumSegments`, `CallDuration`,
+    `Price` and `PriceUnit`. A value that does not parse is left out, never refused: the
+    message is what matters, and the rate card prices it without."""
+    found: dict[str, Any] = {}
+    for field, name, maximum in (
+        ("segments", "NumSegments", 1_000.0),
+        ("call_duration_s", "CallDuration", bounds.MAX_DURATION_S),
+        ("price", "Price", 1_000_000.0),
+    ):
+        try:
+            number = float(values.get(name, "").strip())
+        except ValueError:
+            continue
+        if math.isfinite(number) and abs(number) <= maximum:
+            found[field] = int(number) if field == "segments" else number
+    unit = values.get("PriceUnit", "").strip()
+    if "price" in found and unit.isalpha() and len(unit) == 3:
+        found["price_unit"] = unit.upper()
+    return found
+
+
 def parse_message(fields: Fields) -> TwilioMessage:
     """Parse an inbound message webhook; raise `MalformedPayload` with a readable reason."""
     values = first_values(fields)
     message_sid = _required(values, "MessageSid")
-    from_address = normalize_phone(_required(values, "From"))
+    sender = classify(_required(values, "From"), messaging=True)
     num_media = bounds.count(values.get("NumMedia", ""), "NumMedia", bounds.MAX_TWILIO_MEDIA)
     # MediaUrl{N} is 0-based; the files stay with Twilio and are referenced, never fetched here.
     media = [
@@ -88,8 +127,8 @@ def parse_message(fields: Fields) -> TwilioMessage:
     ]
     return TwilioMessage(
         message_sid=message_sid,
-        from_address=from_address,
-        to_address=_optional_phone(values, "To"),
+        sender=sender,
+        recipient=_optional_address(values, "To", messaging=True),
         body=values.get("Body"),
         media=media,
     )
@@ -101,27 +140,27 @@ def _interaction(
     key: str,
     received_at: datetime,
     *,
-    from_address: str = "",
-    to_address: str = "",
+    sender: Address | None = None,
+    recipient: Address | None = None,
     content: Content | None = None,
     delivery_status: str | None = None,
 ) -> NormalizedInteraction:
     # The customer is whoever is not us: the sender of what comes in, the recipient of what
     # goes out. Events that name neither (a recording) join the interaction already stored.
-    customer = from_address if direction is Direction.INBOUND else to_address
+    customer = sender if direction is Direction.INBOUND else recipient
     return NormalizedInteraction(
         channel=channel,
         direction=direction,
         provider=Provider.TWILIO,
         provider_message_id=key,
-        from_address=from_address,
-        to_address=to_address,
+        from_address=_text(sender),
+        to_address=_text(recipient),
         # Twilio's webhooks carry no event time: they are sent as things happen, so the moment
         # we accepted one is the best record of when it occurred.
         occurred_at=received_at,
         received_at=received_at,
         content=content or Content(),
-        customer_identity=Identity(IdentityKind.PHONE, customer) if customer else None,
+        customer_identity=_identity(customer, key),
         delivery_status=delivery_status,
     )
 
@@ -129,13 +168,13 @@ def _interaction(
 def sms(fields: Fields, received_at: datetime) -> ProviderEvent:
     message = parse_message(fields)
     interaction = _interaction(
-        Channel.SMS,
+        message.channel,
         Direction.INBOUND,
         message.message_sid,
         received_at,
-        from_address=message.from_address,
-        to_address=message.to_address,
-        content=Content(text=message.body, media=message.media),
+        sender=message.sender,
+        recipient=message.recipient,
+        content=Content(text=message.body, media=message.media, **billing(first_values(fields))),
     )
     return ProviderEvent(interaction, event_key=message.message_sid)
 
@@ -145,13 +184,19 @@ def sms_status(fields: Fields, received_at: datetime) -> ProviderEvent:
     values = first_values(fields)
     sid = _required(values, "MessageSid")
     status = _required(values, "MessageStatus").lower()
+    sender = _optional_address(values, "From", messaging=True)
+    recipient = _optional_address(values, "To", messaging=True)
+    whatsapp = values.get("ChannelPrefix", "").lower() == "whatsapp" or any(
+        a is not None and a.whatsapp for a in (sender, recipient)
+    )
     interaction = _interaction(
-        Channel.SMS,
+        Channel.WHATSAPP if whatsapp else Channel.SMS,
         Direction.OUTBOUND,
         sid,
         received_at,
-        from_address=_optional_phone(values, "From"),
-        to_address=_optional_phone(values, "To"),
+        sender=sender,
+        recipient=recipient,
+        content=Content(**billing(values)),
         delivery_status=status,
     )
     return ProviderEvent(interaction, event_key=f"{sid}:status:{status}")
@@ -165,17 +210,35 @@ def _call_direction(values: dict[str, str]) -> Direction:
     )
 
 
+def _call_parties(values: dict[str, str]) -> tuple[Address | None, Address | None]:
+    """A call's `From` and `To`, classified (an absent one is None)."""
+    return (
+        _optional_address(values, "From", messaging=False),
+        _optional_address(values, "To", messaging=False),
+    )
+
+
+def _attestation(values: dict[str, str]) -> str | None:
+    return values.get("StirVerstat", "").strip() or None
+
+
 def voice(fields: Fields, received_at: datetime) -> ProviderEvent:
-    """An incoming call: the interaction of the call, keyed by CallSid."""
+    """An incoming call: the interaction of the call, keyed by CallSid.
+
+    The call is answered whoever calls: a caller with no caller ID (or none we can read) is
+    withheld, a customer of this call alone.
+    """
     values = first_values(fields)
     sid = _required(values, "CallSid")
+    caller, called = _call_parties(values)
     interaction = _interaction(
         Channel.VOICE,
         _call_direction(values),
         sid,
         received_at,
-        from_address=normalize_phone(_required(values, "From")),
-        to_address=_optional_phone(values, "To"),
+        sender=caller or WITHHELD,
+        recipient=called,
+        content=Content(caller_attestation=_attestation(values)),
         delivery_status=values.get("CallStatus", "").lower() or None,
     )
     return ProviderEvent(interaction, event_key=sid)
@@ -205,13 +268,14 @@ def voice_transcription(fields: Fields, received_at: datetime) -> ProviderEvent:
     transcription_sid = values.get("TranscriptionSid") or _required(values, "RecordingSid")
     status = values.get("TranscriptionStatus", "").lower()
     text = values.get("TranscriptionText") if status in ("", "completed") else None
+    caller, called = _call_parties(values)
     interaction = _interaction(
         Channel.VOICE,
         _call_direction(values),
         sid,
         received_at,
-        from_address=_optional_phone(values, "From"),
-        to_address=_optional_phone(values, "To"),
+        sender=caller,
+        recipient=called,
         content=Content(transcript=text or None),
     )
     return ProviderEvent(interaction, event_key=f"{sid}:transcription:{transcription_sid}")
@@ -221,13 +285,15 @@ def voice_status(fields: Fields, received_at: datetime) -> ProviderEvent:
     values = first_values(fields)
     sid = _required(values, "CallSid")
     status = _required(values, "CallStatus").lower()
+    caller, called = _call_parties(values)
     interaction = _interaction(
         Channel.VOICE,
         _call_direction(values),
         sid,
         received_at,
-        from_address=_optional_phone(values, "From"),
-        to_address=_optional_phone(values, "To"),
+        sender=caller,
+        recipient=called,
+        content=Content(caller_attestation=_attestation(values), **billing(values)),
         delivery_status=status,
     )
     return ProviderEvent(interaction, event_key=f"{sid}:status:{status}")

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.engine import Connection
 
 from switchboard.store.engine import write_transaction
@@ -66,6 +66,11 @@ class AuditLog:
         entry = entry or AuditEntry(**fields)
         with write_transaction(self.engine) as conn:
             insert(conn, entry)
+
+    def expire(self, before: datetime) -> int:
+        """Delete the rows older than `before` (retention); how many went."""
+        with write_transaction(self.engine) as conn:
+            return int(conn.execute(delete(audit_log).where(audit_log.c.at < before)).rowcount)
 
     def list(
         self,

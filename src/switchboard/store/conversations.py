@@ -16,7 +16,7 @@ from switchboard.contract import (
     Route,
     SendReplyInput,
 )
-from switchboard.store import lifecycle, outbound
+from switchboard.store import customers, lifecycle, outbound
 from switchboard.store.engine import upsert, write_transaction
 from switchboard.store.paging import Position, keyset
 from switchboard.store.rows import sla_policy
@@ -33,6 +33,9 @@ _STATE_COLUMNS = (
     "sla_breached",
     "resolved_at",
     "resolution_code",
+    "labels",
+    "disposition",
+    "csat_score",
 )
 
 
@@ -79,6 +82,11 @@ class ConversationStore:
             if row is not None
         ]
 
+    def survivor(self, customer_id: str) -> str:
+        """The customer whose conversation threads `customer_id`'s messages now."""
+        with self.engine.connect() as conn:
+            return customers.survivor(conn, customer_id)
+
     def record(
         self,
         customer_id: str,
@@ -95,9 +103,23 @@ class ConversationStore:
         row = {name: getattr(state, name) for name in _STATE_COLUMNS}
         row["updated_at"] = datetime.now(UTC)
         with write_transaction(self.engine) as conn:
+            # Recorded under the conversation's customer now, which a merge or a split may have
+            # changed since the workflow (`holder`) opened it; a new one under the survivor of
+            # a customer merged into another.
+            holder = customer_id
+            customer_id = conn.execute(
+                select(conversations.c.customer_id).where(
+                    conversations.c.conversation_id == state.conversation_id
+                )
+            ).scalar_one_or_none() or customers.survivor(conn, holder)
             conn.execute(
                 upsert(self.engine, conversations)
-                .values(conversation_id=state.conversation_id, customer_id=customer_id, **row)
+                .values(
+                    conversation_id=state.conversation_id,
+                    customer_id=customer_id,
+                    workflow_customer_id=None if holder == customer_id else holder,
+                    **row,
+                )
                 .on_conflict_do_update(index_elements=["conversation_id"], set_=row)
             )
             for event in events:
@@ -106,7 +128,7 @@ class ConversationStore:
                     .values(
                         event_id=event.event_id,
                         conversation_id=event.conversation_id,
-                        customer_id=event.customer_id,
+                        customer_id=customer_id,
                         kind=event.kind,
                         at=event.at,
                         seq=event.seq,
@@ -164,7 +186,8 @@ class ConversationStore:
             )
 
     def get(self, conversation_id: str) -> dict[str, Any] | None:
-        """The conversation with its events (oldest first) and its interactions' ids."""
+        """The conversation with its events (oldest first) and its interactions' ids;
+        `workflow_customer_id` is the customer whose conversation workflow holds it."""
         with self.engine.connect() as conn:
             row = (
                 conn.execute(
@@ -187,6 +210,7 @@ class ConversationStore:
             ).scalars()
             return {
                 **dict(row),
+                "workflow_customer_id": row["workflow_customer_id"] or row["customer_id"],
                 "events": [
                     {
                         "kind": e["kind"],

@@ -39,7 +39,12 @@ _CONVERSATION_TYPES = {
     EventKind.AUTO_RESOLVED: EventType.CONVERSATION_RESOLVED,
     EventKind.REOPENED: EventType.CONVERSATION_REOPENED,
     EventKind.SLA_BREACHED: EventType.SLA_BREACHED,
+    EventKind.TRANSFERRED: EventType.CONVERSATION_TRANSFERRED,
+    EventKind.LABELED: EventType.CONVERSATION_LABELED,
+    EventKind.CSAT: EventType.CONVERSATION_RATED,
 }
+# Event detail subscribers do not get: the customer's own words (a CSAT comment).
+_PRIVATE_DETAIL = frozenset({"interaction_id", "comment"})
 
 
 def _event_id(*parts: str) -> str:
@@ -72,6 +77,7 @@ def interaction_data(row: Mapping[str, Any]) -> dict[str, Any]:
         "received_at": _iso(row["received_at"]),
         "persisted_at": _iso(row["persisted_at"]),
         "sla_due_at": _iso(row["sla_due_at"]),
+        "identity_verified": bool(row.get("identity_verified", True)),
     }
 
 
@@ -154,7 +160,10 @@ def conversation_changed(
             "first_response_due_at": _iso(state.first_response_due_at),
             "first_response_at": _iso(state.first_response_at),
             "resolved_at": _iso(state.resolved_at),
-            "detail": {k: v for k, v in event.detail.items() if k != "interaction_id"},
+            "labels": state.labels,
+            "disposition": state.disposition,
+            "csat_score": state.csat_score,
+            "detail": {k: v for k, v in event.detail.items() if k not in _PRIVATE_DETAIL},
         }
         _append(conn, event.event_id, event_type, event.at, data, event.seq)
 
@@ -176,6 +185,16 @@ def subscription_disabled(
     }
     event_id = _event_id(EventType.SUBSCRIPTION_DISABLED, subscription_id, _iso(at) or "")
     _append(conn, event_id, EventType.SUBSCRIPTION_DISABLED, at, data)
+
+
+def customer_changed(
+    conn: Connection, event_type: EventType, what: str, at: datetime, data: dict[str, Any]
+) -> None:
+    """`customer.merged` or `customer.split`: ids and counts only; `what` names the change
+    (a repeat of the same change is the same event)."""
+    if not has_subscriptions(conn):
+        return
+    _append(conn, _event_id(event_type, what), event_type, at, data)
 
 
 def _next_interaction(events: Iterable[ConversationEvent]) -> str | None:

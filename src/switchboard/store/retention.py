@@ -1,11 +1,12 @@
 """Retention: every kind of row that can hold personal data is deleted once older than the limit.
 
-One age limit (`SWITCHBOARD_RETENTION_DAYS`) for interactions and the raw events they came from,
-resolved conversations and their events, outbox replies, events out and their deliveries, and
-identities (with their customer) that no interaction names any more. A conversation still open
-is live work and stays until it is resolved and has aged. What was deleted from the exports'
-partitions is requested as a rewrite (`export_rewrites`), so the next export drops it and removes
-the older copies, as after an erasure. Blobs go by `expire_blobs` once nothing names them.
+One age limit (`SWITCHBOARD_RETENTION_DAYS`) for interactions and, by their links, the raw events
+they came from and their files, resolved conversations and their events, outbox replies, events
+out and their deliveries, and identities (with their customer) that no interaction names any
+more. A conversation still open is live work and stays until it is resolved and has aged. What
+was deleted from the exports' partitions is requested as a rewrite (`export_rewrites`), so the
+next export drops it and removes the older copies, as after an erasure. Blobs go by
+`expire_blobs` once no file of an interaction names them.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from switchboard.store.tables import (
     idempotency_keys,
     identities,
     interactions,
+    media,
     outbound_events,
     outbox,
     rate_limit_windows,
@@ -47,6 +49,7 @@ class Expired:
 
     interactions: int = 0
     raw_events: int = 0
+    media: int = 0
     conversations: int = 0
     conversation_events: int = 0
     outbox: int = 0
@@ -112,8 +115,19 @@ def expire_rows(engine: Engine, before: datetime) -> Expired:
         counts["outbound_events"] = conn.execute(
             outbound_events.delete().where(outbound_events.c.created_at < before)
         ).rowcount
+        # An interaction's raw events and files go with it (by their links), later callbacks
+        # included; raw events that never became one go by their own age.
+        expiring = select(interactions.c.interaction_id).where(interactions.c.received_at < before)
+        counts["media"] = conn.execute(
+            media.delete().where(media.c.interaction_id.in_(expiring))
+        ).rowcount
         counts["raw_events"] = conn.execute(
-            raw_events.delete().where(raw_events.c.received_at < before)
+            raw_events.delete().where(
+                or_(
+                    raw_events.c.received_at < before,
+                    raw_events.c.interaction_id.in_(expiring),
+                )
+            )
         ).rowcount
         counts["interactions"] = conn.execute(
             interactions.delete().where(interactions.c.received_at < before)
@@ -135,7 +149,8 @@ def expire_rows(engine: Engine, before: datetime) -> Expired:
 
 
 def expire_blobs(engine: Engine, blobs: BlobStore, before: datetime) -> int:
-    """Delete the blobs written before `before` that no interaction or raw event names.
+    """Delete the blobs written before `before` that no interaction's files (`media`) name,
+    nor a raw event that never became an interaction (a malformed email, kept for a retry).
 
     Content-addressed blobs are shared: an old one a recent message names again stays. The
     age keeps a blob just written, whose message is not stored yet, from being taken for unused.
@@ -143,12 +158,14 @@ def expire_blobs(engine: Engine, blobs: BlobStore, before: datetime) -> int:
     candidates = set(blobs.written_before(before))
     if not candidates:
         return 0
-    named: set[str] = set()
     with engine.connect() as conn:
-        for column in (interactions.c.content, raw_events.c.fields):
-            query = select(column).where(cast(column, String).like(f"%{PREFIX}%"))
-            for (value,) in conn.execute(query):
-                named.update(blob_references(json.dumps(value)))
+        named = {ref for (ref,) in conn.execute(select(media.c.blob_ref).distinct()) if ref}
+        unlinked = select(raw_events.c.fields).where(
+            raw_events.c.interaction_id.is_(None),
+            cast(raw_events.c.fields, String).like(f"%{PREFIX}%"),
+        )
+        for (value,) in conn.execute(unlinked):
+            named.update(blob_references(json.dumps(value)))
     return sum(blobs.delete(ref) for ref in sorted(candidates - named))
 
 

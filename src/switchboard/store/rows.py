@@ -13,6 +13,8 @@ from switchboard.contract import (
     Content,
     CustomerInteraction,
     Direction,
+    Identity,
+    IdentityKind,
     MediaRef,
     Provider,
     RawEvent,
@@ -60,6 +62,8 @@ def _interaction_columns(interaction: CustomerInteraction) -> dict[str, Any]:
         "route_priority": interaction.route.priority,
         "sla_due_at": interaction.route.sla_due_at,
         "route_sla": None if interaction.route.sla is None else asdict(interaction.route.sla),
+        "identity_verified": interaction.identity_verified,
+        "claimed_identities": [asdict(i) for i in interaction.claimed_identities] or None,
     }
 
 
@@ -88,6 +92,11 @@ def interaction_from_row(row: RowMapping) -> CustomerInteraction:
             sla_due_at=row["sla_due_at"],
             sla=sla_policy(row["route_sla"]),
         ),
+        identity_verified=bool(row.get("identity_verified", True)),
+        claimed_identities=[
+            Identity(IdentityKind(i["kind"]), i["value"], verified=False)
+            for i in row.get("claimed_identities") or []
+        ],
     )
 
 

@@ -6,17 +6,26 @@ message again after Temporal has forgotten the first workflow.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Engine, and_, or_, select, text
 from sqlalchemy.engine import Connection
 
-from switchboard.contract import CustomerInteraction, Identity, PersistResult, RawEvent, Status
+from switchboard.contract import (
+    Channel,
+    CustomerInteraction,
+    Direction,
+    Identity,
+    PersistResult,
+    RawEvent,
+    Status,
+)
 from switchboard.merge import merge_interaction, rederive_interaction
-from switchboard.store import customers, lifecycle, outbound
+from switchboard.store import customers, lifecycle, outbound, suggestions
+from switchboard.store import media as files
 from switchboard.store.engine import create_store_engine, upsert, write_transaction
 from switchboard.store.paging import Position, keyset
 from switchboard.store.rows import (
@@ -27,7 +36,7 @@ from switchboard.store.rows import (
     raw_event_row,
 )
 from switchboard.store.tables import customers as customers_table
-from switchboard.store.tables import interactions, raw_events
+from switchboard.store.tables import interactions, media, raw_events
 
 # The URL of a raw event whose payload retention purged (it can no longer be reprocessed).
 PURGED = "purged:"
@@ -35,6 +44,12 @@ PURGED = "purged:"
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+class LastMessage(NamedTuple):
+    channel: Channel
+    at: datetime
+    from_address: str
 
 
 class Store:
@@ -64,33 +79,36 @@ class Store:
 
     # --- writes (activities) -------------------------------------------------------------
 
-    def resolve_customer(self, identity: Identity, linked: Sequence[Identity] = ()) -> str:
-        """Return the customer an identity belongs to, creating both on first sight.
+    def resolve_customer(self, identity: Identity, claim_key: str | None = None) -> str:
+        """Return the customer a message placed by `identity` belongs to (`customers.resolve`).
 
-        `linked` identities (a phone and email the same event names) join that customer when
-        they belong to nobody yet; one already someone else's is left where it is. Concurrent
-        first sightings agree: an identity's primary key lets one insert win, and every
-        caller reads back the winner.
+        A verified identity's customer is created with it on first sight; concurrent first
+        sightings agree (an identity's primary key lets one insert win, and every caller
+        reads back the winner). A claim gets the customer of its own `claim_key` names.
         """
-        with self.engine.connect() as conn:
-            # Most messages come from people already known: a read answers, without taking
-            # the store's write lock (one writer at a time on SQLite).
-            found = customers.owner(conn, identity)
-            if found is not None and all(customers.owner(conn, other) for other in linked):
-                return found
+        if identity.verified:
+            with self.engine.connect() as conn:
+                # Most messages come from people already known: a read answers, without
+                # taking the store's write lock (one writer at a time on SQLite).
+                found = customers.owner(conn, identity)
+                if found is not None:
+                    return found
         with write_transaction(self.engine) as conn:
-            return customers.resolve(conn, identity, linked)
+            return customers.resolve(conn, identity, claim_key)
 
-    def link_identity(self, customer_id: str, identity: Identity) -> str | None:
-        """Attach an identity to a customer; return the customer who now owns it.
+    def link_identity(
+        self, customer_id: str, identity: Identity, actor: str | None = None
+    ) -> str | None:
+        """Attach an identity to a customer, verified by `actor`; return who now owns it.
 
         The answer differs from `customer_id` when the identity already belongs to someone
-        else (nothing is changed then); None when the customer does not exist.
+        else (nothing is changed then); None when the customer does not exist or was merged.
         """
         with write_transaction(self.engine) as conn:
-            if customers.get(conn, customer_id) is None:
+            found = customers.get(conn, customer_id)
+            if found is None or found["merged_into"]:
                 return None
-            customers.claim(conn, identity, customer_id)
+            customers.claim(conn, identity, customer_id, linked_by=actor)
             return customers.owner(conn, identity)
 
     def find_interaction_key(
@@ -143,8 +161,15 @@ class Store:
                 conn.execute(select(interactions).where(*key).with_for_update()).mappings().one()
             )
             revived = awaiting_thread = False
+            to_copy = files.link(conn, stored["interaction_id"], interaction, raw, _now())
             if inserted:
                 outbound.interaction_persisted(conn, dict(stored))
+                suggestions.suggest(
+                    conn,
+                    stored["interaction_id"],
+                    stored["customer_id"],
+                    interaction.claimed_identities,
+                )
             else:
                 current = interaction_from_row(stored)
                 awaiting_thread = current.status is Status.PROCESSING
@@ -174,6 +199,7 @@ class Store:
             persisted_at=stored["persisted_at"],
             created=inserted or revived,
             awaiting_thread=awaiting_thread,
+            media_to_copy=to_copy,
         )
 
     def record_failure(
@@ -185,6 +211,20 @@ class Store:
             self._archive(conn, raw, error=reason)
             if interaction is not None:
                 lifecycle.record_failed(conn, interaction, _now())
+                # Linked to the `failed` row (its own, or one stored before under the key),
+                # so erasure and retention find the raw event with it.
+                stored = conn.execute(
+                    select(interactions.c.interaction_id).where(
+                        interactions.c.provider == interaction.provider,
+                        interactions.c.provider_message_id == interaction.provider_message_id,
+                    )
+                ).scalar_one_or_none()
+                if stored is not None:
+                    conn.execute(
+                        raw_events.update()
+                        .where(*_raw_key(raw), raw_events.c.interaction_id.is_(None))
+                        .values(interaction_id=stored)
+                    )
             # Reprocessed and still failing: the reason is the current code's.
             conn.execute(
                 raw_events.update()
@@ -248,10 +288,17 @@ class Store:
     def purge_payloads(self, before: datetime) -> int:
         """Empty the payloads of raw events received before `before`; the rows stay, counted."""
         with write_transaction(self.engine) as conn:
+            purging = (raw_events.c.received_at < before, raw_events.c.url != PURGED)
+            # A raw email's MIME is its payload: its link goes, and the blob with the next
+            # `expire_blobs`.
+            conn.execute(
+                media.delete().where(
+                    media.c.kind == files.RAW,
+                    media.c.interaction_id.in_(select(raw_events.c.interaction_id).where(*purging)),
+                )
+            )
             result = conn.execute(
-                raw_events.update()
-                .where(raw_events.c.received_at < before, raw_events.c.url != PURGED)
-                .values(fields=[], headers=[], url=PURGED)
+                raw_events.update().where(*purging).values(fields=[], headers=[], url=PURGED)
             )
         return int(result.rowcount)
 
@@ -275,16 +322,28 @@ class Store:
             return None if customer_id is None else customers.get(conn, customer_id)
 
     def get_customer(self, customer_id: str) -> dict[str, Any] | None:
+        """The customer as stored; a merged one names its survivor in `merged_into`."""
         with self.engine.connect() as conn:
             return customers.get(conn, customer_id)
 
     def list_customers(self, limit: int, after: Position | None = None) -> list[dict[str, Any]]:
-        """Customers newest first, each with its identities."""
+        """Customers newest first, each with its identities (merged ones are their survivor's)."""
         c = customers_table.c
-        query = keyset(select(c.customer_id), c.created_at, c.customer_id, after, limit)
+        query = keyset(
+            select(c.customer_id).where(c.merged_into.is_(None)),
+            c.created_at,
+            c.customer_id,
+            after,
+            limit,
+        )
         with self.engine.connect() as conn:
             ids = conn.execute(query).scalars().all()
             return [found for i in ids if (found := customers.get(conn, i)) is not None]
+
+    def survivor(self, customer_id: str) -> str:
+        """The customer holding `customer_id`'s record now (itself unless merged)."""
+        with self.engine.connect() as conn:
+            return customers.survivor(conn, customer_id)
 
     def list_interactions(
         self, customer_id: str, limit: int, before: tuple[datetime, str] | None = None
@@ -307,6 +366,21 @@ class Store:
         ).limit(limit)
         with self.engine.connect() as conn:
             return [interaction_from_row(row) for row in conn.execute(query).mappings()]
+
+    def last_inbound(self, customer_id: str, channel: Channel | None = None) -> LastMessage | None:
+        """The customer's latest message (on `channel`, if given): its channel, time and sender."""
+        query = select(
+            interactions.c.channel, interactions.c.occurred_at, interactions.c.from_address
+        ).where(
+            interactions.c.customer_id == customer_id,
+            interactions.c.direction == Direction.INBOUND,
+        )
+        if channel is not None:
+            query = query.where(interactions.c.channel == channel)
+        query = query.order_by(interactions.c.occurred_at.desc()).limit(1)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return None if row is None else LastMessage(Channel(row[0]), row[1], row[2])
 
     def get_interaction(self, interaction_id: str) -> CustomerInteraction | None:
         with self.engine.connect() as conn:

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    true,
 )
 
 
@@ -56,6 +57,10 @@ customers = Table(
     metadata,
     Column("customer_id", String(36), primary_key=True),
     Column("created_at", UTCDateTime(), nullable=False),
+    # Set when the customer was merged into another (`store.merges`): the survivor holds
+    # everything, this id answers with it.
+    Column("merged_into", String(36)),
+    Column("merged_at", UTCDateTime()),
 )
 
 identities = Table(
@@ -65,6 +70,9 @@ identities = Table(
     Column("value", String(320), primary_key=True),
     Column("customer_id", String(36), ForeignKey("customers.customer_id"), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
+    # Who verified an identity linked by hand (`key:<name>`, `cli:<user>`); None for one a
+    # provider verified (Twilio's From, a signed push user, an authenticated email).
+    Column("linked_by", String(320)),
     Index("ix_identities_customer_id", "customer_id"),
 )
 
@@ -93,6 +101,9 @@ interactions = Table(
     Column("route_sla", JSON),
     # Last insert or merge: exports pick up changed rows by it.
     Column("updated_at", UTCDateTime()),
+    # False when the identity that placed it was only claimed; the claims themselves.
+    Column("identity_verified", Boolean, nullable=False, server_default=true()),
+    Column("claimed_identities", JSON),
     UniqueConstraint("provider", "provider_message_id", name="uq_interactions_provider_message"),
     Index("ix_interactions_customer_timeline", "customer_id", "occurred_at", "interaction_id"),
     Index("ix_interactions_updated_at", "updated_at"),
@@ -112,7 +123,37 @@ raw_events = Table(
     Column("fields", JSON, nullable=False),
     Column("error", Text),
     Column("headers", JSON),
+    # The interaction the event created or merged into, set when it is persisted (None for an
+    # event that never became one: malformed, orphaned). Erasure, retention and merge find a
+    # customer's raw events by it, never by their keys.
+    Column("interaction_id", String(36)),
     UniqueConstraint("provider", "kind", "event_key", name="uq_raw_events_key"),
+    Index("ix_raw_events_interaction_id", "interaction_id"),
+)
+
+# Every blob and provider-hosted file of an interaction: an email's attachments and its raw
+# MIME, an MMS's media, a call's recording. Written when the interaction is persisted; a Twilio
+# file (`source_url`) is copied into the blob store (`blob_ref`) by the interaction's workflow.
+# `position` numbers what `GET /api/interactions/{id}/media/{index}` serves (None: the raw
+# email, kept but not served). Erasure, retention and merge work from these rows.
+media = Table(
+    "media",
+    metadata,
+    Column("interaction_id", String(36), primary_key=True),
+    # What this file is within its interaction: `attachment:<n>`, `raw`, or the Twilio URL.
+    Column("media_key", String(512), primary_key=True),
+    Column("position", Integer),
+    Column("kind", String(16), nullable=False),
+    Column("content_type", String(255)),
+    Column("filename", String(255)),
+    Column("size_bytes", Integer),
+    Column("blob_ref", String(80)),
+    # The provider's copy (a Twilio Media or Recording URL), deleted there at erasure.
+    Column("source_url", Text),
+    # Why the copy failed for good (a 404, too large); the record stands without it.
+    Column("error", String(200)),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_media_blob_ref", "blob_ref"),
 )
 
 conversations = Table(
@@ -131,6 +172,13 @@ conversations = Table(
     Column("resolved_at", UTCDateTime()),
     Column("resolution_code", String(64)),
     Column("updated_at", UTCDateTime(), nullable=False),
+    # Agent actions: labels (a JSON list), the resolution's disposition, the customer's score.
+    Column("labels", JSON, nullable=False, server_default="[]"),
+    Column("disposition", String(64)),
+    Column("csat_score", Integer),
+    # The customer whose conversation workflow holds it, once a merge moved it to another
+    # customer (None: `customer_id`'s own). Agent actions are sent to that workflow.
+    Column("workflow_customer_id", String(36)),
     Index("ix_conversations_customer_id", "customer_id"),
     Index("ix_conversations_status_queue", "status", "queue"),
 )
@@ -338,4 +386,37 @@ rate_limit_windows = Table(
     Column("bucket", String(16), primary_key=True),
     Column("window_start", UTCDateTime(), primary_key=True),
     Column("requests", Integer, nullable=False),
+)
+
+# Merge suggestions (issue 30): an interaction claimed an identity another customer owns.
+# Only the claim's kind is kept here; the claimed value is on the interaction.
+merge_suggestions = Table(
+    "merge_suggestions",
+    metadata,
+    Column("suggestion_id", String(36), primary_key=True),
+    # The customer the interaction went to, and the owner of the identity it claimed.
+    Column("customer_id", String(36), nullable=False),
+    Column("other_customer_id", String(36), nullable=False),
+    Column("claim_kind", String(16), nullable=False),
+    Column("interaction_id", String(36), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("dismissed_at", UTCDateTime()),
+    Column("dismissed_by", String(320)),
+    UniqueConstraint(
+        "interaction_id", "other_customer_id", "claim_kind", name="uq_merge_suggestions_claim"
+    ),
+    Index("ix_merge_suggestions_created_at", "created_at"),
+)
+
+# Merges and splits, so the next export recomputes both customers' figures.
+customer_changes = Table(
+    "customer_changes",
+    metadata,
+    Column("change_id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),
+    Column("customer_id", String(36), nullable=False),
+    Column("other_customer_id", String(36), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("actor", String(320)),
+    Index("ix_customer_changes_at", "at"),
 )

@@ -12,20 +12,26 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from switchboard.contract import (
         ASSIGN,
+        CSAT,
+        LABELS,
         REOPEN,
         REPLY,
         REPLY_FAILED,
         RESOLVE,
         SEND_REPLY,
+        TRANSFER,
         AssignInput,
         Channel,
         ConversationState,
         ConversationStatus,
+        CsatInput,
+        LabelsInput,
         ReopenInput,
         ReplyInput,
         ResolveInput,
         SendReplyInput,
         SendReplyResult,
+        TransferInput,
     )
 
 from workflows.conversation.state import Conversation, invalid
@@ -57,10 +63,11 @@ class AgentActions:
 
     @workflow.update(name=REPLY)
     async def reply(self, inp: ReplyInput) -> ConversationState:
-        """Send the agent's reply on the channel the customer last wrote on."""
+        """Send the agent's reply on the channel asked for, else the one the customer last
+        wrote on. The command sequence is the same whatever the channel: no patch."""
         async with self.lock:
             state = self.conversation.state
-            channel = state.reply_channel or Channel.SMS
+            channel = inp.channel or state.reply_channel or Channel.SMS
             subject = state.reply_subject
             try:
                 sent = await workflow.execute_activity(
@@ -73,6 +80,7 @@ class AgentActions:
                         to_address=state.reply_address or "",
                         text=inp.text,
                         subject=None if subject is None else f"Re: {subject.removeprefix('Re: ')}",
+                        template=inp.template,
                     ),
                     result_type=SendReplyResult,
                     start_to_close_timeout=SEND_TIMEOUT,
@@ -90,16 +98,20 @@ class AgentActions:
     @reply.validator
     def _validate_reply(self, inp: ReplyInput) -> None:
         self.conversation.require(ConversationStatus.OPEN, "reply to")
-        if not inp.text.strip():
-            raise invalid("a reply needs text")
+        if not inp.text.strip() and inp.template is None:
+            raise invalid("a reply needs text or a template")
         state = self.conversation.state
-        if state.reply_channel is Channel.PUSH or not state.reply_address:
-            raise invalid(f"cannot reply on {state.reply_channel or 'no channel'}")
+        channel = inp.channel or state.reply_channel
+        # No address: a withheld caller, whom nobody can answer.
+        if channel is Channel.PUSH or not state.reply_address:
+            raise invalid(f"cannot reply on {channel or 'no channel'}")
 
     @workflow.update(name=RESOLVE)
     async def resolve(self, inp: ResolveInput) -> ConversationState:
         async with self.lock:
-            self.conversation.resolve(workflow.now(), inp.code, by=inp.actor)
+            self.conversation.resolve(
+                workflow.now(), inp.code, by=inp.actor, disposition=inp.disposition
+            )
             await self._record()
             return self.conversation.state
 
@@ -119,3 +131,46 @@ class AgentActions:
     @reopen.validator
     def _validate_reopen(self, inp: ReopenInput) -> None:
         self.conversation.require(ConversationStatus.RESOLVED, "reopen")
+
+    # Updates added after the workflow's first release: a history without them replays as
+    # before, so they need no patch.
+
+    @workflow.update(name=TRANSFER)
+    async def transfer(self, inp: TransferInput) -> ConversationState:
+        async with self.lock:
+            self.conversation.transfer(inp, workflow.now())
+            await self._record()
+            return self.conversation.state
+
+    @transfer.validator
+    def _validate_transfer(self, inp: TransferInput) -> None:
+        self.conversation.require(ConversationStatus.OPEN, "transfer")
+        if not (inp.queue or "").strip() and not (inp.agent or "").strip():
+            raise invalid("a transfer needs a queue or an agent")
+
+    @workflow.update(name=LABELS)
+    async def labels(self, inp: LabelsInput) -> ConversationState:
+        async with self.lock:
+            self.conversation.label(inp.add, inp.remove, workflow.now(), by=inp.actor)
+            await self._record()
+            return self.conversation.state
+
+    @labels.validator
+    def _validate_labels(self, inp: LabelsInput) -> None:
+        if self.conversation.state.status is None:
+            raise invalid("cannot label a conversation that is not started")
+        if not inp.add and not inp.remove:
+            raise invalid("labels to add or remove are required")
+
+    @workflow.update(name=CSAT)
+    async def csat(self, inp: CsatInput) -> ConversationState:
+        async with self.lock:
+            self.conversation.rate(inp.score, inp.comment, workflow.now(), by=inp.actor)
+            await self._record()
+            return self.conversation.state
+
+    @csat.validator
+    def _validate_csat(self, inp: CsatInput) -> None:
+        self.conversation.require(ConversationStatus.RESOLVED, "rate")
+        if not 1 <= inp.score <= 5:
+            raise invalid("a CSAT score is 1 to 5")

@@ -76,6 +76,24 @@ def reopened_by_agent(state: ConversationState, now: datetime) -> None:
     _run_clock(state, now)
 
 
+def transferred(state: ConversationState, policy: SlaPolicy, now: datetime) -> None:
+    """Moved to a queue with other targets: they apply from `now`. A first or next response
+    still due is due the new target's time from now; the resolution clock keeps the business
+    time it ran and is measured against the new target."""
+    _pause_clock(state, now)
+    state.sla = policy
+    if state.first_response_at is None and not state.sla_breached:
+        state.first_response_due_at = calendars.due(now, policy.first_response_s, policy)
+    if state.next_response_due_at is not None:
+        state.next_response_due_at = (
+            None
+            if policy.next_response_s is None
+            else calendars.due(now, policy.next_response_s, policy)
+        )
+    if not state.awaiting_customer:  # else it stays paused until the customer writes
+        _run_clock(state, now)
+
+
 def _run_clock(state: ConversationState, now: datetime) -> None:
     sla = state.sla
     if (

@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
         EventKind,
         InteractionRef,
         RecordConversationInput,
+        TransferInput,
     )
 
 from workflows.conversation import sla
@@ -144,13 +145,60 @@ class Conversation:
         self.event(EventKind.ASSIGNED, now, by=by, agent=agent)
 
     def resolve(
-        self, now: datetime, code: str, kind: EventKind = EventKind.RESOLVED, by: str = ""
+        self,
+        now: datetime,
+        code: str,
+        kind: EventKind = EventKind.RESOLVED,
+        by: str = "",
+        disposition: str | None = None,
     ) -> None:
         self.state.status = ConversationStatus.RESOLVED
         self.state.resolved_at = now
         self.state.resolution_code = code
+        # Both describe this resolution; a score of an earlier one does not carry over.
+        self.state.disposition = disposition
+        self.state.csat_score = None
         sla.resolved(self.state, now)
-        self.event(kind, now, by=by, code=code)
+        extra = {} if disposition is None else {"disposition": disposition}
+        self.event(kind, now, by=by, code=code, **extra)
+
+    def transfer(self, inp: TransferInput, now: datetime) -> None:
+        """To another queue (its SLA targets apply from now on) and/or another agent. A queue
+        change without an agent leaves it unassigned: it waits in the new queue."""
+        state = self.state
+        detail = {"queue_from": state.queue, "queue_to": inp.queue or state.queue}
+        if inp.queue and inp.queue != state.queue:
+            state.queue = inp.queue
+            state.assignee = None
+            if inp.priority is not None:
+                state.priority = inp.priority
+            if inp.sla is not None:
+                sla.transferred(state, inp.sla, now)
+                detail.update(sla.targets(inp.sla))
+        if inp.agent:
+            state.assignee = detail["agent"] = inp.agent
+        self.event(EventKind.TRANSFERRED, now, by=inp.actor, **detail)
+
+    def label(self, add: list[str], remove: list[str], now: datetime, by: str = "") -> None:
+        before = self.state.labels
+        removed = [label for label in dict.fromkeys(remove) if label in before]
+        kept = [label for label in before if label not in removed]
+        added = [label for label in dict.fromkeys(add) if label not in kept]
+        self.state.labels = sorted([*kept, *added])
+        self.event(
+            EventKind.LABELED,
+            now,
+            by=by,
+            added=",".join(added),
+            removed=",".join(removed),
+            labels=",".join(self.state.labels),
+        )
+
+    def rate(self, score: int, comment: str, now: datetime, by: str = "") -> None:
+        """The customer's CSAT of the latest resolution (a later score replaces it)."""
+        self.state.csat_score = score
+        extra = {"comment": comment} if comment else {}
+        self.event(EventKind.CSAT, now, by=by, score=str(score), **extra)
 
     def reopen(self, now: datetime, reason: str, by: str = "") -> None:
         self.state.status = ConversationStatus.OPEN

@@ -11,7 +11,7 @@ from alembic import op
 from switchboard.store.tables import UTCDateTime
 
 revision = "0019"
-down_revision = "0014"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboards import deliveries
+from dashboards import data, deliveries
 
 st.title("Events out")
 table = deliveries.health()
@@ -23,8 +23,9 @@ cols[0].metric("Subscriptions", len(table))
 cols[1].metric("Disabled", int((~table["enabled"].astype(bool)).sum()))
 cols[2].metric("Pending deliveries", int(table["pending"].sum()))
 cols[3].metric("Dead-lettered", int(table["dead"].sum()))
-st.dataframe(
+data.table(
     table,
+    "Deliveries per subscription",
     hide_index=True,
     column_config={
         "success rate": st.column_config.ProgressColumn(

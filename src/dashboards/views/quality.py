@@ -28,10 +28,11 @@ else:
         "The latest batch broke expectations and was not published; the previous export "
         "is still the current one. The failed `validate_export` activity in Temporal UI says why."
     )
-st.dataframe(
+data.table(
     latest[["dataset", "column", "expectation", "success", "unexpected", "example"]].sort_values(
         ["success", "dataset"]
     ),
+    "Latest batch's expectations",
     hide_index=True,
 )
 batches = (
@@ -41,4 +42,4 @@ batches = (
     .head(20)
 )
 st.subheader("Recent batches")
-st.dataframe(batches, column_config={"failed": "failed expectations"})
+data.table(batches, "Recent batches", column_config={"failed": "failed expectations"})

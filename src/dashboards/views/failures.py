@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboards import temporal
+from dashboards import data, temporal
 from dashboards.data import settings
 
 st.title("Failures")
@@ -20,8 +20,9 @@ if found is None:
 if not found:
     st.success("No failed, orphaned or stuck interactions.")
 else:
-    st.dataframe(
+    data.table(
         pd.DataFrame([vars(f) for f in found]),
+        "Failed, orphaned and stuck interactions",
         hide_index=True,
         column_config={
             "temporal_url": st.column_config.LinkColumn("Temporal UI", display_text="open"),
