@@ -61,6 +61,8 @@ from tests.support.app import Clock, app_client
 from tests.support.exported import export_a_pipeline_run
 from tests.support.keys import DATA_CONVERTER
 from tests.support.pipeline import running_worker
+from tests.support.provider_double import ProviderDouble, provider_double
+from tests.support.replies import replying_worker
 from tests.support.settings import API_KEY, REPLAY_NAMESPACE, ingress_settings
 from tests.support.stores import postgresql_store, sqlite_store
 
@@ -166,6 +168,22 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
 @pytest.fixture
 async def worker(client: Client, store: Store, task_queue: str) -> AsyncIterator[Worker]:
     async with running_worker(client, store, task_queue) as running:
+        yield running
+
+
+@pytest.fixture
+def double() -> Iterator[ProviderDouble]:
+    """Twilio's and SendGrid's APIs, recording what the worker's replies send them."""
+    with provider_double() as double:
+        yield double
+
+
+@pytest.fixture
+async def replying(
+    client: Client, store: Store, task_queue: str, double: ProviderDouble
+) -> AsyncIterator[Worker]:
+    """The real worker, its replies sent to `double`."""
+    async with replying_worker(client, store, task_queue, double) as running:
         yield running
 
 

@@ -17,7 +17,18 @@ from temporalio.client import Client
 from temporalio.service import RetryConfig
 
 from analytics.privacy import Privacy, load_key
-from ingress import audit, events_out, gate, limits, loopback, metrics, refusals
+from ingress import (
+    audit,
+    events_out,
+    gate,
+    idempotency,
+    limits,
+    loopback,
+    metrics,
+    problems,
+    rate_limits,
+    refusals,
+)
 from ingress.auth.oidc import OidcVerifier
 from ingress.routes import (
     access,
@@ -135,6 +146,7 @@ def create_app(
         app.state.store = store or Store.from_url(
             settings.resolved_database_url(), settings.sqlite_busy_timeout_s
         )
+        app.state.rate_limiter = rate_limits.RateLimiter(settings, app.state.store.engine)
         hash_key = load_key(
             settings.export_hash_key.get_secret_value() if settings.export_hash_key else None,
             settings.resolved_export_dir(),
@@ -184,8 +196,9 @@ def create_app(
         {getattr(route, "path", "") for r in (twilio, push, sendgrid) for route in r.router.routes}
     )
     # Middleware added later runs earlier: the cap, then the gate (method, Host, who is
-    # calling), then metrics, the ops paths' guard and the audit, then the body's bounds
-    # (innermost, so their 413 and 408 reach the route as the HTTP errors they are).
+    # calling), then the Idempotency-Key recorder, metrics, the ops paths' guard and the audit,
+    # then the body's bounds (innermost, so their 413 and 408 reach the route as the HTTP
+    # errors they are). Every refusal, at the edge or in a route, is a problem (RFC 9457).
     app.add_middleware(
         limits.BodyBounds,
         limit_of=lambda path: body_limit(settings, path),
@@ -194,6 +207,8 @@ def create_app(
     app.middleware("http")(audit.record)
     app.middleware("http")(loopback.guard)
     app.middleware("http")(metrics.observe)
+    problems.install(app)
+    idempotency.install(app)
     app.add_middleware(
         gate.Gate, settings=settings, cors=lambda request: codec.cors(settings, request)
     )

@@ -5,12 +5,13 @@ in flight with a share kept for the webhooks."""
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable
 
 from fastapi import HTTPException, Request, status
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ingress import problems
 
 RETRY_AFTER_S = "5"
 WEBHOOKS = "/webhooks/"
@@ -127,8 +128,10 @@ class ConcurrencyCap:
 async def answer(
     send: Send, status_code: int, detail: str, headers: dict[str, str] | None = None
 ) -> None:
-    """A JSON error answer written straight to the connection (nothing else runs)."""
-    raw = [(b"content-type", b"application/json")]
-    raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
-    await send({"type": "http.response.start", "status": status_code, "headers": raw})
-    await send({"type": "http.response.body", "body": json.dumps({"detail": detail}).encode()})
+    """A problem (RFC 9457, as every error of the ingress) written straight to the connection
+    (nothing else runs)."""
+    response = problems.problem_response(status_code, detail, headers=headers)
+    await send(
+        {"type": "http.response.start", "status": status_code, "headers": response.raw_headers}
+    )
+    await send({"type": "http.response.body", "body": response.body})

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
+from ingress import problems
 from switchboard.settings import IngressSettings, is_loopback
 
 OPS_PATHS = frozenset({"/metrics", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
@@ -19,5 +20,5 @@ async def guard(request: Request, call_next: Callable[[Request], Awaitable[Respo
         and request.url.path in OPS_PATHS
         and not is_loopback(request.client.host if request.client else None)
     ):
-        return JSONResponse({"detail": "only served on loopback"}, status_code=404)
+        return problems.problem_response(404, "only served on loopback")
     return await call_next(request)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 from fastapi import HTTPException, Request, status
 from fastapi.concurrency import run_in_threadpool
 from temporalio.client import Client
 
-from ingress import limits
+from ingress import limits, problems
 from ingress.metrics import DUPLICATES, ERASED_DROPS, WORKFLOW_STARTS
 from ingress.starter import TemporalRefused, TemporalUnavailable, start_interaction
 from switchboard.contract import Channel, RawEvent
@@ -18,6 +19,40 @@ from switchboard.store.erasure import Erasure
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_S = "5"
+
+# What a provider may send, for the document: the checks (signature, size) come first, so the
+# schema only names the media type; what a provider can legitimately send is never refused.
+BODY_SCHEMAS: dict[str, dict[str, Any]] = {
+    "application/x-www-form-urlencoded": {
+        "type": "object",
+        "additionalProperties": {"type": "string"},
+    },
+    "application/json": {},
+    "multipart/form-data": {"type": "object", "additionalProperties": {"type": "string"}},
+}
+
+
+def contract(
+    media_type: str,
+    success: int,
+    answer: dict[str, Any] | None = None,
+    refusals: tuple[int, ...] = (400, 403, 408, 413, 415, 503),
+) -> dict[str, Any]:
+    """A webhook route's documented contract: the body it takes, its answer (`answer`: the
+    success response's `content`, e.g. TwiML), and its refusals as problem details."""
+    ok: dict[str, Any] = {"description": "accepted: the event is durable"}
+    if answer:
+        ok["content"] = answer
+    return {
+        "status_code": success,
+        "responses": {success: ok, **problems.responses(*refusals)},
+        "openapi_extra": {
+            "requestBody": {
+                "required": True,
+                "content": {media_type: {"schema": BODY_SCHEMAS[media_type]}},
+            }
+        },
+    }
 
 
 async def read_body(request: Request, limit: int) -> bytes:

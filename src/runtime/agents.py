@@ -15,6 +15,7 @@ import asyncio
 import random
 import secrets
 import threading
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,9 +61,18 @@ class Desk:
 
     async def _list(self, http: httpx.AsyncClient, status: str) -> list[Row]:
         key = next(iter(self.keys.values()))
-        params = {"status": status}
-        _, answer = await self._call(http, "list", key, "GET", "/api/conversations", params=params)
-        return answer if isinstance(answer, list) else []
+        rows: list[Row] = []
+        params = {"status": status, "limit": "200"}
+        while True:  # every page, oldest opened first
+            _, answer = await self._call(
+                http, "list", key, "GET", "/api/conversations", params=params
+            )
+            if not isinstance(answer, dict):
+                return rows
+            rows += answer["items"]
+            if answer["next_cursor"] is None:
+                return rows
+            params["cursor"] = answer["next_cursor"]
 
     async def _work(
         self, http: httpx.AsyncClient, agent: str, conversation: dict[str, Any]
@@ -119,6 +129,8 @@ class Desk:
     ) -> tuple[int, Any]:
         """The HTTP status (0: no answer) and the answer's JSON if 2xx; tallied."""
         headers = {"Authorization": f"Bearer {key}"}
+        if method == "POST":  # as an integrator would: a retry is then done once
+            headers["Idempotency-Key"] = str(uuid.uuid4())
         try:
             response = await http.request(method, self.base_url + path, headers=headers, **kwargs)
         except httpx.HTTPError:

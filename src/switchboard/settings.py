@@ -230,6 +230,12 @@ class IngressSettings(CommonSettings):
     # Refused deliveries are counted in memory and added to the store this often (and at
     # shutdown): counting adds nothing to a request's answer.
     refusals_flush_interval_s: float = Field(default=5.0, gt=0)
+    # Requests per credential (API key or OIDC subject) and minute, by route group; 0 turns a
+    # group's limit off. Over it: 429 with Retry-After. Webhooks are never limited by these.
+    rate_limit_reads_per_minute: int = Field(default=600, ge=0)
+    rate_limit_actions_per_minute: int = Field(default=120, ge=0)
+    rate_limit_admin_per_minute: int = Field(default=120, ge=0)
+    rate_limit_window_s: int = Field(default=60, ge=1)
 
     @field_validator("api_keys", "allowed_hosts", mode="before")
     @classmethod

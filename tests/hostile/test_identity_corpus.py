@@ -107,8 +107,8 @@ async def test_malformed_merge_split_and_dismiss_requests_are_4xx_and_change_not
         ("split", split, {"identities": "phone"}, 422),
         ("split", split, {"identities": many}, 422),
         ("split", split, {"identities": [{"kind": "fax", "value": "1"}]}, 422),
-        ("split", split, {"identities": [{"kind": "phone", "value": "\x00"}]}, 400),
-        ("split", split, {"identities": [{"kind": "push_user", "value": "   "}]}, 400),
+        ("split", split, {"identities": [{"kind": "phone", "value": "\x00"}]}, 422),
+        ("split", split, {"identities": [{"kind": "push_user", "value": "   "}]}, 422),
         ("split", "/api/customers/nobody/split", {"identities": many[:1]}, 404),
         ("dismiss", "/api/merge-suggestions/%00/dismiss", None, 404),
     ]

@@ -66,12 +66,14 @@ async def test_agent_resolve_is_attributed_and_analyst_resolve_changes_nothing(
         ("resolved", "key:ana"),
     ]
 
-    audit = (await http.get("/api/audit", params={"actor": "key:ana"}, headers=auth)).json()
+    audit = (await http.get("/api/audit", params={"actor": "key:ana"}, headers=auth)).json()[
+        "items"
+    ]
     assert [(a["route"], a["target"], a["status"], a["role"]) for a in audit] == [
         (route, conversation_id, 200, "agent"),
         ("/api/conversations/{conversation_id}/assign", conversation_id, 200, "agent"),
     ]
-    everyone = (await http.get("/api/audit", headers=auth)).json()
+    everyone = (await http.get("/api/audit", headers=auth)).json()["items"]
     attempt = next(a for a in everyone if a["actor"] == "key:otto")
     assert (attempt["route"], attempt["status"]) == (route, 403)
     # Nothing of the customer's in the log: no bodies, addresses or text.

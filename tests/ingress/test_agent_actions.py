@@ -125,11 +125,13 @@ async def test_transfer_label_resolve_with_disposition_and_csat(
     late = await http.post(f"{base}/transfer", json={"queue": "orders"}, headers=agent)
     assert late.status_code == 409
 
-    audit = (await http.get("/api/audit", params={"actor": "key:ana"}, headers=auth)).json()
+    audit = (await http.get("/api/audit", params={"actor": "key:ana"}, headers=auth)).json()[
+        "items"
+    ]
     audited = [(a["route"].rsplit("/", 1)[-1], a["status"]) for a in audit]
     assert ("transfer", 200) in audited and ("labels", 200) in audited
     assert ("csat", 200) in audited and ("resolve", 422) in audited
-    everyone = (await http.get("/api/audit", headers=auth)).json()
+    everyone = (await http.get("/api/audit", headers=auth)).json()["items"]
     assert ("csat", 403) in [
         (a["route"].rsplit("/", 1)[-1], a["status"]) for a in everyone if a["actor"] == "key:otto"
     ]

@@ -76,38 +76,65 @@ async def test_customer_is_found_by_the_number_in_any_format(
     for phone in ["+14155550188", "(415) 555-0188", "415.555.0188"]:
         response = await http.get("/api/customers", params={"phone": phone}, headers=auth)
         assert response.status_code == 200
-        body = response.json()
-        assert body["customer_id"] == customer_id
-        assert body["identities"] == [{"kind": "phone", "value": "+14155550188", "linked_by": None}]
+        [found] = response.json()["items"]
+        assert found["customer_id"] == customer_id
+        assert found["identities"] == [
+            {"kind": "phone", "value": "+14155550188", "linked_by": None}
+        ]
 
 
-async def test_unknown_ids_are_404(http: httpx.AsyncClient, auth: dict[str, str]) -> None:
+async def test_customers_are_listed_in_pages_and_a_lookup_finds_at_most_one(
+    http: httpx.AsyncClient, store: Store, auth: dict[str, str]
+) -> None:
+    first, _ = seed(store, "+14155550101", 1)
+    second, _ = seed(store, "+14155550102", 1)
+    listed: list[str] = []
+    cursor = None
+    while True:
+        params = {"limit": 1, **({"cursor": cursor} if cursor else {})}
+        body = (await http.get("/api/customers", params=params, headers=auth)).json()
+        listed += [c["customer_id"] for c in body["items"]]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert sorted(listed) == sorted([first, second]) and len(listed) == 2
+    # Nobody has that number (a number no phone can have included), or the two identities
+    # belong to two customers: no customer, and no error.
+    for params in (
+        {"phone": "+14155550000"},
+        {"phone": "123"},
+        {"email": "nobody@example.com"},
+        {"phone": "+14155550101", "email": "nobody@example.com"},
+    ):
+        response = await http.get("/api/customers", params=params, headers=auth)
+        assert (response.status_code, response.json()["items"]) == (200, []), params
+
+
+async def test_unknown_ids_are_404_problems(http: httpx.AsyncClient, auth: dict[str, str]) -> None:
     for path in [
-        "/api/customers?phone=%2B14155550000",
-        "/api/customers?email=nobody%40example.com",
         f"/api/customers/{uuid.uuid4()}/interactions",
         f"/api/interactions/{uuid.uuid4()}",
     ]:
         response = await http.get(path, headers=auth)
         assert response.status_code == 404, path
-        assert response.json()["detail"]
+        assert response.headers["content-type"] == "application/problem+json"
+        problem = response.json()
+        assert problem["status"] == 404 and problem["title"] == "Not Found"
+        assert problem["type"] == "about:blank" and problem["detail"]
 
 
 @pytest.mark.parametrize(
-    ("query", "reason"),
-    [
-        ("", "exactly one"),
-        ("?phone=1&email=a%40b.c", "exactly one"),
-        ("?phone=not-a-number", "phone"),
-        ("?email=no-at-sign", "email"),
-    ],
+    ("query", "field"),
+    [("?phone=not-a-number", "phone"), ("?email=no-at-sign", "email")],
 )
-async def test_bad_lookups_are_400_with_reason(
-    query: str, reason: str, http: httpx.AsyncClient, auth: dict[str, str]
+async def test_malformed_lookups_are_422_naming_the_field(
+    query: str, field: str, http: httpx.AsyncClient, auth: dict[str, str]
 ) -> None:
     response = await http.get("/api/customers" + query, headers=auth)
-    assert response.status_code == 400
-    assert reason in response.json()["detail"]
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    [error] = response.json()["errors"]
+    assert error["location"] == ["query", field]
 
 
 async def test_bad_cursor_and_limit_are_client_errors(
@@ -115,7 +142,7 @@ async def test_bad_cursor_and_limit_are_client_errors(
 ) -> None:
     customer_id, _ = seed(store, "+14155550199", 1)
     path = f"/api/customers/{customer_id}/interactions"
-    assert (await http.get(path, params={"cursor": "garbage!"}, headers=auth)).status_code == 400
+    assert (await http.get(path, params={"cursor": "garbage!"}, headers=auth)).status_code == 422
     assert (await http.get(path, params={"limit": 0}, headers=auth)).status_code == 422
     assert (await http.get(path, params={"limit": 1000}, headers=auth)).status_code == 422
 

@@ -124,7 +124,7 @@ async def test_agent_actions_are_validated_by_the_conversation(
     queue = await http.get(
         "/api/conversations", params={"status": "open", "queue": "messaging"}, headers=auth
     )
-    assert conversation_id in [c["conversation_id"] for c in queue.json()]
+    assert conversation_id in [c["conversation_id"] for c in queue.json()["items"]]
     assert (await http.post(f"{base}/resolve", json={"code": ""}, headers=auth)).status_code == 422
     assert (
         await http.post("/api/conversations/nope/assign", json={"agent": "a"}, headers=auth)

@@ -137,7 +137,7 @@ async def test_an_attachment_an_mms_image_and_a_recording_are_served_as_download
     assert served.headers["content-type"] == "audio/x-wav"
 
     # Every read is in the audit log, with its target and no content.
-    audit = (await http.get("/api/audit", headers=auth)).json()
+    audit = (await http.get("/api/audit", headers=auth)).json()["items"]
     reads = [e for e in audit if e["route"] == "/api/interactions/{interaction_id}/media/{index}"]
     assert {(e["target"], e["status"]) for e in reads} >= {
         (email_id, 200),

@@ -8,7 +8,7 @@ import dataclasses
 import secrets
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 from unittest.mock import ANY
 
@@ -26,7 +26,6 @@ from runtime.simulate import (
     sendgrid_event_batch,
     sign_sendgrid_events,
     sign_twilio,
-    sms_fields,
 )
 from switchboard.contract import (
     REPLY,
@@ -45,18 +44,12 @@ from switchboard.store import Store
 from tests.support.builders import post_email, random_phone, sms_input
 from tests.support.fixtures import FIXTURE_PUBLIC_URL, FIXTURE_TOKEN
 from tests.support.pipeline import threaded_conversation
-from tests.support.provider_double import INVALID_NUMBER, ProviderDouble, provider_double
-from tests.support.replies import ACCOUNT, OUR_NUMBER, replying_worker
+from tests.support.provider_double import INVALID_NUMBER, ProviderDouble
+from tests.support.replies import ACCOUNT, OUR_NUMBER, converse_by_sms
 from tests.support.settings import ingress_settings
 
 USER, PASSWORD = "parse", secrets.token_urlsafe(12)
 EVENT_KEY = ec.generate_private_key(ec.SECP256R1())
-
-
-@pytest.fixture
-def double() -> Iterator[ProviderDouble]:
-    with provider_double() as double:
-        yield double
 
 
 @pytest.fixture
@@ -71,24 +64,8 @@ def settings(task_queue: str, tmp_path: Any) -> IngressSettings:
 
 
 @pytest.fixture
-async def worker(
-    client: Client, store: Store, task_queue: str, double: ProviderDouble
-) -> AsyncIterator[Worker]:
-    async with replying_worker(client, store, task_queue, double) as w:
-        yield w
-
-
-async def converse_by_sms(http: httpx.AsyncClient, client: Client, store: Store, phone: str) -> str:
-    sid = "SM" + secrets.token_hex(16)
-    sms = sign_twilio(
-        FIXTURE_PUBLIC_URL + "/webhooks/twilio/sms",
-        sms_fields(sid, phone, OUR_NUMBER, "where is my parcel?"),
-        FIXTURE_TOKEN,
-    )
-    assert (
-        await http.post("/webhooks/twilio/sms", content=sms.body, headers=sms.headers)
-    ).status_code == 200
-    return await threaded_conversation(client, store, "twilio", sid)
+async def worker(replying: Worker) -> Worker:
+    return replying
 
 
 async def test_sms_reply_goes_through_twilio_and_its_status_merges_back(

@@ -286,7 +286,7 @@ async def test_a_sender_only_an_aligned_verdict_verifies_joins_the_customer_it_n
     timeline = await http.get(f"/api/customers/{owner}/interactions", headers=auth)
     assert timeline.json()["items"] == []
     assert store.find_customer(Identity(IdentityKind.EMAIL, address))["customer_id"] == owner  # type: ignore[index]
-    suggestions = (await http.get("/api/merge-suggestions", headers=auth)).json()
+    suggestions = (await http.get("/api/merge-suggestions", headers=auth)).json()["items"]
     (suggestion,) = [s for s in suggestions if s["interaction_id"] == claimed.interaction_id]
     assert (suggestion["customer_id"], suggestion["other_customer_id"]) == (
         claimed.customer_id,

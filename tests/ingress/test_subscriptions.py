@@ -88,7 +88,7 @@ async def deliveries(
 ) -> list[dict[str, Any]]:
     response = await http.get(f"/api/subscriptions/{subscription_id}/deliveries", headers=auth)
     assert response.status_code == 200, response.text
-    found: list[dict[str, Any]] = response.json()
+    found: list[dict[str, Any]] = response.json()["items"]
     return found
 
 
@@ -290,7 +290,7 @@ async def test_private_or_plain_urls_are_refused_by_default(
         assert response.status_code == 422, response.text
         assert store.engine is not None
         listed = await http.get("/api/subscriptions", headers=auth)
-        assert listed.json() == []
+        assert listed.json()["items"] == []
 
 
 @pytest.mark.parametrize("allow_private", [False, True])
@@ -305,7 +305,7 @@ async def test_an_invalid_port_is_422_with_its_reason(
             )
             assert created.status_code == 422, created.text
             assert "port" in created.json()["detail"]
-        assert (await http.get("/api/subscriptions", headers=auth)).json() == []
+        assert (await http.get("/api/subscriptions", headers=auth)).json()["items"] == []
 
 
 async def test_subscriptions_need_an_api_key_and_known_event_types(

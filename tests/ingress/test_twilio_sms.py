@@ -89,7 +89,8 @@ async def test_TW_RSP_01_signed_sms_is_acked_with_twiml_persisted_and_served_by_
 
     found = await http.get("/api/customers", params={"phone": sender}, headers=auth)
     assert found.status_code == 200
-    customer_id = found.json()["customer_id"]
+    [customer] = found.json()["items"]
+    customer_id = customer["customer_id"]
     assert customer_id == result.customer_id
     timeline = await http.get(f"/api/customers/{customer_id}/interactions", headers=auth)
     assert timeline.status_code == 200

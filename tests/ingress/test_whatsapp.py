@@ -101,13 +101,15 @@ async def test_sms_and_whatsapp_from_one_number_are_one_customer_on_two_channels
     assert served["channel"] == "whatsapp"
     assert (served["from_address"], served["to_address"]) == (phone, OUR_NUMBER)
     assert served["content"]["text"] == WHATSAPP["inbound_text"]["params"]["Body"]
-    customer = (await http.get("/api/customers", params={"phone": phone}, headers=auth)).json()
+    [customer] = (await http.get("/api/customers", params={"phone": phone}, headers=auth)).json()[
+        "items"
+    ]
     assert customer["customer_id"] == message.customer_id
     assert customer["identities"] == [{"kind": "phone", "value": phone, "linked_by": None}]
     by_whatsapp = await http.get(
         "/api/customers", params={"address": f"whatsapp:{phone}"}, headers=auth
     )
-    assert by_whatsapp.json()["customer_id"] == message.customer_id
+    assert [c["customer_id"] for c in by_whatsapp.json()["items"]] == [message.customer_id]
     timeline = await http.get(f"/api/customers/{message.customer_id}/interactions", headers=auth)
     assert [i["channel"] for i in timeline.json()["items"]] == ["whatsapp", "sms"]
     # Events out say so too, in the shape the OpenAPI document gives subscribers.

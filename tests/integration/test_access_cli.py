@@ -120,7 +120,7 @@ def test_keys_through_the_api_for_admins(ingress: str, env: dict[str, str]) -> N
         ).status_code
         == 401
     )
-    audit = httpx.get(f"{ingress}/api/audit", headers=admin).json()
+    audit = httpx.get(f"{ingress}/api/audit", headers=admin).json()["items"]
     assert [(a["method"], a["route"], a["target"], a["status"]) for a in audit] == [
         ("DELETE", "/api/keys/{name}", "bo", 204),
         ("POST", "/api/keys", "bo", 201),

@@ -132,8 +132,8 @@ def _wait_for_customer(base: str, auth: dict[str, str], phone: str, expected: in
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         response = httpx.get(f"{base}/api/customers", params={"phone": phone}, headers=auth)
-        if response.status_code == 200:
-            customer_id = str(response.json()["customer_id"])
+        if response.status_code == 200 and response.json()["items"]:
+            customer_id = str(response.json()["items"][0]["customer_id"])
             items = httpx.get(
                 f"{base}/api/customers/{customer_id}/interactions", headers=auth
             ).json()["items"]

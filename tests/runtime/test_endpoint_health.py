@@ -94,7 +94,9 @@ async def test_a_fast_failing_receiver_gets_n_attempts_then_one_probe_at_a_time(
         assert len(hooks.received) == FAILURES
         async with app_client(ingress_settings(task_queue), store=store) as api:
             shown = (await api.get(f"/api/subscriptions/{sub_id}", headers=auth)).json()
-            log = (await api.get(f"/api/subscriptions/{sub_id}/deliveries", headers=auth)).json()
+            log = (await api.get(f"/api/subscriptions/{sub_id}/deliveries", headers=auth)).json()[
+                "items"
+            ]
         assert shown["breaker_state"] == "open" and shown["consecutive_failures"] == FAILURES
         held = {d["held_until"] for d in log if d["status"] == "pending"}
         assert held == {shown["breaker_until"]} and len(log) == 10

@@ -32,10 +32,13 @@ async def app_client(
     store: Store | None = None,
     clock: Callable[[], float] = time.time,
     base_url: str = "http://testserver",
+    headers: dict[str, str] | None = None,
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """The real FastAPI app, lifespan included, driven over ASGI."""
+    """The real FastAPI app, lifespan included, driven over ASGI (`headers` on every request)."""
     app = create_app(settings, KEYRING, temporal=temporal, store=store, clock=clock)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url=base_url) as http:
+        async with httpx.AsyncClient(
+            transport=transport, base_url=base_url, headers=headers
+        ) as http:
             yield http

@@ -9,14 +9,17 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.reply import Senders
+from runtime.simulate import sign_twilio, sms_fields
 from runtime.worker import build_worker
 from switchboard.settings import WorkerSettings
 from switchboard.store import Store
 from tests.support.fixtures import FIXTURE_PUBLIC_URL, FIXTURE_TOKEN
+from tests.support.pipeline import threaded_conversation
 from tests.support.provider_double import ProviderDouble
 from tests.support.settings import timeless_rules
 
@@ -52,3 +55,16 @@ async def replying_worker(
             client, store, task_queue, executor, 16, None, senders, timeless_rules()
         ) as worker:
             yield worker
+
+
+async def converse_by_sms(http: httpx.AsyncClient, client: Client, store: Store, phone: str) -> str:
+    """A customer's SMS through the signed webhook; its conversation's id once threaded."""
+    sid = "SM" + secrets.token_hex(16)
+    sms = sign_twilio(
+        FIXTURE_PUBLIC_URL + "/webhooks/twilio/sms",
+        sms_fields(sid, phone, OUR_NUMBER, "where is my parcel?"),
+        FIXTURE_TOKEN,
+    )
+    answer = await http.post("/webhooks/twilio/sms", content=sms.body, headers=sms.headers)
+    assert answer.status_code == 200, answer.text
+    return await threaded_conversation(client, store, "twilio", sid)

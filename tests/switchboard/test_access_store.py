@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from switchboard.store import ApiKeys, AuditEntry, AuditLog, KeyNameTaken, Store
+from switchboard.store import ApiKeys, AuditEntry, AuditLog, KeyNameTaken, Store, rate_limits
+from switchboard.store.idempotency import IdempotencyKeys, Outcome
 from switchboard.store.tables import api_keys
 
 
@@ -46,3 +47,38 @@ def test_the_audit_log_filters_by_time_and_actor(store: Store) -> None:
     later = audit.list(since=start + timedelta(minutes=1))
     assert [(e["target"], e["detail"]) for e in later] == [("c-1", {"interactions": 3})]
     assert audit.list(until=start) == []
+
+
+def test_an_idempotency_key_is_claimed_once_replayed_and_freed(store: Store) -> None:
+    keys = IdempotencyKeys(store.engine)
+    now = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+    day, abandoned = timedelta(hours=24), timedelta(minutes=2)
+
+    def claim(fingerprint: str, at: datetime, actor: str = "key:ana") -> Outcome:
+        return keys.claim(actor, "k-1", fingerprint, at, day, abandoned).outcome
+
+    assert claim("body-a", now) is Outcome.NEW
+    assert claim("body-a", now) is Outcome.IN_PROGRESS
+    assert claim("body-b", now) is Outcome.MISMATCH
+    assert claim("body-a", now, actor="key:bo") is Outcome.NEW  # keys are per credential
+    keys.complete("key:ana", "k-1", 201, b"sealed")
+    replay = keys.claim("key:ana", "k-1", "body-a", now, day, abandoned)
+    assert (replay.outcome, replay.status, replay.answer) == (Outcome.REPLAY, 201, b"sealed")
+    assert claim("body-b", now + day) is Outcome.NEW  # expired: free again
+
+    # A call that never answered is taken over, once; one that failed is forgotten.
+    assert claim("body-a", now, actor="key:cy") is Outcome.NEW
+    later = now + abandoned + timedelta(seconds=1)
+    assert claim("body-a", later, actor="key:cy") is Outcome.NEW
+    assert claim("body-a", later, actor="key:cy") is Outcome.IN_PROGRESS
+    keys.release("key:cy", "k-1")
+    assert claim("body-a", later, actor="key:cy") is Outcome.NEW
+
+
+def test_rate_limit_windows_count_per_actor_bucket_and_window(store: Store) -> None:
+    start = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+    counts = [rate_limits.count(store.engine, "key:ana", "actions", start) for _ in range(3)]
+    assert counts == [1, 2, 3]
+    assert rate_limits.count(store.engine, "key:bo", "actions", start) == 1
+    assert rate_limits.count(store.engine, "key:ana", "reads", start) == 1
+    assert rate_limits.count(store.engine, "key:ana", "actions", start + timedelta(minutes=1)) == 1

@@ -1,7 +1,8 @@
 """`require(permission)`: who is calling (an API key or an OIDC token), and may they?
 
 No credentials or bad ones → 401; valid credentials whose role lacks the permission → 403,
-whose detail names the permission. Each refusal is counted by route and reason.
+whose detail names the permission; over the credential's rate limit → 429. Each refusal is
+counted by route and reason.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute, RouteContext
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from ingress import rate_limits
 from ingress.auth.oidc import InvalidToken, NoRole, OidcVerifier, looks_like_jwt
 from ingress.metrics import AUTH_REFUSALS, route_template
 from switchboard.permissions import Permission, Role, allows
@@ -103,7 +105,9 @@ def require(permission: Permission) -> Callable[..., Awaitable[Principal]]:
     """A route dependency: the caller, when their role has `permission`; else 401 or 403."""
 
     async def dependency(
-        request: Request, principal: Annotated[Principal, Depends(authenticate)]
+        request: Request,
+        response: Response,
+        principal: Annotated[Principal, Depends(authenticate)],
     ) -> Principal:
         if not allows(principal.role, permission):
             raise _refuse(
@@ -112,6 +116,9 @@ def require(permission: Permission) -> Callable[..., Awaitable[Principal]]:
                 "forbidden",
                 f"the {principal.role} role lacks the permission '{permission}'",
             )
+        # Per credential and route group (ingress.rate_limits): 429 beyond the limit.
+        # The counter may be the store's (PostgreSQL): off the event loop.
+        await run_in_threadpool(rate_limits.enforce, request, response, principal.actor, permission)
         return principal
 
     dependency.permission = permission  # type: ignore[attr-defined]

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel, Field
 
+from ingress import pagination, problems
 from ingress.auth import Permission, Role, require
 from ingress.deps import StoreDep
+from ingress.idempotency import Idempotent
+from ingress.pagination import Cursor, Limit, Page
+from ingress.params import Timestamp
 from switchboard.store import ApiKeys, AuditLog, KeyNameTaken
 
-router = APIRouter(prefix="/api", tags=["access"])
+router = APIRouter(
+    prefix="/api", tags=["access"], responses=problems.responses(*problems.AUTHENTICATED)
+)
 MANAGE_KEYS = [Depends(require(Permission.KEYS_MANAGE))]
 
 
@@ -54,8 +60,8 @@ def list_keys(store: StoreDep) -> list[KeyOut]:
     "/keys",
     response_model=NewKey,
     status_code=status.HTTP_201_CREATED,
-    dependencies=MANAGE_KEYS,
-    responses={409: {"description": "a key with that name exists (revoked names stay taken)"}},
+    dependencies=[*MANAGE_KEYS, Idempotent],
+    responses=problems.responses(409),
 )
 def create_key(body: KeyIn, store: StoreDep, request: Request) -> NewKey:
     keys = ApiKeys(store.engine)
@@ -68,7 +74,12 @@ def create_key(body: KeyIn, store: StoreDep, request: Request) -> NewKey:
     return NewKey(**KeyOut.model_validate(created, from_attributes=True).model_dump(), key=key)
 
 
-@router.delete("/keys/{name}", status_code=status.HTTP_204_NO_CONTENT, dependencies=MANAGE_KEYS)
+@router.delete(
+    "/keys/{name}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=MANAGE_KEYS,
+    responses=problems.responses(404),
+)
 def revoke_key(name: str, store: StoreDep) -> None:
     """Revoke a key: the next request with it is refused (401)."""
     if not ApiKeys(store.engine).revoke(name):
@@ -77,19 +88,17 @@ def revoke_key(name: str, store: StoreDep) -> None:
 
 @router.get(
     "/audit",
-    response_model=list[AuditOut],
+    response_model=Page[AuditOut],
     dependencies=[Depends(require(Permission.AUDIT_READ))],
 )
 def read_audit(
     store: StoreDep,
-    since: Annotated[datetime | None, Query(description="from this time (inclusive)")] = None,
-    until: Annotated[datetime | None, Query(description="before this time")] = None,
+    since: Annotated[Timestamp | None, Query(description="from this time (inclusive)")] = None,
+    until: Annotated[Timestamp | None, Query(description="before this time")] = None,
     actor: Annotated[str | None, Query(description="e.g. key:alice or oidc:<sub>")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> list[AuditOut]:
+    limit: Limit = 100,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
     """State-changing API calls, newest first: who, what route, which target, what outcome."""
-    for value, name in ((since, "since"), (until, "until")):
-        if value is not None and value.tzinfo is None:
-            raise HTTPException(status.HTTP_400_BAD_REQUEST, f"{name} needs a UTC offset")
-    rows = AuditLog(store.engine).list(since, until, actor, limit)
-    return [AuditOut.model_validate(row) for row in rows]
+    rows = AuditLog(store.engine).list(since, until, actor, limit + 1, pagination.position(cursor))
+    return pagination.page(rows, limit, lambda row: (row["at"], row["audit_id"]))

@@ -15,23 +15,32 @@ from typing import Annotated
 
 from cryptography.exceptions import InvalidTag
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from temporalio.api.common.v1 import Payload
 
+from ingress import problems
 from ingress.auth import Permission, require
 from ingress.auth.require import Credentials, authenticate
 from ingress.deps import SettingsDep
 from switchboard.codec import EncryptionCodec
 from switchboard.settings import IngressSettings
 
-router = APIRouter(prefix="/codec", tags=["codec"])
+router = APIRouter(
+    prefix="/codec",
+    tags=["codec"],
+    responses=problems.responses(400, *problems.AUTHENTICATED),
+)
+
+
+BASE64 = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
+Base64 = Annotated[str, Field(pattern=BASE64)]
 
 
 class JSONPayload(BaseModel):
     """One payload as protobuf JSON writes it: bytes in base64."""
 
-    metadata: dict[str, str] = {}
-    data: str = ""
+    metadata: dict[str, Base64] = {}
+    data: Base64 = ""
 
 
 class Payloads(BaseModel):
@@ -55,11 +64,11 @@ _may_decode = require(Permission.PAYLOADS_DECODE)
 
 
 async def require_decoder(
-    request: Request, settings: SettingsDep, credentials: Credentials
+    request: Request, response: Response, settings: SettingsDep, credentials: Credentials
 ) -> None:
     """An admin's credentials, or the one-machine token in the path (checked by the gate)."""
     try:
-        await _may_decode(request, await authenticate(request, credentials))
+        await _may_decode(request, response, await authenticate(request, credentials))
     except HTTPException as exc:
         exc.headers = {**(exc.headers or {}), **cors(settings, request)}
         raise

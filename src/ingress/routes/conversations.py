@@ -6,13 +6,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
+from ingress import pagination, problems
 from ingress.auth import Agent, Permission, require
 from ingress.deps import ClockDep, RulesDep, StoreDep, TemporalDep
+from ingress.idempotency import IdempotencyDep, IdempotencyKey
+from ingress.pagination import Cursor, Limit, Page
 from switchboard.contract import (
     ASSIGN,
     CSAT,
@@ -38,7 +41,14 @@ from switchboard.contract import (
 from switchboard.replies import no_address, reply_address, window_closed, window_open
 from switchboard.store import ConversationStore, Store
 
-router = APIRouter(prefix="/api/conversations", tags=["conversations"])
+router = APIRouter(
+    prefix="/api/conversations",
+    tags=["conversations"],
+    responses=problems.responses(*problems.AUTHENTICATED),
+)
+# What an action can answer beyond the group's: the workflow refused it (409), the provider
+# refused a reply (502), Temporal is unreachable (503).
+ACTION = problems.responses(404, 409, 503)
 READ = [Depends(require(Permission.READ))]
 
 
@@ -98,21 +108,27 @@ class TemplateBody(BaseModel):
     )
 
 
-class ReplyBody(BaseModel):
-    text: str | None = Field(default=None, min_length=1, max_length=1600)
+class _ReplyOn(BaseModel):
+    # No other field: "text or template, not both" is then the schema's own (`anyOf` of two
+    # closed objects), so what it allows the API takes and a generated client types both.
+    model_config = ConfigDict(extra="forbid")
+
     channel: Literal["sms", "whatsapp", "email"] | None = Field(
         default=None, description="default: the channel of the customer's latest message"
     )
-    template: TemplateBody | None = Field(
-        default=None,
-        description="a WhatsApp template instead of text (outside WhatsApp's 24-hour window)",
+
+
+class ReplyText(_ReplyOn):
+    text: str = Field(min_length=1, max_length=1600)
+
+
+class ReplyWithTemplate(_ReplyOn):
+    template: TemplateBody = Field(
+        description="a WhatsApp template instead of text (outside WhatsApp's 24-hour window)"
     )
 
-    @model_validator(mode="after")
-    def _text_or_template(self) -> ReplyBody:
-        if (self.text is None) == (self.template is None):
-            raise ValueError("give exactly one of text or template")
-        return self
+
+ReplyBody = ReplyText | ReplyWithTemplate
 
 
 class ResolveBody(BaseModel):
@@ -123,6 +139,15 @@ class ResolveBody(BaseModel):
 
 
 class TransferBody(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["queue"], "properties": {"queue": {"type": "string"}}},
+                {"required": ["agent"], "properties": {"agent": {"type": "string"}}},
+            ]
+        }
+    )
+
     queue: str | None = Field(
         default=None, min_length=1, max_length=64, description="a queue of the routing rules"
     )
@@ -139,6 +164,15 @@ Label = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^,\s][^,]*
 
 
 class LabelsBody(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["add"], "properties": {"add": {"minItems": 1}}},
+                {"required": ["remove"], "properties": {"remove": {"minItems": 1}}},
+            ]
+        }
+    )
+
     add: list[Label] = Field(default_factory=list, max_length=50)
     remove: list[Label] = Field(default_factory=list, max_length=50)
 
@@ -158,18 +192,25 @@ class ReopenBody(BaseModel):
     reason: str = Field(default="", max_length=256)
 
 
-@router.get("", response_model=list[Conversation], dependencies=READ)
+@router.get("", response_model=Page[Conversation], dependencies=READ)
 def list_conversations(
     conversations: ConversationsDep,
     status_: Annotated[str | None, Query(alias="status", pattern="^(open|resolved)$")] = None,
     queue: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> list[Conversation]:
+    limit: Limit = 100,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
     """A queue view: conversations by status and queue, oldest opened first."""
-    return [Conversation.model_validate(row) for row in conversations.list(status_, queue, limit)]
+    rows = conversations.list(status_, queue, limit + 1, pagination.position(cursor))
+    return pagination.page(rows, limit, lambda c: (c["opened_at"], c["conversation_id"]))
 
 
-@router.get("/{conversation_id}", response_model=ConversationDetail, dependencies=READ)
+@router.get(
+    "/{conversation_id}",
+    response_model=ConversationDetail,
+    dependencies=READ,
+    responses=problems.responses(404),
+)
 def get_conversation(conversation_id: str, conversations: ConversationsDep) -> ConversationDetail:
     """The conversation, its state changes (oldest first) and its interactions."""
     found = conversations.get(conversation_id)
@@ -184,6 +225,7 @@ async def _act(
     conversation_id: str,
     update: str,
     arg: object,
+    idempotency: IdempotencyKey | None,
 ) -> ConversationDetail:
     found = conversations.get(conversation_id)
     if found is None:
@@ -192,7 +234,11 @@ async def _act(
     handle = temporal.get_workflow_handle(conversation_workflow_id(found["workflow_customer_id"]))
     try:
         state: ConversationState = await handle.execute_update(
-            update, arg, result_type=ConversationState, rpc_timeout=timedelta(seconds=30)
+            update,
+            arg,
+            id=idempotency.update_id if idempotency else None,
+            result_type=ConversationState,
+            rpc_timeout=timedelta(seconds=30),
         )
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
@@ -214,30 +260,25 @@ async def _act(
     return ConversationDetail.model_validate(updated)
 
 
-@router.post("/{conversation_id}/assign", response_model=ConversationDetail)
+@router.post("/{conversation_id}/assign", response_model=ConversationDetail, responses=ACTION)
 async def assign(
     conversation_id: str,
     body: AssignBody,
     conversations: ConversationsDep,
     temporal: TemporalDep,
     caller: Agent,
+    idempotency: IdempotencyDep,
 ) -> ConversationDetail:
     """Assign the conversation to an agent; without one, to the caller."""
     agent = body.agent or caller.actor
     update = AssignInput(agent, actor=caller.actor)
-    return await _act(conversations, temporal, conversation_id, ASSIGN, update)
+    return await _act(conversations, temporal, conversation_id, ASSIGN, update, idempotency)
 
 
 @router.post(
     "/{conversation_id}/reply",
     response_model=ConversationDetail,
-    responses={
-        409: {
-            "description": "the conversation does not take this reply: not open, nobody to "
-            "answer (a withheld caller), or outside WhatsApp's 24-hour window"
-        },
-        502: {"description": "the provider did not take the message; the reason says why"},
-    },
+    responses={**ACTION, **problems.responses(502)},
 )
 async def reply(
     conversation_id: str,
@@ -247,6 +288,7 @@ async def reply(
     temporal: TemporalDep,
     clock: ClockDep,
     caller: Agent,
+    idempotency: IdempotencyDep,
 ) -> ConversationDetail:
     """Reply to the customer on the channel named, else the one they last wrote on (SMS for
     calls). A free-form WhatsApp message more than 24 hours after the customer's last one is
@@ -257,12 +299,13 @@ async def reply(
     now = datetime.fromtimestamp(clock(), UTC)
     channel = _checked_channel(store, found["customer_id"], body, now)
     template = (
-        None
-        if body.template is None
-        else ReplyTemplate(body.template.content_sid, dict(body.template.variables))
+        ReplyTemplate(body.template.content_sid, dict(body.template.variables))
+        if isinstance(body, ReplyWithTemplate)
+        else None
     )
-    update = ReplyInput(body.text or "", actor=caller.actor, channel=channel, template=template)
-    return await _act(conversations, temporal, conversation_id, REPLY, update)
+    text = body.text if isinstance(body, ReplyText) else ""
+    update = ReplyInput(text, actor=caller.actor, channel=channel, template=template)
+    return await _act(conversations, temporal, conversation_id, REPLY, update, idempotency)
 
 
 def _checked_channel(
@@ -285,9 +328,10 @@ def _checked_channel(
     identities = [(i["kind"], i["value"]) for i in customer["identities"]]
     if reply_address(channel, last.from_address, identities) is None:
         raise HTTPException(status.HTTP_409_CONFLICT, no_address(channel))
-    if body.template is not None and channel is not Channel.WHATSAPP:
+    templated = isinstance(body, ReplyWithTemplate)
+    if templated and channel is not Channel.WHATSAPP:
         raise HTTPException(status.HTTP_409_CONFLICT, "templates are sent on WhatsApp only")
-    if channel is Channel.WHATSAPP and body.template is None:
+    if channel is Channel.WHATSAPP and not templated:
         whatsapp = store.last_inbound(customer_id, Channel.WHATSAPP)
         last_at = whatsapp.at if whatsapp else None
         if not window_open(last_at, now):
@@ -295,7 +339,11 @@ def _checked_channel(
     return channel
 
 
-@router.post("/{conversation_id}/resolve", response_model=ConversationDetail)
+@router.post(
+    "/{conversation_id}/resolve",
+    response_model=ConversationDetail,
+    responses={**ACTION, **problems.responses(422)},
+)
 async def resolve(
     conversation_id: str,
     body: ResolveBody,
@@ -303,31 +351,37 @@ async def resolve(
     temporal: TemporalDep,
     rules: RulesDep,
     caller: Agent,
+    idempotency: IdempotencyDep,
 ) -> ConversationDetail:
     """Resolve the conversation, with a resolution code and optionally a disposition."""
     if body.disposition is not None and body.disposition not in rules.dispositions:
         known = ", ".join(rules.dispositions) or "none"
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
+        raise problems.invalid_field(
+            ("body", "disposition"),
             f"unknown disposition {body.disposition!r}; the routing rules list: {known}",
         )
     update = ResolveInput(body.code, actor=caller.actor, disposition=body.disposition)
-    return await _act(conversations, temporal, conversation_id, RESOLVE, update)
+    return await _act(conversations, temporal, conversation_id, RESOLVE, update, idempotency)
 
 
-@router.post("/{conversation_id}/reopen", response_model=ConversationDetail)
+@router.post("/{conversation_id}/reopen", response_model=ConversationDetail, responses=ACTION)
 async def reopen(
     conversation_id: str,
     body: ReopenBody,
     conversations: ConversationsDep,
     temporal: TemporalDep,
     caller: Agent,
+    idempotency: IdempotencyDep,
 ) -> ConversationDetail:
     update = ReopenInput(body.reason, actor=caller.actor)
-    return await _act(conversations, temporal, conversation_id, REOPEN, update)
+    return await _act(conversations, temporal, conversation_id, REOPEN, update, idempotency)
 
 
-@router.post("/{conversation_id}/transfer", response_model=ConversationDetail)
+@router.post(
+    "/{conversation_id}/transfer",
+    response_model=ConversationDetail,
+    responses={**ACTION, **problems.responses(422)},
+)
 async def transfer(
     conversation_id: str,
     body: TransferBody,
@@ -335,6 +389,7 @@ async def transfer(
     temporal: TemporalDep,
     rules: RulesDep,
     caller: Agent,
+    idempotency: IdempotencyDep,
 ) -> ConversationDetail:
     """Move the conversation to another queue and/or agent. The new queue's SLA targets apply
     from now on, and its time in queue starts again (until someone is assigned)."""
@@ -342,8 +397,8 @@ async def transfer(
     if body.queue is not None:
         target = rules.queues().get(body.queue)
         if target is None:
-            raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_CONTENT,
+            raise problems.invalid_field(
+                ("body", "queue"),
                 f"unknown queue {body.queue!r}; the routing rules have: "
                 + ", ".join(sorted(rules.queues())),
             )
@@ -352,26 +407,27 @@ async def transfer(
             target.priority,
             rules.policy(target),
         )
-    return await _act(conversations, temporal, conversation_id, TRANSFER, update)
+    return await _act(conversations, temporal, conversation_id, TRANSFER, update, idempotency)
 
 
-@router.post("/{conversation_id}/labels", response_model=ConversationDetail)
+@router.post("/{conversation_id}/labels", response_model=ConversationDetail, responses=ACTION)
 async def labels(
     conversation_id: str,
     body: LabelsBody,
     conversations: ConversationsDep,
     temporal: TemporalDep,
     caller: Agent,
+    idempotency: IdempotencyDep,
 ) -> ConversationDetail:
     """Add and remove labels (free-form tags, kept sorted)."""
     update = LabelsInput(list(body.add), list(body.remove), actor=caller.actor)
-    return await _act(conversations, temporal, conversation_id, LABELS, update)
+    return await _act(conversations, temporal, conversation_id, LABELS, update, idempotency)
 
 
 @router.post(
     "/{conversation_id}/csat",
     response_model=ConversationDetail,
-    responses={409: {"description": "the conversation is not resolved"}},
+    responses=ACTION,
 )
 async def csat(
     conversation_id: str,
@@ -379,8 +435,9 @@ async def csat(
     conversations: ConversationsDep,
     temporal: TemporalDep,
     caller: Agent,
+    idempotency: IdempotencyDep,
 ) -> ConversationDetail:
     """The customer's satisfaction with the latest resolution (from a survey tool with an
     agent key); a later score of the same resolution replaces it."""
     update = CsatInput(body.score, body.comment, actor=caller.actor)
-    return await _act(conversations, temporal, conversation_id, CSAT, update)
+    return await _act(conversations, temporal, conversation_id, CSAT, update, idempotency)

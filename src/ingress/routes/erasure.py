@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 
+from ingress import problems
 from ingress.auth import Permission, require
 from ingress.deps import ErasureDep, TemporalDep
 from switchboard.erasure import erase_customer
@@ -12,7 +13,9 @@ router = APIRouter(prefix="/api", tags=["api"])
 
 
 @router.delete(
-    "/customers/{customer_id}", dependencies=[Depends(require(Permission.CUSTOMERS_ERASE))]
+    "/customers/{customer_id}",
+    dependencies=[Depends(require(Permission.CUSTOMERS_ERASE))],
+    responses=problems.responses(*problems.AUTHENTICATED, 404),
 )
 async def erase(
     customer_id: str, request: Request, temporal: TemporalDep, erasure: ErasureDep

@@ -10,12 +10,20 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel
 
+from ingress import pagination, problems
 from ingress.auth.require import require
 from ingress.deps import SettingsDep, StoreDep, TemporalDep
 from ingress.failures import Console, Failure, Filter
+from ingress.idempotency import Idempotent
+from ingress.pagination import Cursor, Limit, Page
+from ingress.params import Timestamp
 from switchboard.permissions import Permission
 
-router = APIRouter(prefix="/api/failures", tags=["failures"])
+router = APIRouter(
+    prefix="/api/failures",
+    tags=["failures"],
+    responses=problems.responses(*problems.AUTHENTICATED, 503),
+)
 
 
 def get_console(settings: SettingsDep, store: StoreDep, temporal: TemporalDep) -> Console:
@@ -43,8 +51,7 @@ class FailureOut(BaseModel):
     temporal_url: str
 
 
-class FailureList(BaseModel):
-    items: list[FailureOut]
+class FailureList(Page[FailureOut]):
     retry_command: str
 
 
@@ -57,8 +64,8 @@ class RetryFilter(BaseModel):
     provider: str | None = None
     kind: str | None = None
     reason: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
+    since: Timestamp | None = None
+    until: Timestamp | None = None
 
 
 class RetryCountsOut(BaseModel):
@@ -83,18 +90,25 @@ async def list_failures(
     provider: Annotated[str | None, Query()] = None,
     kind: Annotated[str | None, Query()] = None,
     reason: Annotated[str | None, Query(description="a part of the reason")] = None,
-    since: Annotated[datetime | None, Query()] = None,
-    until: Annotated[datetime | None, Query()] = None,
+    since: Annotated[Timestamp | None, Query()] = None,
+    until: Annotated[Timestamp | None, Query()] = None,
+    limit: Limit = 100,
+    cursor: Cursor = None,
 ) -> FailureList:
+    """Newest first (by when each was first seen)."""
     found = await console.list(Filter(provider, kind, reason, since, until))
+    after = pagination.position(cursor)
+    ordered = sorted(found, key=lambda f: (f.first_seen, f.workflow_id), reverse=True)
+    rows = [f for f in ordered if after is None or (f.first_seen, f.workflow_id) < after]
     return FailureList(
-        items=[_out(f) for f in found], retry_command="switchboard failures retry --help"
+        **pagination.page([_out(f) for f in rows], limit, lambda f: (f.first_seen, f.workflow_id)),
+        retry_command="switchboard failures retry --help",
     )
 
 
 @router.post(
     "/retry",
-    dependencies=[Depends(require(Permission.FAILURES_RETRY))],
+    dependencies=[Depends(require(Permission.FAILURES_RETRY)), Idempotent],
     summary="Retry every failure matching a filter",
 )
 async def retry_matching(console: ConsoleDep, body: RetryFilter) -> RetryCountsOut:
@@ -112,9 +126,12 @@ async def retry_matching(console: ConsoleDep, body: RetryFilter) -> RetryCountsO
 
 @router.post(
     "/{workflow_id:path}/retry",
-    dependencies=[Depends(require(Permission.FAILURES_RETRY))],
+    dependencies=[Depends(require(Permission.FAILURES_RETRY)), Idempotent],
     summary="Retry one failed or orphaned interaction from its archived raw event",
-    responses={202: {"model": RetryOut}, 404: {"description": "no archived raw event"}},
+    responses={
+        202: {"model": RetryOut, "description": "started again (or already running)"},
+        404: {"model": RetryOut, "description": "no archived raw event (`not_archived`)"},
+    },
 )
 async def retry_one(workflow_id: str, console: ConsoleDep, response: Response) -> RetryOut:
     outcome = await console.retry(workflow_id)

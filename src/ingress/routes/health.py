@@ -7,10 +7,17 @@ from datetime import timedelta
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
 from ingress.deps import StoreDep, TemporalDep
 
 router = APIRouter(tags=["health"])
+
+
+class Readiness(BaseModel):
+    ready: bool
+    temporal: str = Field(description="`ok`, or `unavailable: <why>`")
+    store: str = Field(description="`ok`, or `unavailable: <why>`")
 
 
 @router.get("/healthz")
@@ -19,7 +26,13 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get(
+    "/readyz",
+    responses={
+        200: {"description": "ready", "model": Readiness},
+        503: {"description": "not ready: the check that failed says why", "model": Readiness},
+    },
+)
 async def readyz(store: StoreDep, temporal: TemporalDep) -> JSONResponse:
     """Ready when both Temporal and the store answer; 503 names the one that does not."""
     checks: dict[str, str] = {}

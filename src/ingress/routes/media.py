@@ -14,12 +14,15 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
 from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
+from ingress import problems
 from ingress.auth import Permission, require
 from ingress.deps import StoreDep
 from switchboard.blobs import BlobStore
 from switchboard.store.media import MediaStore
 
-router = APIRouter(prefix="/api", tags=["api"])
+router = APIRouter(
+    prefix="/api", tags=["api"], responses=problems.responses(*problems.AUTHENTICATED)
+)
 
 OCTET_STREAM = "application/octet-stream"
 # Types a browser would run as a page or script of our origin, were it ever to render one:
@@ -57,7 +60,7 @@ def _disposition(filename: str | None, index: int) -> str:
     response_class=FileResponse,
     responses={
         200: {"content": {OCTET_STREAM: {}}, "description": "the file, as a download"},
-        404: {"description": "no such interaction, no file at that index, or not copied"},
+        **problems.responses(404),
     },
 )
 async def media_file(

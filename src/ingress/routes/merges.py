@@ -11,13 +11,18 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel, Field
 
+from ingress import pagination, problems
 from ingress.auth import Permission, Principal, require
 from ingress.deps import StoreDep
+from ingress.idempotency import Idempotent
+from ingress.pagination import Cursor, Limit, Page
 from ingress.routes.api import Customer, IdentityIn, identity_from
 from switchboard.store.merges import Conflict, CustomerMerges, NotFound
 from switchboard.store.suggestions import MergeSuggestions
 
-router = APIRouter(prefix="/api", tags=["customers"])
+router = APIRouter(
+    prefix="/api", tags=["customers"], responses=problems.responses(*problems.AUTHENTICATED)
+)
 Merger = Annotated[Principal, Depends(require(Permission.CUSTOMERS_MERGE))]
 READ = [Depends(require(Permission.READ))]
 
@@ -58,13 +63,16 @@ def _suggestions(store: StoreDep) -> MergeSuggestions:
 
 MergesDep = Annotated[CustomerMerges, Depends(_merges)]
 SuggestionsDep = Annotated[MergeSuggestions, Depends(_suggestions)]
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    404: {"description": "no such customer (or it was erased)"},
-    409: {"description": "not possible as asked; the reason says why"},
-}
+# No such customer (or it was erased): 404; not possible as asked: 409, the detail says why.
+_ERRORS = problems.responses(404, 409)
 
 
-@router.post("/customers/{customer_id}/merge", response_model=Customer, responses=_ERRORS)
+@router.post(
+    "/customers/{customer_id}/merge",
+    response_model=Customer,
+    dependencies=[Idempotent],
+    responses=_ERRORS,
+)
 def merge(
     customer_id: str, body: MergeBody, merges: MergesDep, caller: Merger, request: Request
 ) -> Customer:
@@ -87,6 +95,7 @@ def merge(
     "/customers/{customer_id}/split",
     response_model=SplitOut,
     status_code=status.HTTP_201_CREATED,
+    dependencies=[Idempotent],
     responses=_ERRORS,
 )
 def split(
@@ -123,20 +132,23 @@ def split(
     )
 
 
-@router.get("/merge-suggestions", response_model=list[MergeSuggestion], dependencies=READ)
+@router.get("/merge-suggestions", response_model=Page[MergeSuggestion], dependencies=READ)
 def suggestions(
     found: SuggestionsDep,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    limit: Limit = 100,
+    cursor: Cursor = None,
     dismissed: Annotated[bool, Query(description="include dismissed ones")] = False,
-) -> list[MergeSuggestion]:
+) -> dict[str, Any]:
     """Interactions that claimed an identity another customer owns, newest first."""
-    return [MergeSuggestion.model_validate(row) for row in found.suggestions(limit, dismissed)]
+    rows = found.suggestions(limit + 1, dismissed, pagination.position(cursor))
+    return pagination.page(rows, limit, lambda s: (s["created_at"], s["suggestion_id"]))
 
 
 @router.post(
     "/merge-suggestions/{suggestion_id}/dismiss",
     response_model=MergeSuggestion,
-    responses={404: {"description": "no such suggestion"}},
+    dependencies=[Idempotent],
+    responses=problems.responses(404),
 )
 def dismiss(suggestion_id: str, suggestions: SuggestionsDep, caller: Merger) -> MergeSuggestion:
     """Dismiss a suggestion: the two stay apart (it stays listed with `dismissed=true`)."""

@@ -11,7 +11,7 @@ from ingress import refusals
 from ingress.deps import ClockDep, SettingsDep, TemporalDep, get_erasure
 from ingress.metrics import SIGNATURE_FAILURES
 from ingress.signatures import is_stale, public_url, standard_webhook_error
-from ingress.webhooks import read_body, require_media_type, start_durably
+from ingress.webhooks import contract, read_body, require_media_type, start_durably
 from switchboard.contract import Channel, Provider, RawEvent, RefusalReason
 from switchboard.errors import MalformedPayload
 from switchboard.providers import bounds, push
@@ -23,7 +23,9 @@ JSON = "application/json"
 MAX_BODY_BYTES = 256 * 1024
 
 
-@router.post("/webhooks/push", status_code=204, response_class=Response, summary="Push events")
+@router.post(
+    "/webhooks/push", response_class=Response, summary="Push events", **contract(JSON, 204)
+)
 async def push_event(
     request: Request, settings: SettingsDep, temporal: TemporalDep, clock: ClockDep
 ) -> Response:

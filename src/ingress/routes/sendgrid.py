@@ -17,7 +17,7 @@ from ingress import multipart, refusals
 from ingress.deps import ClockDep, SettingsDep, TemporalDep, get_erasure
 from ingress.metrics import SIGNATURE_FAILURES
 from ingress.signatures import is_stale, public_url, sendgrid_event_error
-from ingress.webhooks import is_erased, read_body, require_media_type, start_durably
+from ingress.webhooks import contract, is_erased, read_body, require_media_type, start_durably
 from switchboard.blobs import BlobStore
 from switchboard.contract import Channel, MediaRef, Provider, RawEvent, RefusalReason
 from switchboard.errors import MalformedPayload
@@ -33,7 +33,7 @@ MULTIPART = "multipart/form-data"
 MAX_EVENT_BATCH_BYTES = 2 * 1024 * 1024
 
 
-@router.post("/events", status_code=204, response_class=Response, summary="Event Webhook")
+@router.post("/events", response_class=Response, summary="Event Webhook", **contract(JSON, 204))
 async def events(
     request: Request, settings: SettingsDep, temporal: TemporalDep, clock: ClockDep
 ) -> Response:
@@ -108,7 +108,12 @@ def _check_basic_auth(settings: IngressSettings, credentials: HTTPBasicCredentia
         )
 
 
-@router.post("/inbound", response_class=Response, summary="Inbound Parse (email)")
+@router.post(
+    "/inbound",
+    response_class=Response,
+    summary="Inbound Parse (email)",
+    **contract(MULTIPART, 200, refusals=(400, 401, 408, 413, 415, 503)),
+)
 async def inbound(
     request: Request,
     settings: SettingsDep,

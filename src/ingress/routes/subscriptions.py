@@ -8,8 +8,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel, Field, field_validator
 
+from ingress import pagination, problems
 from ingress.auth import Permission, require
 from ingress.deps import SettingsDep
+from ingress.idempotency import Idempotent
+from ingress.pagination import Cursor, Limit, Page
+from ingress.params import Timestamp
 from switchboard import egress
 from switchboard.contract import DeliveryStatus, EventType
 from switchboard.store.breaker import BreakerState
@@ -19,7 +23,12 @@ router = APIRouter(
     prefix="/api/subscriptions",
     tags=["subscriptions"],
     dependencies=[Depends(require(Permission.SUBSCRIPTIONS_MANAGE))],
+    responses=problems.responses(*problems.AUTHENTICATED),
 )
+# A URL the schema allows can still be refused: only resolving its host tells whether it is
+# public (422, like a field that does not validate).
+URL_PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#@]+([/?#]\S*)?$"
+NOT_FOUND = problems.responses(404)
 
 
 def get_subscriptions(request: Request) -> SubscriptionStore:
@@ -27,7 +36,8 @@ def get_subscriptions(request: Request) -> SubscriptionStore:
 
 
 SubscriptionsDep = Annotated[SubscriptionStore, Depends(get_subscriptions)]
-EventFilter = list[EventType | Literal["*"]]
+# At least one: minItems in the schema (a length on the union would not reach the array).
+EventFilter = Annotated[list[EventType | Literal["*"]], Field(min_length=1)]
 
 
 def _events(value: Any) -> Any:
@@ -36,10 +46,14 @@ def _events(value: Any) -> Any:
 
 
 class SubscriptionIn(BaseModel):
-    url: str = Field(max_length=2000, examples=["https://crm.example.com/hooks/switchboard"])
-    events: EventFilter | Literal["*"] = Field(
-        min_length=1, description="event types, or `*` for all of them"
+    url: str = Field(
+        max_length=2000,
+        pattern=URL_PATTERN,
+        examples=["https://crm.example.com/hooks/switchboard"],
+        description="https (http too with SWITCHBOARD_SUBSCRIPTIONS_ALLOW_PRIVATE); its host "
+        "must resolve to public addresses only, else 422",
     )
+    events: EventFilter | Literal["*"] = Field(description="event types, or `*` for all of them")
     description: str | None = Field(default=None, max_length=500)
     include_content: bool = Field(
         default=False, description="send message content (text, subject, media) in events"
@@ -49,8 +63,8 @@ class SubscriptionIn(BaseModel):
 
 
 class SubscriptionPatch(BaseModel):
-    url: str | None = Field(default=None, max_length=2000)
-    events: EventFilter | Literal["*"] | None = Field(default=None, min_length=1)
+    url: str | None = Field(default=None, max_length=2000, pattern=URL_PATTERN)
+    events: EventFilter | Literal["*"] | None = None
     enabled: bool | None = None
 
     _normalize = field_validator("events", mode="after")(_events)
@@ -114,7 +128,7 @@ class Delivery(BaseModel):
 
 
 class ReplayIn(BaseModel):
-    since: datetime = Field(description="resend every event since then not yet delivered")
+    since: Timestamp = Field(description="resend every event since then not yet delivered")
 
 
 class Started(BaseModel):
@@ -129,7 +143,7 @@ async def _check_url(url: str, allow_private: bool) -> None:
     try:
         await egress.resolve(url, allow_private)
     except egress.RefusedUrl as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+        raise problems.invalid_field(("body", "url"), str(exc)) from exc
 
 
 def _found(row: dict[str, Any] | None) -> dict[str, Any]:
@@ -138,7 +152,12 @@ def _found(row: dict[str, Any] | None) -> dict[str, Any]:
     return row
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=SubscriptionCreated)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SubscriptionCreated,
+    dependencies=[Idempotent],
+)
 async def create(
     body: SubscriptionIn, store: SubscriptionsDep, settings: SettingsDep
 ) -> dict[str, Any]:
@@ -149,17 +168,21 @@ async def create(
     return _out(row)
 
 
-@router.get("", response_model=list[Subscription])
-def list_subscriptions(store: SubscriptionsDep) -> list[dict[str, Any]]:
-    return [_out(row) for row in store.list_all()]
+@router.get("", response_model=Page[Subscription])
+def list_subscriptions(
+    store: SubscriptionsDep, limit: Limit = 100, cursor: Cursor = None
+) -> dict[str, Any]:
+    """Oldest first."""
+    rows = [_out(row) for row in store.list_all(limit + 1, pagination.position(cursor))]
+    return pagination.page(rows, limit, lambda row: (row["created_at"], row["id"]))
 
 
-@router.get("/{subscription_id}", response_model=Subscription)
+@router.get("/{subscription_id}", response_model=Subscription, responses=NOT_FOUND)
 def get(subscription_id: str, store: SubscriptionsDep) -> dict[str, Any]:
     return _out(_found(store.get(subscription_id)))
 
 
-@router.patch("/{subscription_id}", response_model=Subscription)
+@router.patch("/{subscription_id}", response_model=Subscription, responses=NOT_FOUND)
 async def change(
     subscription_id: str, body: SubscriptionPatch, store: SubscriptionsDep, settings: SettingsDep
 ) -> dict[str, Any]:
@@ -170,37 +193,49 @@ async def change(
     return _out(_found(store.update(subscription_id, **changes)))
 
 
-@router.delete("/{subscription_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{subscription_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
 def remove(subscription_id: str, store: SubscriptionsDep) -> Response:
     if not store.delete(subscription_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such subscription")
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/{subscription_id}/rotate-secret", response_model=SecretRotated)
+@router.post(
+    "/{subscription_id}/rotate-secret",
+    response_model=SecretRotated,
+    responses=NOT_FOUND,
+    dependencies=[Idempotent],
+)
 def rotate_secret(subscription_id: str, store: SubscriptionsDep) -> dict[str, Any]:
     return _out(_found(store.rotate(subscription_id)))
 
 
-@router.get("/{subscription_id}/deliveries", response_model=list[Delivery])
+@router.get("/{subscription_id}/deliveries", response_model=Page[Delivery], responses=NOT_FOUND)
 def deliveries(
     subscription_id: str,
     store: SubscriptionsDep,
     status_: Annotated[DeliveryStatus | None, Query(alias="status")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> list[dict[str, Any]]:
+    limit: Limit = 100,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
+    """Newest first."""
     sub = _found(store.get(subscription_id))
     held = sub["breaker_until"] if sub["breaker_state"] != BreakerState.CLOSED else None
-    return [
+    rows = [
         {**row, "held_until": held if row["status"] == DeliveryStatus.PENDING else None}
-        for row in store.deliveries(subscription_id, status_, limit)
+        for row in store.deliveries(
+            subscription_id, status_, limit + 1, pagination.position(cursor)
+        )
     ]
+    return pagination.page(rows, limit, lambda row: (row["created_at"], row["delivery_id"]))
 
 
 @router.post(
     "/{subscription_id}/deliveries/{delivery_id}/retry",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=Started,
+    responses=NOT_FOUND,
+    dependencies=[Idempotent],
 )
 def retry_delivery(
     subscription_id: str, delivery_id: str, store: SubscriptionsDep
@@ -212,10 +247,12 @@ def retry_delivery(
 
 
 @router.post(
-    "/{subscription_id}/replay", status_code=status.HTTP_202_ACCEPTED, response_model=Started
+    "/{subscription_id}/replay",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=Started,
+    responses=NOT_FOUND,
+    dependencies=[Idempotent],
 )
 def replay(subscription_id: str, body: ReplayIn, store: SubscriptionsDep) -> dict[str, int]:
     _found(store.get(subscription_id))
-    if body.since.tzinfo is None:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "since needs a time zone")
     return {"deliveries": len(store.replay(subscription_id, body.since))}

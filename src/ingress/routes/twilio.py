@@ -14,7 +14,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from ingress.deps import SettingsDep, TemporalDep, get_erasure
 from ingress.metrics import SIGNATURE_FAILURES
 from ingress.signatures import public_url, twilio_request_valid
-from ingress.webhooks import read_body, require_media_type, start_durably
+from ingress.webhooks import contract, read_body, require_media_type, start_durably
 from switchboard.contract import Provider, RawEvent
 from switchboard.errors import MalformedPayload
 from switchboard.providers import PARSERS
@@ -38,6 +38,8 @@ MAX_BODY_BYTES = 64 * 1024
 
 # Nothing to do: also the right answer to status callbacks.
 EMPTY_TWIML = str(MessagingResponse())
+# Twilio reads the answer's TwiML; it retries (or fails the call) on anything but 2xx.
+TWIML = contract(FORM, 200, {"text/xml": {"schema": {"type": "string"}}})
 
 
 def hangup_twiml() -> str:
@@ -131,23 +133,30 @@ async def accept(
     return Response(content=answer, media_type="text/xml")
 
 
-@router.post("/sms", response_class=Response, summary="Inbound SMS/MMS and WhatsApp")
+@router.post("/sms", response_class=Response, summary="Inbound SMS/MMS and WhatsApp", **TWIML)
 async def inbound_sms(request: Request, settings: SettingsDep, temporal: TemporalDep) -> Response:
     return await accept(request, settings, temporal, "sms", EMPTY_TWIML)
 
 
-@router.post("/sms/status", response_class=Response, summary="Outbound message status callback")
+@router.post(
+    "/sms/status", response_class=Response, summary="Outbound message status callback", **TWIML
+)
 async def sms_status(request: Request, settings: SettingsDep, temporal: TemporalDep) -> Response:
     return await accept(request, settings, temporal, "sms_status", EMPTY_TWIML)
 
 
-@router.post("/voice", response_class=Response, summary="Incoming call: records a voicemail")
+@router.post(
+    "/voice", response_class=Response, summary="Incoming call: records a voicemail", **TWIML
+)
 async def voice(request: Request, settings: SettingsDep, temporal: TemporalDep) -> Response:
     return await accept(request, settings, temporal, "voice", VOICEMAIL_TWIML)
 
 
 @router.post(
-    "/voice/recording", response_class=Response, summary="Recording status and <Record> action"
+    "/voice/recording",
+    response_class=Response,
+    summary="Recording status and <Record> action",
+    **TWIML,
 )
 async def voice_recording(
     request: Request, settings: SettingsDep, temporal: TemporalDep
@@ -155,13 +164,15 @@ async def voice_recording(
     return await accept(request, settings, temporal, "voice_recording", HANGUP_TWIML)
 
 
-@router.post("/voice/transcription", response_class=Response, summary="Transcription callback")
+@router.post(
+    "/voice/transcription", response_class=Response, summary="Transcription callback", **TWIML
+)
 async def voice_transcription(
     request: Request, settings: SettingsDep, temporal: TemporalDep
 ) -> Response:
     return await accept(request, settings, temporal, "voice_transcription", EMPTY_TWIML)
 
 
-@router.post("/voice/status", response_class=Response, summary="Call status callback")
+@router.post("/voice/status", response_class=Response, summary="Call status callback", **TWIML)
 async def voice_status(request: Request, settings: SettingsDep, temporal: TemporalDep) -> Response:
     return await accept(request, settings, temporal, "voice_status", EMPTY_TWIML)

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, delete, select
 from sqlalchemy.engine import Connection
 
 from switchboard.store.engine import write_transaction
+from switchboard.store.paging import Position, keyset
 from switchboard.store.tables import audit_log
 
 
@@ -77,6 +78,7 @@ class AuditLog:
         until: datetime | None = None,
         actor: str | None = None,
         limit: int = 100,
+        after: Position | None = None,
     ) -> list[dict[str, Any]]:
         """Entries newest first, optionally in [since, until) and of one actor."""
         query = select(audit_log)
@@ -86,7 +88,7 @@ class AuditLog:
             query = query.where(audit_log.c.at < until)
         if actor is not None:
             query = query.where(audit_log.c.actor == actor)
-        query = query.order_by(audit_log.c.at.desc(), audit_log.c.audit_id.desc()).limit(limit)
+        query = keyset(query, audit_log.c.at, audit_log.c.audit_id, after, limit)
         with self.engine.connect() as conn:
             return [
                 {**dict(row), "detail": row["detail"] or {}}

@@ -18,6 +18,7 @@ from switchboard.contract import (
 )
 from switchboard.store import customers, lifecycle, outbound
 from switchboard.store.engine import upsert, write_transaction
+from switchboard.store.paging import Position, keyset
 from switchboard.store.rows import sla_policy
 from switchboard.store.tables import conversation_events, conversations, interactions, outbox
 
@@ -222,13 +223,16 @@ class ConversationStore:
                 "interaction_ids": list(threaded),
             }
 
-    def list(self, status: str | None, queue: str | None, limit: int) -> list[dict[str, Any]]:
+    def list(
+        self, status: str | None, queue: str | None, limit: int, after: Position | None = None
+    ) -> list[dict[str, Any]]:
         """A queue view: conversations by status and queue, oldest opened first."""
         query = select(conversations)
         if status:
             query = query.where(conversations.c.status == status)
         if queue:
             query = query.where(conversations.c.queue == queue)
-        query = query.order_by(conversations.c.opened_at).limit(limit)
+        c = conversations.c
+        query = keyset(query, c.opened_at, c.conversation_id, after, limit, newest_first=False)
         with self.engine.connect() as conn:
             return [dict(row) for row in conn.execute(query).mappings()]

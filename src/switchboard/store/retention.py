@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, String, and_, cast, exists, or_, select
@@ -27,11 +27,13 @@ from switchboard.store.tables import (
     customers,
     deliveries,
     export_rewrites,
+    idempotency_keys,
     identities,
     interactions,
     media,
     outbound_events,
     outbox,
+    rate_limit_windows,
     raw_events,
 )
 
@@ -55,6 +57,7 @@ class Expired:
     deliveries: int = 0
     identities: int = 0
     customers: int = 0
+    idempotency_keys: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -130,6 +133,15 @@ def expire_rows(engine: Engine, before: datetime) -> Expired:
             interactions.delete().where(interactions.c.received_at < before)
         ).rowcount
         counts |= _expire_customers(conn, before)
+        # Idempotency keys live 24 h and rate-limit windows a minute, whatever the retention.
+        counts["idempotency_keys"] = conn.execute(
+            idempotency_keys.delete().where(idempotency_keys.c.expires_at <= now)
+        ).rowcount
+        conn.execute(
+            rate_limit_windows.delete().where(
+                rate_limit_windows.c.window_start < now - timedelta(days=1)
+            )
+        )
         _request_rewrites(conn, now, "interactions", partitions)
         _request_rewrites(conn, now, EVENTS_DATASET, {(d, WHOLE_DAY) for d in event_days})
         _request_rewrites(conn, now, RAW_COUNTS_DATASET, {(d, WHOLE_DAY) for d in raw_days})

@@ -27,6 +27,7 @@ from switchboard.merge import merge_interaction, rederive_interaction
 from switchboard.store import customers, lifecycle, outbound, suggestions
 from switchboard.store import media as files
 from switchboard.store.engine import create_store_engine, upsert, write_transaction
+from switchboard.store.paging import Position, keyset
 from switchboard.store.rows import (
     changed_columns,
     interaction_from_row,
@@ -34,6 +35,7 @@ from switchboard.store.rows import (
     raw_event_from_row,
     raw_event_row,
 )
+from switchboard.store.tables import customers as customers_table
 from switchboard.store.tables import interactions, media, raw_events
 
 # The URL of a raw event whose payload retention purged (it can no longer be reprocessed).
@@ -312,6 +314,20 @@ class Store:
         """The customer as stored; a merged one names its survivor in `merged_into`."""
         with self.engine.connect() as conn:
             return customers.get(conn, customer_id)
+
+    def list_customers(self, limit: int, after: Position | None = None) -> list[dict[str, Any]]:
+        """Customers newest first, each with its identities (merged ones are their survivor's)."""
+        c = customers_table.c
+        query = keyset(
+            select(c.customer_id).where(c.merged_into.is_(None)),
+            c.created_at,
+            c.customer_id,
+            after,
+            limit,
+        )
+        with self.engine.connect() as conn:
+            ids = conn.execute(query).scalars().all()
+            return [found for i in ids if (found := customers.get(conn, i)) is not None]
 
     def survivor(self, customer_id: str) -> str:
         """The customer holding `customer_id`'s record now (itself unless merged)."""

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 from switchboard.contract import DeliveryStatus
 from switchboard.store import audit, breaker, outbound
 from switchboard.store.engine import upsert, write_transaction
+from switchboard.store.paging import Position, keyset
 from switchboard.store.tables import deliveries, outbound_events, subscriptions
 
 # Standard Webhooks lets a sender sign with several secrets: the old one keeps working this long.
@@ -97,9 +98,12 @@ class SubscriptionStore:
             conn.execute(subscriptions.insert().values(**row))
         return row
 
-    def list_all(self) -> list[dict[str, Any]]:
+    def list_all(self, limit: int = 1000, after: Position | None = None) -> list[dict[str, Any]]:
+        """Oldest first."""
+        c = subscriptions.c
+        query = keyset(select(subscriptions), c.created_at, c.subscription_id, after, limit, False)
         with self.engine.connect() as conn:
-            rows = conn.execute(select(subscriptions).order_by(subscriptions.c.created_at))
+            rows = conn.execute(query)
             return [dict(row) for row in rows.mappings()]
 
     def get(self, subscription_id: str) -> dict[str, Any] | None:
@@ -266,12 +270,17 @@ class SubscriptionStore:
     # --- the delivery log --------------------------------------------------------------------
 
     def deliveries(
-        self, subscription_id: str, status: str | None = None, limit: int = 100
+        self,
+        subscription_id: str,
+        status: str | None = None,
+        limit: int = 100,
+        after: Position | None = None,
     ) -> list[dict[str, Any]]:
+        """Newest first."""
         query = select(deliveries).where(deliveries.c.subscription_id == subscription_id)
         if status is not None:
             query = query.where(deliveries.c.status == status)
-        query = query.order_by(deliveries.c.created_at.desc()).limit(limit)
+        query = keyset(query, deliveries.c.created_at, deliveries.c.delivery_id, after, limit)
         with self.engine.connect() as conn:
             return [dict(row) for row in conn.execute(query).mappings()]
 

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 from switchboard.contract import Identity
 from switchboard.store import customers as customer_rows
 from switchboard.store.engine import upsert, write_transaction
+from switchboard.store.paging import Position, keyset
 from switchboard.store.tables import merge_suggestions
 
 _SUGGESTIONS = uuid.UUID("9a0d3f4e-6b0c-4d7a-a1e2-2f8e5c7d9b31")
@@ -67,15 +68,17 @@ class MergeSuggestions:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def suggestions(self, limit: int, include_dismissed: bool = False) -> list[dict[str, Any]]:
-        """Merge suggestions, newest first; only open ones unless asked."""
-        query = select(merge_suggestions).order_by(
-            merge_suggestions.c.created_at.desc(), merge_suggestions.c.suggestion_id
-        )
+    def suggestions(
+        self, limit: int, include_dismissed: bool = False, after: Position | None = None
+    ) -> list[dict[str, Any]]:
+        """Merge suggestions, newest first, after `after`; only open ones unless asked."""
+        c = merge_suggestions.c
+        query = select(merge_suggestions)
         if not include_dismissed:
-            query = query.where(merge_suggestions.c.dismissed_at.is_(None))
+            query = query.where(c.dismissed_at.is_(None))
+        query = keyset(query, c.created_at, c.suggestion_id, after, limit)
         with self.engine.connect() as conn:
-            return [dict(row) for row in conn.execute(query.limit(limit)).mappings()]
+            return [dict(row) for row in conn.execute(query).mappings()]
 
     def dismiss(self, suggestion_id: str, actor: str | None) -> dict[str, Any] | None:
         """Dismiss a suggestion (again: nothing changes); None if there is no such one."""

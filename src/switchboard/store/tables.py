@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -357,6 +358,34 @@ refused_deliveries = Table(
     # When the row last grew: the export rewrites the days whose rows grew since its watermark.
     Column("updated_at", UTCDateTime(), nullable=False),
     Index("ix_refused_deliveries_updated_at", "updated_at"),
+)
+
+# Idempotency-Key (issue 34): a state-changing API call's first answer, per credential and key,
+# kept 24 h so a retry gets it again instead of doing the work twice. `status` is null while
+# the first call is in progress. The answer is sealed with the payload keys (it can hold a
+# secret shown once, e.g. a new API key).
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("actor", String(255), primary_key=True),
+    Column("idempotency_key", String(255), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("status", Integer),
+    Column("answer", LargeBinary),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Index("ix_idempotency_keys_expires_at", "expires_at"),
+)
+
+# Rate limits on PostgreSQL (issue 34): requests per credential, route group and fixed window,
+# shared by every ingress replica (upsert-increment).
+rate_limit_windows = Table(
+    "rate_limit_windows",
+    metadata,
+    Column("actor", String(255), primary_key=True),
+    Column("bucket", String(16), primary_key=True),
+    Column("window_start", UTCDateTime(), primary_key=True),
+    Column("requests", Integer, nullable=False),
 )
 
 # Merge suggestions (issue 30): an interaction claimed an identity another customer owns.
