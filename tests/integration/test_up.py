@@ -150,7 +150,7 @@ def _wait_for_demo_agents(base: str, auth: dict[str, str]) -> dict[str, object]:
         resolved = httpx.get(
             f"{base}/api/conversations", params={"status": "resolved"}, headers=auth
         ).json()
-        for row in resolved:
+        for row in resolved["items"]:
             if row["disposition"] is None:
                 continue
             found: dict[str, object] = httpx.get(
