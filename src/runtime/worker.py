@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from importlib.metadata import version
@@ -95,13 +95,13 @@ def build_worker(
     policy: ConversationPolicy | None = None,
     senders: Senders | None = None,
     rules: Rules | None = None,
-    exports: ExportActivities | None = None,
-    retention: RetentionActivities | None = None,
     media: MediaActivities | None = None,
     deployment: WorkerDeploymentConfig | None = None,
     workflows: Sequence[type] = WORKFLOWS,
 ) -> Worker:
-    """One worker for the whole pipeline; the store activities run in `executor`'s threads.
+    """The intake worker: messages, conversations and replies; the store activities run in
+    `executor`'s threads. The export's and retention's activities are the analytics worker's
+    (`build_analytics_worker`), on a task queue of their own.
 
     Without `media` (tests, the benchmark) files at Twilio are recorded as not copied.
     `workflows`: this release's workflow code (the upgrade tests run a changed one).
@@ -115,11 +115,6 @@ def build_worker(
     reply_activities = ReplyActivities(
         store, conversations, senders or Senders(None, None, None, None, None)
     )
-    analytics: list[Callable[..., Any]] = (
-        [exports.stage, exports.validate, exports.publish] if exports else []
-    )
-    if retention:
-        analytics.append(retention.purge)
     return Worker(
         sealed_only(client),
         task_queue=task_queue,
@@ -137,7 +132,6 @@ def build_worker(
             conversation_activities.load_interactions,
             reply_activities.send_reply,
             media.copy_media,
-            *analytics,
         ],
         activity_executor=executor,
         max_concurrent_activities=max_concurrent_activities,
