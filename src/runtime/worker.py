@@ -22,10 +22,10 @@ from activities import ConversationActivities, RouteActivities, StoreActivities,
 from activities.deliver import DeliveryActivities
 from activities.media import MediaActivities
 from activities.reply import ReplyActivities, Senders
+from events_out.deliverer import Deliverer
+from events_out.relay import EventRelay
 from runtime import schedules, versions
-from runtime.deliverer import Deliverer
 from runtime.inputs_required import InputsRequired
-from runtime.relay import EventRelay
 from switchboard import routing, search_attributes, telemetry, twilio_files
 from switchboard.blobs import BlobStore
 from switchboard.codec import Keyring
@@ -152,7 +152,7 @@ def build_delivery_worker(
     deployment: WorkerDeploymentConfig | None = None,
 ) -> Worker:
     """The worker of `DeliveryWorkflow`s started before deliveries moved to the store-scheduled
-    deliverer (`runtime.deliverer`): it runs them to the end of their schedules. Nothing starts
+    deliverer (`events_out.deliverer`): it runs them to the end of their schedules. Nothing starts
     new ones; it can go once no execution of that type runs any more.
     """
     deliveries = DeliveryActivities(store, http, allow_private)
