@@ -322,6 +322,9 @@ def changed_interactions(
 
 def _interaction_record(row: Any, privacy: Privacy, rates: RateCard | None) -> dict[str, Any]:
     content = row["content"] or {}
+    # Processing latency, receipt → persisted: the one per-interaction definition that the
+    # export, the live pages (analytics/live.py) and `switchboard metrics` write, and whose
+    # percentiles analytics/metrics.sql defines.
     latency = (row["persisted_at"] - row["received_at"]).total_seconds() * 1000
     return {
         "interaction_id": row["interaction_id"],
