@@ -296,8 +296,11 @@ def _oldest_open_transaction(conn: Connection) -> datetime | None:
         return None
     started: datetime | None = conn.execute(
         text(
+            # Client sessions only: an autovacuum worker has a transaction open too, and would
+            # hold the watermark back (and the next export redo everything) while it runs.
             "SELECT min(xact_start) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"
+            "AND pid <> pg_backend_pid() AND xact_start IS NOT NULL "
+            "AND backend_type = 'client backend'"
         )
     ).scalar_one()
     return started
