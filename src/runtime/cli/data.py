@@ -45,7 +45,11 @@ def metrics(
     store.migrate()  # a fresh data directory has no tables yet: its metrics are empty
     try:
         table = resolution.conversations_table(
-            store.engine, rules.hours, datetime.now(UTC), CONVERSATIONS_SCHEMA
+            store.engine,
+            rules.hours,
+            datetime.now(UTC),
+            CONVERSATIONS_SCHEMA,
+            rates=rules.rate_card,
         )
         deliveries = delivery_tables(store.engine)
         costs = costs_table(store.engine, rules.rate_card)
