@@ -63,7 +63,7 @@ class Desk:
     replied: set[str] = field(default_factory=set)
     # Resolutions followed up (scored, perhaps reopened): once each.
     followed: set[str] = field(default_factory=set)
-    # Every `REOPEN_EVERY`th resolution followed up is reopened, the first of them early: a
+    # Every `REOPEN_EVERY`th resolution followed up is reopened, from the first one on: a
     # reopen decides a first-contact resolution (else undecided for a week), so the demo's FCR
     # has a value within its first minutes.
     follow_ups: int = 0
@@ -141,7 +141,7 @@ class Desk:
             return
         self.followed.add(cid)
         self.follow_ups += 1
-        if self.follow_ups % REOPEN_EVERY == 2:  # the customer called back: the desk reopens
+        if self.follow_ups % REOPEN_EVERY == 1:  # the customer called back: the desk reopens
             self.followed.discard(cid)
             body = {"reason": "customer called back"}
             await self._call(http, "reopen", key, "POST", f"{path}/reopen", json=body)
