@@ -212,15 +212,12 @@ FROM deliveries(since);
 -- The UTC day of a timestamp: the day costs are counted on.
 CREATE OR REPLACE MACRO utc_day(ts) AS CAST(timezone('UTC', ts) AS DATE);
 
--- In one row: the cost of the interactions of the UTC day `day`, and the cost of the
--- conversations an agent resolved (all their interactions) over how many they are.
+-- In one row: the cost of the interactions of the UTC day `day`, and the mean cost of the
+-- conversations an agent resolved (the `cost` of the `conversations` dataset: all their
+-- interactions).
 CREATE OR REPLACE MACRO cost_totals(day) AS TABLE
 SELECT
     (SELECT coalesce(sum(cost), 0) FROM interactions WHERE utc_day(occurred_at) = day)
         AS cost_today,
-    (
-        SELECT coalesce(sum(i.cost), 0)
-        FROM interactions AS i JOIN conversations AS c USING (conversation_id)
-        WHERE c.resolved_by = 'agent'
-    ) / nullif((SELECT count(*) FROM conversations WHERE resolved_by = 'agent'), 0)
+    (SELECT avg(cost) FROM conversations WHERE resolved_by = 'agent')
         AS cost_per_resolved_conversation;

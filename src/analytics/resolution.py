@@ -32,14 +32,15 @@ Per conversation (from its `conversation_events` and the customer's inbound inte
   last resolution; only for conversations an agent resolved;
 - **transfers**: how many times it was transferred;
 - **labels**, **disposition** (of the agent's last resolution), **CSAT** (the customer's score,
-  1-5, of the last resolution: a later score replaces it).
+  1-5, of the last resolution: a later score replaces it);
+- **cost**: the sum of its interactions' costs (`analytics.costs.conversation_costs`).
 
 The rates over these columns are defined once, in SQL (`analytics/metrics.sql`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -47,7 +48,9 @@ from typing import Any
 import pyarrow as pa
 from sqlalchemy import Engine, select
 
+from analytics.costs import conversation_costs
 from switchboard.calendars import BusinessHours, business_time
+from switchboard.costs import RateCard
 from switchboard.store.tables import conversation_events, conversations, interactions
 
 RESOLVED_KINDS = ("resolved", "auto_resolved")
@@ -267,8 +270,14 @@ def _answered_again(history: list[Event]) -> bool:
     return False
 
 
-def records(metrics: Iterable[ConversationMetrics], queues: dict[str, str]) -> list[dict[str, Any]]:
-    """The rows of the `conversations` dataset (see `CONVERSATIONS_SCHEMA`), by id."""
+def records(
+    metrics: Iterable[ConversationMetrics],
+    queues: dict[str, str],
+    costs: Mapping[str, float] | None = None,
+) -> list[dict[str, Any]]:
+    """The rows of the `conversations` dataset (see `CONVERSATIONS_SCHEMA`), by id; `costs`:
+    what each cost (none given: nothing cost anything)."""
+    costs = costs or {}
     return [
         {
             "conversation_id": m.conversation_id,
@@ -294,6 +303,7 @@ def records(metrics: Iterable[ConversationMetrics], queues: dict[str, str]) -> l
             "labels": ",".join(m.labels),
             "disposition": m.disposition,
             "csat_score": m.csat_score,
+            "cost": costs.get(m.conversation_id, 0.0),
         }
         for m in sorted(metrics, key=lambda m: m.conversation_id)
     ]
@@ -306,12 +316,15 @@ def conversations_table(
     schema: pa.Schema,
     fcr_window: timedelta = FCR_WINDOW,
     only: Collection[str] | None = None,
+    rates: RateCard | None = None,
 ) -> pa.Table:
     """The outcome of every conversation (or of those in `only`), from the store, as the
-    `conversations` dataset holds it."""
+    `conversations` dataset holds it; `rates`: the rate card its cost is priced by (none: the
+    providers' prices only)."""
     events, contacts = load(engine, only)
     metrics = per_conversation(events, contacts, hours, now, fcr_window)
-    return pa.Table.from_pylist(records(metrics, load_queues(engine, only)), schema=schema)
+    costs = conversation_costs(engine, rates, only)
+    return pa.Table.from_pylist(records(metrics, load_queues(engine, only), costs), schema=schema)
 
 
 def load(engine: Engine, only: Collection[str] | None = None) -> tuple[list[Event], list[Contact]]:

@@ -5,8 +5,9 @@ Each agent has an agent key of their own (created in the store, named `demo-<age
 the per-agent figures name them). Each round an agent looks at the open conversations and
 takes one step on some of them: assign one to themselves, reply (through the configured
 provider, or the demo's fake one: `runtime.demo_providers`), sometimes label or transfer it,
-resolve a conversation they answered with a disposition from the routing rules, and on
-resolved ones sometimes submit the customer's CSAT or reopen it.
+resolve a conversation they answered once it has been quiet for a while (the customer has
+nothing more to say) with a disposition from the routing rules; once per resolution, they
+sometimes submit the customer's CSAT and now and then reopen it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import threading
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -26,6 +28,12 @@ from switchboard.routing import Rules
 from switchboard.store import ApiKeys, Store
 
 AGENTS = ("ana", "bo", "cy")
+# How long the demo's agents wait for a conversation to be still before resolving it: the
+# demo's customers write their few messages within about as long.
+DEMO_QUIET = timedelta(seconds=20)
+# One resolution in this many is reopened by the desk (the customer called back); with the
+# demo's customers who write again, the demo reopens about one conversation in seven.
+REOPEN_EVERY = 10
 LABELS = ("vip", "billing", "delivery", "complaint", "follow-up")
 # A conversation as `GET /api/conversations` lists it.
 Row = dict[str, Any]
@@ -38,16 +46,27 @@ REPLIES = (
 
 @dataclass
 class Desk:
-    """The agents' keys and what they did (`(action, HTTP status)` → count)."""
+    """The agents' keys and what they did (`(action, HTTP status)` → count).
+
+    `quiet`: how long a conversation they replied to must have been still (no message, no
+    action) before they resolve it, so a customer's messages in quick succession are one
+    conversation, not a resolution reopened by the next one.
+    """
 
     base_url: str
     keys: dict[str, str]
     rules: Rules
     rng: random.Random
+    quiet: timedelta = timedelta(0)
     tally: Counter[tuple[str, int]] = field(default_factory=Counter)
     # Conversations each agent has replied to: they resolve those.
     replied: set[str] = field(default_factory=set)
-    rated: set[str] = field(default_factory=set)
+    # Resolutions followed up (scored, perhaps reopened): once each.
+    followed: set[str] = field(default_factory=set)
+    # Every `REOPEN_EVERY`th resolution followed up is reopened, from the first one on: a
+    # reopen decides a first-contact resolution (else undecided for a week), so the demo's FCR
+    # has a value within its first minutes.
+    follow_ups: int = 0
 
     async def round(self, http: httpx.AsyncClient, per_agent: int = 3) -> None:
         """One step each on a few open conversations, and a look at the resolved ones."""
@@ -92,7 +111,7 @@ class Desk:
         elif roll < 0.2:
             labels = {"add": self.rng.sample(LABELS, 2)}
             await self._call(http, "labels", key, "POST", f"{path}/labels", json=labels)
-        elif cid not in self.replied or roll < 0.35:
+        elif cid not in self.replied or roll < 0.35 or not self._quiet(conversation):
             text = {"text": self.rng.choice(REPLIES)}
             status, _ = await self._call(http, "reply", key, "POST", f"{path}/reply", json=text)
             # Nobody to answer (a withheld caller, a push user: 409) or the provider refused
@@ -107,22 +126,28 @@ class Desk:
             if status == 200:
                 # Should the customer write again, it is answered (and scored) afresh.
                 self.replied.discard(cid)
-                self.rated.discard(cid)
+                self.followed.discard(cid)
+
+    def _quiet(self, conversation: Row) -> bool:
+        updated = datetime.fromisoformat(conversation["updated_at"])
+        return datetime.now(UTC) - updated >= self.quiet
 
     async def _after(
         self, http: httpx.AsyncClient, agent: str, conversation: dict[str, Any]
     ) -> None:
         cid, key = conversation["conversation_id"], self.keys[agent]
         path = f"/api/conversations/{cid}"
-        if conversation.get("csat_score") is None and cid not in self.rated:
-            self.rated.add(cid)
-            if self.rng.random() < 0.6:
-                score = self.rng.choices([1, 2, 3, 4, 5], weights=[1, 1, 2, 4, 5])[0]
-                await self._call(http, "csat", key, "POST", f"{path}/csat", json={"score": score})
-        elif self.rng.random() < 0.03:
-            self.rated.discard(cid)
+        if cid in self.followed:
+            return
+        self.followed.add(cid)
+        self.follow_ups += 1
+        if self.follow_ups % REOPEN_EVERY == 1:  # the customer called back: the desk reopens
+            self.followed.discard(cid)
             body = {"reason": "customer called back"}
             await self._call(http, "reopen", key, "POST", f"{path}/reopen", json=body)
+        elif self.rng.random() < 0.6 and conversation.get("csat_score") is None:
+            score = self.rng.choices([1, 2, 3, 4, 5], weights=[1, 1, 2, 4, 5])[0]
+            await self._call(http, "csat", key, "POST", f"{path}/csat", json={"score": score})
 
     async def _call(
         self, http: httpx.AsyncClient, action: str, key: str, method: str, path: str, **kwargs: Any

@@ -20,7 +20,7 @@ import json
 import random
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -49,6 +49,12 @@ TEXTS = [
     "Is the store open on Sunday?",
     "My password reset link does not work",
     "Where is my invoice for last month?",
+]
+# What a customer writes when they come back to a conversation an agent resolved.
+FOLLOW_UPS = [
+    "Sorry, order #{n} still has not arrived",
+    "The refund has not come through yet",
+    "One more question about my last order",
 ]
 TRANSCRIPTS = [
     "Hi, it's about order {n}, please call me back.",
@@ -108,8 +114,21 @@ def private_key_from_b64(value: str) -> ec.EllipticCurvePrivateKey:
     return key
 
 
-def plan(customers: int, secrets_: Secrets, rng: random.Random) -> Plan:
-    """Every request of the simulation, in a realistic (shuffled, duplicated) order."""
+def plan(
+    customers: int,
+    secrets_: Secrets,
+    rng: random.Random,
+    first: int = 0,
+    returning: Sequence[int] = (),
+    senders: bool = True,
+) -> Plan:
+    """Every request of the simulation, in a realistic (shuffled, duplicated) order.
+
+    The customers are numbered from `first` (each number is one phone, one email, one push
+    user), so a later plan can bring new ones; `returning`: customers of earlier plans who
+    write once more (a resolved conversation of theirs reopens); `senders`: with the texts of
+    a short code and a sender ID (one customer each, whichever the plan).
+    """
     out = Plan()
     if secrets_.twilio_auth_token is None:
         out.skipped.append("SMS and calls (SWITCHBOARD_TWILIO_AUTH_TOKEN is not set)")
@@ -119,17 +138,51 @@ def plan(customers: int, secrets_: Secrets, rng: random.Random) -> Plan:
         out.skipped.append("push (SWITCHBOARD_PUSH_WEBHOOK_SECRET is not set)")
     if secrets_.sendgrid_event_private_key is None:
         out.skipped.append("SendGrid events (no SWITCHBOARD_SIMULATOR_SENDGRID_PRIVATE_KEY)")
-    for i in range(customers):
-        phone = f"+1415555{(3000 + i) % 10_000:04d}"
-        email = f"customer{i}@example.com"
-        out.requests += list(_customer(i, phone, email, secrets_, rng))
+    for i in range(first, first + customers):
+        out.requests += list(_customer(i, _phone(i), f"customer{i}@example.com", secrets_, rng))
     if secrets_.twilio_auth_token:
-        out.requests += list(_other_callers(customers, secrets_, rng))
+        out.requests += list(_other_callers(customers, secrets_, rng, first, senders))
+        for i in returning:
+            text = rng.choice(FOLLOW_UPS).format(n=1000 + i)
+            fields = sms_fields(new_message_sid(), _phone(i), OUR_NUMBER, text)
+            out.requests.append(_twilio(secrets_, "sms", "/webhooks/twilio/sms", fields))
     # Providers retry and race: about one request in ten arrives twice.
     out.requests += [r for r in out.requests if rng.random() < 0.1]
     rng.shuffle(out.requests)
     out.requests += list(_malformed(secrets_))
     return out
+
+
+@dataclass
+class Rounds:
+    """Demo traffic that goes on: plan after plan, each with new customers, and a share of
+    the customers of earlier plans writing once more `later` plans on (by then an agent has
+    mostly resolved their conversation, so it reopens: the demo's reopen rate).
+
+    The same customers writing in every plan would reopen nearly every conversation.
+    """
+
+    secrets: Secrets
+    rng: random.Random
+    customers: int = 3
+    returning: float = 0.15
+    later: int = 4
+    start: int = 0  # the first customer's number (another run: other customers)
+    done: int = 0
+    due: dict[int, list[int]] = field(default_factory=dict)
+
+    def next(self) -> Plan:
+        first = self.start + self.done * self.customers
+        back = self.due.pop(self.done, [])
+        for i in range(first, first + self.customers):
+            if self.rng.random() < self.returning:
+                self.due.setdefault(self.done + self.later, []).append(i)
+        self.done += 1
+        return plan(self.customers, self.secrets, self.rng, first, back, senders=self.done == 1)
+
+
+def _phone(i: int) -> str:
+    return f"+1415555{(3000 + i) % 10_000:04d}"
 
 
 def _customer(i: int, phone: str, email: str, s: Secrets, rng: random.Random) -> Iterator[Request]:
@@ -203,11 +256,15 @@ OTHER_CALLERS = (
 OTHER_SENDERS = (("55599", "Your code is {n}"), ("SWITCHBRD", "Parcel {n} is out for delivery"))
 
 
-def _other_callers(customers: int, s: Secrets, rng: random.Random) -> Iterator[Request]:
+def _other_callers(
+    customers: int, s: Secrets, rng: random.Random, first: int, senders: bool
+) -> Iterator[Request]:
     for k in range(max(1, customers // 4)):
-        n = 2000 + k
+        n = 2000 + first + k
         caller = rng.choice(OTHER_CALLERS).format(n=n)
         yield from _voicemail(s, caller, rng.choice(TRANSCRIPTS).format(n=n), rng)
+    if not senders:
+        return
     for sender, text in OTHER_SENDERS:
         fields = sms_fields(new_message_sid(), sender, OUR_NUMBER, text.format(n=rng.randint(1, 9)))
         yield _twilio(s, "sms", "/webhooks/twilio/sms", fields)

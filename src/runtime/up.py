@@ -81,12 +81,16 @@ def _http_ready(url: str) -> bool:
 
 def _demo(settings: UpSettings, base_url: str, stop: threading.Event) -> None:
     """Simulated traffic on every configured channel, two requests a second, through the real
-    webhooks, so a newcomer sees the pipeline and the dashboards move."""
+    webhooks, so a newcomer sees the pipeline and the dashboards move: new customers all the
+    time, some of them writing again after their conversation was resolved."""
     secrets_ = traffic.secrets_from(settings, settings.public_url or base_url)
     rng = random.Random()
+    # Numbered from a random customer: a second run within a day brings new customers, not
+    # the last run's writing again.
+    rounds = traffic.Rounds(secrets_, rng, start=rng.randrange(0, 6000, 3))
     with httpx.Client(timeout=10) as http:
         while not stop.is_set():
-            plan = traffic.plan(3, secrets_, rng)
+            plan = rounds.next()
             if not plan.requests:
                 console.print("[yellow]demo traffic off: no channel has its secret set[/]")
                 return
@@ -108,7 +112,9 @@ def _demo_agents(settings: UpSettings, base_url: str, stop: threading.Event) -> 
         keys = agents.create_keys(store, 3)
     finally:
         store.close()
-    desk = agents.Desk(base_url, keys, routing.load(settings.routing_rules), random.Random())
+    desk = agents.Desk(
+        base_url, keys, routing.load(settings.routing_rules), random.Random(), agents.DEMO_QUIET
+    )
     asyncio.run(agents.work(desk, stop, every_s=2.0))
 
 

@@ -139,26 +139,40 @@ def _write(store: Store, today: datetime) -> dict[str, str]:
                 [],
             )
         for n, (channel, direction, content) in enumerate(items):
-            store.persist_interaction(
-                CustomerInteraction(
-                    interaction_id=str(uuid.uuid4()),
-                    customer_id=customer,
-                    conversation_id=cid,
-                    channel=channel,
-                    direction=direction,
-                    provider=Provider.SENDGRID if channel is Channel.EMAIL else Provider.TWILIO,
-                    provider_message_id=f"{name}{n}-{uuid.uuid4().hex}",
-                    from_address="+1",
-                    to_address="+2",
-                    occurred_at=today + timedelta(seconds=n),
-                    received_at=today,
-                    content=content,
-                    status=Status.COMPLETED,
-                    route=Route("q", 1),
-                ),
-                replace(sms_raw(), event_key=f"{name}{n}-{uuid.uuid4().hex}"),
-            )
+            _report(store, customer, cid, n, channel, direction, content, today)
     return ids
+
+
+def _report(
+    store: Store,
+    customer: str,
+    cid: str,
+    n: int,
+    channel: Channel,
+    direction: Direction,
+    content: Content,
+    today: datetime,
+) -> None:
+    """The `n`th interaction of conversation `cid` as a provider reports it (again: merged)."""
+    store.persist_interaction(
+        CustomerInteraction(
+            interaction_id=str(uuid.uuid4()),
+            customer_id=customer,
+            conversation_id=cid,
+            channel=channel,
+            direction=direction,
+            provider=Provider.SENDGRID if channel is Channel.EMAIL else Provider.TWILIO,
+            provider_message_id=f"{cid}-{n}",
+            from_address="+1",
+            to_address="+2",
+            occurred_at=today + timedelta(seconds=n),
+            received_at=today,
+            content=content,
+            status=Status.COMPLETED,
+            route=Route("q", 1),
+        ),
+        replace(sms_raw(), event_key=uuid.uuid4().hex),
+    )
 
 
 def test_costs_by_hand_in_the_export_the_marts_and_metrics_json(
@@ -187,6 +201,9 @@ def test_costs_by_hand_in_the_export_the_marts_and_metrics_json(
     assert by_conversation[ids["b"]] == pytest.approx([0.2, 0.1, 0.001])
     assert by_conversation[ids["c"]][0] == pytest.approx(0.005)
     assert by_conversation[ids["c"]][1] is None
+    hand = {ids["a"]: 0.10, ids["b"]: 0.301, ids["c"]: 0.005}
+    outcomes = pq.read_table(snapshot / "conversations").to_pylist()
+    assert {row["conversation_id"]: row["cost"] for row in outcomes} == pytest.approx(hand)
 
     con = duckdb.connect(str(snapshot / "marts.duckdb"), read_only=True)
     try:
@@ -208,13 +225,32 @@ def test_costs_by_hand_in_the_export_the_marts_and_metrics_json(
         "voice": (3, pytest.approx(0.30), 1),
         "whatsapp": (1, pytest.approx(0.005), 0),
     }
-    assert per_conversation == {
-        ids["a"]: pytest.approx(0.10),
-        ids["b"]: pytest.approx(0.301),
-        ids["c"]: pytest.approx(0.005),
-    }
+    assert per_conversation == pytest.approx(hand)
     assert mart["cost_today"] == pytest.approx(0.406)
     assert mart["cost_per_resolved_conversation"] == pytest.approx(0.2005)
+
+    # The call of c reports its duration later (30 s: 1 started minute x 0.1): the next
+    # export prices c again.
+    (customer_c,) = {row["customer_id"] for row in outcomes if row["conversation_id"] == ids["c"]}
+    _report(store, customer_c, ids["c"], 1, Channel.VOICE, IN, Content(call_duration_s=30), today)
+    staged = export.stage(
+        store.engine,
+        root,
+        Privacy(b"k", False),
+        rules.hours,
+        datetime.now(UTC),
+        rates=rules.rate_card,
+    )
+    snapshot = export.publish(root, staged, [])
+    hand[ids["c"]] = 0.105
+    outcomes = pq.read_table(snapshot / "conversations").to_pylist()
+    assert {row["conversation_id"]: row["cost"] for row in outcomes} == pytest.approx(hand)
+    con = duckdb.connect(str(snapshot / "marts.duckdb"), read_only=True)
+    try:
+        costs = con.execute("SELECT conversation_id, cost FROM conversation_costs").fetchall()
+    finally:
+        con.close()
+    assert dict(costs) == pytest.approx(hand)
 
     monkeypatch.setenv("SWITCHBOARD_DATABASE_URL", store.engine.url.render_as_string(False))
     monkeypatch.setenv("SWITCHBOARD_DATA_DIR", str(tmp_path))
@@ -222,5 +258,5 @@ def test_costs_by_hand_in_the_export_the_marts_and_metrics_json(
     result = CliRunner().invoke(app, ["metrics", "--json"])
     assert result.exit_code == 0, result.output
     printed = json.loads(result.stdout)
-    assert printed["cost_today"] == pytest.approx(0.406)
+    assert printed["cost_today"] == pytest.approx(0.506)
     assert printed["cost_per_resolved_conversation"] == pytest.approx(0.2005)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 import secrets
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -31,8 +31,9 @@ from tests.support.replies import OUR_NUMBER, replying_worker
 from tests.support.settings import timeless_rules
 
 # Every figure the agents' actions decide (next response needs the customer to write again;
-# FCR a week, or a reopen).
+# FCR a week, or a reopen: the desk reopens one resolution early on, so FCR has a value).
 FIGURES = (
+    "fcr_rate",
     "first_response_mean_s",
     "resolution_mean_s",
     "resolution_business_mean_s",
@@ -72,7 +73,12 @@ async def test_the_simulated_agents_give_every_resolution_figure_a_value(
     assert [name.split("-")[1] for name in keys] == ["ana", "bo", "cy"]
     assert {k.role for k in ApiKeys(store.engine).list()} == {"agent"}
     # Seeded: each choice waits for the last one's answer, so a seed replays the same work.
-    desk = agents.Desk("", keys, timeless_rules(), random.Random(1))
+    # While the conversations are not still for an hour, nobody resolves one.
+    desk = agents.Desk("", keys, timeless_rules(), random.Random(1), timedelta(hours=1))
+    for _ in range(4):
+        await desk.round(http)
+    assert desk.tally[("reply", 200)] and not [a for a in desk.tally if a[0] == "resolve"]
+    desk.quiet = timedelta(0)
     for _ in range(12):
         await desk.round(http)
 
@@ -85,6 +91,8 @@ async def test_the_simulated_agents_give_every_resolution_figure_a_value(
     )
     overall = metrics.overall(table)
     assert {name: overall[name] for name in FIGURES if overall[name] is None} == {}
+    # A resolution is followed up once (scored, now and then reopened), not every round.
+    assert overall["reopen_rate"] is not None and overall["reopen_rate"] <= 0.25
     resolvers = {row["agent"] for row in table.to_pylist() if row["resolved_by"] == "agent"}
     assert resolvers and resolvers <= {f"key:{name}" for name in keys}
     dispositions = {row["disposition"] for row in table.to_pylist()} - {None}

@@ -81,6 +81,40 @@ class Page:
         )
         return str(found["result"].get("value", ""))
 
+    def navigate(self, url: str) -> None:
+        """Load `url` in this tab (a new document: what a click on a link does)."""
+        asyncio.run(self._call("Page.navigate", {"url": url}))
+
+    def metrics(self) -> list[tuple[str, str]]:
+        """Every `st.metric` on the page: (label, value as shown)."""
+        found = self.evaluate(
+            """Array.from(document.querySelectorAll('[data-testid="stMetric"]')).map(m => [
+                (m.querySelector('[data-testid="stMetricLabel"]') || {}).innerText || '',
+                (m.querySelector('[data-testid="stMetricValue"]') || {}).innerText || ''])"""
+        )
+        return [(str(label).strip(), str(value).strip()) for label, value in found or []]
+
+    def tables(self) -> list[list[list[str]]]:
+        """The cells of every `st.dataframe` on the page, header row first (from the grid's
+        accessible table, which holds the rows in view)."""
+        found = self.evaluate(
+            """Array.from(document.querySelectorAll('[data-testid="stDataFrame"]')).map(d => {
+                d.scrollIntoView();
+                return Array.from(d.querySelectorAll('table tr')).map(
+                    r => Array.from(r.querySelectorAll('th, td')).map(c => c.innerText));
+            })"""
+        )
+        return [[[str(c).strip() for c in row] for row in table] for table in found or []]
+
+    def click(self, selector: str) -> bool:
+        """Click the first element `selector` finds; False if there is none."""
+        return bool(
+            self.evaluate(
+                f"(() => {{ const e = document.querySelector({json.dumps(selector)});"
+                " if (e) e.click(); return !!e; })()"
+            )
+        )
+
     def screenshot(self) -> bytes:
         shot = asyncio.run(self._call("Page.captureScreenshot", {"format": "png"}))
         return base64.b64decode(shot["data"])

@@ -16,6 +16,19 @@ import psutil
 from runtime.processes import switchboard_argv
 from tests.support.keys import PAYLOAD_KEYS
 
+# What `make run` copies to .env the first time: the settings of a first run.
+ENV_EXAMPLE = Path(__file__).parents[2] / ".env.example"
+
+
+def env_example() -> dict[str, str]:
+    """The settings .env.example gives (`make run` reads them from the .env it copies)."""
+    pairs = (
+        line.split("=", 1)
+        for line in ENV_EXAMPLE.read_text().splitlines()
+        if "=" in line and not line.lstrip().startswith("#")
+    )
+    return {key.strip(): value.strip() for key, value in pairs}
+
 
 def free_port() -> int:
     with socket.socket() as sock:

@@ -142,6 +142,8 @@ CONVERSATIONS_SCHEMA = pa.schema(
         ("disposition", pa.string()),
         # 1-5; a float, so a column with gaps keeps its type in every reader.
         ("csat_score", pa.float64()),
+        # What it cost (the sum of its interactions' `cost`), in the rate card's currency.
+        pa.field("cost", pa.float64(), nullable=False),
     ]
 )
 # Per minute, provider (the partition), endpoint and reason: the webhook deliveries refused.

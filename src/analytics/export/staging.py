@@ -94,7 +94,7 @@ def stage(
         engine, staging, previous, staged, rewrites.days.get(RAW_COUNTS_DATASET, set())
     )
     counts.stage_refusals(engine, staging, previous, staged)
-    _stage_conversations(engine, staging, hours, now, previous, staged)
+    _stage_conversations(engine, staging, hours, now, previous, staged, rates)
     build_marts(staging)
     return staged
 
@@ -254,12 +254,13 @@ def _stage_conversations(
     now: datetime,
     previous: Watermark,
     staged: Staged,
+    rates: RateCard | None,
 ) -> None:
     """Per-conversation outcomes, as `switchboard metrics` computes them: those that may have
     changed recomputed, merged with the rest."""
     path = staging / "conversations"
     table, recomputed = conversations.conversations_table(
-        engine, path / "data.parquet", previous, EVENTS_LOOKBACK, hours, now
+        engine, path / "data.parquet", previous, EVENTS_LOOKBACK, hours, now, rates
     )
     path.mkdir(parents=True, exist_ok=True)
     _write_table(path, table)

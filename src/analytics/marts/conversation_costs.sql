@@ -1,5 +1,6 @@
--- What each conversation cost: the sum over its interactions (analytics/metrics.sql), with its
--- queue, channel, agent and outcome for breaking it down.
+-- What each conversation cost (the `cost` of the `conversations` dataset: the sum over its
+-- interactions, analytics/costs.py), with its queue, channel, agent and outcome for breaking it
+-- down, and how many interactions it had.
 SELECT
     c.conversation_id,
     c.queue,
@@ -7,7 +8,7 @@ SELECT
     c.agent,
     c.resolved_by,
     count(i.interaction_id) AS interactions,
-    coalesce(sum(i.cost), 0) AS cost
+    any_value(c.cost) AS cost
 FROM conversations AS c LEFT JOIN interactions AS i USING (conversation_id)
-GROUP BY ALL
+GROUP BY c.conversation_id, c.queue, c.channel, c.agent, c.resolved_by
 ORDER BY c.conversation_id

@@ -47,7 +47,11 @@ def metrics(
     store.migrate()  # a fresh data directory has no tables yet: its metrics are empty
     try:
         table = resolution.conversations_table(
-            store.engine, rules.hours, datetime.now(UTC), CONVERSATIONS_SCHEMA
+            store.engine,
+            rules.hours,
+            datetime.now(UTC),
+            CONVERSATIONS_SCHEMA,
+            rates=rules.rate_card,
         )
         deliveries = delivery_tables(store.engine)
         # Every interaction as the export writes it (its cost, its latency). No address is

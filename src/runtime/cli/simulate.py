@@ -117,6 +117,9 @@ def simulate_agents(
     agents: Annotated[int, typer.Option(min=1, max=3, help="how many agents (ana, bo, cy)")] = 3,
     rounds: Annotated[int, typer.Option(min=1, help="rounds of work, then stop")] = 30,
     every: Annotated[float, typer.Option(min=0.0, help="seconds between rounds")] = 2.0,
+    quiet: Annotated[
+        float, typer.Option(min=0.0, help="seconds a conversation is still before it is resolved")
+    ] = 20.0,
     seed: Annotated[int | None, typer.Option(help="repeatable choices")] = None,
     url: Annotated[
         str | None, typer.Option(help="ingress base URL (default: SWITCHBOARD_PUBLIC_URL)")
@@ -128,6 +131,7 @@ def simulate_agents(
     import asyncio
     import random
     import threading
+    from datetime import timedelta
 
     from runtime import agents as team
     from switchboard import routing
@@ -143,7 +147,13 @@ def simulate_agents(
         keys = team.create_keys(store, agents)
     finally:
         store.close()
-    desk = team.Desk(base, keys, routing.load(common.routing_rules), random.Random(seed))
+    desk = team.Desk(
+        base,
+        keys,
+        routing.load(common.routing_rules),
+        random.Random(seed),
+        timedelta(seconds=quiet),
+    )
     asyncio.run(team.work(desk, threading.Event(), every, rounds))
     table = Table("action", "HTTP status", "requests")
     for (action, status), count in sorted(desk.tally.items()):
