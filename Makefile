@@ -77,10 +77,11 @@ openssl:
 test: $(STAMP) bytecode lint postgres compose caddy chromium prometheus openssl
 	$(BIN)/pytest
 
-# The inner loop: SQLite only, no `switchboard` processes, no browser, no fuzzing, no lint
-# (markers in pyproject.toml, chosen in tests/conftest.py). `make test` runs all, as CI does.
-test-fast: $(STAMP) bytecode compose caddy prometheus openssl
-	$(BIN)/pytest -m "not postgresql and not integration and not browser and not slow"
+# The inner loop: SQLite only, no `switchboard` processes, no browser, no system packages
+# (caddy, docker-compose, promtool, openssl), no fuzzing, no lint: it installs nothing with
+# apt-get (markers in pyproject.toml, chosen in tests/conftest.py). `make test` runs all, as CI does.
+test-fast: $(STAMP) bytecode
+	$(BIN)/pytest -m "not postgresql and not integration and not browser and not system and not slow"
 
 bench: $(STAMP) bytecode
 	$(BIN)/python -m bench.sms_latency

@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy import select
 
-from analytics import export, quality
+from analytics import export, metrics, quality
 from analytics.privacy import Privacy
 from switchboard import routing
 from switchboard.store import Store
@@ -36,11 +36,9 @@ from switchboard.store.tables import customers, interactions, raw_events
 RESULTS = Path(__file__).with_name("results")
 CHANNELS = ["sms", "voice", "email", "push"]
 QUERIES = {
-    "overview totals": "SELECT count(*), quantile_cont(latency_ms, 0.5), "
-    "quantile_cont(latency_ms, 0.99) FROM interactions WHERE received_at >= ?",
-    "overview latency chart": "SELECT date_trunc('minute', received_at) AS m, "
-    "quantile_cont(latency_ms, 0.5), quantile_cont(latency_ms, 0.99) FROM interactions "
-    "WHERE received_at >= ? GROUP BY m",
+    # The Overview's latency figures: the `latency` macro of analytics/metrics.sql.
+    "overview totals": "SELECT * FROM latency(?, NULL, false, false)",
+    "overview latency chart": "SELECT * FROM latency(?, NULL, true, false)",
     "ingest rate mart": "SELECT minute, channel, interactions FROM marts.ingest_rate "
     "WHERE minute >= ?",
     "channels": "SELECT channel, count(*), count(DISTINCT customer_id) FROM interactions "
@@ -137,6 +135,7 @@ def query_latencies(root: Path) -> dict[str, float]:
     con = duckdb.connect()
     for name in export.DATASETS:
         export.register(con, snapshot, name)
+    metrics.define(con)
     con.execute(f"ATTACH '{snapshot / 'marts.duckdb'}' AS marts (READ_ONLY)")
     since = datetime.now(UTC) - timedelta(days=1)
     hashed = Privacy(b"bench").address("+14150000042")

@@ -34,9 +34,11 @@ dashboards, runtime commands) use SQLite only: they test the app, the workflows 
 which do not change with the backend, and the store's part of what they do is covered above.
 
 **Markers** (registered in pyproject.toml; `make test-fast` deselects them all):
-`postgresql` on every PostgreSQL run, `integration` on every test under tests/integration
-(they start `switchboard` processes or run the full pipeline at scale), `browser` on those that
-drive Chromium, `slow` on long in-process tests (Schemathesis's generated requests).
+`postgresql` on every PostgreSQL run and every test that asks for the `postgres` server,
+`integration` on every test under tests/integration (they start `switchboard` processes or run
+the full pipeline at scale), `browser` on those that drive Chromium, `system` on the modules in
+`NEEDS_SYSTEM_PACKAGE` (caddy, docker-compose, promtool, openssl), `slow` on long in-process
+tests (Schemathesis's generated requests). So `make test-fast` needs nothing `apt-get` installs.
 """
 
 from __future__ import annotations
@@ -88,14 +90,29 @@ STORE_MATRIX = tuple(
         "integration/test_erasure.py",
     )
 )
+# Modules that run a program of a Debian package `make test` installs with apt (besides
+# PostgreSQL and Chromium, which have markers of their own): `make test-fast` deselects them.
+NEEDS_SYSTEM_PACKAGE = tuple(
+    TESTS / path
+    for path in (
+        "deploy/test_caddy.py",  # caddy
+        "deploy/test_compose.py",  # docker-compose, promtool
+        "deploy/test_metrics_scrape.py",  # promtool
+        "deploy/test_temporal_tls.py",  # openssl
+    )
+)
 BOTH_STORES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
 PG_NAMESPACE = "postgresql"
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    missing = [str(path.relative_to(TESTS)) for path in STORE_MATRIX if not path.exists()]
-    if missing:  # a renamed module would silently lose its PostgreSQL runs
-        raise pytest.UsageError(f"STORE_MATRIX names modules that do not exist: {missing}")
+    for name, paths in (
+        ("STORE_MATRIX", STORE_MATRIX),
+        ("NEEDS_SYSTEM_PACKAGE", NEEDS_SYSTEM_PACKAGE),
+    ):
+        missing = [str(path.relative_to(TESTS)) for path in paths if not path.exists()]
+        if missing:  # a renamed module would silently lose its PostgreSQL runs or its marker
+            raise pytest.UsageError(f"{name} names modules that do not exist: {missing}")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -107,6 +124,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.path.is_relative_to(TESTS / "integration"):
             item.add_marker(pytest.mark.integration)
+        if item.path in NEEDS_SYSTEM_PACKAGE:
+            item.add_marker(pytest.mark.system)
+        # A test that asks for the PostgreSQL server itself, not through `store`.
+        if "postgres" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgresql)
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,5 @@
-"""The documentation keeps up with the code: every setting on the settings page, a short README.
+"""The documentation keeps up with the code: every setting on the settings page, a short README,
+every table and package on the architecture page, every dashboard page described.
 
 docs/settings.md has one section per settings class, its heading naming the class in
 backticks, and a table whose first column names each environment variable that class
@@ -11,12 +12,14 @@ from __future__ import annotations
 
 import inspect
 import re
+import tomllib
 from pathlib import Path
 
 from pydantic import AliasChoices
 from pydantic_settings import BaseSettings
 
 from switchboard import settings
+from switchboard.store.tables import metadata
 
 ROOT = Path(__file__).resolve().parents[1]
 SETTINGS_PAGE = ROOT / "docs" / "settings.md"
@@ -96,7 +99,7 @@ def test_every_setting_is_documented_and_nothing_else_is() -> None:
     )
     expected = set().union(*(declared_variables(cls) for cls in settings_classes().values()))
     assert documented == expected
-    # The derivation itself still sees the settings DESIGN names, under their contract names.
+    # The derivation itself still sees the settings of the external contract, under their names.
     assert {"TEMPORAL_ADDRESS", "SWITCHBOARD_DATA_DIR", "SWITCHBOARD_API_KEYS"} <= expected
 
 
@@ -114,3 +117,23 @@ def test_links_between_the_pages_reach_files_that_exist() -> None:
                 broken.append(f"{page.relative_to(ROOT)} → {target}")
     assert broken == []
     assert "docs/settings.md" in LINK.findall(README.read_text(encoding="utf-8"))
+
+
+def test_the_architecture_page_names_every_table_and_package() -> None:
+    page = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    tables = page.split("| table | what it holds |", 1)[1].split("\n\n", 1)[0]
+    assert set(re.findall(r"^\s*\| `(\w+)` \|", tables, re.M)) == set(metadata.tables)
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    packages = set(project["tool"]["uv"]["build-backend"]["module-name"])
+    assert set(re.findall(r"^src/(\w+)/", page, re.M)) == packages
+    assert set(project["tool"]["importlinter"]["root_packages"]) == packages
+
+
+def test_the_dashboards_page_describes_every_page_of_the_app() -> None:
+    app = (ROOT / "src" / "dashboards" / "app.py").read_text(encoding="utf-8")
+    pages = re.findall(r'st\.Page\(\s*PAGES / "(\w+)\.py", title="([^"]+)"', app)
+    views = ROOT / "src" / "dashboards" / "views"
+    assert {view for view, _ in pages} == {p.stem for p in views.glob("[!_]*.py")}
+    doc = (ROOT / "docs" / "analytics-and-dashboards.md").read_text(encoding="utf-8")
+    described = re.findall(r"^- \*\*([^*]+)\*\*:", doc.split("## Dashboards", 1)[1], re.M)
+    assert described[: len(pages)] == [title for _, title in pages]

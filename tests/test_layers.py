@@ -1,7 +1,9 @@
-"""The import layers of the layout (docs/architecture.md) hold; `lint-imports` notices otherwise."""
+"""The import layers of the layout (docs/architecture.md) hold; `lint-imports` notices otherwise.
+Test modules import helpers only from tests/support, never from one another."""
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import subprocess
@@ -52,3 +54,40 @@ def test_a_workflow_importing_the_store_breaks_the_contract(tmp_path: Path) -> N
     result = lint_imports(root)
     assert result.returncode != 0
     assert "workflows.interaction -> switchboard.store" in result.stdout
+
+
+def imported_test_modules(path: Path) -> list[str]:
+    """The modules of `tests` other than `tests.support` that the file at `path` imports."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            # A relative import inside tests reaches another test module, or conftest.
+            names = ["tests." + (node.module or "")] if node.level else [node.module or ""]
+        else:
+            continue
+        found += [
+            name
+            for name in names
+            if (name == "tests" or name.startswith("tests."))
+            and not (name == "tests.support" or name.startswith("tests.support."))
+        ]
+    return found
+
+
+def test_tests_import_helpers_only_from_tests_support() -> None:
+    """A test module's helpers and fixtures live in tests/support and the conftest files, so
+    running, moving or deleting one test module never changes another."""
+    offenders = {
+        str(path.relative_to(ROOT)): modules
+        for path in sorted((ROOT / "tests").rglob("*.py"))
+        if (modules := imported_test_modules(path))
+    }
+    assert offenders == {}
+
+
+def test_a_test_module_importing_another_is_caught(tmp_path: Path) -> None:
+    module = tmp_path / "test_x.py"
+    module.write_text("from tests.analytics.test_export import run_export\nimport tests.support\n")
+    assert imported_test_modules(module) == ["tests.analytics.test_export"]

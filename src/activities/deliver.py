@@ -1,6 +1,6 @@
 """attempt_delivery: the activity of the `DeliveryWorkflow`, kept for its running executions.
 
-New deliveries are sent by the store-scheduled deliverer (`runtime.deliverer`); a workflow
+New deliveries are sent by the store-scheduled deliverer (`events_out.deliverer`); a workflow
 started before it still calls this activity until its schedule runs out. Both make the same
 attempt (`switchboard.delivery_attempt`) and write the same delivery log.
 """

@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from analytics.export.schemas import with_partitions
 from analytics.export.staging import changed_interactions, interaction_record
 from analytics.privacy import Privacy
+from switchboard.costs import RateCard
 
 # `published` and `changed` are the published rows and `changed_since`'s, same columns.
 LIVE_INTERACTIONS = """
@@ -27,11 +28,15 @@ SELECT * FROM changed
 """
 
 
-def changed_since(engine: Engine, privacy: Privacy, after: datetime | None) -> pa.Table:
+def changed_since(
+    engine: Engine, privacy: Privacy, after: datetime | None, rates: RateCard | None = None
+) -> pa.Table:
     """The interactions the store changed after `after` (the published watermark; None: every
-    one), in the columns a reader of the exported `interactions` sees (partitions included)."""
+    one), in the columns a reader of the exported `interactions` sees (partitions included),
+    priced by `rates` as the export prices them (none: the provider's price alone)."""
+    record = interaction_record(privacy, rates)
     rows = [
-        {**record, "date": record["occurred_at"].date(), "channel": channel}
-        for channel, record in changed_interactions(engine, interaction_record(privacy), after)
+        {**row, "date": row["occurred_at"].date(), "channel": channel}
+        for channel, row in changed_interactions(engine, record, after)
     ]
     return pa.Table.from_pylist(rows, schema=with_partitions("interactions"))

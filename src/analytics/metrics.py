@@ -1,9 +1,9 @@
-"""The resolution metrics' one definition (`metrics.sql`), for whoever computes them.
+"""The metrics' one definition (`metrics.sql`), for whoever computes them.
 
 The marts run it before `marts/*.sql`, the dashboards in their own connection (to filter by
-time range and channel), and `switchboard metrics` over the same `conversations` rows the
-export writes, through the very `resolution_overall` mart query: on the same data they agree
-exactly.
+time range and channel, over the live interactions too), and `switchboard metrics` over the
+same `conversations` and `interactions` rows the export writes, through the very
+`resolution_overall` mart query: on the same data they agree exactly.
 """
 
 from __future__ import annotations
@@ -33,8 +33,9 @@ def overall(
 ) -> dict[str, Number]:
     """The `resolution_overall` mart's one row over these `conversations` rows, these
     `deliveries` (`raw_event_counts` and `refused_deliveries`, as the export reads them; none
-    given: none received) and these `interactions` (at least `conversation_id`, `channel`,
-    `occurred_at` and `cost`; none given: nothing cost anything)."""
+    given: none received) and these `interactions` (as the export writes them: at least
+    `conversation_id`, `channel`, `occurred_at`, `cost`, `received_at` and `latency_ms`; none
+    given: none came)."""
     from analytics.export.schemas import with_partitions
 
     con = duckdb.connect()

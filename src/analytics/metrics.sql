@@ -110,6 +110,57 @@ SELECT * FROM (
 WHERE met IS NOT NULL
 ORDER BY opened_at DESC, conversation_id;
 
+-- The same figures per day the conversations opened since `since` (NULL: ever) on `channels`
+-- (NULL: any), for trends.
+CREATE OR REPLACE MACRO resolution_daily(since, channels) AS TABLE
+SELECT
+    CAST(opened_at AS DATE) AS day,
+    count(*) AS conversations,
+    avg(first_response_s) AS first_response_mean_s,
+    avg(resolution_s) AS resolution_mean_s,
+    fcr_rate(fcr) AS fcr_rate,
+    unanswered_rate(answered, resolved_by) AS unanswered_rate,
+    sla_attainment(sla_attained) AS sla_attainment,
+    sla_attainment(next_response_attained) AS next_response_attainment,
+    sla_attainment(resolution_attained) AS resolution_attainment
+FROM conversations
+WHERE opened_in(opened_at, channel, since, channels)
+GROUP BY ALL
+ORDER BY day;
+
+-- Processing latency: receipt → persisted, the time from the ingress accepting a webhook to
+-- the store committing its interaction. Per interaction it is the `latency_ms` column of the
+-- `interactions` dataset (`persisted_at` - `received_at`, written by the export:
+-- analytics/export/staging.py); its figures are these percentiles (interpolated), over the
+-- interactions received since `since` (NULL: ever) on `channels` (NULL: any).
+
+-- Whether an interaction is among those a latency figure counts.
+CREATE OR REPLACE MACRO received_in(received_at, channel, since, channels) AS
+    opened_in(received_at, channel, since, channels);
+
+-- The interactions, their p50, p95 and p99 latency in milliseconds, per minute received
+-- (`per_minute`) and/or channel (`per_channel`), plus one row for all of them (`total`), even
+-- when there are none.
+CREATE OR REPLACE MACRO latency(since, channels, per_minute, per_channel) AS TABLE
+SELECT
+    minute,
+    channel,
+    grouping(minute) = 1 AS total,
+    count(*) AS interactions,
+    quantile_cont(latency_ms, 0.50) AS p50_ms,
+    quantile_cont(latency_ms, 0.95) AS p95_ms,
+    quantile_cont(latency_ms, 0.99) AS p99_ms
+FROM (
+    SELECT
+        CASE WHEN per_minute THEN date_trunc('minute', received_at) END AS minute,
+        CASE WHEN per_channel THEN channel END AS channel,
+        latency_ms
+    FROM interactions
+    WHERE received_in(received_at, channel, since, channels)
+)
+GROUP BY GROUPING SETS ((minute, channel), ())
+ORDER BY total, minute, channel;
+
 -- Deliveries: the webhook requests providers sent. `raw_event_counts` counts the accepted ones
 -- (one per event: a SendGrid batch is one per event in it) and those of them that failed to
 -- process; `refused_deliveries` the ones the ingress answered with an error (signature, stale,

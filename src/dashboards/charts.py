@@ -26,11 +26,16 @@ def ingest_rate(per_minute: pd.DataFrame) -> alt.Chart | None:
 
 
 def latency(per_minute: pd.DataFrame) -> alt.Chart | None:
-    """Latency percentiles per minute (`minute`, `percentile`, `ms`)."""
-    if not _drawable(per_minute, "ms"):
+    """Latency percentiles per minute (`minute`, `p50_ms`, `p95_ms`, `p99_ms`: rows of
+    `latency(...)`, analytics/metrics.sql)."""
+    long = per_minute[["minute", "p50_ms", "p95_ms", "p99_ms"]].melt(
+        "minute", var_name="percentile", value_name="ms"
+    )
+    long["percentile"] = long["percentile"].str.removesuffix("_ms")
+    if not _drawable(long, "ms"):
         return None
     return (
-        alt.Chart(per_minute.dropna(subset=["ms"]))
+        alt.Chart(long.dropna(subset=["ms"]))
         .mark_line()
         .encode(x=alt.X("minute:T", title=None), y=alt.Y("ms:Q", title="ms"), color="percentile:N")
     )

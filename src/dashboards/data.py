@@ -212,6 +212,19 @@ def resolution(snapshot: Path, f: Filters, grouping_by: str | None = None) -> pd
     )
 
 
+def latency(
+    snapshot: Path, f: Filters, per_minute: bool = False, per_channel: bool = False
+) -> pd.DataFrame:
+    """The processing latency figures (analytics/metrics.sql) of the interactions received in
+    the time range on the channels, live: one row per minute and/or channel, then the `total`
+    row (there even when there are none)."""
+    return live_query(
+        snapshot,
+        "SELECT * FROM latency(?, ?, ?, ?)",
+        (f.since, f.channel_list, per_minute, per_channel),
+    )
+
+
 def filters() -> Filters:
     """The sidebar's time range and channels, kept across pages."""
     # The default through the session state: a page may have set another (a timeline link).

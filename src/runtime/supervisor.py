@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -72,7 +72,6 @@ class Child:
     up_s: float = 0.0
     down_s: float = 0.0
     last_exit_code: int | None = None
-    down_since: float | None = field(default=None)
 
     def start(self) -> None:
         # A session of its own: the terminal's Ctrl-C reaches only `up`, which then stops the

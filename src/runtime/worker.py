@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from importlib.metadata import version
@@ -22,10 +22,10 @@ from activities import ConversationActivities, RouteActivities, StoreActivities,
 from activities.deliver import DeliveryActivities
 from activities.media import MediaActivities
 from activities.reply import ReplyActivities, Senders
+from events_out.deliverer import Deliverer
+from events_out.relay import EventRelay
 from runtime import schedules, versions
-from runtime.deliverer import Deliverer
 from runtime.inputs_required import InputsRequired
-from runtime.relay import EventRelay
 from switchboard import routing, search_attributes, telemetry, twilio_files
 from switchboard.blobs import BlobStore
 from switchboard.codec import Keyring
@@ -95,13 +95,13 @@ def build_worker(
     policy: ConversationPolicy | None = None,
     senders: Senders | None = None,
     rules: Rules | None = None,
-    exports: ExportActivities | None = None,
-    retention: RetentionActivities | None = None,
     media: MediaActivities | None = None,
     deployment: WorkerDeploymentConfig | None = None,
     workflows: Sequence[type] = WORKFLOWS,
 ) -> Worker:
-    """One worker for the whole pipeline; the store activities run in `executor`'s threads.
+    """The intake worker: messages, conversations and replies; the store activities run in
+    `executor`'s threads. The export's and retention's activities are the analytics worker's
+    (`build_analytics_worker`), on a task queue of their own.
 
     Without `media` (tests, the benchmark) files at Twilio are recorded as not copied.
     `workflows`: this release's workflow code (the upgrade tests run a changed one).
@@ -115,11 +115,6 @@ def build_worker(
     reply_activities = ReplyActivities(
         store, conversations, senders or Senders(None, None, None, None, None)
     )
-    analytics: list[Callable[..., Any]] = (
-        [exports.stage, exports.validate, exports.publish] if exports else []
-    )
-    if retention:
-        analytics.append(retention.purge)
     return Worker(
         sealed_only(client),
         task_queue=task_queue,
@@ -137,7 +132,6 @@ def build_worker(
             conversation_activities.load_interactions,
             reply_activities.send_reply,
             media.copy_media,
-            *analytics,
         ],
         activity_executor=executor,
         max_concurrent_activities=max_concurrent_activities,
@@ -158,7 +152,7 @@ def build_delivery_worker(
     deployment: WorkerDeploymentConfig | None = None,
 ) -> Worker:
     """The worker of `DeliveryWorkflow`s started before deliveries moved to the store-scheduled
-    deliverer (`runtime.deliverer`): it runs them to the end of their schedules. Nothing starts
+    deliverer (`events_out.deliverer`): it runs them to the end of their schedules. Nothing starts
     new ones; it can go once no execution of that type runs any more.
     """
     deliveries = DeliveryActivities(store, http, allow_private)

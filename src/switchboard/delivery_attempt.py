@@ -1,6 +1,6 @@
 """One attempt to deliver one event: the signed POST, what the answer means, what the log keeps.
 
-Shared by the store-scheduled deliverer (`runtime.deliverer`) and the activity of the
+Shared by the store-scheduled deliverer (`events_out.deliverer`) and the activity of the
 `DeliveryWorkflow` kept for executions started before it.
 """
 

@@ -1,7 +1,7 @@
 """DeliveryWorkflow: one event to one subscriber, attempted on a schedule until it lands.
 
 Kept registered, unchanged, for executions started before deliveries moved to the store's
-schedule (`runtime.deliverer`, which sends every new delivery); nothing starts new ones, and it
+schedule (`events_out.deliverer`, which sends every new delivery); nothing starts new ones, and it
 can go once no execution of the type runs any more. Its recorded histories keep replaying.
 
 Attempts follow the schedule in the input (the waits between attempts; the first is

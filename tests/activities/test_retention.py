@@ -43,8 +43,8 @@ from switchboard.store.tables import (
     outbox,
     raw_events,
 )
-from tests.analytics.test_export import KEY, run_export
 from tests.support.builders import random_phone, sms_interaction, sms_raw
+from tests.support.export_runs import HASH_KEY, run_export
 
 OLD = timedelta(days=40)
 KEPT_FOR = Retention(payload_days=30, row_days=30)
@@ -194,7 +194,7 @@ def test_retention_reaches_every_kind_of_row_blob_and_export_copy(
 
     # The next export (as ExportWorkflow's activities run it) drops what the store dropped and
     # keeps no older copy.
-    exports = ExportActivities(store, root, Privacy(KEY), routing.load().hours)
+    exports = ExportActivities(store, root, Privacy(HASH_KEY), routing.load().hours)
     ActivityEnvironment().run(exports.publish, PublishInput(exports.stage()))
     assert exported(root, "interactions", "interaction_id") == {young.interaction_id}
     assert exported(root, "conversation_events", "event_id").isdisjoint(old_events)

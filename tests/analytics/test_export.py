@@ -13,19 +13,18 @@ import pytest
 from temporalio.client import Client, WorkflowFailureError
 
 from activities.export import ExportActivities
+from activities.retention import Retention, RetentionActivities
 from analytics import export, quality
 from analytics.privacy import Privacy
-from runtime.worker import build_worker
+from runtime.worker import build_analytics_worker
 from switchboard import routing
 from switchboard.contract import EXPORT_INVALID
 from switchboard.store import Store
 from switchboard.store.tables import interactions
 from tests.support.builders import random_phone
+from tests.support.export_runs import HASH_KEY, run_export
 from tests.support.pipeline import run_sms
-from tests.support.settings import timeless_rules
 from workflows import ExportWorkflow
-
-KEY = b"test-hash-key"
 
 
 def files(root: Path) -> dict[str, int]:
@@ -54,17 +53,6 @@ async def ingest(client: Client, store: Store, task_queue: str, texts: list[str]
     phone = random_phone()
     await run_sms(client, store, task_queue, [(phone, text) for text in texts])
     return phone
-
-
-def run_export(store: Store, root: Path, keep_text: bool = False) -> export.Staged:
-    """Stage, validate and publish, as ExportWorkflow's three activities do."""
-    hours = routing.load().hours
-    staged = export.stage(store.engine, root, Privacy(KEY, keep_text), hours, datetime.now(UTC))
-    if staged.changed:
-        results = quality.validate_frames("t", quality.read_batch(staged.path, staged.partitions))
-        assert quality.failures(results) == []
-        export.publish(root, staged, quality.as_dicts(results))
-    return staged
 
 
 async def test_an_export_is_partitioned_by_date_and_channel_with_marts_over_it(
@@ -96,7 +84,7 @@ async def test_an_export_is_partitioned_by_date_and_channel_with_marts_over_it(
         f"SELECT from_hash, text, channel FROM read_parquet('{snapshot}/interactions/**/*.parquet',"
         " hive_partitioning = true)"
     ).fetchall()
-    assert {row[0] for row in rows} == {Privacy(KEY).address(phone)}
+    assert {row[0] for row in rows} == {Privacy(HASH_KEY).address(phone)}
     assert phone not in str(rows) and {row[1] for row in rows} == {None}
 
 
@@ -146,11 +134,10 @@ async def test_the_quality_gate_refuses_a_bad_batch_and_does_not_publish_it(
             )
         )
 
-    activities = ExportActivities(store, root, Privacy(KEY), routing.load().hours)
+    activities = ExportActivities(store, root, Privacy(HASH_KEY), routing.load().hours)
+    retention = RetentionActivities(store, Retention())
     with ThreadPoolExecutor(max_workers=4) as executor:
-        async with build_worker(
-            client, store, task_queue, executor, 4, rules=timeless_rules(), exports=activities
-        ):
+        async with build_analytics_worker(client, task_queue, executor, activities, retention):
             with pytest.raises(WorkflowFailureError) as failed:
                 await client.execute_workflow(
                     ExportWorkflow.run, id=f"export-{task_queue}", task_queue=task_queue

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import duckdb
 import pandas as pd
 import pytest
 import streamlit as st
@@ -479,5 +482,73 @@ def test_each_resolution_figure_opens_the_conversations_behind_it(
     app.button(key="open-reopen_rate").click().run()
     assert app.selectbox(key="drill_figure").value == "Reopen rate"
     assert len(app.dataframe[2].value) == 8
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def test_the_latency_figures_are_the_mart_s_and_metrics_json_s(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nine SMS received 1 to 9 seconds before they were stored, exported: the Overview's and
+    the Channels' latency figures are the marts' and `switchboard metrics --json`'s; with two
+    more not exported yet, the live pages' figures are still `metrics --json`'s (the store's),
+    and the next export's."""
+    from typer.testing import CliRunner
+
+    from runtime.cli import app as cli
+
+    def metrics_json() -> dict[str, float]:
+        result = CliRunner().invoke(cli, ["metrics", "--json"])
+        assert result.exit_code == 0, result.output
+        figures: dict[str, float] = json.loads(result.stdout)
+        return figures
+
+    def pages_agree_with(figures: dict[str, float], interactions: int) -> None:
+        st.cache_data.clear()  # what LIVE_TTL_S seconds do
+        shown = metrics(run("overview.py"))
+        assert shown["Interactions"] == str(interactions) == str(figures["interactions"])
+        assert shown["Latency p50"] == f"{figures['latency_p50_ms']:.0f} ms"
+        assert shown["Latency p99"] == f"{figures['latency_p99_ms']:.0f} ms"
+        (sms,) = run("channels.py").dataframe[0].value.itertuples()
+        # Whole milliseconds, as DuckDB rounds (half away from zero).
+        assert sms.p50_ms == math.floor(figures["latency_p50_ms"] + 0.5)
+        assert sms.p99_ms == math.floor(figures["latency_p99_ms"] + 0.5)
+
+    def mart(root: Path, sql: str) -> list[tuple[Any, ...]]:
+        con = duckdb.connect(str(root / "current" / "marts.duckdb"), read_only=True)
+        try:
+            return con.execute(sql).fetchall()
+        finally:
+            con.close()
+
+    monkeypatch.setenv("SWITCHBOARD_DATA_DIR", str(tmp_path))
+    with sqlite_store(tmp_path) as store:
+        now = datetime.now(UTC)
+        for i in range(1, 10):
+            sms_at(store, f"+1415555{i:04d}", now - timedelta(seconds=i))
+        root = tmp_path / "exports"
+        publish(store, root)
+        point_at(monkeypatch, root, store)
+        figures = metrics_json()
+        ((p50, p99, n),) = mart(
+            root, "SELECT latency_p50_ms, latency_p99_ms, interactions FROM resolution_overall"
+        )
+        assert (p50, p99, n) == (
+            figures["latency_p50_ms"],
+            figures["latency_p99_ms"],
+            figures["interactions"],
+        )
+        assert 5_000 <= p50 < 6_000 and 8_900 <= p99 < 10_000  # 1 s to 9 s, and the commit
+        assert mart(root, "SELECT sum(interactions) FROM latency") == [(9,)]
+        pages_agree_with(figures, 9)
+
+        sms_at(store, "+14157770001", datetime.now(UTC) - timedelta(seconds=30))
+        sms_at(store, "+14157770002", datetime.now(UTC) - timedelta(seconds=20))
+        live = metrics_json()
+        assert live["latency_p99_ms"] > 19_000
+        pages_agree_with(live, 11)
+        publish(store, root)
+        ((p99,),) = mart(root, "SELECT latency_p99_ms FROM resolution_overall")
+        assert p99 == live["latency_p99_ms"]
     st.cache_data.clear()
     st.cache_resource.clear()

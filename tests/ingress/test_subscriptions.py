@@ -17,9 +17,9 @@ import pytest
 import standardwebhooks
 from temporalio.client import Client
 
+from events_out.deliverer import Deliverer
+from events_out.relay import EventRelay
 from ingress.events_out import EVENT_MODELS
-from runtime.deliverer import Deliverer
-from runtime.relay import EventRelay
 from runtime.worker import build_worker
 from switchboard.contract import EventType
 from switchboard.settings import IngressSettings

@@ -40,7 +40,6 @@ from switchboard import routing
 from switchboard.contract import PublishInput, interaction_workflow_id
 from switchboard.settings import IngressSettings
 from switchboard.store import Store
-from tests.analytics.test_export import KEY, run_export
 from tests.support.builders import (
     ACCOUNT_SID,
     INBOUND_PATH,
@@ -59,6 +58,7 @@ from tests.support.builders import (
     signed_twilio,
     twilio_sid,
 )
+from tests.support.export_runs import HASH_KEY, run_export
 from tests.support.holders import files_holding, rows_holding
 from tests.support.keys import PAYLOAD_KEYS
 from tests.support.pipeline import (
@@ -87,7 +87,7 @@ def settings(task_queue: str, tmp_path: Path, twilio: ProviderDouble) -> Ingress
         task_queue,
         data_dir=tmp_path / "data",
         export_dir=tmp_path / "exports",
-        export_hash_key=KEY.decode(),
+        export_hash_key=HASH_KEY.decode(),
         sendgrid_inbound_user=PARSE[0],
         sendgrid_inbound_password=PARSE[1],
         push_webhook_secret=PUSH_SECRET,
@@ -151,7 +151,7 @@ async def test_an_erased_customer_is_gone_everywhere_and_stays_gone(
 
     root = settings.resolved_export_dir()
     run_export(store, root)
-    privacy = Privacy(KEY)
+    privacy = Privacy(HASH_KEY)
     assert privacy.address(erased) in exported_hashes(root)
     assert len(await listed(client, customer_id)) == 3  # two messages and the conversation
 
@@ -171,7 +171,7 @@ async def test_an_erased_customer_is_gone_everywhere_and_stays_gone(
         "SWITCHBOARD_DATABASE_URL": store.engine.url.render_as_string(hide_password=False),
         "SWITCHBOARD_DATA_DIR": str(settings.data_dir),
         "SWITCHBOARD_EXPORT_DIR": str(root),
-        "SWITCHBOARD_EXPORT_HASH_KEY": KEY.decode(),
+        "SWITCHBOARD_EXPORT_HASH_KEY": HASH_KEY.decode(),
         "SWITCHBOARD_PAYLOAD_KEYS": PAYLOAD_KEYS,
     }
     result = await asyncio.to_thread(
@@ -455,7 +455,7 @@ async def test_every_kind_of_event_is_erased_by_its_links_and_stays_erased(
     assert counts["raw_events"] == 11, counts  # every webhook but the two linkings
 
     # The next export rewrites every partition they were in.
-    exports = ExportActivities(store, root, Privacy(KEY), routing.load().hours)
+    exports = ExportActivities(store, root, Privacy(HASH_KEY), routing.load().hours)
     ActivityEnvironment().run(exports.publish, PublishInput(exports.stage()))
     # Temporal keeps no history of theirs: not the failed one, not the events about them, not
     # their conversation (deleted at once; visibility follows in seconds).

@@ -269,6 +269,8 @@ OVERALL = {
 }
 # The scenario has no webhook deliveries: none received, no error rate.
 OVERALL |= {"received": 0, "accepted": 0, "failed": 0, "refused": 0, "error_rate": None}
+# Nor interactions of its own: no processing latency.
+OVERALL |= {"interactions": 0} | {f"latency_{p}_ms": None for p in ("p50", "p95", "p99")}
 
 
 def scenario_table() -> pa.Table:

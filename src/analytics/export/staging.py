@@ -296,8 +296,11 @@ def _oldest_open_transaction(conn: Connection) -> datetime | None:
         return None
     started: datetime | None = conn.execute(
         text(
+            # Client sessions only: an autovacuum worker has a transaction open too, and would
+            # hold the watermark back (and the next export redo everything) while it runs.
             "SELECT min(xact_start) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"
+            "AND pid <> pg_backend_pid() AND xact_start IS NOT NULL "
+            "AND backend_type = 'client backend'"
         )
     ).scalar_one()
     return started
@@ -322,6 +325,9 @@ def changed_interactions(
 
 def _interaction_record(row: Any, privacy: Privacy, rates: RateCard | None) -> dict[str, Any]:
     content = row["content"] or {}
+    # Processing latency, receipt → persisted: the one per-interaction definition that the
+    # export, the live pages (analytics/live.py) and `switchboard metrics` write, and whose
+    # percentiles analytics/metrics.sql defines.
     latency = (row["persisted_at"] - row["received_at"]).total_seconds() * 1000
     return {
         "interaction_id": row["interaction_id"],

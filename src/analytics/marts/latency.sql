@@ -1,11 +1,5 @@
--- Receipt → persisted latency percentiles per minute and channel, in milliseconds.
-SELECT
-    date_trunc('minute', received_at) AS minute,
-    channel,
-    count(*) AS interactions,
-    quantile_cont(latency_ms, 0.50) AS p50_ms,
-    quantile_cont(latency_ms, 0.95) AS p95_ms,
-    quantile_cont(latency_ms, 0.99) AS p99_ms
-FROM interactions
-GROUP BY ALL
-ORDER BY minute, channel
+-- Processing latency (receipt → persisted) per minute received: the interactions and their
+-- p50/p95/p99 in milliseconds, as analytics/metrics.sql defines them (the Overview's chart).
+SELECT minute, interactions, p50_ms, p95_ms, p99_ms
+FROM latency(NULL, NULL, true, false)
+WHERE NOT total

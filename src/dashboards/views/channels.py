@@ -16,6 +16,7 @@ def channels() -> None:
     snapshot = data.require_export()
     f = selected.refreshed()
     where, params = f.where("received_at")
+    # Latency is the `latency(...)` figure of analytics/metrics.sql, per channel.
     per_channel = data.live_query(
         snapshot,
         f"""SELECT channel,
@@ -25,11 +26,12 @@ def channels() -> None:
                    count(DISTINCT customer_id) AS customers,
                    count(*) FILTER (WHERE status = 'processing') AS processing,
                    count(*) FILTER (WHERE status = 'failed') AS failed,
-                   round(quantile_cont(latency_ms, 0.50)) AS p50_ms,
-                   round(quantile_cont(latency_ms, 0.99)) AS p99_ms,
+                   round(any_value(latency.p50_ms)) AS p50_ms,
+                   round(any_value(latency.p99_ms)) AS p99_ms,
                    avg(CAST(has_media AS DOUBLE)) AS with_media
-            FROM interactions WHERE {where} GROUP BY channel ORDER BY interactions DESC""",
-        params,
+            FROM interactions JOIN latency(?, ?, false, true) AS latency USING (channel)
+            WHERE {where} GROUP BY channel ORDER BY interactions DESC""",
+        (f.since, f.channel_list, *params),
     )
     data.data_age(snapshot, live_too=True)
     if per_channel.empty:

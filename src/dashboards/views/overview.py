@@ -24,13 +24,12 @@ def overview() -> None:
     totals = data.live_query(
         snapshot,
         f"""SELECT count(*) AS interactions,
-                   quantile_cont(latency_ms, 0.50) AS p50,
-                   quantile_cont(latency_ms, 0.99) AS p99,
                    min(received_at) AS first,
                    count(*) FILTER (WHERE received_at >= ?) AS recent
             FROM interactions WHERE {where}""",
         (datetime.now(UTC) - data.HEADLINE_WINDOW, *params),
     ).iloc[0]
+    latency = data.latency(snapshot, f).iloc[-1]  # the total row
     # Deliveries are per provider, not per channel: the channel filter does not apply to them.
     deliveries = data.query(snapshot, "SELECT * FROM delivery_totals(?)", (f.since,)).iloc[0]
     running = temporal.counts()
@@ -55,7 +54,7 @@ def overview() -> None:
         data.metric(
             col,
             f"Latency {name}",
-            None if not totals.interactions else f"{totals[name]:.0f} ms",
+            None if not latency.interactions else f"{latency[f'{name}_ms']:.0f} ms",
             missing=none_yet,
             help="webhook received → stored",
         )
@@ -155,17 +154,9 @@ def overview() -> None:
     )
     data.chart(charts.ingest_rate(ingest), "No interactions in this time range.")
 
-    latency = data.live_query(
-        snapshot,
-        f"""SELECT date_trunc('minute', received_at) AS minute,
-                   quantile_cont(latency_ms, 0.50) AS p50,
-                   quantile_cont(latency_ms, 0.95) AS p95,
-                   quantile_cont(latency_ms, 0.99) AS p99
-            FROM interactions WHERE {where} GROUP BY ALL ORDER BY minute""",
-        params,
-    ).melt("minute", var_name="percentile", value_name="ms")
+    per_minute = data.latency(snapshot, f, per_minute=True)
     st.subheader("Receipt → persisted latency")
-    data.chart(charts.latency(latency), "No interactions in this time range.")
+    data.chart(charts.latency(per_minute[~per_minute.total]), "No interactions in this time range.")
 
 
 overview()

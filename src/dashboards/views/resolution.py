@@ -175,13 +175,10 @@ def resolution() -> None:
     by_agent = by(data.resolution(snapshot, f, "agent"), "agent")
     grouped_table(by_agent, "agent", "Resolution by agent")
 
-    where, params = f.where("opened_at")
     daily = data.query(
         snapshot,
-        f"""SELECT CAST(opened_at AS DATE) AS day, fcr_rate(fcr) AS fcr_rate,
-                   sla_attainment(sla_attained) AS sla_attainment
-            FROM conversations WHERE {where} GROUP BY ALL ORDER BY day""",
-        params,
+        "SELECT day, fcr_rate, sla_attainment FROM resolution_daily(?, ?)",
+        (f.since, f.channel_list),
     )
     st.subheader("Per day opened")
     data.chart(charts.daily_shares(daily), "Shares per day show once two days have some.")

@@ -9,8 +9,6 @@ import psutil
 
 from runtime.benchmark.stack import Stack
 
-ROLES = ("temporal", "worker", "ingress", "analytics")
-
 
 def _role(process: psutil.Process) -> str | None:
     command = " ".join(process.cmdline())

@@ -24,19 +24,21 @@ def metrics(
         typer.Option("--json", help="one JSON object, the columns of the resolution_overall mart"),
     ] = False,
 ) -> None:
-    """Print the resolution metrics and the deliveries' error rate, computed from the store as
-    the export computes them.
+    """Print the resolution metrics, the deliveries' error rate, cost and processing latency,
+    computed from the store as the export computes them.
 
     The figures are the `resolution_overall` mart's, over the store as it is now (the export
     may be up to a minute behind); docs/analytics-and-dashboards.md gives each formula.
     """
     import json
+    import secrets
 
     from analytics import metrics as definitions
     from analytics import resolution
-    from analytics.costs import costs_table
     from analytics.export.counts import delivery_tables
     from analytics.export.schemas import CONVERSATIONS_SCHEMA
+    from analytics.live import changed_since
+    from analytics.privacy import Privacy
     from switchboard.store import Store
 
     settings = load_settings(WorkerSettings)
@@ -48,10 +50,14 @@ def metrics(
             store.engine, rules.hours, datetime.now(UTC), CONVERSATIONS_SCHEMA
         )
         deliveries = delivery_tables(store.engine)
-        costs = costs_table(store.engine, rules.rate_card)
+        # Every interaction as the export writes it (its cost, its latency). No address is
+        # printed: they are hashed with a key of this run's own.
+        interactions = changed_since(
+            store.engine, Privacy(secrets.token_bytes(32)), None, rules.rate_card
+        )
     finally:
         store.close()
-    figures = definitions.overall(table, deliveries, costs)
+    figures = definitions.overall(table, deliveries, interactions)
     if as_json:
         typer.echo(json.dumps(figures, allow_nan=False))
         return
@@ -63,6 +69,8 @@ def metrics(
             text = f"{value:.1%}"
         elif name.endswith("_s"):
             text = f"{value:,.0f} s"
+        elif name.endswith("_ms"):
+            text = f"{value:,.0f} ms"
         else:
             text = f"{value:,}"
         shown.add_row(name.replace("_", " "), text)

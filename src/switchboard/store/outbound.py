@@ -2,7 +2,7 @@
 
 Nothing here sends anything. The store writes an event row beside the interaction or the
 conversation change it describes (a transactional outbox), and the worker's relay starts a
-delivery workflow per subscription for each row (`runtime.relay`). Events are written only
+delivery workflow per subscription for each row (`events_out.relay`). Events are written only
 while some subscription exists, so a deployment without subscribers pays one indexed read.
 
 Event ids are derived from what happened, never random: a redelivered webhook, a retried

@@ -10,8 +10,8 @@ import time
 
 import httpx
 
-from runtime.deliverer import Deliverer
-from runtime.relay import EventRelay
+from events_out.deliverer import Deliverer
+from events_out.relay import EventRelay
 from switchboard.store import Store
 from switchboard.store.subscriptions import SubscriptionStore
 from tests.support.builders import outbound_sms

@@ -17,9 +17,9 @@ import pytest
 import standardwebhooks
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
+from events_out.deliverer import Deliverer
+from events_out.relay import EventRelay
 from ingress.events_out import EVENT_MODELS
-from runtime.deliverer import Deliverer
-from runtime.relay import EventRelay
 from switchboard.contract import EventType
 from switchboard.store import AuditLog, Store
 from switchboard.store.breaker import EndpointPolicy

@@ -4,7 +4,7 @@ The store writes events in the transactions of the changes they describe (a tran
 outbox, `switchboard.store.outbound`); the relay, a task in each worker process, polls for
 events not yet dispatched and creates, in one transaction, a delivery per subscription that
 wants each (due at once) while marking the events dispatched. Its deliverer
-(`runtime.deliverer`) sends what is due. Intake never waits for any of it.
+(`events_out.deliverer`) sends what is due. Intake never waits for any of it.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 
-from runtime.deliverer import Deliverer
+from events_out.deliverer import Deliverer
 from switchboard.store.subscriptions import SubscriptionStore
 
 log = logging.getLogger(__name__)

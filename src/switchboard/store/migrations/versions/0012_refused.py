@@ -3,6 +3,9 @@
 Revision ID: 0010
 Revises: 0011
 Create Date: 2026-12-01
+
+It came in after 0011: the file is named 0012 so the files sort in chain order; databases are
+stamped with the revision id, which stays 0010.
 """
 
 import sqlalchemy as sa
