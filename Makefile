@@ -74,8 +74,9 @@ openssl:
 	@command -v openssl >/dev/null || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openssl >/dev/null)
 
+# On every core (pytest-xdist): most tests wait on a Temporal server or a child process.
 test: $(STAMP) bytecode lint postgres compose caddy chromium prometheus openssl
-	$(BIN)/pytest
+	$(BIN)/pytest --numprocesses logical --dist worksteal
 
 # The inner loop: SQLite only, no `switchboard` processes, no browser, no system packages
 # (caddy, docker-compose, promtool, openssl), no fuzzing, no lint: it installs nothing with

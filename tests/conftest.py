@@ -129,6 +129,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         # A test that asks for the PostgreSQL server itself, not through `store`.
         if "postgres" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.postgresql)
+    # The long tests first: `make test` runs on two processes that steal work from each other's
+    # queue tail (`--dist worksteal`), so the run ends when the short ones are used up, both
+    # processes busy to the end, instead of one finishing a long test while the other idles.
+    items.sort(key=lambda item: not _long(item))
+
+
+def _long(item: pytest.Item) -> bool:
+    return any(item.get_closest_marker(name) for name in ("integration", "slow", "browser"))
 
 
 @pytest.fixture(scope="session")
