@@ -65,11 +65,32 @@ def metrics(app: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in app.metric}
 
 
+def frame_with(app: AppTest, column: str) -> pd.DataFrame:
+    """The one table of the page that has `column`."""
+    (frame,) = [table.value for table in app.dataframe if column in table.value.columns]
+    return frame
+
+
 def test_overview_shows_volume_latency_and_errors(dashboard_env: Path) -> None:
     shown = metrics(run("overview.py"))
     assert shown["Interactions"] == "4"
     assert shown["Error rate"] == "0.0%"
     assert shown["Latency p50"].endswith(" ms")
+
+
+def test_the_cost_marts_are_on_the_overview_and_the_resolution_page(dashboard_env: Path) -> None:
+    """`cost_daily` by day and channel on the Overview, adding up to its interactions and to
+    today's cost; `conversation_costs` by queue on the Resolution page, every conversation."""
+    overview = run("overview.py")
+    shown = metrics(overview)
+    days = frame_with(overview, "unpriced")
+    assert int(days.interactions.sum()) == int(shown["Interactions"])
+    today = days[days.day == datetime.now(UTC).date()]
+    assert shown["Cost today"] == f"{today.cost.sum():,.4f} USD"
+    resolution = run("resolution.py")
+    by_queue = frame_with(resolution, "cost_per_conversation")
+    assert int(by_queue.conversations.sum()) == int(metrics(resolution)["Conversations"])
+    assert list(by_queue.queue) == ["messaging"]
 
 
 async def test_overview_shows_accepted_vs_refused_and_counts_both_in_the_error_rate(
@@ -174,7 +195,7 @@ def test_resolution_shows_the_scenario_s_hand_computed_figures(
     assert shown["Time in queue (mean)"] == "9h 29m"  # 238,980 s / 7 = 34,140 s
     assert shown["Handle time (mean)"] == "1d 3h"  # 685,920 s / 7 = 97,989 s
     assert shown["CSAT (mean of 5)"] == "4.50" and shown["Transfers"] == "1"
-    by_disposition = app.dataframe[3].value.set_index("disposition")
+    by_disposition = frame_with(app, "disposition").set_index("disposition")
     assert by_disposition.loc["answered"].csat_mean == 4.0  # c1
     assert by_disposition.loc["refund_issued"].handle_time == "50m 0s"  # c6
     by_agent = app.dataframe[1].value.set_index("agent")

@@ -158,5 +158,15 @@ def overview() -> None:
     st.subheader("Receipt → persisted latency")
     data.chart(charts.latency(per_minute[~per_minute.total]), "No interactions in this time range.")
 
+    days = data.live_query(
+        snapshot,
+        f"SELECT * FROM ({data.mart_sql('cost_daily')}\n) "
+        # A day is shown when any of it is in the time range.
+        f"WHERE {f.where('day + INTERVAL 1 DAY')[0]} ORDER BY day DESC, channel",
+        params,
+    )
+    st.subheader("Cost by day and channel")
+    data.table(days, "Cost by day and channel", hide_index=True)
+
 
 overview()

@@ -214,6 +214,23 @@ def resolution() -> None:
         },
     )
 
+    st.subheader("Cost by queue")
+    st.caption(
+        "What the conversations opened in the range cost (`conversation_costs` mart: each "
+        "conversation's interactions, the provider's price, else the rate card)."
+    )
+    data.table(
+        data.query(
+            snapshot,
+            "SELECT queue, count(*) AS conversations, sum(cost) AS cost, "
+            "avg(cost) AS cost_per_conversation FROM marts.conversation_costs "
+            "WHERE opened_in(opened_at, channel, ?, ?) GROUP BY queue ORDER BY cost DESC",
+            (f.since, f.channel_list),
+        ),
+        "Cost by queue",
+        hide_index=True,
+    )
+
     st.subheader("By disposition")
     st.caption("The disposition of the agent's last resolution (none: not given, or not resolved).")
     data.table(
