@@ -21,6 +21,7 @@ from switchboard.contract import (
     LoadInteractionsInput,
     LoadInteractionsResult,
     RecordConversationInput,
+    ThreadSignal,
     conversation_workflow_id,
 )
 from switchboard.store import ConversationStore
@@ -52,7 +53,7 @@ class ConversationActivities:
         the conversation ignores an interaction it has already threaded. A customer merged
         into another since dedupe is the survivor's: it threads into the survivor's workflow.
         """
-        customer_id = await asyncio.to_thread(self.store.survivor, inp.interaction.customer_id)
+        customer_id = await asyncio.to_thread(self.store.survivor, inp.customer_id)
         await self.client.start_workflow(
             CONVERSATION_WORKFLOW,
             ConversationInput(customer_id=customer_id, policy=self.policy),
@@ -60,7 +61,7 @@ class ConversationActivities:
             task_queue=self.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             start_signal=THREAD,
-            start_signal_args=[inp.interaction],
+            start_signal_args=[ThreadSignal(inp.interaction_id)],
             rpc_timeout=timedelta(seconds=10),
         )
 

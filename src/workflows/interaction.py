@@ -40,7 +40,6 @@ with workflow.unsafe.imports_passed_through():
         FailureInput,
         HandOffInput,
         InteractionInput,
-        InteractionRef,
         InteractionResult,
         NormalizedInteraction,
         PersistInput,
@@ -110,7 +109,7 @@ class InteractionWorkflow:
         persist = PersistInput(interaction, inp.raw, rederive=inp.reprocess)
         persisted = await self._store_step(inp, PERSIST, persist, PersistResult, interaction)
         if inbound and (persisted.created or persisted.awaiting_thread):
-            await self._thread(persisted.interaction_id, draft, dedupe.customer_id, route)
+            await self._thread(persisted.interaction_id, dedupe.customer_id)
         if persisted.media_to_copy:
             await self._copy_media(persisted.interaction_id)
         workflow.upsert_search_attributes(
@@ -141,23 +140,13 @@ class InteractionWorkflow:
             raise ApplicationError(reason, type=MALFORMED_PAYLOAD, non_retryable=True) from err
         return draft
 
-    async def _thread(
-        self, interaction_id: str, draft: NormalizedInteraction, customer_id: str, route: Route
-    ) -> None:
+    async def _thread(self, interaction_id: str, customer_id: str) -> None:
         """Signal (signal-with-start, from a local activity) the customer's conversation, which
-        threads the interaction a moment later and sets its conversation_id in the store."""
-        ref = InteractionRef(
-            interaction_id=interaction_id,
-            customer_id=customer_id,
-            channel=draft.channel,
-            direction=draft.direction,
-            from_address=draft.from_address,
-            route=route,
-            subject=draft.content.subject,
-        )
+        threads the interaction a moment later and sets its conversation_id in the store. The
+        signal names the interaction alone: the conversation reads the rest from the store."""
         await workflow.execute_local_activity(
             THREAD_INTERACTION,
-            HandOffInput(ref),
+            HandOffInput(interaction_id, customer_id),
             start_to_close_timeout=LOCAL_TIMEOUT,
             retry_policy=STORE_RETRY,
         )

@@ -226,7 +226,6 @@ async def _conversation_actions(client: Client, store: Store, name: str) -> None
             customer_id=customer_id,
             channel=Channel.SMS,
             direction=Direction.INBOUND,
-            from_address=sender,
             route=Route("messaging", 2, now + first_response, sla=SECONDS_SLA),
         )
         store.persist_interaction(

@@ -115,10 +115,9 @@ def inbound(
         customer_id=customer_id,
         channel=Channel.SMS,
         direction=direction,
-        from_address="+14155550123",
         route=Route(queue="messaging", priority=2, sla_due_at=now + first_response),
     )
-    raw = sms_raw(sender=ref.from_address)
+    raw = sms_raw(sender="+14155550123")
     store.persist_interaction(
         CustomerInteraction(
             interaction_id=ref.interaction_id,
@@ -127,7 +126,7 @@ def inbound(
             direction=ref.direction,
             provider=Provider.TWILIO,
             provider_message_id=raw.event_key,
-            from_address=ref.from_address,
+            from_address="+14155550123",
             to_address="+14155550100",
             occurred_at=now,
             received_at=now,

@@ -54,8 +54,6 @@ class ConversationStore:
             interactions.c.customer_id,
             interactions.c.channel,
             interactions.c.direction,
-            interactions.c.from_address,
-            interactions.c.content,
             interactions.c.route_queue,
             interactions.c.route_priority,
             interactions.c.sla_due_at,
@@ -69,18 +67,35 @@ class ConversationStore:
                 customer_id=row.customer_id,
                 channel=Channel(row.channel),
                 direction=Direction(row.direction),
-                from_address=row.from_address,
                 route=Route(
                     row.route_queue,
                     row.route_priority,
                     row.sla_due_at,
                     sla=sla_policy(row.route_sla),
                 ),
-                subject=(row.content or {}).get("subject"),
             )
             for row in (rows.get(i) for i in interaction_ids)
             if row is not None
         ]
+
+    def latest_subject(self, conversation_id: str) -> str | None:
+        """The subject of the conversation's latest customer email that had one (what an email
+        reply answers), read when the reply is sent: the conversation holds no subject."""
+        query = (
+            select(interactions.c.content)
+            .where(
+                interactions.c.conversation_id == conversation_id,
+                interactions.c.direction == Direction.INBOUND,
+                interactions.c.channel == Channel.EMAIL,
+            )
+            .order_by(interactions.c.occurred_at.desc())
+        )
+        with self.engine.connect() as conn:
+            for content in conn.execute(query).scalars():
+                subject = (content or {}).get("subject")
+                if subject:
+                    return str(subject)
+        return None
 
     def survivor(self, customer_id: str) -> str:
         """The customer whose conversation threads `customer_id`'s messages now."""

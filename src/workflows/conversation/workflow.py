@@ -10,6 +10,8 @@ watch the SLA targets (`sla`) and inactivity. Every state change becomes an even
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from temporalio import workflow
 
@@ -20,11 +22,14 @@ with workflow.unsafe.imports_passed_through():
         LOAD_INTERACTIONS,
         RECORD_CONVERSATION,
         THREAD,
+        Channel,
         ConversationInput,
         ConversationState,
+        Direction,
         InteractionRef,
         LoadInteractionsInput,
         LoadInteractionsResult,
+        Route,
     )
 
 from workflows.conversation import timers
@@ -41,6 +46,26 @@ from workflows.patches import (
 from workflows.policies import STORE_RETRY, STORE_TIMEOUT
 
 
+@dataclass
+class _Signalled:
+    """The `thread` signal as this workflow reads it: the interaction's id (`ThreadSignal`,
+    all a signal carries now), and, in histories recorded before signals carried ids only, the
+    facts the code path before `CONVERSATION_FACTS_FROM_STORE` threads as they came."""
+
+    interaction_id: str
+    customer_id: str = ""
+    channel: Channel | None = None
+    direction: Direction | None = None
+    route: Route | None = None
+
+    def ref(self) -> InteractionRef | None:
+        if self.channel is None or self.direction is None or self.route is None:
+            return None
+        return InteractionRef(
+            self.interaction_id, self.customer_id, self.channel, self.direction, self.route
+        )
+
+
 # Not sandboxed, as InteractionWorkflow (see there): it handles a signal per message.
 @workflow.defn(sandboxed=False)
 class ConversationWorkflow(AgentActions):
@@ -49,7 +74,7 @@ class ConversationWorkflow(AgentActions):
         # Set here, not in run: with update-with-start the update handler runs first.
         self.conversation = Conversation(inp.customer_id, inp.policy, inp.state)
         # Interactions signalled and not yet threaded, in arrival order.
-        self.arrived: list[InteractionRef] = []
+        self.arrived: list[_Signalled] = []
         self.changes = 0
         # The search attributes last upserted (none yet in this run).
         self.indexed: tuple[str, str, str | None, bool] | None = None
@@ -128,18 +153,19 @@ class ConversationWorkflow(AgentActions):
         return self.one_patch
 
     @workflow.signal(name=THREAD)
-    def thread(self, ref: InteractionRef) -> None:
-        """An interaction to thread; the run loop threads what arrived, in one store write."""
-        self.arrived.append(ref)
+    def thread(self, signal: _Signalled) -> None:
+        """An interaction to thread, by id (`ThreadSignal`); the run loop threads what arrived,
+        in one store write."""
+        self.arrived.append(signal)
 
     async def _thread_arrived(self) -> None:
         if not self.arrived:
             return
         async with self.lock:
             arrived, self.arrived = self.arrived, []
-            arrived = await self._as_stored(arrived)
+            refs = await self._as_stored(arrived)
             now = workflow.now()
-            new = [ref for ref in arrived if self.conversation.thread(ref, now)]
+            new = [ref for ref in refs if self.conversation.thread(ref, now)]
             if new:
                 await self._record()
 
@@ -152,7 +178,9 @@ class ConversationWorkflow(AgentActions):
                     await self._record()
             return self.conversation.state.conversation_id or ""
 
-    async def _as_stored(self, refs: list[InteractionRef]) -> list[InteractionRef]:
+    async def _as_stored(
+        self, arrived: Sequence[_Signalled | InteractionRef]
+    ) -> list[InteractionRef]:
         """The interactions as the store records them, this customer's only.
 
         A signal names an interaction; whoever can signal could also name any address or
@@ -161,9 +189,12 @@ class ConversationWorkflow(AgentActions):
         as it came, and still do.
         """
         recent = self.conversation.state.recent_interaction_ids
-        fresh = [r.interaction_id for r in refs if r.interaction_id not in recent]
-        if not fresh or not (self._current() and self.facts_from_store):
-            return refs
+        fresh = [item.interaction_id for item in arrived if item.interaction_id not in recent]
+        if not fresh:
+            return []
+        if not (self._current() and self.facts_from_store):
+            refs = [item.ref() if isinstance(item, _Signalled) else item for item in arrived]
+            return [ref for ref in refs if ref is not None]
         loaded = await workflow.execute_local_activity(
             LOAD_INTERACTIONS,
             LoadInteractionsInput(fresh),
