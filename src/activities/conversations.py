@@ -11,10 +11,13 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 
 from switchboard.contract import (
+    CLAIM_INACTIVE,
     LOAD_INTERACTIONS,
     RECORD_CONVERSATION,
     THREAD,
     THREAD_INTERACTION,
+    ClaimInactiveInput,
+    ClaimInactiveResult,
     ConversationInput,
     ConversationPolicy,
     HandOffInput,
@@ -68,6 +71,10 @@ class ConversationActivities:
     @activity.defn(name=LOAD_INTERACTIONS)
     def load_interactions(self, inp: LoadInteractionsInput) -> LoadInteractionsResult:
         return LoadInteractionsResult(self.store.interaction_refs(inp.interaction_ids))
+
+    @activity.defn(name=CLAIM_INACTIVE)
+    def claim_inactive(self, inp: ClaimInactiveInput) -> ClaimInactiveResult:
+        return ClaimInactiveResult(self.store.claim_inactive(inp.conversation_id, inp.active_until))
 
     @activity.defn(name=RECORD_CONVERSATION)
     def record_conversation(self, inp: RecordConversationInput) -> None:

@@ -51,6 +51,8 @@ from switchboard.contract import (
     conversation_workflow_id,
 )
 from switchboard.store import Store
+from switchboard.store.conversation_threading import thread_in_store
+from switchboard.store.engine import write_transaction
 from switchboard.store.tables import conversation_events
 from tests.support.builders import sms_raw
 from tests.support.keys import DATA_CONVERTER
@@ -439,3 +441,33 @@ async def test_timers_fire_for_a_worker_started_after_they_were_due(
                     break
                 await asyncio.sleep(0.1)
     assert kinds(store, conversation_id)[-2:] == ["sla_breached", "escalated"]
+
+
+async def test_auto_resolve_waits_for_a_message_threaded_by_its_persist_step(
+    skipping: WorkflowEnvironment, skipping_worker: Worker, store: Store, task_queue: str
+) -> None:
+    client = skipping.client
+    customer_id, handle = await start(client, store, task_queue)
+    now = await skipping.get_current_time()
+    conversation_id = await handle.execute_update(
+        ADD_INTERACTION, inbound(store, customer_id, now, timedelta(hours=48)), result_type=str
+    )
+    # 90 min later a message the conversation is not told of: its persist step threads it
+    # (at the server's time, which the test skips ahead of the machine's clock).
+    await skipping.sleep(timedelta(minutes=90))
+    later = await skipping.get_current_time()
+    quiet = inbound(store, customer_id, later, timedelta(hours=48))
+    with write_transaction(store.engine) as conn:
+        threaded = thread_in_store(conn, quiet.interaction_id, customer_id, Channel.SMS, later)
+    assert threaded == conversation_id
+    # The inactivity deadline the workflow knew (2 h after the first message) passes: it asks
+    # the store, finds the newer activity and waits 2 h from it.
+    await skipping.sleep(timedelta(minutes=89))
+    state: ConversationState = await handle.query(ConversationWorkflow.current)
+    assert state.status == "open"
+    assert state.last_activity_at is not None and state.last_activity_at >= later
+    assert "auto_resolved" not in kinds(store, conversation_id)
+    await skipping.sleep(timedelta(minutes=32))
+    state = await handle.query(ConversationWorkflow.current)
+    assert state.status == "resolved" and state.resolution_code == "auto_resolved"
+    assert kinds(store, conversation_id)[-1] == "auto_resolved"

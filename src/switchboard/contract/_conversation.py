@@ -13,6 +13,8 @@ SEND_REPLY = "send_reply"
 # What the store says of interactions a conversation was signalled: the signal names them, the
 # store is trusted for their customer, channel, direction and route.
 LOAD_INTERACTIONS = "load_interactions"
+# Auto-resolve for inactivity in the store, unless a message was threaded there since.
+CLAIM_INACTIVE = "claim_inactive"
 
 # Update names, and the error type of an action the conversation's state does not allow.
 ASSIGN = "assign"
@@ -283,6 +285,21 @@ class LoadInteractionsResult:
 
 
 @dataclass
+class ClaimInactiveInput:
+    conversation_id: str
+    # The last activity the workflow knows of.
+    active_until: datetime
+
+
+@dataclass
+class ClaimInactiveResult:
+    """None: resolved in the store (the workflow records it); else the last activity of a
+    message threaded by its persist step since, to which the inactivity timer is re-armed."""
+
+    last_activity_at: datetime | None = None
+
+
+@dataclass
 class SendReplyResult:
     interaction_id: str
     provider_message_id: str
@@ -291,6 +308,7 @@ class SendReplyResult:
 __all__ = [
     "ADD_INTERACTION",
     "ASSIGN",
+    "CLAIM_INACTIVE",
     "CSAT",
     "INVALID_ACTION",
     "LABELS",
@@ -305,6 +323,8 @@ __all__ = [
     "THREAD_INTERACTION",
     "TRANSFER",
     "AssignInput",
+    "ClaimInactiveInput",
+    "ClaimInactiveResult",
     "ConversationEvent",
     "ConversationInput",
     "ConversationPolicy",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from temporalio import workflow
 
@@ -19,10 +20,13 @@ with workflow.unsafe.imports_passed_through():
     from switchboard import search_attributes as sa
     from switchboard.contract import (
         ADD_INTERACTION,
+        CLAIM_INACTIVE,
         LOAD_INTERACTIONS,
         RECORD_CONVERSATION,
         THREAD,
         Channel,
+        ClaimInactiveInput,
+        ClaimInactiveResult,
         ConversationInput,
         ConversationState,
         Direction,
@@ -39,6 +43,7 @@ from workflows.patches import (
     CONVERSATION_FACTS_FROM_STORE,
     CONVERSATION_ONE_PATCH,
     CONVERSATION_SLA_POLICIES,
+    CONVERSATION_STORE_THREADING,
     KEEP_EARLIER_TIMER,
     RECORD_CONVERSATION_LOCALLY,
     UPSERT_CHANGED_ATTRIBUTES,
@@ -82,6 +87,7 @@ class ConversationWorkflow(AgentActions):
         self.deadline = timers.Deadline()
         self.one_patch: bool | None = None
         self.facts_from_store = False
+        self.store_threading = False
         # The release this run started on (Worker Versioning; deterministic: replay reads it
         # from the history).
         self.started_on = workflow.info().get_current_deployment_version()
@@ -123,8 +129,42 @@ class ConversationWorkflow(AgentActions):
             if self.deadline.fired():
                 # Re-checked under the lock: an update may have changed what is due.
                 async with self.lock:
-                    if timers.apply_due(conversation, workflow.now()):
+                    now = workflow.now()
+                    if await self._active_in_store(now):
+                        continue  # re-armed to the newer activity
+                    if timers.apply_due(conversation, now):
                         await self._record()
+
+    async def _active_in_store(self, now: datetime) -> bool:
+        """Whether a message threaded by its persist step (`store.conversation_threading`)
+        kept the conversation active past the inactivity it is about to auto-resolve for.
+
+        Asked in the store (`claim_inactive`), which resolves it there in the same step if
+        not: a message persisted after that is signalled (and reopens it), never threaded into
+        a conversation resolving at that moment. True: the last activity is the store's now.
+        """
+        state = self.conversation.state
+        due = timers.next_due(self.conversation)
+        if (
+            not self.store_threading
+            or due is None
+            or due[0] > now
+            or due[1] != timers.INACTIVITY
+            or state.conversation_id is None
+            or state.last_activity_at is None
+        ):
+            return False
+        claimed = await workflow.execute_local_activity(
+            CLAIM_INACTIVE,
+            ClaimInactiveInput(state.conversation_id, state.last_activity_at),
+            result_type=ClaimInactiveResult,
+            start_to_close_timeout=STORE_TIMEOUT,
+            retry_policy=STORE_RETRY,
+        )
+        if claimed.last_activity_at is None:
+            return False
+        state.last_activity_at = claimed.last_activity_at
+        return True
 
     def _moved(self) -> bool:
         """Whether this run is on another release than it started on (`switchboard up` moved
@@ -139,12 +179,14 @@ class ConversationWorkflow(AgentActions):
         `TemporalChangeVersion` per run, continued runs included. A history recorded before it
         carries the markers of the three deprecated patches, matched where they were asked.
         Asked at first need, which may be an update handler running before `run`.
-        `CONVERSATION_SLA_POLICIES` is the current path now: this one, the store read of
-        `_as_stored` (`CONVERSATION_FACTS_FROM_STORE`) and the SLA policies; a run that took
-        an earlier one keeps its path without what came after it.
+        `CONVERSATION_STORE_THREADING` is the current path now: this one, the store read of
+        `_as_stored` (`CONVERSATION_FACTS_FROM_STORE`), the SLA policies
+        (`CONVERSATION_SLA_POLICIES`) and the inactivity re-read of `_active_in_store`; a run
+        that took an earlier one keeps its path without what came after it.
         """
         if self.one_patch is None:
-            sla_policies = workflow.patched(CONVERSATION_SLA_POLICIES.id)
+            self.store_threading = workflow.patched(CONVERSATION_STORE_THREADING.id)
+            sla_policies = self.store_threading or workflow.patched(CONVERSATION_SLA_POLICIES.id)
             self.conversation.sla_policies = sla_policies
             self.facts_from_store = sla_policies or workflow.patched(
                 CONVERSATION_FACTS_FROM_STORE.id
