@@ -145,7 +145,7 @@ CONVERSATION_STORE_THREADING = Patch(
     id="conversation-store-threading",
     workflow="ConversationWorkflow",
     introduced=date(2026, 12, 8),
-    commit="(this branch, i-handoff: set at merge)",
+    commit="a982b40",
     changed="A message that changes nothing the conversation keeps is threaded by its "
     "interaction's persist step, without a signal (`store.conversation_threading`); so before "
     "auto-resolving for inactivity the conversation asks the store (local activity "
