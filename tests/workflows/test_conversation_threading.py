@@ -3,10 +3,17 @@ persist step's own threading for the rest (`store.conversation_threading`)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import Worker
 
+from analytics import export
+from analytics.privacy import Privacy
+from switchboard import routing
 from switchboard.contract import (
     REPLY,
     RESOLVE,
@@ -46,7 +53,7 @@ async def _signals(handle: WorkflowHandle) -> int:
 
 
 async def test_only_messages_that_change_the_conversation_signal_it(
-    client: Client, store: Store, task_queue: str, replying: Worker
+    client: Client, store: Store, task_queue: str, replying: Worker, tmp_path: Path
 ) -> None:
     phone = random_phone()
     conversations = ConversationStore(store.engine)
@@ -104,3 +111,19 @@ async def test_only_messages_that_change_the_conversation_signal_it(
     shown = conversations.get(conversation_id)
     assert shown is not None and shown["interaction_ids"][-1] == fifth
     assert "reopened" in [e["kind"] for e in shown["events"]]
+
+    # Its figures count every message, however it was threaded: five from the customer and
+    # the agent's reply.
+    rules = routing.load()
+    root = tmp_path / "exports"
+    staged = export.stage(store.engine, root, Privacy(b"k"), rules.hours, datetime.now(UTC))
+    snapshot = export.publish(root, staged, [])
+    con = duckdb.connect(str(snapshot / "marts.duckdb"), read_only=True)
+    try:
+        counted = con.execute(
+            "SELECT interactions FROM conversation_costs WHERE conversation_id = ?",
+            [conversation_id],
+        ).fetchone()
+    finally:
+        con.close()
+    assert counted == (6,)
