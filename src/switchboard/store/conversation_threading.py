@@ -15,14 +15,40 @@ docs/conversations-and-routing.md ("Threading").
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import case, false, insert, literal
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, RowMapping
 
-from switchboard.contract import Channel, ConversationStatus, Direction, EventKind
+from switchboard.contract import (
+    Channel,
+    ConversationStatus,
+    CustomerInteraction,
+    Direction,
+    EventKind,
+    Status,
+)
 from switchboard.store import customers, lifecycle
 from switchboard.store.tables import UTCDateTime, conversation_events, conversations
+
+
+def thread_persisted(
+    conn: Connection, interaction: CustomerInteraction, stored: RowMapping
+) -> str | None:
+    """`thread_in_store` for an interaction just persisted (its `stored` row), if it is an
+    inbound message on its way to its conversation (`processing`)."""
+    if (
+        interaction.direction is not Direction.INBOUND
+        or interaction.status is not Status.PROCESSING
+    ):
+        return None
+    return thread_in_store(
+        conn,
+        stored["interaction_id"],
+        stored["customer_id"],
+        interaction.channel,
+        datetime.now(UTC),
+    )
 
 
 def thread_in_store(

@@ -195,14 +195,8 @@ class Store:
                     outbound.interaction_status_changed(
                         conn, dict(stored), {**stored, **changes, "updated_at": now}, now
                     )
-            if (inserted or revived or awaiting_thread) and _to_thread(interaction):
-                threaded_into = conversation_threading.thread_in_store(
-                    conn,
-                    stored["interaction_id"],
-                    stored["customer_id"],
-                    interaction.channel,
-                    _now(),
-                )
+            if inserted or revived or awaiting_thread:
+                threaded_into = conversation_threading.thread_persisted(conn, interaction, stored)
         return PersistResult(
             interaction_id=stored["interaction_id"],
             persisted_at=stored["persisted_at"],
@@ -391,11 +385,6 @@ class Store:
                 .one_or_none()
             )
         return None if row is None else interaction_from_row(row)
-
-
-def _to_thread(interaction: CustomerInteraction) -> bool:
-    """An inbound message on its way to its conversation (`Status.PROCESSING`)."""
-    return interaction.direction is Direction.INBOUND and interaction.status is Status.PROCESSING
 
 
 def _raw_key(raw: RawEvent) -> tuple[Any, ...]:

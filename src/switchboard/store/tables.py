@@ -179,10 +179,8 @@ conversations = Table(
     # The customer whose conversation workflow holds it, once a merge moved it to another
     # customer (None: `customer_id`'s own). Agent actions are sent to that workflow.
     Column("workflow_customer_id", String(36)),
-    # The latest interaction threaded (by the workflow or by a message's persist step), and
-    # whether an agent replied after the customer's last message (NULL: not recorded since
-    # these came). A message's persist step threads it here when the conversation is open and
-    # not waiting on the customer (`store.conversation_threading`).
+    # The latest activity, and whether an agent replied after the customer's last message
+    # (NULL: unknown); what persist threads by (`store.conversation_threading`).
     Column("last_activity_at", UTCDateTime()),
     Column("awaiting_customer", Boolean),
     Index("ix_conversations_customer_id", "customer_id"),
