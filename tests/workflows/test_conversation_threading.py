@@ -73,12 +73,8 @@ async def test_only_messages_that_change_the_conversation_signal_it(
     assert threaded.status is Status.COMPLETED
     shown = conversations.get(conversation_id)
     assert shown is not None and shown["interaction_ids"] == [first, second]
-    assert [
-        e["detail"]["interaction_id"] for e in shown["events"] if e["kind"] == "interaction"
-    ] == [
-        first,
-        second,
-    ]
+    timeline = [e["detail"] for e in shown["events"] if e["kind"] == "interaction"]
+    assert [detail["interaction_id"] for detail in timeline] == [first, second]
     assert await _signals(handle) == 1
 
     # The first customer message after an agent's reply starts the next-response clock:
@@ -86,13 +82,14 @@ async def test_only_messages_that_change_the_conversation_signal_it(
     replied: ConversationState = await handle.execute_update(
         REPLY, ReplyInput("It ships today.", actor="key:desk"), result_type=ConversationState
     )
-    assert replied.awaiting_customer
+    assert replied.awaiting_customer and replied.next_response_due_at is None
     key, result = await _sms(client, task_queue, phone, "thanks, when exactly?")
     third = result.interaction_id
     await threaded_conversation(client, store, "twilio", key)
     assert await _signals(handle) == 2
     state: ConversationState = await handle.query(ConversationWorkflow.current)
     assert not state.awaiting_customer and third in state.recent_interaction_ids
+    assert state.next_response_due_at is not None
     # Then the conversation waits on the agent again: the next message is the store's.
     fourth = store.get_interaction(
         (await _sms(client, task_queue, phone, "hello?"))[1].interaction_id
