@@ -11,16 +11,20 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 
 from switchboard.contract import (
+    CLAIM_INACTIVE,
     LOAD_INTERACTIONS,
     RECORD_CONVERSATION,
     THREAD,
     THREAD_INTERACTION,
+    ClaimInactiveInput,
+    ClaimInactiveResult,
     ConversationInput,
     ConversationPolicy,
     HandOffInput,
     LoadInteractionsInput,
     LoadInteractionsResult,
     RecordConversationInput,
+    ThreadSignal,
     conversation_workflow_id,
 )
 from switchboard.store import ConversationStore
@@ -52,7 +56,7 @@ class ConversationActivities:
         the conversation ignores an interaction it has already threaded. A customer merged
         into another since dedupe is the survivor's: it threads into the survivor's workflow.
         """
-        customer_id = await asyncio.to_thread(self.store.survivor, inp.interaction.customer_id)
+        customer_id = await asyncio.to_thread(self.store.survivor, inp.customer_id)
         await self.client.start_workflow(
             CONVERSATION_WORKFLOW,
             ConversationInput(customer_id=customer_id, policy=self.policy),
@@ -60,13 +64,17 @@ class ConversationActivities:
             task_queue=self.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             start_signal=THREAD,
-            start_signal_args=[inp.interaction],
+            start_signal_args=[ThreadSignal(inp.interaction_id)],
             rpc_timeout=timedelta(seconds=10),
         )
 
     @activity.defn(name=LOAD_INTERACTIONS)
     def load_interactions(self, inp: LoadInteractionsInput) -> LoadInteractionsResult:
         return LoadInteractionsResult(self.store.interaction_refs(inp.interaction_ids))
+
+    @activity.defn(name=CLAIM_INACTIVE)
+    def claim_inactive(self, inp: ClaimInactiveInput) -> ClaimInactiveResult:
+        return ClaimInactiveResult(self.store.claim_inactive(inp.conversation_id, inp.active_until))
 
     @activity.defn(name=RECORD_CONVERSATION)
     def record_conversation(self, inp: RecordConversationInput) -> None:

@@ -11,7 +11,7 @@ message id, so its status callbacks and email events merge into it.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -96,6 +96,7 @@ class ReplyActivities:
 
     @activity.defn(name=SEND_REPLY)
     def send_reply(self, inp: SendReplyInput) -> SendReplyResult:
+        inp = self._addressed(inp)
         row = self.conversations.claim_outbox(inp)
         sent_before = row["provider_message_id"]  # by an earlier attempt
         try:
@@ -131,6 +132,20 @@ class ReplyActivities:
         )
         stored = self.store.persist_interaction(interaction, raw=None)
         return SendReplyResult(stored.interaction_id, provider_message_id)
+
+    def _addressed(self, inp: SendReplyInput) -> SendReplyInput:
+        """The reply with what the store says of the customer's latest message: where it came
+        from (the address `_recipient` prefers) and, for an email, the subject it answers.
+        Runs recorded before the conversation stopped holding them pass their own."""
+        to_address = inp.to_address
+        if not to_address:
+            last = self.store.last_inbound(inp.customer_id)
+            to_address = last.from_address if last else ""
+        subject = inp.subject
+        if subject is None and inp.channel is Channel.EMAIL:
+            latest = self.conversations.latest_subject(inp.conversation_id)
+            subject = None if latest is None else f"Re: {latest.removeprefix('Re: ')}"
+        return replace(inp, to_address=to_address, subject=subject)
 
     def _sender(self, channel: Channel) -> str:
         senders = self.senders

@@ -130,6 +130,7 @@ def build_worker(
             conversation_activities.thread_interaction,
             conversation_activities.record_conversation,
             conversation_activities.load_interactions,
+            conversation_activities.claim_inactive,
             reply_activities.send_reply,
             media.copy_media,
         ],

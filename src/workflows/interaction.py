@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -40,7 +41,6 @@ with workflow.unsafe.imports_passed_through():
         FailureInput,
         HandOffInput,
         InteractionInput,
-        InteractionRef,
         InteractionResult,
         NormalizedInteraction,
         PersistInput,
@@ -55,6 +55,7 @@ from workflows.policies import (
     LOCAL_TIMEOUT,
     MEDIA_RETRY,
     MEDIA_TIMEOUT,
+    ONE_ATTEMPT,
     ORPHAN_MAX_DELAY,
     STORE_RETRY,
     STORE_TIMEOUT,
@@ -69,6 +70,11 @@ T = TypeVar("T")
 # reads no clock or randomness but Temporal's; the replay test holds it to that.
 @workflow.defn(sandboxed=False)
 class InteractionWorkflow:
+    def __init__(self) -> None:
+        # The customer once dedupe knows it, and whether `CustomerId` is upserted yet.
+        self.customer_id: str | None = None
+        self.customer_indexed = False
+
     @workflow.run
     async def run(self, inp: InteractionInput) -> InteractionResult:
         draft = await self._normalize(inp)
@@ -87,9 +93,7 @@ class InteractionWorkflow:
             dedupe = found
         else:
             dedupe = await self._store_step(inp, DEDUPE, dedupe_input, DedupeResult)
-        # Indexed as soon as it is known: a run that fails or is stuck from here on is found
-        # (and deleted) by the customer's erasure too.
-        workflow.upsert_search_attributes([sa.CUSTOMER_ID.value_set(dedupe.customer_id)])
+        self.customer_id = dedupe.customer_id
 
         route = await workflow.execute_local_activity(
             ROUTE,
@@ -109,12 +113,21 @@ class InteractionWorkflow:
         )
         persist = PersistInput(interaction, inp.raw, rederive=inp.reprocess)
         persisted = await self._store_step(inp, PERSIST, persist, PersistResult, interaction)
-        if inbound and (persisted.created or persisted.awaiting_thread):
-            await self._thread(persisted.interaction_id, draft, dedupe.customer_id, route)
+        # Threaded by persist (`PersistResult.threaded_into`: the thread decision, shown as
+        # the persist step's result) unless it changes its conversation's state or clocks.
+        if (
+            inbound
+            and (persisted.created or persisted.awaiting_thread)
+            and not persisted.threaded_into
+        ):
+            await self._thread(persisted.interaction_id, dedupe.customer_id)
         if persisted.media_to_copy:
+            self._index_customer()  # a download may take a while: erasure must find the run
             await self._copy_media(persisted.interaction_id)
+        # The run's one visibility write (the starter set provider, channel and `received`).
         workflow.upsert_search_attributes(
             [
+                *self._unindexed_customer(),
                 sa.ROUTE_QUEUE.value_set(route.queue),
                 sa.INTERACTION_STATUS.value_set(Status.COMPLETED),
             ]
@@ -141,23 +154,13 @@ class InteractionWorkflow:
             raise ApplicationError(reason, type=MALFORMED_PAYLOAD, non_retryable=True) from err
         return draft
 
-    async def _thread(
-        self, interaction_id: str, draft: NormalizedInteraction, customer_id: str, route: Route
-    ) -> None:
+    async def _thread(self, interaction_id: str, customer_id: str) -> None:
         """Signal (signal-with-start, from a local activity) the customer's conversation, which
-        threads the interaction a moment later and sets its conversation_id in the store."""
-        ref = InteractionRef(
-            interaction_id=interaction_id,
-            customer_id=customer_id,
-            channel=draft.channel,
-            direction=draft.direction,
-            from_address=draft.from_address,
-            route=route,
-            subject=draft.content.subject,
-        )
+        threads the interaction a moment later and sets its conversation_id in the store. The
+        signal names the interaction alone: the conversation reads the rest from the store."""
         await workflow.execute_local_activity(
             THREAD_INTERACTION,
-            HandOffInput(ref),
+            HandOffInput(interaction_id, customer_id),
             start_to_close_timeout=LOCAL_TIMEOUT,
             retry_policy=STORE_RETRY,
         )
@@ -244,21 +247,53 @@ class InteractionWorkflow:
             raise ApplicationError(reason, type=UNSTORABLE, non_retryable=True) from err
 
     async def _step(self, name: str, arg: Any, result_type: type[T]) -> T:
-        """A step that touches the store: retried with backoff until the store is back."""
+        """A step that touches the store: retried with backoff until the store is back.
+
+        Once the customer is known, a first attempt that fails indexes the run by them
+        (`CustomerId`) before it retries: a run waiting for the store holds the message, and
+        the customer's erasure finds (and deletes) the runs it must by that attribute. A run
+        whose steps succeed is indexed once, at its end, with everything else.
+        """
+        if self.customer_id is None or self.customer_indexed:
+            return await self._local(name, arg, result_type, STORE_RETRY)
+        try:
+            return await self._local(name, arg, result_type, ONE_ATTEMPT)
+        except (ActivityError, ApplicationError) as err:
+            cause = err.cause if isinstance(err, ActivityError) else err
+            if isinstance(cause, ApplicationError) and cause.non_retryable:
+                raise
+            self._index_customer()
+            return await self._local(name, arg, result_type, STORE_RETRY)
+
+    async def _local(self, name: str, arg: Any, result_type: type[T], retry: RetryPolicy) -> T:
         return await workflow.execute_local_activity(
             name,
             arg,
             result_type=result_type,
             start_to_close_timeout=STORE_TIMEOUT,
-            retry_policy=STORE_RETRY,
+            retry_policy=retry,
         )
+
+    def _index_customer(self) -> None:
+        pairs = self._unindexed_customer()
+        if pairs:
+            workflow.upsert_search_attributes(pairs)
+
+    def _unindexed_customer(self) -> list[SearchAttributeUpdate[Any]]:
+        """`CustomerId`, once, if the customer is known."""
+        if self.customer_id is None or self.customer_indexed:
+            return []
+        self.customer_indexed = True
+        return [sa.CUSTOMER_ID.value_set(self.customer_id)]
 
     async def _fail(
         self, inp: InteractionInput, reason: str, interaction: CustomerInteraction | None = None
     ) -> None:
         # Set before the activity: attributes upserted in the task that fails the workflow are
         # dropped with it.
-        workflow.upsert_search_attributes([sa.INTERACTION_STATUS.value_set(Status.FAILED)])
+        workflow.upsert_search_attributes(
+            [*self._unindexed_customer(), sa.INTERACTION_STATUS.value_set(Status.FAILED)]
+        )
         await workflow.execute_activity(
             RECORD_FAILURE,
             FailureInput(inp.raw, reason, interaction),

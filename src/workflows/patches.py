@@ -141,6 +141,23 @@ CONVERSATION_SLA_POLICIES = Patch(
     histories=("conversation_sla_policies", "conversation_actions_sla_policies"),
 )
 
+CONVERSATION_STORE_THREADING = Patch(
+    id="conversation-store-threading",
+    workflow="ConversationWorkflow",
+    introduced=date(2026, 12, 8),
+    commit="a982b40",
+    changed="A message that changes nothing the conversation keeps is threaded by its "
+    "interaction's persist step, without a signal (`store.conversation_threading`); so before "
+    "auto-resolving for inactivity the conversation asks the store (local activity "
+    "`claim_inactive`), which resolves it there unless such a message came since, and the "
+    "timer is re-armed to it. New runs ask this patch alone: it stands for "
+    "CONVERSATION_SLA_POLICIES's path plus the claim.",
+    step="patched",
+    retire_when="No ConversationWorkflow run started before this patch's release is running; "
+    "then CONVERSATION_SLA_POLICIES's path without the claim goes.",
+    histories=("conversation_store_threading", "conversation_actions_store_threading"),
+)
+
 # --- Recorded histories of workflows with no patch --------------------------------------------
 
 # DeliveryWorkflow (pinned since Worker Versioning): its executions started before versioning
@@ -154,4 +171,5 @@ LEDGER = (
     CONVERSATION_ONE_PATCH,
     CONVERSATION_FACTS_FROM_STORE,
     CONVERSATION_SLA_POLICIES,
+    CONVERSATION_STORE_THREADING,
 )

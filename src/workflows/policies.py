@@ -25,6 +25,8 @@ STORE_RETRY = RetryPolicy(
 # A callback (a recording, a status) whose interaction is not stored yet: dedupe fails at once
 # with AwaitingInteraction (other store errors retry as above) and the workflow waits on timers,
 # 1 s doubling to 5 minutes, until its interaction arrives or the orphan wait is over.
+# A store step's first attempt once the customer is known (`InteractionWorkflow._step`).
+ONE_ATTEMPT = RetryPolicy(maximum_attempts=1)
 AWAITING_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200),
     backoff_coefficient=2.0,

@@ -25,7 +25,6 @@ from switchboard.contract import (
     HandOffInput,
     Identity,
     IdentityKind,
-    InteractionRef,
     Status,
     conversation_workflow_id,
 )
@@ -212,15 +211,9 @@ async def test_a_message_handed_off_across_a_merge_threads_into_the_survivors_co
     activities = ConversationActivities(
         client, ConversationStore(store.engine), task_queue, ConversationPolicy()
     )
-    ref = InteractionRef(
-        interaction.interaction_id,
-        ben,
-        interaction.channel,
-        interaction.direction,
-        ben_phone,
-        interaction.route,
+    await ActivityEnvironment().run(
+        activities.thread_interaction, HandOffInput(interaction.interaction_id, ben)
     )
-    await ActivityEnvironment().run(activities.thread_interaction, HandOffInput(ref))
     for _ in range(300):
         threaded = store.get_interaction(interaction.interaction_id)
         if threaded is not None and threaded.conversation_id:

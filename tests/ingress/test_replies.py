@@ -30,11 +30,7 @@ from runtime.simulate import (
 from switchboard.contract import (
     REPLY,
     THREAD,
-    Channel,
-    Direction,
-    InteractionRef,
     ReplyInput,
-    Route,
     conversation_workflow_id,
     interaction_workflow_id,
 )
@@ -217,16 +213,17 @@ async def test_a_forged_thread_signal_cannot_redirect_the_next_reply(
     # another customer's real interaction: the store knows neither as this customer's.
     conversation = client.get_workflow_handle(conversation_workflow_id(customer_id))
     for interaction_id in (str(uuid.uuid4()), other["interaction_ids"][0]):
+        # The shape the signal had when it carried the facts: the conversation reads the id.
         await conversation.signal(
             THREAD,
-            InteractionRef(
-                interaction_id=interaction_id,
-                customer_id=customer_id,
-                channel=Channel.SMS,
-                direction=Direction.INBOUND,
-                from_address=attacker,
-                route=Route("default", 0),
-            ),
+            {
+                "interaction_id": interaction_id,
+                "customer_id": customer_id,
+                "channel": "sms",
+                "direction": "inbound",
+                "from_address": attacker,
+                "route": {"queue": "default", "priority": 0},
+            },
         )
     await asyncio.sleep(1)  # the conversation handles the signals
 
@@ -290,15 +287,7 @@ async def test_a_client_without_the_payload_keys_can_neither_reply_signal_nor_st
     assert double.requests == [], "the stranger's reply went out"
 
     await conversation.signal(
-        THREAD,
-        InteractionRef(
-            interaction_id=str(uuid.uuid4()),
-            customer_id=customer_id,
-            channel=Channel.SMS,
-            direction=Direction.INBOUND,
-            from_address="+19995550666",
-            route=Route("default", 0),
-        ),
+        THREAD, {"interaction_id": str(uuid.uuid4()), "from_address": "+19995550666"}
     )
     # No payload at all, so nothing for the codec to refuse: dropped all the same, rather
     # than failing the conversation's workflow tasks over and over.

@@ -24,6 +24,8 @@ from temporalio.common import WorkerDeploymentVersion
 from runtime import versions
 from runtime.worker import WORKFLOWS, build_worker
 from switchboard.contract import (
+    ASSIGN,
+    AssignInput,
     InteractionInput,
     InteractionResult,
     Provider,
@@ -286,8 +288,11 @@ async def test_a_conversation_continues_as_new_on_the_new_version_with_its_state
         first_run = (await handle.describe()).run_id
     async with worker_of(client, store, task_queue, n1):
         await versions.promote(client, n1, WORKFLOWS, [task_queue])
+        # Threaded by its persist step: the open conversation is not woken for it.
         again = await sms_threaded(client, store, task_queue, sender)
         assert again == (customer_id, conversation_id)
+        # An agent's action wakes it on N+1, where it continues as new.
+        await handle.execute_update(ASSIGN, AssignInput("ada", actor="key:desk"))
         after = await handle.query(ConversationWorkflow.current)
         described = await handle.describe()
     # A new run, on N+1, with the clocks, the SLA state and the events of the old one.
@@ -296,7 +301,8 @@ async def test_a_conversation_continues_as_new_on_the_new_version_with_its_state
         described.raw_description.workflow_execution_info.versioning_info.deployment_version.build_id
         == "n-plus-1"
     )
-    assert after.conversation_id == conversation_id and after.interaction_count == 2
+    assert after.conversation_id == conversation_id and after.assignee == "ada"
+    assert after.interaction_count == before.interaction_count
     assert (after.opened_at, after.first_response_due_at, after.sla, after.resolution_due_at) == (
         before.opened_at,
         before.first_response_due_at,
@@ -337,17 +343,20 @@ async def test_a_conversation_follows_a_rolling_release_when_it_wakes(
         first_run = (await handle.describe()).run_id
         async with worker_of(client, store, task_queue, n1):
             assert await versions.promote_if_new(client, n1)
-            # The message wakes the conversation on N's worker; it continues as new on N+1.
+            # The message is threaded by its persist step; an agent's action wakes the
+            # conversation on N's worker, and it continues as new on N+1.
             again = await sms_threaded(client, store, task_queue, sender)
             assert again == (customer_id, conversation_id)
+            await handle.execute_update(ASSIGN, AssignInput("ada", actor="key:desk"))
             after = await handle.query(ConversationWorkflow.current)
             described = await handle.describe()
     info = described.raw_description.workflow_execution_info.versioning_info
     assert described.run_id != first_run and info.deployment_version.build_id == "n-plus-1"
-    assert (after.opened_at, after.sla, after.interaction_count) == (
+    assert (after.opened_at, after.sla, after.interaction_count, after.assignee) == (
         before.opened_at,
         before.sla,
-        2,
+        before.interaction_count,
+        "ada",
     )
 
 

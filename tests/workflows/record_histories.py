@@ -75,6 +75,7 @@ from switchboard.contract import (
     Route,
     SlaPolicy,
     Status,
+    ThreadSignal,
     conversation_workflow_id,
 )
 from switchboard.providers import PARSERS
@@ -217,7 +218,7 @@ async def _until(handle: WorkflowHandle, done: str) -> ConversationState:
 async def _conversation_actions(client: Client, store: Store, name: str) -> None:
     customer_id = store.resolve_customer(Identity(IdentityKind.PHONE, "+14155550177"))
 
-    def inbound(sender: str, first_response: timedelta) -> InteractionRef:
+    def inbound(sender: str, first_response: timedelta) -> ThreadSignal:
         # Stored first: the conversation reads the interactions it is signalled from the store.
         now = datetime.now(UTC)
         raw = sms_raw(sender=sender)
@@ -226,7 +227,6 @@ async def _conversation_actions(client: Client, store: Store, name: str) -> None
             customer_id=customer_id,
             channel=Channel.SMS,
             direction=Direction.INBOUND,
-            from_address=sender,
             route=Route("messaging", 2, now + first_response, sla=SECONDS_SLA),
         )
         store.persist_interaction(
@@ -247,7 +247,7 @@ async def _conversation_actions(client: Client, store: Store, name: str) -> None
             ),
             raw,
         )
-        return ref
+        return ThreadSignal(ref.interaction_id)
 
     handle = await client.start_workflow(
         ConversationWorkflow.run,

@@ -103,9 +103,7 @@ def stored(store: Store, customer_id: str, now: datetime, direction: Direction) 
         route=route,
     )
     store.persist_interaction(interaction, raw)
-    return InteractionRef(
-        interaction.interaction_id, customer_id, Channel.SMS, direction, "+14155550123", route
-    )
+    return InteractionRef(interaction.interaction_id, customer_id, Channel.SMS, direction, route)
 
 
 def breaches(store: Store, conversation_id: str) -> list[tuple[str, datetime, str]]:

@@ -45,6 +45,8 @@ from switchboard.contract import (
     conversation_workflow_id,
 )
 from switchboard.store import Store
+from switchboard.store.conversation_threading import thread_in_store
+from switchboard.store.engine import write_transaction
 from switchboard.store.tables import conversation_events
 from tests.support.builders import sms_raw
 from tests.support.settings import timeless_rules
@@ -67,10 +69,9 @@ def inbound(
         customer_id=customer_id,
         channel=Channel.SMS,
         direction=direction,
-        from_address="+14155550123",
         route=Route(queue="messaging", priority=2, sla_due_at=now + first_response),
     )
-    raw = sms_raw(sender=ref.from_address)
+    raw = sms_raw(sender="+14155550123")
     store.persist_interaction(
         CustomerInteraction(
             interaction_id=ref.interaction_id,
@@ -79,7 +80,7 @@ def inbound(
             direction=ref.direction,
             provider=Provider.TWILIO,
             provider_message_id=raw.event_key,
-            from_address=ref.from_address,
+            from_address="+14155550123",
             to_address="+14155550100",
             occurred_at=now,
             received_at=now,
@@ -392,3 +393,33 @@ async def test_timers_fire_for_a_worker_started_after_they_were_due(
                     break
                 await asyncio.sleep(0.1)
     assert kinds(store, conversation_id)[-2:] == ["sla_breached", "escalated"]
+
+
+async def test_auto_resolve_waits_for_a_message_threaded_by_its_persist_step(
+    skipping: WorkflowEnvironment, skipping_worker: Worker, store: Store, task_queue: str
+) -> None:
+    client = skipping.client
+    customer_id, handle = await start(client, store, task_queue)
+    now = await skipping.get_current_time()
+    conversation_id = await handle.execute_update(
+        ADD_INTERACTION, inbound(store, customer_id, now, timedelta(hours=48)), result_type=str
+    )
+    # 90 min later a message the conversation is not told of: its persist step threads it
+    # (at the server's time, which the test skips ahead of the machine's clock).
+    await skipping.sleep(timedelta(minutes=90))
+    later = await skipping.get_current_time()
+    quiet = inbound(store, customer_id, later, timedelta(hours=48))
+    with write_transaction(store.engine) as conn:
+        threaded = thread_in_store(conn, quiet.interaction_id, customer_id, Channel.SMS, later)
+    assert threaded == conversation_id
+    # The inactivity deadline the workflow knew (2 h after the first message) passes: it asks
+    # the store, finds the newer activity and waits 2 h from it.
+    await skipping.sleep(timedelta(minutes=89))
+    state: ConversationState = await handle.query(ConversationWorkflow.current)
+    assert state.status == "open"
+    assert state.last_activity_at is not None and state.last_activity_at >= later
+    assert "auto_resolved" not in kinds(store, conversation_id)
+    await skipping.sleep(timedelta(minutes=32))
+    state = await handle.query(ConversationWorkflow.current)
+    assert state.status == "resolved" and state.resolution_code == "auto_resolved"
+    assert kinds(store, conversation_id)[-1] == "auto_resolved"

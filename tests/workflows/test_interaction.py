@@ -67,7 +67,8 @@ def _shape(history: WorkflowHistory) -> dict[str, int]:
             names = [event.marker_recorded_event_attributes.marker_name]
         elif event.event_type == EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
             attributes = event.upsert_workflow_search_attributes_event_attributes
-            names = [f"upsert {key}" for key in attributes.search_attributes.indexed_fields]
+            keys = attributes.search_attributes.indexed_fields
+            names = ["upsert", *(f"upsert {key}" for key in keys)]
         else:
             continue
         for name in names:
@@ -84,22 +85,31 @@ async def test_a_message_is_one_workflow_task_with_no_patch_and_its_conversation
     once per run: the interaction, pinned to its release, checks none, the conversation one.
     """
     sender = f"+1415555{uuid.uuid4().int % 10_000:04d}"
+    first_id = ""
     for body in ("hello", "anyone there?"):
         inp = sms_input(sender=sender, body=body)
         workflow_id = interaction_workflow_id(inp.raw.provider, inp.raw.event_key)
+        first_id = first_id or workflow_id
         result = await client.execute_workflow(
             InteractionWorkflow.run, inp, id=workflow_id, task_queue=task_queue
         )
         await threaded_conversation(client, store, inp.raw.provider, inp.raw.event_key)
 
+    opening = _shape(await client.get_workflow_handle(first_id).fetch_history())
     interaction = _shape(await client.get_workflow_handle(workflow_id).fetch_history())
     # normalize, dedupe, route, persist and the hand-off to the conversation, in one task
+    assert opening["workflow task"] == 1
+    assert opening["core_local_activity"] == 5
+    # The second changes nothing its open conversation keeps: persist threads it, no hand-off.
     assert interaction["workflow task"] == 1
-    assert interaction["core_local_activity"] == 5
-    # Pinned to its release: no patch marker, no TemporalChangeVersion upsert.
-    assert "core_patch" not in interaction
-    assert "upsert TemporalChangeVersion" not in interaction
-    assert interaction["upsert CustomerId"] == 1
+    assert interaction["core_local_activity"] == 4
+    for shape in (opening, interaction):
+        # Pinned to its release: no patch marker, no TemporalChangeVersion upsert.
+        assert "core_patch" not in shape
+        assert "upsert TemporalChangeVersion" not in shape
+        # One visibility write of its own: everything it learnt, at its end.
+        assert shape["upsert"] == 1
+        assert shape["upsert CustomerId"] == shape["upsert RouteQueue"] == 1
 
     conversation_id = conversation_workflow_id(result.customer_id)
     conversation = _shape(await client.get_workflow_handle(conversation_id).fetch_history())
@@ -175,8 +185,9 @@ async def test_malformed_payload_fails_the_workflow_but_keeps_the_raw_event(
 async def test_a_run_stuck_on_the_store_is_indexed_by_its_customer_while_it_waits(
     client: Client, worker: Worker, store: Store, task_queue: str
 ) -> None:
-    """`CustomerId` is set as soon as dedupe finds the customer (patch interaction-media-
-    copies), so erasure finds a run still retrying its store writes, not only finished ones."""
+    """`CustomerId` is set once a store step after dedupe fails its first attempt, so erasure
+    finds a run still retrying its store writes, not only finished ones (which set it with
+    everything else at their end)."""
     phone = random_phone()
     customer_id = store.resolve_customer(Identity(IdentityKind.PHONE, phone))
     inp = sms_input(sender=phone)

@@ -142,7 +142,10 @@ async def stored_latencies(stack: Stack, sids: list[str], timeout_s: float) -> L
                 rows = conn.execute(query).all()
             threaded = [r for r in rows if r.conversation_id is not None]
             if len(threaded) == len(sids) or time.monotonic() > deadline:
-                # The bench's inbound SMS change only when threaded, so `updated_at` is then.
+                # The bench's inbound SMS change only when threaded, so `updated_at` is then:
+                # by the conversation a moment later, or by persist itself, in the transaction
+                # that stores the message (`store.conversation_threading`): threaded when
+                # persisted.
                 return Latencies(
                     persisted=[(r.persisted_at - r.received_at).total_seconds() for r in rows],
                     threaded=[(r.updated_at - r.received_at).total_seconds() for r in threaded],

@@ -11,8 +11,10 @@ THREAD_INTERACTION = "thread_interaction"
 RECORD_CONVERSATION = "record_conversation"
 SEND_REPLY = "send_reply"
 # What the store says of interactions a conversation was signalled: the signal names them, the
-# store is trusted for their customer, channel and address.
+# store is trusted for their customer, channel, direction and route.
 LOAD_INTERACTIONS = "load_interactions"
+# Auto-resolve for inactivity in the store, unless a message was threaded there since.
+CLAIM_INACTIVE = "claim_inactive"
 
 # Update names, and the error type of an action the conversation's state does not allow.
 ASSIGN = "assign"
@@ -80,15 +82,27 @@ class ConversationPolicy:
 
 @dataclass
 class InteractionRef:
-    """What a conversation needs to know of an interaction it threads."""
+    """What a conversation needs to know of an interaction it threads, as the store holds it.
+
+    No address and no subject: a reply reads them from the store when it is sent
+    (`send_reply`), so no conversation history holds them. (Histories recorded before carry
+    `from_address` and `subject` here; the converter ignores them.)
+    """
 
     interaction_id: str
     customer_id: str
     channel: Channel
     direction: Direction
-    from_address: str
     route: Route
-    subject: str | None = None
+
+
+@dataclass
+class ThreadSignal:
+    """The `thread` signal: which interaction to thread, by id alone; the conversation reads
+    the rest from the store (`load_interactions`) and threads it only if it is its
+    customer's."""
+
+    interaction_id: str
 
 
 @dataclass
@@ -110,10 +124,11 @@ class ConversationState:
     interaction_count: int = 0
     # Numbers the conversation's events, so events at the same instant keep their order.
     event_count: int = 0
-    # Where a reply goes: the channel and address of the customer's latest message.
+    # The channel of the customer's latest message the conversation threaded, where a reply
+    # goes when the agent names none. The address and the subject are read from the store when
+    # the reply is sent (histories recorded before carry `reply_address` and `reply_subject`
+    # here; the converter ignores them).
     reply_channel: Channel | None = None
-    reply_address: str | None = None
-    reply_subject: str | None = None
     # The last interactions threaded (bounded), so a retried hand-off is not counted twice.
     recent_interaction_ids: list[str] = field(default_factory=list)
     # SLA policies (`workflows.conversation.sla`): the opening route's targets and calendar
@@ -167,7 +182,11 @@ class RecordConversationInput:
 
 @dataclass
 class HandOffInput:
-    interaction: InteractionRef
+    """`thread_interaction`: signal the conversation of `customer_id` (or of the customer it
+    was merged into) to thread `interaction_id`."""
+
+    interaction_id: str
+    customer_id: str
 
 
 @dataclass
@@ -239,12 +258,16 @@ class ReopenInput:
 
 @dataclass
 class SendReplyInput:
+    """An agent's reply. The activity reads the address (the customer's latest message, else
+    their identity for the channel) and an email's subject (the conversation's latest) from
+    the store; `to_address` and `subject` are set only by runs recorded before it did."""
+
     outbox_id: str
     conversation_id: str
     customer_id: str
     channel: Channel
-    to_address: str
-    text: str
+    to_address: str = ""
+    text: str = ""
     subject: str | None = None
     template: ReplyTemplate | None = None
 
@@ -262,6 +285,21 @@ class LoadInteractionsResult:
 
 
 @dataclass
+class ClaimInactiveInput:
+    conversation_id: str
+    # The last activity the workflow knows of.
+    active_until: datetime
+
+
+@dataclass
+class ClaimInactiveResult:
+    """None: resolved in the store (the workflow records it); else the last activity of a
+    message threaded by its persist step since, to which the inactivity timer is re-armed."""
+
+    last_activity_at: datetime | None = None
+
+
+@dataclass
 class SendReplyResult:
     interaction_id: str
     provider_message_id: str
@@ -270,6 +308,7 @@ class SendReplyResult:
 __all__ = [
     "ADD_INTERACTION",
     "ASSIGN",
+    "CLAIM_INACTIVE",
     "CSAT",
     "INVALID_ACTION",
     "LABELS",
@@ -284,6 +323,8 @@ __all__ = [
     "THREAD_INTERACTION",
     "TRANSFER",
     "AssignInput",
+    "ClaimInactiveInput",
+    "ClaimInactiveResult",
     "ConversationEvent",
     "ConversationInput",
     "ConversationPolicy",
@@ -304,6 +345,7 @@ __all__ = [
     "SendReplyInput",
     "SendReplyResult",
     "SlaTarget",
+    "ThreadSignal",
     "TransferInput",
     "conversation_workflow_id",
 ]

@@ -324,6 +324,10 @@ class PersistResult:
     # Files of the interaction still only at Twilio (MMS media, a recording): the workflow
     # copies them (`copy_media`). 0 in histories recorded before media were copied.
     media_to_copy: int = 0
+    # The conversation persist threaded it into, in the same transaction, because it changes
+    # nothing the conversation's workflow keeps (`store.conversation_threading`): no signal.
+    # None: the workflow signals the conversation (or it needs none).
+    threaded_into: str | None = None
 
 
 @dataclass

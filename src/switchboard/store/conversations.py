@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, case, literal, select
 
 from switchboard.contract import (
     Channel,
@@ -16,11 +16,17 @@ from switchboard.contract import (
     Route,
     SendReplyInput,
 )
-from switchboard.store import customers, lifecycle, outbound
+from switchboard.store import conversation_threading, customers, lifecycle, outbound
 from switchboard.store.engine import upsert, write_transaction
 from switchboard.store.paging import Position, keyset
 from switchboard.store.rows import sla_policy
-from switchboard.store.tables import conversation_events, conversations, interactions, outbox
+from switchboard.store.tables import (
+    UTCDateTime,
+    conversation_events,
+    conversations,
+    interactions,
+    outbox,
+)
 
 _STATE_COLUMNS = (
     "status",
@@ -36,6 +42,7 @@ _STATE_COLUMNS = (
     "labels",
     "disposition",
     "csat_score",
+    "awaiting_customer",
 )
 
 
@@ -54,8 +61,6 @@ class ConversationStore:
             interactions.c.customer_id,
             interactions.c.channel,
             interactions.c.direction,
-            interactions.c.from_address,
-            interactions.c.content,
             interactions.c.route_queue,
             interactions.c.route_priority,
             interactions.c.sla_due_at,
@@ -69,18 +74,42 @@ class ConversationStore:
                 customer_id=row.customer_id,
                 channel=Channel(row.channel),
                 direction=Direction(row.direction),
-                from_address=row.from_address,
                 route=Route(
                     row.route_queue,
                     row.route_priority,
                     row.sla_due_at,
                     sla=sla_policy(row.route_sla),
                 ),
-                subject=(row.content or {}).get("subject"),
             )
             for row in (rows.get(i) for i in interaction_ids)
             if row is not None
         ]
+
+    def latest_subject(self, conversation_id: str) -> str | None:
+        """The subject of the conversation's latest customer email that had one (what an email
+        reply answers), read when the reply is sent: the conversation holds no subject."""
+        query = (
+            select(interactions.c.content)
+            .where(
+                interactions.c.conversation_id == conversation_id,
+                interactions.c.direction == Direction.INBOUND,
+                interactions.c.channel == Channel.EMAIL,
+            )
+            .order_by(interactions.c.occurred_at.desc())
+        )
+        with self.engine.connect() as conn:
+            for content in conn.execute(query).scalars():
+                subject = (content or {}).get("subject")
+                if subject:
+                    return str(subject)
+        return None
+
+    def claim_inactive(self, conversation_id: str, active_until: datetime) -> datetime | None:
+        """`conversation_threading.claim_inactive` in a transaction of its own."""
+        with write_transaction(self.engine) as conn:
+            return conversation_threading.claim_inactive(
+                conn, conversation_id, active_until, datetime.now(UTC)
+            )
 
     def survivor(self, customer_id: str) -> str:
         """The customer whose conversation threads `customer_id`'s messages now."""
@@ -102,6 +131,11 @@ class ConversationStore:
             return
         row = {name: getattr(state, name) for name in _STATE_COLUMNS}
         row["updated_at"] = datetime.now(UTC)
+        # A message threaded by its persist step (`store.threading`) may be newer than what
+        # the workflow knows: the later of the two stands.
+        known = conversations.c.last_activity_at
+        ours = literal(state.last_activity_at, UTCDateTime())
+        later = known if state.last_activity_at is None else case((known > ours, known), else_=ours)
         with write_transaction(self.engine) as conn:
             # Recorded under the conversation's customer now, which a merge or a split may have
             # changed since the workflow (`holder`) opened it; a new one under the survivor of
@@ -118,9 +152,12 @@ class ConversationStore:
                     conversation_id=state.conversation_id,
                     customer_id=customer_id,
                     workflow_customer_id=None if holder == customer_id else holder,
+                    last_activity_at=state.last_activity_at,
                     **row,
                 )
-                .on_conflict_do_update(index_elements=["conversation_id"], set_=row)
+                .on_conflict_do_update(
+                    index_elements=["conversation_id"], set_={**row, "last_activity_at": later}
+                )
             )
             for event in events:
                 conn.execute(

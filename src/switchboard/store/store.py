@@ -24,7 +24,7 @@ from switchboard.contract import (
     Status,
 )
 from switchboard.merge import merge_interaction, rederive_interaction
-from switchboard.store import customers, lifecycle, outbound, suggestions
+from switchboard.store import conversation_threading, customers, lifecycle, outbound, suggestions
 from switchboard.store import media as files
 from switchboard.store.engine import create_store_engine, upsert, write_transaction
 from switchboard.store.paging import Position, keyset
@@ -162,6 +162,7 @@ class Store:
             )
             revived = awaiting_thread = False
             to_copy = files.link(conn, stored["interaction_id"], interaction, raw, _now())
+            threaded_into = None
             if inserted:
                 outbound.interaction_persisted(conn, dict(stored))
                 suggestions.suggest(
@@ -194,12 +195,15 @@ class Store:
                     outbound.interaction_status_changed(
                         conn, dict(stored), {**stored, **changes, "updated_at": now}, now
                     )
+            if inserted or revived or awaiting_thread:
+                threaded_into = conversation_threading.thread_persisted(conn, interaction, stored)
         return PersistResult(
             interaction_id=stored["interaction_id"],
             persisted_at=stored["persisted_at"],
             created=inserted or revived,
-            awaiting_thread=awaiting_thread,
+            awaiting_thread=awaiting_thread and threaded_into is None,
             media_to_copy=to_copy,
+            threaded_into=threaded_into,
         )
 
     def record_failure(

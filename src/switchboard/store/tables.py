@@ -179,6 +179,10 @@ conversations = Table(
     # The customer whose conversation workflow holds it, once a merge moved it to another
     # customer (None: `customer_id`'s own). Agent actions are sent to that workflow.
     Column("workflow_customer_id", String(36)),
+    # The latest activity, and whether an agent replied after the customer's last message
+    # (NULL: unknown); what persist threads by (`store.conversation_threading`).
+    Column("last_activity_at", UTCDateTime()),
+    Column("awaiting_customer", Boolean),
     Index("ix_conversations_customer_id", "customer_id"),
     Index("ix_conversations_status_queue", "status", "queue"),
 )

@@ -64,11 +64,11 @@ class AgentActions:
     @workflow.update(name=REPLY)
     async def reply(self, inp: ReplyInput) -> ConversationState:
         """Send the agent's reply on the channel asked for, else the one the customer last
-        wrote on. The command sequence is the same whatever the channel: no patch."""
+        wrote on. The command sequence is the same whatever the channel: no patch. The address
+        and an email's subject are the store's, read by `send_reply` when it sends."""
         async with self.lock:
             state = self.conversation.state
             channel = inp.channel or state.reply_channel or Channel.SMS
-            subject = state.reply_subject
             try:
                 sent = await workflow.execute_activity(
                     SEND_REPLY,
@@ -77,9 +77,7 @@ class AgentActions:
                         conversation_id=state.conversation_id or "",
                         customer_id=self.conversation.customer_id,
                         channel=channel,
-                        to_address=state.reply_address or "",
                         text=inp.text,
-                        subject=None if subject is None else f"Re: {subject.removeprefix('Re: ')}",
                         template=inp.template,
                     ),
                     result_type=SendReplyResult,
@@ -100,10 +98,10 @@ class AgentActions:
         self.conversation.require(ConversationStatus.OPEN, "reply to")
         if not inp.text.strip() and inp.template is None:
             raise invalid("a reply needs text or a template")
-        state = self.conversation.state
-        channel = inp.channel or state.reply_channel
-        # No address: a withheld caller, whom nobody can answer.
-        if channel is Channel.PUSH or not state.reply_address:
+        channel = inp.channel or self.conversation.state.reply_channel
+        # Nobody answers a push; a customer with no address for the channel (a withheld
+        # caller) is refused by the API before this, and by `send_reply` at the latest.
+        if channel is None or channel is Channel.PUSH:
             raise invalid(f"cannot reply on {channel or 'no channel'}")
 
     @workflow.update(name=RESOLVE)

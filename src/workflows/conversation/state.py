@@ -118,8 +118,6 @@ class Conversation:
                 self.reopen(now, reason=CUSTOMER_MESSAGE)
             sla.customer_wrote(state, now)
         state.reply_channel = ref.channel
-        state.reply_address = ref.from_address
-        state.reply_subject = ref.subject or state.reply_subject
 
     def replied(self, interaction_id: str, channel: Channel, now: datetime, by: str = "") -> None:
         """The agent's reply was sent: it is the first response if none came before."""

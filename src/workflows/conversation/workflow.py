@@ -10,6 +10,9 @@ watch the SLA targets (`sla`) and inactivity. Every state change becomes an even
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
 from temporalio import workflow
 
@@ -17,14 +20,20 @@ with workflow.unsafe.imports_passed_through():
     from switchboard import search_attributes as sa
     from switchboard.contract import (
         ADD_INTERACTION,
+        CLAIM_INACTIVE,
         LOAD_INTERACTIONS,
         RECORD_CONVERSATION,
         THREAD,
+        Channel,
+        ClaimInactiveInput,
+        ClaimInactiveResult,
         ConversationInput,
         ConversationState,
+        Direction,
         InteractionRef,
         LoadInteractionsInput,
         LoadInteractionsResult,
+        Route,
     )
 
 from workflows.conversation import timers
@@ -34,11 +43,32 @@ from workflows.patches import (
     CONVERSATION_FACTS_FROM_STORE,
     CONVERSATION_ONE_PATCH,
     CONVERSATION_SLA_POLICIES,
+    CONVERSATION_STORE_THREADING,
     KEEP_EARLIER_TIMER,
     RECORD_CONVERSATION_LOCALLY,
     UPSERT_CHANGED_ATTRIBUTES,
 )
 from workflows.policies import STORE_RETRY, STORE_TIMEOUT
+
+
+@dataclass
+class _Signalled:
+    """The `thread` signal as this workflow reads it: the interaction's id (`ThreadSignal`,
+    all a signal carries now), and, in histories recorded before signals carried ids only, the
+    facts the code path before `CONVERSATION_FACTS_FROM_STORE` threads as they came."""
+
+    interaction_id: str
+    customer_id: str = ""
+    channel: Channel | None = None
+    direction: Direction | None = None
+    route: Route | None = None
+
+    def ref(self) -> InteractionRef | None:
+        if self.channel is None or self.direction is None or self.route is None:
+            return None
+        return InteractionRef(
+            self.interaction_id, self.customer_id, self.channel, self.direction, self.route
+        )
 
 
 # Not sandboxed, as InteractionWorkflow (see there): it handles a signal per message.
@@ -49,7 +79,7 @@ class ConversationWorkflow(AgentActions):
         # Set here, not in run: with update-with-start the update handler runs first.
         self.conversation = Conversation(inp.customer_id, inp.policy, inp.state)
         # Interactions signalled and not yet threaded, in arrival order.
-        self.arrived: list[InteractionRef] = []
+        self.arrived: list[_Signalled] = []
         self.changes = 0
         # The search attributes last upserted (none yet in this run).
         self.indexed: tuple[str, str, str | None, bool] | None = None
@@ -57,6 +87,7 @@ class ConversationWorkflow(AgentActions):
         self.deadline = timers.Deadline()
         self.one_patch: bool | None = None
         self.facts_from_store = False
+        self.store_threading = False
         # The release this run started on (Worker Versioning; deterministic: replay reads it
         # from the history).
         self.started_on = workflow.info().get_current_deployment_version()
@@ -98,8 +129,42 @@ class ConversationWorkflow(AgentActions):
             if self.deadline.fired():
                 # Re-checked under the lock: an update may have changed what is due.
                 async with self.lock:
-                    if timers.apply_due(conversation, workflow.now()):
+                    now = workflow.now()
+                    if await self._active_in_store(now):
+                        continue  # re-armed to the newer activity
+                    if timers.apply_due(conversation, now):
                         await self._record()
+
+    async def _active_in_store(self, now: datetime) -> bool:
+        """Whether a message threaded by its persist step (`store.conversation_threading`)
+        kept the conversation active past the inactivity it is about to auto-resolve for.
+
+        Asked in the store (`claim_inactive`), which resolves it there in the same step if
+        not: a message persisted after that is signalled (and reopens it), never threaded into
+        a conversation resolving at that moment. True: the last activity is the store's now.
+        """
+        state = self.conversation.state
+        due = timers.next_due(self.conversation)
+        if (
+            not self.store_threading
+            or due is None
+            or due[0] > now
+            or due[1] != timers.INACTIVITY
+            or state.conversation_id is None
+            or state.last_activity_at is None
+        ):
+            return False
+        claimed = await workflow.execute_local_activity(
+            CLAIM_INACTIVE,
+            ClaimInactiveInput(state.conversation_id, state.last_activity_at),
+            result_type=ClaimInactiveResult,
+            start_to_close_timeout=STORE_TIMEOUT,
+            retry_policy=STORE_RETRY,
+        )
+        if claimed.last_activity_at is None:
+            return False
+        state.last_activity_at = claimed.last_activity_at
+        return True
 
     def _moved(self) -> bool:
         """Whether this run is on another release than it started on (`switchboard up` moved
@@ -114,12 +179,14 @@ class ConversationWorkflow(AgentActions):
         `TemporalChangeVersion` per run, continued runs included. A history recorded before it
         carries the markers of the three deprecated patches, matched where they were asked.
         Asked at first need, which may be an update handler running before `run`.
-        `CONVERSATION_SLA_POLICIES` is the current path now: this one, the store read of
-        `_as_stored` (`CONVERSATION_FACTS_FROM_STORE`) and the SLA policies; a run that took
-        an earlier one keeps its path without what came after it.
+        `CONVERSATION_STORE_THREADING` is the current path now: this one, the store read of
+        `_as_stored` (`CONVERSATION_FACTS_FROM_STORE`), the SLA policies
+        (`CONVERSATION_SLA_POLICIES`) and the inactivity re-read of `_active_in_store`; a run
+        that took an earlier one keeps its path without what came after it.
         """
         if self.one_patch is None:
-            sla_policies = workflow.patched(CONVERSATION_SLA_POLICIES.id)
+            self.store_threading = workflow.patched(CONVERSATION_STORE_THREADING.id)
+            sla_policies = self.store_threading or workflow.patched(CONVERSATION_SLA_POLICIES.id)
             self.conversation.sla_policies = sla_policies
             self.facts_from_store = sla_policies or workflow.patched(
                 CONVERSATION_FACTS_FROM_STORE.id
@@ -128,18 +195,19 @@ class ConversationWorkflow(AgentActions):
         return self.one_patch
 
     @workflow.signal(name=THREAD)
-    def thread(self, ref: InteractionRef) -> None:
-        """An interaction to thread; the run loop threads what arrived, in one store write."""
-        self.arrived.append(ref)
+    def thread(self, signal: _Signalled) -> None:
+        """An interaction to thread, by id (`ThreadSignal`); the run loop threads what arrived,
+        in one store write."""
+        self.arrived.append(signal)
 
     async def _thread_arrived(self) -> None:
         if not self.arrived:
             return
         async with self.lock:
             arrived, self.arrived = self.arrived, []
-            arrived = await self._as_stored(arrived)
+            refs = await self._as_stored(arrived)
             now = workflow.now()
-            new = [ref for ref in arrived if self.conversation.thread(ref, now)]
+            new = [ref for ref in refs if self.conversation.thread(ref, now)]
             if new:
                 await self._record()
 
@@ -152,7 +220,9 @@ class ConversationWorkflow(AgentActions):
                     await self._record()
             return self.conversation.state.conversation_id or ""
 
-    async def _as_stored(self, refs: list[InteractionRef]) -> list[InteractionRef]:
+    async def _as_stored(
+        self, arrived: Sequence[_Signalled | InteractionRef]
+    ) -> list[InteractionRef]:
         """The interactions as the store records them, this customer's only.
 
         A signal names an interaction; whoever can signal could also name any address or
@@ -161,9 +231,12 @@ class ConversationWorkflow(AgentActions):
         as it came, and still do.
         """
         recent = self.conversation.state.recent_interaction_ids
-        fresh = [r.interaction_id for r in refs if r.interaction_id not in recent]
-        if not fresh or not (self._current() and self.facts_from_store):
-            return refs
+        fresh = [item.interaction_id for item in arrived if item.interaction_id not in recent]
+        if not fresh:
+            return []
+        if not (self._current() and self.facts_from_store):
+            refs = [item.ref() if isinstance(item, _Signalled) else item for item in arrived]
+            return [ref for ref in refs if ref is not None]
         loaded = await workflow.execute_local_activity(
             LOAD_INTERACTIONS,
             LoadInteractionsInput(fresh),
