@@ -9,7 +9,7 @@ Create Date: 2026-11-25
 import sqlalchemy as sa
 from alembic import op
 
-from switchboard.store.tables import UTCDateTime
+from switchboard.store.timestamps import UTCDateTime
 
 revision = "0004"
 down_revision = "0003"

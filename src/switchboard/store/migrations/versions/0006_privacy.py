@@ -8,7 +8,7 @@ Create Date: 2026-12-01
 import sqlalchemy as sa
 from alembic import op
 
-from switchboard.store.tables import UTCDateTime
+from switchboard.store.timestamps import UTCDateTime
 
 revision = "0006"
 down_revision = "0005"

@@ -11,7 +11,7 @@ stamped with the revision id, which stays 0010.
 import sqlalchemy as sa
 from alembic import op
 
-from switchboard.store.tables import UTCDateTime
+from switchboard.store.timestamps import UTCDateTime
 
 revision = "0010"
 down_revision = "0011"

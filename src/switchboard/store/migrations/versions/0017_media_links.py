@@ -20,7 +20,8 @@ from switchboard.errors import MalformedPayload
 from switchboard.providers import PARSERS
 from switchboard.store import media as media_links
 from switchboard.store.rows import interaction_from_row, raw_event_from_row
-from switchboard.store.tables import UTCDateTime, interactions, raw_events
+from switchboard.store.tables import interactions, raw_events
+from switchboard.store.timestamps import UTCDateTime
 
 revision = "0017"
 down_revision = "0016"

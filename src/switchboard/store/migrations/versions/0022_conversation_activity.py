@@ -10,7 +10,7 @@ Create Date: 2026-12-08
 import sqlalchemy as sa
 from alembic import op
 
-from switchboard.store.tables import UTCDateTime
+from switchboard.store.timestamps import UTCDateTime
 
 revision = "0022"
 down_revision = "0021"
