@@ -67,10 +67,26 @@ def list_(
             store.close()
 
     found = asyncio.run(run())
+    rows = [
+        (
+            f.workflow_id,
+            f.state,
+            f.kind,
+            f"{f.first_seen:%Y-%m-%d %H:%M:%S}",
+            str(f.attempts),
+            f.reason,
+        )
+        for f in found
+    ]
+    if not console.is_terminal:
+        # Piped or captured: one tab-separated line each, a workflow id never folded to the
+        # width of a terminal there is not (`failures retry ID` takes it as printed).
+        for row in rows:
+            print("\t".join(row))
+        return
     table = Table("workflow id", "state", "kind", "first seen", "attempts", "reason")
-    for f in found:
-        first_seen = f"{f.first_seen:%Y-%m-%d %H:%M:%S}"
-        table.add_row(f.workflow_id, f.state, f.kind, first_seen, str(f.attempts), f.reason)
+    for row in rows:
+        table.add_row(*row)
     console.print(table)
     console.print(f"{len(found)} failures. Retry: switchboard failures retry [ID] or a filter")
 
