@@ -19,6 +19,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.processes import free_port
+
 CADDYFILE = Path(__file__).parents[2] / "deploy" / "Caddyfile"
 SIGNED_IN = "_oauth2_proxy=signed-in"
 
@@ -28,12 +30,6 @@ def caddy() -> str:
     if binary is None:
         pytest.fail("caddy is not installed: `make test` installs it with apt")
     return binary
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Upstream(BaseHTTPRequestHandler):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,8 @@ import httpx
 import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
+
+from tests.support.processes import free_port
 
 ROOT = Path(__file__).parents[2]
 # The uv that `make` bootstrapped, beside this Python.
@@ -118,12 +119,6 @@ def clean_env(data_dir: Path, **settings: str) -> dict[str, str]:
     """The caller's environment less its Switchboard and Temporal settings."""
     kept = {k: v for k, v in os.environ.items() if not k.startswith(("SWITCHBOARD_", "TEMPORAL_"))}
     return {**kept, "SWITCHBOARD_DATA_DIR": str(data_dir), **settings}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import signal
 import socket
@@ -30,10 +31,28 @@ def env_example() -> dict[str, str]:
     return {key.strip(): value.strip() for key, value in pairs}
 
 
+# Ports for the tests' servers come from below the kernel's ephemeral range (32768 and up on
+# Linux), where no outgoing connection takes one, in a block per pytest-xdist worker, so two
+# workers never hand out the same port. Each call skips STRIDE ports: `switchboard up` gives its
+# N workers' metrics the ports after the one it is given.
+FIRST_PORT, LAST_PORT, STRIDE = 10_000, 32_000, 10
+_calls = itertools.count()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port free now on 127.0.0.1, and the STRIDE - 1 after it this process won't hand out."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    block = (LAST_PORT - FIRST_PORT) // max(workers, 1) // STRIDE
+    for _ in range(block):
+        port = FIRST_PORT + (worker * block + next(_calls) % block) * STRIDE
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError(f"no free port in this worker's block of {block * STRIDE}")
 
 
 def switchboard(
