@@ -29,7 +29,8 @@ from switchboard.contract import (
     Status,
 )
 from switchboard.store import customers, lifecycle
-from switchboard.store.tables import UTCDateTime, conversation_events, conversations
+from switchboard.store.tables import conversation_events, conversations
+from switchboard.store.timestamps import UTCDateTime
 
 
 def thread_persisted(

@@ -20,13 +20,8 @@ from switchboard.store import conversation_threading, customers, lifecycle, outb
 from switchboard.store.engine import upsert, write_transaction
 from switchboard.store.paging import Position, keyset
 from switchboard.store.rows import sla_policy
-from switchboard.store.tables import (
-    UTCDateTime,
-    conversation_events,
-    conversations,
-    interactions,
-    outbox,
-)
+from switchboard.store.tables import conversation_events, conversations, interactions, outbox
+from switchboard.store.timestamps import UTCDateTime
 
 _STATE_COLUMNS = (
     "status",
