@@ -185,5 +185,7 @@ async def test_junk_tokens_during_an_issuer_outage_never_keep_an_admin_waiting(
         assert await status_with(http, admin) == 200
         waited = time.perf_counter() - began
         assert set(await asyncio.gather(*junk)) == {401}
-    assert waited < 0.2, f"the admin waited {waited * 1000:.0f} ms"
+    # Waiting on the issuer would take KEY_WAIT_S (2 s); a bound well under it, not a tight one
+    # that a machine busy with the suite's other processes overruns.
+    assert waited < 1.0, f"the admin waited {waited * 1000:.0f} ms"
     assert issuer.discovery_fetches <= 1

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import select
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
@@ -30,6 +31,9 @@ from switchboard.store.tables import interactions
 from tests.support.processes import free_port, switchboard
 
 SMS = "/webhooks/twilio/sms"
+# Real processes killed and restarted while the suite's other processes share the two cores:
+# more than the default three minutes when the machine is at its busiest.
+pytestmark = pytest.mark.timeout(360)
 
 
 @dataclass
